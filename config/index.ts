@@ -1,0 +1,195 @@
+/**
+ * The one place that reads the environment and the files under config/. Everything else receives a
+ * parsed `Config`. An invalid value stops start-up with a message naming each bad key.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { DataPlaneManifest, PolicyCatalog, TierPolicy, Region } from '../domain/index.js';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(1).max(65535);
+const url = z.url();
+
+/** Environment variables Landlord reads, with their defaults. The README's table mirrors this. */
+const Env = z.object({
+  PORT: port.default(8080),
+  LANDLORD_HOST: z.string().default('127.0.0.1'),
+  LANDLORD_DATA_DIR: z.string().default('.data'),
+  LANDLORD_CONFIG_DIR: z.string().default('config'),
+  LANDLORD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LANDLORD_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+
+  LANDLORD_TEMPORAL_ADDRESS: z.string().optional(),
+  LANDLORD_TEMPORAL_NAMESPACE: z.string().default('default'),
+  LANDLORD_TEMPORAL_API_KEY: z.string().optional(),
+  LANDLORD_TEMPORAL_TLS: bool.default(false),
+  LANDLORD_TEMPORAL_TLS_CERT: z.string().optional(),
+  LANDLORD_TEMPORAL_TLS_KEY: z.string().optional(),
+  LANDLORD_TEMPORAL_PORT: port.default(7233),
+  LANDLORD_TEMPORAL_UI_PORT: port.default(8233),
+  LANDLORD_TEMPORAL_CLI: z.string().optional(),
+  LANDLORD_TEMPORAL_TEST_SERVER: z.string().optional(),
+  LANDLORD_TASK_QUEUE_PREFIX: z.string().default('landlord'),
+
+  LANDLORD_REGISTRY_URL: url.optional(),
+  LANDLORD_POSTGRES_PORT: port.default(54320),
+
+  LANDLORD_WEBHOOK_URLS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(url)),
+  LANDLORD_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  LANDLORD_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+});
+
+export interface TemporalConfig {
+  /** host:port; undefined means the embedded dev server on `port`. */
+  address?: string;
+  namespace: string;
+  apiKey?: string;
+  tls: boolean;
+  tlsCertPath?: string;
+  tlsKeyPath?: string;
+  port: number;
+  uiPort: number;
+  cliPath?: string;
+  testServerPath?: string;
+}
+
+export interface TaskQueues {
+  lifecycle: string;
+  provisioning: string;
+  data: string;
+}
+
+export interface Config {
+  api: { host: string; port: number };
+  dataDir: string;
+  logLevel: z.infer<typeof Env>['LANDLORD_LOG_LEVEL'];
+  adminKey?: string;
+  temporal: TemporalConfig;
+  taskQueues: TaskQueues;
+  postgres: {
+    /** undefined: the embedded registry server. */
+    registryUrl?: string;
+    /** Per region id, the admin URL of its Postgres server; absent regions use embedded servers when local. */
+    regionUrls: Record<string, string>;
+    embeddedBasePort: number;
+  };
+  webhooks: { urls: string[]; secret?: string };
+  /** Master secret for derived credentials; undefined until start-up generates and keeps one. */
+  secret?: string;
+  catalog: PolicyCatalog;
+  manifest: DataPlaneManifest;
+  /** Absolute folder of the manifest's SQL migrations. */
+  migrationsDir: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+function issuesOf(error: z.ZodError, prefix: string): string[] {
+  return error.issues.map((i) => `${[prefix, ...i.path].filter((p) => p !== '').join('.')}: ${i.message}`);
+}
+
+function readJson(file: string, problems: string[]): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    problems.push(`${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Region URLs come from LANDLORD_REGION_<ID>_URL, e.g. LANDLORD_REGION_LOCAL_A_URL. */
+function regionUrlsFrom(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string> {
+  const urls: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const match = /^LANDLORD_REGION_([A-Z0-9_]+)_URL$/.exec(key);
+    if (!match || value === undefined) continue;
+    const parsed = url.safeParse(value);
+    if (!parsed.success) problems.push(`${key}: must be a URL`);
+    else urls[match[1]!.toLowerCase().replaceAll('_', '-')] = value;
+  }
+  return urls;
+}
+
+function resolvedTools(): { temporal?: string; temporalTestServer?: string } {
+  const file = join(PROJECT_ROOT, '.tools', 'resolved.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+}
+
+/** Parses the environment and config files; throws ConfigError listing every bad key. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const parsedEnv = Env.safeParse(env);
+  if (!parsedEnv.success) problems.push(...issuesOf(parsedEnv.error, ''));
+  const e = parsedEnv.success ? parsedEnv.data : Env.parse({});
+  const configDir = isAbsolute(e.LANDLORD_CONFIG_DIR) ? e.LANDLORD_CONFIG_DIR : join(PROJECT_ROOT, e.LANDLORD_CONFIG_DIR);
+
+  const tiersFile = join(configDir, 'tiers.json');
+  const regionsFile = join(configDir, 'regions.json');
+  const manifestFile = join(configDir, 'application', 'manifest.json');
+  const tiers = z.object({ tiers: z.array(TierPolicy) }).safeParse(readJson(tiersFile, problems));
+  const regions = z.object({ regions: z.array(Region) }).safeParse(readJson(regionsFile, problems));
+  if (!tiers.success) problems.push(...issuesOf(tiers.error, tiersFile));
+  if (!regions.success) problems.push(...issuesOf(regions.error, regionsFile));
+  const catalog = PolicyCatalog.safeParse({ tiers: tiers.data?.tiers, regions: regions.data?.regions });
+  if (tiers.success && regions.success && !catalog.success) problems.push(...issuesOf(catalog.error, 'config'));
+  const manifest = DataPlaneManifest.safeParse(readJson(manifestFile, problems));
+  if (!manifest.success) problems.push(...issuesOf(manifest.error, manifestFile));
+  const regionUrls = regionUrlsFrom(env, problems);
+  if (catalog.success) {
+    for (const id of Object.keys(regionUrls)) {
+      if (!catalog.data.regions.some((r) => r.id === id)) problems.push(`LANDLORD_REGION_${id.toUpperCase().replaceAll('-', '_')}_URL: no region "${id}" in ${regionsFile}`);
+    }
+  }
+  if (e.LANDLORD_TEMPORAL_TLS_CERT && !e.LANDLORD_TEMPORAL_TLS_KEY) problems.push('LANDLORD_TEMPORAL_TLS_KEY: required with LANDLORD_TEMPORAL_TLS_CERT');
+  if (problems.length > 0 || !catalog.success || !manifest.success) throw new ConfigError(problems);
+
+  const tools = resolvedTools();
+  const prefix = e.LANDLORD_TASK_QUEUE_PREFIX;
+  const migrationsDir = resolve(dirname(manifestFile), manifest.data.migrationsDir);
+  return {
+    api: { host: e.LANDLORD_HOST, port: e.PORT },
+    dataDir: isAbsolute(e.LANDLORD_DATA_DIR) ? e.LANDLORD_DATA_DIR : join(PROJECT_ROOT, e.LANDLORD_DATA_DIR),
+    logLevel: e.LANDLORD_LOG_LEVEL,
+    ...(e.LANDLORD_ADMIN_KEY ? { adminKey: e.LANDLORD_ADMIN_KEY } : {}),
+    temporal: {
+      ...(e.LANDLORD_TEMPORAL_ADDRESS ? { address: e.LANDLORD_TEMPORAL_ADDRESS } : {}),
+      namespace: e.LANDLORD_TEMPORAL_NAMESPACE,
+      ...(e.LANDLORD_TEMPORAL_API_KEY ? { apiKey: e.LANDLORD_TEMPORAL_API_KEY } : {}),
+      tls: e.LANDLORD_TEMPORAL_TLS || Boolean(e.LANDLORD_TEMPORAL_API_KEY) || Boolean(e.LANDLORD_TEMPORAL_TLS_CERT),
+      ...(e.LANDLORD_TEMPORAL_TLS_CERT ? { tlsCertPath: e.LANDLORD_TEMPORAL_TLS_CERT } : {}),
+      ...(e.LANDLORD_TEMPORAL_TLS_KEY ? { tlsKeyPath: e.LANDLORD_TEMPORAL_TLS_KEY } : {}),
+      port: e.LANDLORD_TEMPORAL_PORT,
+      uiPort: e.LANDLORD_TEMPORAL_UI_PORT,
+      ...((e.LANDLORD_TEMPORAL_CLI ?? tools.temporal) ? { cliPath: e.LANDLORD_TEMPORAL_CLI ?? tools.temporal } : {}),
+      ...((e.LANDLORD_TEMPORAL_TEST_SERVER ?? tools.temporalTestServer)
+        ? { testServerPath: e.LANDLORD_TEMPORAL_TEST_SERVER ?? tools.temporalTestServer }
+        : {}),
+    },
+    taskQueues: { lifecycle: `${prefix}-lifecycle`, provisioning: `${prefix}-provisioning`, data: `${prefix}-data` },
+    postgres: {
+      ...(e.LANDLORD_REGISTRY_URL ? { registryUrl: e.LANDLORD_REGISTRY_URL } : {}),
+      regionUrls,
+      embeddedBasePort: e.LANDLORD_POSTGRES_PORT,
+    },
+    webhooks: { urls: e.LANDLORD_WEBHOOK_URLS, ...(e.LANDLORD_WEBHOOK_SECRET ? { secret: e.LANDLORD_WEBHOOK_SECRET } : {}) },
+    ...(e.LANDLORD_SECRET ? { secret: e.LANDLORD_SECRET } : {}),
+    catalog: catalog.data,
+    manifest: manifest.data,
+    migrationsDir,
+  };
+}

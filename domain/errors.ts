@@ -1,0 +1,58 @@
+/**
+ * Every error kind Landlord reports, in one list. The same `type` names the ApplicationFailure type
+ * inside workflows and activities, and (under /problems/) the problem `type` of an API response.
+ */
+export const ERROR_KINDS = {
+  ValidationFailed: { status: 400, retryable: false, title: 'Request validation failed' },
+  MalformedBody: { status: 400, retryable: false, title: 'Malformed request body' },
+  Unauthenticated: { status: 401, retryable: false, title: 'Missing or unknown API key' },
+  Forbidden: { status: 403, retryable: false, title: 'The API key lacks the role for this action' },
+  NotFound: { status: 404, retryable: false, title: 'Not found' },
+  TenantNotFound: { status: 404, retryable: false, title: 'Tenant not found' },
+  OperationNotFound: { status: 404, retryable: false, title: 'Operation not found' },
+  TenantExists: { status: 409, retryable: false, title: 'A tenant with this id already exists' },
+  InvalidTransition: { status: 409, retryable: false, title: 'The tenant is not in a state that allows this operation' },
+  OperationNotRetryable: { status: 409, retryable: false, title: 'Only a failed or cancelled operation can be retried' },
+  OperationNotCancellable: { status: 409, retryable: false, title: 'Only a running operation can be cancelled' },
+  IdempotencyKeyReused: { status: 409, retryable: false, title: 'Idempotency-Key was used with a different request' },
+  IdempotencyKeyInFlight: { status: 409, retryable: false, title: 'A request with this Idempotency-Key is still in progress' },
+  PayloadTooLarge: { status: 413, retryable: false, title: 'Request body too large' },
+  UnsupportedMediaType: { status: 415, retryable: false, title: 'Content-Type must be application/json' },
+  PolicyViolation: { status: 422, retryable: false, title: 'The request violates tier or region policy' },
+  ServiceUnavailable: { status: 503, retryable: true, title: 'A backing service is unavailable' },
+  InternalError: { status: 500, retryable: true, title: 'Internal error' },
+  /** A fault injected on purpose (tests, drills); never retried so that the saga runs at once. */
+  InjectedFault: { status: 500, retryable: false, title: 'Injected fault' },
+  /** A webhook receiver answered with a permanent (4xx) refusal. */
+  NotificationRejected: { status: 502, retryable: false, title: 'A notification receiver rejected the delivery' },
+  OperationCancelled: { status: 409, retryable: false, title: 'The operation was cancelled' },
+} as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
+
+export type ErrorKind = keyof typeof ERROR_KINDS;
+
+/** Error types an activity retry policy must not retry. */
+export const NON_RETRYABLE_ERROR_TYPES: ErrorKind[] = (Object.keys(ERROR_KINDS) as ErrorKind[]).filter(
+  (k) => !ERROR_KINDS[k].retryable,
+);
+
+export function isErrorKind(value: unknown): value is ErrorKind {
+  return typeof value === 'string' && Object.hasOwn(ERROR_KINDS, value);
+}
+
+/** A domain error: a named kind, a message safe to show to the caller, and optional structured detail. */
+export class LandlordError extends Error {
+  override name = 'LandlordError';
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly detail?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** What an operation or step records about a failure: never a stack trace, never SQL text. */
+export interface ErrorInfo {
+  type: string;
+  message: string;
+}

