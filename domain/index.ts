@@ -4,3 +4,4 @@ export * from './policy.js';
 export * from './operation.js';
 export * from './lifecycle.js';
 export * from './manifest.js';
+export * from './auth.js';

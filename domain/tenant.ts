@@ -67,3 +67,25 @@ export function tenantSpecFrom(request: CreateTenantRequest, id: TenantId): Tena
     labels: request.labels ?? {},
   };
 }
+
+/** A tenant as the registry holds it and the API shows it. */
+export interface TenantRecord {
+  id: TenantId;
+  name: string;
+  tier: string;
+  region: string;
+  drRegion?: string;
+  residency?: string;
+  deploymentModel: 'pool' | 'silo';
+  status: TenantStatus;
+  statusReason?: string;
+  adminEmail: string;
+  features: Record<string, boolean>;
+  labels: Record<string, string>;
+  /** Non-secret outputs of what was provisioned for the tenant, by kind. */
+  resources: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+  /** Monotonic per tenant: a projection write with a lower version is ignored. */
+  version: number;
+}

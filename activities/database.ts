@@ -1,0 +1,24 @@
+import pg from 'pg';
+
+/** Replaces the database name of a Postgres URL. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Creates `database` on the server at `serverUrl` unless it exists; safe to race. */
+export async function ensureDatabase(serverUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (rowCount) return;
+    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`).catch((err: { code?: string }) => {
+      // Another process created it between our check and our create.
+      if (err.code !== '42P04' && err.code !== '23505') throw err;
+    });
+  } finally {
+    await client.end();
+  }
+}

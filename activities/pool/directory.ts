@@ -1,0 +1,43 @@
+import pg from 'pg';
+import { LandlordError } from '../../domain/index.js';
+import { POOL_DATABASE } from './schema.js';
+
+/** Connections to each region's pool database, opened on first use. */
+export class PoolDirectory {
+  private readonly pools = new Map<string, pg.Pool>();
+
+  /** @param serverUrls superuser URL of each region's Postgres server, by region id. */
+  constructor(private readonly serverUrls: Readonly<Record<string, string>>) {}
+
+  get regions(): ReadonlySet<string> {
+    return new Set(Object.keys(this.serverUrls));
+  }
+
+  /** URL of the region's pool database, connected as the given role (default: the server's admin). */
+  databaseUrl(region: string, credentials?: { user: string; password: string }): string {
+    const server = this.serverUrls[region];
+    if (!server) throw new LandlordError('PolicyViolation', `region "${region}" has no pool database configured`);
+    const u = new URL(server);
+    u.pathname = `/${POOL_DATABASE}`;
+    if (credentials) {
+      u.username = encodeURIComponent(credentials.user);
+      u.password = encodeURIComponent(credentials.password);
+    }
+    return u.toString();
+  }
+
+  pool(region: string): pg.Pool {
+    let pool = this.pools.get(region);
+    if (!pool) {
+      pool = new pg.Pool({ connectionString: this.databaseUrl(region), max: 5, application_name: 'landlord-worker' });
+      pool.on('error', () => undefined);
+      this.pools.set(region, pool);
+    }
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.end()));
+    this.pools.clear();
+  }
+}

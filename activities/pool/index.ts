@@ -1,0 +1,133 @@
+/**
+ * Pool data-plane activities: a tenant's partition in its region's shared database, made of its
+ * partition row, a login role bound to it by row-level security, and its application rows.
+ */
+import { createHmac } from 'node:crypto';
+import pg from 'pg';
+import { LandlordError } from '../../domain/index.js';
+import type { DataPlaneManifest } from '../../domain/index.js';
+import type { StepRef } from '../step-ref.js';
+import type { PoolDirectory } from './directory.js';
+import { POOL_DATABASE, TENANTS_GROUP_ROLE } from './schema.js';
+
+const q = pg.escapeIdentifier;
+
+/** The tenant's database role in a pool database. Slugs have no underscores, so this is one-to-one. */
+export function tenantRoleName(tenantId: string): string {
+  return `tenant_${tenantId.replaceAll('-', '_')}`;
+}
+
+/** The role's password, derived from the master secret so that it is never stored anywhere. */
+export function tenantRolePassword(secret: string, region: string, tenantId: string): string {
+  return createHmac('sha256', secret).update(`pool-role:${region}:${tenantId}`).digest('base64url');
+}
+
+interface PartitionInput {
+  stepRef?: StepRef;
+  tenantId: string;
+  region: string;
+}
+
+async function inTransaction<T>(pool: pg.Pool, tenantId: string, work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    // One change to a tenant's partition at a time, even across workers.
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('landlord.partition:' || $1))`, [tenantId]);
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function terminateSessions(client: pg.PoolClient, role: string): Promise<void> {
+  await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
+}
+
+export function createPoolActivities({ directory, secret, manifest }: { directory: PoolDirectory; secret: string; manifest: DataPlaneManifest }) {
+  return {
+    /** Creates the tenant's partition row and its login role; idempotent. */
+    async createPartition({ tenantId, region }: PartitionInput): Promise<{ roleName: string; database: string }> {
+      const role = tenantRoleName(tenantId);
+      const password = tenantRolePassword(secret, region, tenantId);
+      await inTransaction(directory.pool(region), tenantId, async (c) => {
+        const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+        if (!rowCount) await c.query(`CREATE ROLE ${q(role)} NOINHERIT`);
+        await c.query(`ALTER ROLE ${q(role)} INHERIT LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
+        await c.query(`GRANT ${TENANTS_GROUP_ROLE} TO ${q(role)}`);
+        await c.query(`GRANT CONNECT ON DATABASE ${q(POOL_DATABASE)} TO ${q(role)}`);
+        await c.query(
+          `INSERT INTO landlord.tenant_partitions (tenant_id, role_name) VALUES ($1, $2)
+           ON CONFLICT (tenant_id) DO UPDATE SET role_name = EXCLUDED.role_name`,
+          [tenantId, role],
+        );
+      });
+      return { roleName: role, database: POOL_DATABASE };
+    },
+
+    /** Removes the partition: every application row of the tenant, its partition row and its role; idempotent. */
+    async dropPartition({ tenantId, region }: PartitionInput): Promise<void> {
+      const role = tenantRoleName(tenantId);
+      await inTransaction(directory.pool(region), tenantId, async (c) => {
+        // Reverse manifest order so that rows referencing others go first.
+        for (const table of [...manifest.tables].reverse()) {
+          await c.query(`DELETE FROM ${q(table.name)} WHERE ${q(table.tenantKey)} = $1`, [tenantId]);
+        }
+        await c.query('DELETE FROM landlord.tenant_partitions WHERE tenant_id = $1', [tenantId]);
+        const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+        if (rowCount) {
+          await terminateSessions(c, role);
+          await c.query(`DROP OWNED BY ${q(role)}`);
+          await c.query(`DROP ROLE ${q(role)}`);
+        }
+      });
+    },
+
+    /** Creates the tenant's first user, with the application's admin role; idempotent. */
+    async createAdminUser({ tenantId, region, email }: PartitionInput & { email: string }): Promise<{ userId: string }> {
+      const a = manifest.adminUser;
+      const key = manifest.tables.find((t) => t.name === a.table)!.tenantKey;
+      return inTransaction(directory.pool(region), tenantId, async (c) => {
+        const partition = await c.query('SELECT 1 FROM landlord.tenant_partitions WHERE tenant_id = $1', [tenantId]);
+        if (!partition.rowCount) throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no partition in ${region}`);
+        const existing = await c.query(
+          `SELECT id FROM ${q(a.table)} WHERE ${q(key)} = $1 AND ${q(a.emailColumn)} = $2`,
+          [tenantId, email],
+        );
+        if (existing.rows[0]) return { userId: String(existing.rows[0].id) };
+        const { rows } = await c.query(
+          `INSERT INTO ${q(a.table)} (${q(key)}, ${q(a.emailColumn)}, ${q(a.roleColumn)}) VALUES ($1, $2, $3) RETURNING id`,
+          [tenantId, email, a.roleValue],
+        );
+        return { userId: String(rows[0].id) };
+      });
+    },
+
+    /** Deletes the admin user onboarding created; idempotent. */
+    async deleteAdminUser({ tenantId, region, email }: PartitionInput & { email: string }): Promise<void> {
+      const a = manifest.adminUser;
+      const key = manifest.tables.find((t) => t.name === a.table)!.tenantKey;
+      await inTransaction(directory.pool(region), tenantId, async (c) => {
+        await c.query(`DELETE FROM ${q(a.table)} WHERE ${q(key)} = $1 AND ${q(a.emailColumn)} = $2`, [tenantId, email]);
+      });
+    },
+
+    /** Lets the tenant's role log in, or stops it (ending its open sessions); idempotent. */
+    async setTenantLogin({ tenantId, region, enabled }: PartitionInput & { enabled: boolean }): Promise<void> {
+      const role = tenantRoleName(tenantId);
+      await inTransaction(directory.pool(region), tenantId, async (c) => {
+        const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+        if (!rowCount) throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no database role in ${region}`);
+        await c.query(`ALTER ROLE ${q(role)} ${enabled ? 'LOGIN' : 'NOLOGIN'}`);
+        if (!enabled) await terminateSessions(c, role);
+      });
+    },
+  };
+}
+
+export type PoolActivities = ReturnType<typeof createPoolActivities>;

@@ -1,0 +1,22 @@
+import type { AuditInput, RegistryStore } from './store.js';
+import type { OperationSnapshot, TenantRecord } from '../../domain/index.js';
+
+/** Registry projection activities: idempotent, versioned writes of what the workflows decided. */
+export function createRegistryActivities({ store }: { store: RegistryStore }) {
+  return {
+    /** Writes the tenant's projection; an older version never overwrites a newer one. */
+    async projectTenant(record: TenantRecord): Promise<void> {
+      await store.upsertTenant(record);
+    },
+    /** Writes an operation snapshot; an older version never overwrites a newer one. */
+    async projectOperation(snapshot: OperationSnapshot): Promise<void> {
+      await store.upsertOperation(snapshot);
+    },
+    /** Appends to the audit trail; a retried append with the same key is a no-op. */
+    async appendAudit(event: AuditInput): Promise<void> {
+      await store.appendAudit(event);
+    },
+  };
+}
+
+export type RegistryActivities = ReturnType<typeof createRegistryActivities>;

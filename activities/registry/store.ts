@@ -1,0 +1,359 @@
+/**
+ * SQL access to the registry database. Workflow projections write through it (via activities),
+ * the API reads through it. Writes are idempotent upserts; nothing here throws SQL text upwards.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { runner } from 'node-pg-migrate';
+import type {
+  ApiKeyRecord,
+  AuditEvent,
+  ErrorInfo,
+  OperationSnapshot,
+  Role,
+  TenantRecord,
+  TenantStatus,
+} from '../../domain/index.js';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
+
+export interface TenantFilter {
+  tier?: string;
+  region?: string;
+  status?: TenantStatus;
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface AuditInput {
+  eventKey: string;
+  tenantId?: string;
+  operationId?: string;
+  actor: string;
+  actorRole?: string;
+  requestId?: string;
+  action: string;
+  outcome: string;
+  detail?: Record<string, unknown>;
+}
+
+export type IdempotencyBegin =
+  | { state: 'new' }
+  | { state: 'replay'; status: number; headers: Record<string, string>; body: unknown }
+  | { state: 'mismatch' }
+  | { state: 'in-flight' };
+
+const iso = (v: Date | null | undefined): string | undefined => (v ? v.toISOString() : undefined);
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+/** Returns undefined for a cursor that is not one of ours. */
+export function decodeCursor(cursor: string): [string, string] | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string') && !Number.isNaN(Date.parse(value[0]))) {
+      return value as [string, string];
+    }
+  } catch {
+    // fall through: not a cursor we issued
+  }
+  return undefined;
+}
+
+type Row = Record<string, unknown>;
+
+function tenantFromRow(r: Row): TenantRecord {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    tier: r.tier as string,
+    region: r.region as string,
+    ...(r.dr_region ? { drRegion: r.dr_region as string } : {}),
+    ...(r.residency ? { residency: r.residency as string } : {}),
+    deploymentModel: r.deployment_model as 'pool' | 'silo',
+    status: r.status as TenantStatus,
+    ...(r.status_reason ? { statusReason: r.status_reason as string } : {}),
+    adminEmail: r.admin_email as string,
+    features: r.features as Record<string, boolean>,
+    labels: r.labels as Record<string, string>,
+    resources: r.resources as Record<string, unknown>,
+    createdAt: iso(r.created_at as Date)!,
+    updatedAt: iso(r.updated_at as Date)!,
+    version: Number(r.version),
+  };
+}
+
+function operationFromRow(r: Row): OperationSnapshot {
+  return {
+    id: r.id as string,
+    tenantId: r.tenant_id as string,
+    kind: r.kind as OperationSnapshot['kind'],
+    status: r.status as OperationSnapshot['status'],
+    run: r.run as number,
+    steps: r.steps as OperationSnapshot['steps'],
+    actor: r.actor as OperationSnapshot['actor'],
+    input: r.input as Record<string, unknown>,
+    ...(r.error ? { error: r.error as OperationSnapshot['error'] } : {}),
+    createdAt: iso(r.created_at as Date)!,
+    updatedAt: iso(r.updated_at as Date)!,
+    ...(r.finished_at ? { finishedAt: iso(r.finished_at as Date)! } : {}),
+    version: Number(r.version),
+  };
+}
+
+function apiKeyFromRow(r: Row): ApiKeyRecord {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    role: r.role as Role,
+    createdBy: r.created_by as string,
+    createdAt: iso(r.created_at as Date)!,
+    ...(r.revoked_at ? { revokedAt: iso(r.revoked_at as Date)! } : {}),
+    ...(r.last_used_at ? { lastUsedAt: iso(r.last_used_at as Date)! } : {}),
+  };
+}
+
+export class RegistryStore {
+  constructor(readonly pool: pg.Pool) {}
+
+  static connect(connectionString: string, max = 10): RegistryStore {
+    const pool = new pg.Pool({ connectionString, max, application_name: 'landlord' });
+    // An idle client losing its server must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    return new RegistryStore(pool);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Applies pending registry migrations; safe to run from several processes at once. */
+  async migrate(): Promise<void> {
+    await runner({
+      databaseUrl: this.pool.options.connectionString!,
+      dir: MIGRATIONS_DIR,
+      direction: 'up',
+      migrationsTable: 'registry_migrations',
+      advisoryLockMode: 'wait',
+      log: () => undefined,
+    } as Parameters<typeof runner>[0]);
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  // --- projections written by workflows -------------------------------------------------------
+
+  async upsertTenant(t: TenantRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO tenants (id, name, tier, region, dr_region, residency, deployment_model, status, status_reason,
+         admin_email, features, labels, resources, created_at, updated_at, version)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, tier = EXCLUDED.tier, region = EXCLUDED.region,
+         dr_region = EXCLUDED.dr_region, residency = EXCLUDED.residency, deployment_model = EXCLUDED.deployment_model,
+         status = EXCLUDED.status, status_reason = EXCLUDED.status_reason, admin_email = EXCLUDED.admin_email,
+         features = EXCLUDED.features, labels = EXCLUDED.labels, resources = EXCLUDED.resources,
+         updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
+       WHERE tenants.version < EXCLUDED.version`,
+      [t.id, t.name, t.tier, t.region, t.drRegion ?? null, t.residency ?? null, t.deploymentModel, t.status,
+        t.statusReason ?? null, t.adminEmail, JSON.stringify(t.features), JSON.stringify(t.labels),
+        JSON.stringify(t.resources), t.createdAt, t.updatedAt, t.version],
+    );
+  }
+
+  async upsertOperation(op: OperationSnapshot): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO operations (id, tenant_id, kind, status, run, steps, actor, input, error, created_at, updated_at,
+         finished_at, version)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
+       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, run = EXCLUDED.run, steps = EXCLUDED.steps,
+         error = EXCLUDED.error, updated_at = EXCLUDED.updated_at, finished_at = EXCLUDED.finished_at,
+         version = EXCLUDED.version
+       WHERE operations.version < EXCLUDED.version`,
+      [op.id, op.tenantId, op.kind, op.status, op.run, JSON.stringify(op.steps), JSON.stringify(op.actor),
+        JSON.stringify(op.input), op.error ? JSON.stringify(op.error) : null, op.createdAt, op.updatedAt,
+        op.finishedAt ?? null, op.version],
+    );
+  }
+
+  async recordStepFailure(operationId: string, run: number, step: string, attempt: number, error: ErrorInfo): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO operation_step_failures (operation_id, run, step, attempt, error) VALUES ($1,$2,$3,$4,$5)
+       ON CONFLICT DO NOTHING`,
+      [operationId, run, step, attempt, JSON.stringify(error)],
+    );
+  }
+
+  async appendAudit(e: AuditInput): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO audit_events (event_key, tenant_id, operation_id, actor, actor_role, request_id, action, outcome, detail)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (event_key) DO NOTHING`,
+      [e.eventKey, e.tenantId ?? null, e.operationId ?? null, e.actor, e.actorRole ?? null, e.requestId ?? null,
+        e.action, e.outcome, JSON.stringify(e.detail ?? {})],
+    );
+  }
+
+  // --- reads --------------------------------------------------------------------------------------
+
+  async getTenant(id: string): Promise<TenantRecord | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM tenants WHERE id = $1', [id]);
+    return rows[0] ? tenantFromRow(rows[0]) : undefined;
+  }
+
+  /** Keyset pagination on (created_at, id): stable while tenants are added. */
+  async listTenants(f: TenantFilter): Promise<{ items: TenantRecord[]; nextCursor?: string }> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      args.push(value);
+      where.push(sql.replace('?', `$${args.length}`));
+    };
+    if (f.tier) add('tier = ?', f.tier);
+    if (f.region) add('region = ?', f.region);
+    if (f.status) add('status = ?', f.status);
+    const after = f.cursor ? decodeCursor(f.cursor) : undefined;
+    if (after) {
+      args.push(after[0], after[1]);
+      where.push(`(created_at, id) > ($${args.length - 1}::timestamptz, $${args.length})`);
+    }
+    args.push(f.limit + 1);
+    const { rows } = await this.pool.query(
+      `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at, id LIMIT $${args.length}`,
+      args,
+    );
+    const items = rows.slice(0, f.limit).map(tenantFromRow);
+    const last = rows.length > f.limit ? rows[f.limit - 1] : undefined;
+    return last ? { items, nextCursor: encodeCursor((last.created_at as Date).toISOString(), last.id as string) } : { items };
+  }
+
+  /** The operation with live attempt counts merged in from failed attempts of running steps. */
+  async getOperation(id: string): Promise<OperationSnapshot | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM operations WHERE id = $1', [id]);
+    if (!rows[0]) return undefined;
+    const op = operationFromRow(rows[0]);
+    if (op.status === 'running' && op.steps.some((s) => s.status === 'running')) {
+      const failures = await this.pool.query(
+        `SELECT step, max(attempt) AS attempt, (array_agg(error ORDER BY attempt DESC))[1] AS error
+         FROM operation_step_failures WHERE operation_id = $1 AND run = $2 GROUP BY step`,
+        [id, op.run],
+      );
+      for (const f of failures.rows) {
+        const step = op.steps.find((s) => s.name === f.step && s.status === 'running');
+        if (step && step.attempts <= f.attempt) {
+          step.attempts = f.attempt + 1;
+          step.error = f.error as ErrorInfo;
+        }
+      }
+    }
+    return op;
+  }
+
+  async listTenantOperations(tenantId: string): Promise<OperationSnapshot[]> {
+    const { rows } = await this.pool.query('SELECT * FROM operations WHERE tenant_id = $1 ORDER BY created_at', [tenantId]);
+    return rows.map(operationFromRow);
+  }
+
+  async listAuditEvents(tenantId: string, { limit, afterSeq = 0 }: { limit: number; afterSeq?: number }): Promise<AuditEvent[]> {
+    const { rows } = await this.pool.query(
+      'SELECT * FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      [tenantId, afterSeq, limit],
+    );
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      at: iso(r.at)!,
+      ...(r.tenant_id ? { tenantId: r.tenant_id } : {}),
+      ...(r.operation_id ? { operationId: r.operation_id } : {}),
+      actor: r.actor,
+      ...(r.actor_role ? { actorRole: r.actor_role } : {}),
+      ...(r.request_id ? { requestId: r.request_id } : {}),
+      action: r.action,
+      outcome: r.outcome,
+      detail: r.detail,
+    }));
+  }
+
+  // --- API keys -----------------------------------------------------------------------------------
+
+  /** Creates a key and returns its secret; the secret is shown once and only its hash is kept. */
+  async createApiKey(input: { name: string; role: Role; createdBy: string }): Promise<{ key: ApiKeyRecord; secret: string }> {
+    const id = `key_${randomBytes(8).toString('hex')}`;
+    const secret = `llk_${randomBytes(32).toString('base64url')}`;
+    const { rows } = await this.pool.query(
+      `INSERT INTO api_keys (id, name, role, secret_hash, created_by) VALUES ($1,$2,$3,$4,$5) RETURNING *`,
+      [id, input.name, input.role, sha256(secret), input.createdBy],
+    );
+    return { key: apiKeyFromRow(rows[0]), secret };
+  }
+
+  /** Makes `secret` a valid admin key under a fixed id (used for LANDLORD_ADMIN_KEY); idempotent. */
+  async ensureAdminKey(id: string, secret: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO api_keys (id, name, role, secret_hash, created_by) VALUES ($1, $1, 'admin', $2, 'landlord')
+       ON CONFLICT (id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, revoked_at = NULL, role = 'admin'`,
+      [id, sha256(secret)],
+    );
+  }
+
+  async hasActiveAdminKey(): Promise<boolean> {
+    const { rows } = await this.pool.query(`SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1`);
+    return rows.length > 0;
+  }
+
+  async authenticate(secret: string): Promise<ApiKeyRecord | undefined> {
+    const { rows } = await this.pool.query(
+      `UPDATE api_keys SET last_used_at = now() WHERE secret_hash = $1 AND revoked_at IS NULL RETURNING *`,
+      [sha256(secret)],
+    );
+    return rows[0] ? apiKeyFromRow(rows[0]) : undefined;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const { rows } = await this.pool.query('SELECT * FROM api_keys ORDER BY created_at, id');
+    return rows.map(apiKeyFromRow);
+  }
+
+  /** Revokes a key; returns false when there is no such active key. */
+  async revokeApiKey(id: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL',
+      [id],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  // --- Idempotency-Key ----------------------------------------------------------------------------
+
+  async beginIdempotent(principal: string, key: string, requestHash: string): Promise<IdempotencyBegin> {
+    const inserted = await this.pool.query(
+      `INSERT INTO idempotency_keys (principal, key, request_hash) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
+      [principal, key, requestHash],
+    );
+    if ((inserted.rowCount ?? 0) > 0) return { state: 'new' };
+    const { rows } = await this.pool.query('SELECT * FROM idempotency_keys WHERE principal = $1 AND key = $2', [principal, key]);
+    const row = rows[0];
+    if (!row) return this.beginIdempotent(principal, key, requestHash);
+    if (row.request_hash !== requestHash) return { state: 'mismatch' };
+    if (row.response_status === null) return { state: 'in-flight' };
+    return { state: 'replay', status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body };
+  }
+
+  async completeIdempotent(principal: string, key: string, status: number, headers: Record<string, string>, body: unknown): Promise<void> {
+    await this.pool.query(
+      `UPDATE idempotency_keys SET response_status = $3, response_headers = $4, response_body = $5, completed_at = now()
+       WHERE principal = $1 AND key = $2`,
+      [principal, key, status, JSON.stringify(headers), JSON.stringify(body)],
+    );
+  }
+
+  /** Forgets a key whose request failed on our side, so the client may try again with it. */
+  async abandonIdempotent(principal: string, key: string): Promise<void> {
+    await this.pool.query('DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND response_status IS NULL', [principal, key]);
+  }
+}

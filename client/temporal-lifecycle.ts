@@ -1,0 +1,85 @@
+/**
+ * The LifecycleClient over Temporal: operations become updates on the tenant's workflow; a
+ * rejected update becomes the LandlordError its failure type names.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { isErrorKind, LandlordError } from '../domain/index.js';
+import type { Actor, OperationSnapshot, TenantSpec } from '../domain/index.js';
+import { cancelOperation, requestOperation, retryOperation, tenantWorkflowId } from '../workflows/definitions.js';
+import type { tenantWorkflow } from '../workflows/tenant.js';
+import type { LifecycleClient } from './lifecycle.js';
+
+/** Maps what Temporal said to a LandlordError; anything unexpected means Temporal is unavailable. */
+function translate(err: unknown, tenantId: string): LandlordError {
+  if (err instanceof LandlordError) return err;
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    const type = err.cause.type;
+    return new LandlordError(isErrorKind(type) ? type : 'InternalError', err.cause.message);
+  }
+  if (err instanceof WorkflowNotFoundError) return new LandlordError('TenantNotFound', `tenant ${tenantId} has no lifecycle workflow`);
+  return new LandlordError('ServiceUnavailable', 'the workflow service did not answer; try again');
+}
+
+export class TemporalLifecycleClient implements LifecycleClient {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+  ) {}
+
+  async createTenant(spec: TenantSpec, actor: Actor): Promise<OperationSnapshot> {
+    const startWorkflowOperation = new WithStartWorkflowOperation<typeof tenantWorkflow>('tenantWorkflow', {
+      workflowId: tenantWorkflowId(spec.id),
+      taskQueue: this.taskQueue,
+      args: [{ tenantId: spec.id }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    try {
+      return await this.client.workflow.executeUpdateWithStart(requestOperation, {
+        args: [{ kind: 'onboard', actor, spec }],
+        startWorkflowOperation,
+      });
+    } catch (err) {
+      const e = translate(err, spec.id);
+      if (e.kind === 'InvalidTransition') throw new LandlordError('TenantExists', `tenant ${spec.id} already exists`);
+      throw e;
+    }
+  }
+
+  async changeAccess(tenantId: string, kind: 'suspend' | 'resume', actor: Actor): Promise<OperationSnapshot> {
+    try {
+      return await this.client.workflow.getHandle(tenantWorkflowId(tenantId)).executeUpdate(requestOperation, { args: [{ kind, actor }] });
+    } catch (err) {
+      throw translate(err, tenantId);
+    }
+  }
+
+  async cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot> {
+    try {
+      return await this.client.workflow
+        .getHandle(tenantWorkflowId(operation.tenantId))
+        .executeUpdate(cancelOperation, { args: [{ operationId: operation.id, actor }] });
+    } catch (err) {
+      throw translate(err, operation.tenantId);
+    }
+  }
+
+  async retryOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot> {
+    try {
+      return await this.client.workflow
+        .getHandle(tenantWorkflowId(operation.tenantId))
+        .executeUpdate(retryOperation, { args: [{ operationId: operation.id, actor }] });
+    } catch (err) {
+      throw translate(err, operation.tenantId);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.client.connection.workflowService.getSystemInfo({});
+  }
+}

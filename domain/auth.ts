@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+export const ROLES = ['viewer', 'sales', 'operator', 'admin'] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+/** What each role may do; `admin` may do everything. */
+export const PERMISSIONS = {
+  read: ['viewer', 'sales', 'operator', 'admin'],
+  createTenant: ['sales', 'admin'],
+  operateTenant: ['operator', 'admin'],
+  manageKeys: ['admin'],
+} as const satisfies Record<string, readonly Role[]>;
+export type Permission = keyof typeof PERMISSIONS;
+
+export function allows(role: Role, permission: Permission): boolean {
+  return (PERMISSIONS[permission] as readonly Role[]).includes(role);
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  role: Role;
+  createdBy: string;
+  createdAt: string;
+  revokedAt?: string;
+  lastUsedAt?: string;
+}
+
+export interface AuditEvent {
+  seq: number;
+  at: string;
+  tenantId?: string;
+  operationId?: string;
+  actor: string;
+  actorRole?: string;
+  requestId?: string;
+  action: string;
+  outcome: string;
+  detail: Record<string, unknown>;
+}

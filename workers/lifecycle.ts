@@ -1,0 +1,93 @@
+/**
+ * The `landlord-lifecycle` worker: tenant workflows, their operation workflows, and the short
+ * activities they call (registry projections, policy, pool data plane, notifications).
+ */
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import type { NativeConnection, WorkflowBundle } from '@temporalio/worker';
+import type { Config } from '../config/index.js';
+import { createNotificationActivities } from '../activities/notifications/index.js';
+import { createPolicyActivities } from '../activities/policy/index.js';
+import { PoolDirectory } from '../activities/pool/directory.js';
+import { createPoolActivities } from '../activities/pool/index.js';
+import { createRegistryActivities } from '../activities/registry/index.js';
+import type { RegistryStore } from '../activities/registry/store.js';
+import { activityInterceptors } from '../activities/interceptors.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** Bundles the workflow code once; tests and benchmarks share a bundle across workers. */
+export function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined, trace: () => undefined } });
+}
+
+export interface LifecycleWorkerDeps {
+  config: Pick<Config, 'catalog' | 'manifest' | 'webhooks' | 'taskQueues'>;
+  connection: NativeConnection;
+  namespace: string;
+  store: RegistryStore;
+  directory: PoolDirectory;
+  secret: string;
+  workflowBundle?: WorkflowBundle;
+  /** Wraps the activities, e.g. to inject faults in tests. */
+  decorateActivities?: (activities: LifecycleActivities) => LifecycleActivities;
+  taskQueue?: string;
+}
+
+export function createLifecycleActivities({ config, store, directory, secret }: Pick<LifecycleWorkerDeps, 'config' | 'store' | 'directory' | 'secret'>) {
+  return {
+    ...createRegistryActivities({ store }),
+    ...createPolicyActivities({ catalog: config.catalog, poolRegions: directory.regions }),
+    ...createPoolActivities({ directory, secret, manifest: config.manifest }),
+    ...createNotificationActivities({ urls: config.webhooks.urls, ...(config.webhooks.secret ? { secret: config.webhooks.secret } : {}) }),
+  };
+}
+export type LifecycleActivities = ReturnType<typeof createLifecycleActivities>;
+
+/** Creates (does not run) the lifecycle worker. */
+export async function createLifecycleWorker(deps: LifecycleWorkerDeps): Promise<Worker> {
+  const activities = createLifecycleActivities(deps);
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: deps.taskQueue ?? deps.config.taskQueues.lifecycle,
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: deps.decorateActivities ? deps.decorateActivities(activities) : activities,
+    interceptors: { activity: [activityInterceptors({ store: deps.store })] },
+    // Projections and data-plane calls are short; keep enough slots for bursts of onboardings.
+    maxConcurrentActivityTaskExecutions: 64,
+    maxConcurrentLocalActivityExecutions: 64,
+    maxCachedWorkflows: 2000,
+    shutdownGraceTime: '10s',
+  });
+}
+
+/** Runs the worker until SIGINT/SIGTERM, preparing the registry and pool databases first. */
+async function main(): Promise<void> {
+  const { loadConfig } = await import('../config/index.js');
+  const { resolveSecret } = await import('../config/secret.js');
+  const { connectWorker } = await import('../client/temporal.js');
+  const { RegistryStore } = await import('../activities/registry/store.js');
+  const { preparePoolDatabases } = await import('../activities/pool/schema.js');
+  const config = loadConfig();
+  if (!config.postgres.registryUrl) throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
+  const store = RegistryStore.connect(config.postgres.registryUrl);
+  await store.migrate();
+  await preparePoolDatabases(config.postgres.regionUrls, config.manifest, config.migrationsDir);
+  const directory = new PoolDirectory(config.postgres.regionUrls);
+  const connection = await connectWorker(config.temporal);
+  const worker = await createLifecycleWorker({ config, connection, namespace: config.temporal.namespace, store, directory, secret: resolveSecret(config) });
+  console.log(`lifecycle worker polling ${config.taskQueues.lifecycle}`);
+  try {
+    await worker.run();
+  } finally {
+    await Promise.allSettled([store.close(), directory.close(), connection.close()]);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err: unknown) => {
+    console.error(`lifecycle worker: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

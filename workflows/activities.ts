@@ -1,0 +1,41 @@
+/**
+ * Activity stubs with their timeouts and retry policies, in one place. Types only: the
+ * implementations live in activities/ and are wired by the worker.
+ */
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { NON_RETRYABLE_ERROR_TYPES } from '../domain/index.js';
+import type { NotificationActivities } from '../activities/notifications/index.js';
+import type { PolicyActivities } from '../activities/policy/index.js';
+import type { PoolActivities } from '../activities/pool/index.js';
+import type { RegistryActivities } from '../activities/registry/index.js';
+
+const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
+
+/** Registry projections: small idempotent writes, run as local activities to save round trips. */
+export const registry = proxyLocalActivities<RegistryActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
+});
+
+export const policy = proxyActivities<PolicyActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', maximumAttempts: 5, nonRetryableErrorTypes },
+});
+
+/** Data-plane changes: transient database errors retry with backoff, then the saga compensates. */
+export const pool = proxyActivities<PoolActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes },
+});
+
+/** Compensations must not give up while the database is merely unreachable. */
+export const poolCompensation = proxyActivities<PoolActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes },
+});
+
+/** Webhooks: a receiver that is down is retried for about an hour before onboarding gives up. */
+export const notifications = proxyActivities<NotificationActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 16, nonRetryableErrorTypes },
+});

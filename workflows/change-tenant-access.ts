@@ -1,0 +1,45 @@
+import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
+import { pool, poolCompensation, registry } from './activities.js';
+import { errorInfoOf, OperationTracker, operationFailure } from './operation-tracker.js';
+import type { OperationOutcome } from './operation-tracker.js';
+
+export interface ChangeAccessInput {
+  operation: OperationSnapshot & { kind: 'suspend' | 'resume' };
+  tenant: TenantRecord;
+  tenantVersion: number;
+}
+
+/**
+ * Suspends or resumes a tenant: turns its database role's login off or on, then records the new
+ * status. If recording fails, the role is put back as it was.
+ */
+export async function changeTenantAccess(input: ChangeAccessInput): Promise<OperationOutcome> {
+  const suspend = input.operation.kind === 'suspend';
+  const op = new OperationTracker(input.operation);
+  const where = { tenantId: input.tenant.id, region: input.tenant.region };
+  let roleChanged = false;
+  try {
+    await op.run(suspend ? 'disable-role' : 'enable-role', (stepRef) => pool.setTenantLogin({ stepRef, ...where, enabled: !suspend }));
+    roleChanged = true;
+    const tenant: TenantRecord = {
+      ...input.tenant,
+      status: suspend ? 'suspended' : 'active',
+      updatedAt: new Date().toISOString(),
+      version: input.tenantVersion + 1,
+    };
+    delete tenant.statusReason;
+    await op.run('record-status', () => registry.projectTenant(tenant));
+    return { snapshot: await op.finish('succeeded'), tenant };
+  } catch (err) {
+    const error = errorInfoOf(err);
+    const snapshot = await CancellationScope.nonCancellable(async () => {
+      if (roleChanged) {
+        await poolCompensation.setTenantLogin({ ...where, enabled: suspend });
+        op.compensated(suspend ? 'disable-role' : 'enable-role');
+      }
+      return op.finish(isCancellation(err) ? 'cancelled' : 'failed', error);
+    });
+    throw operationFailure({ snapshot, tenant: input.tenant });
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The tenant workflow's messages, shared by the workflow and its clients. Plain JSON in and out.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Actor, OperationKind, OperationSnapshot, TenantSpec, TenantStatus } from '../domain/index.js';
+
+export const TENANT_WORKFLOW_PREFIX = 'tenant:';
+export const tenantWorkflowId = (tenantId: string) => `${TENANT_WORKFLOW_PREFIX}${tenantId}`;
+
+export interface OperationRequest {
+  kind: OperationKind;
+  actor: Actor;
+  /** For `onboard`: the tenant to create. */
+  spec?: TenantSpec;
+}
+
+export interface OperationRef {
+  operationId: string;
+  actor: Actor;
+}
+
+export interface TenantView {
+  tenantId: string;
+  status: TenantStatus | 'absent';
+  current?: string;
+  queued: string[];
+}
+
+/** Asks for a lifecycle operation; rejected before anything runs if the transition is not allowed. */
+export const requestOperation = defineUpdate<OperationSnapshot, [OperationRequest]>('requestOperation');
+/** Cancels a queued or running operation. */
+export const cancelOperation = defineUpdate<OperationSnapshot, [OperationRef]>('cancelOperation');
+/** Runs a failed or cancelled operation again, from its failed step. */
+export const retryOperation = defineUpdate<OperationSnapshot, [OperationRef]>('retryOperation');
+/** The tenant's lifecycle state as its workflow sees it. */
+export const tenantView = defineQuery<TenantView>('tenantView');

@@ -1,0 +1,130 @@
+/**
+ * Keeps an operation's steps and writes each change to the registry as a whole, versioned
+ * snapshot. Versions are `run * 1000 + n`, so a late write of an older state never wins.
+ */
+import { ApplicationFailure, CancelledFailure, isCancellation } from '@temporalio/workflow';
+import type { ErrorInfo, OperationSnapshot, OperationStatus, OperationStep, TenantRecord } from '../domain/index.js';
+import type { StepRef } from '../activities/step-ref.js';
+import { registry } from './activities.js';
+
+const now = () => new Date().toISOString();
+/** Workflow code has no structuredClone; snapshots are plain JSON anyway. */
+const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/** What a finished operation run reports to the tenant workflow. */
+export interface OperationOutcome {
+  snapshot: OperationSnapshot;
+  /** The tenant's record after the run, when the run changed it. */
+  tenant?: TenantRecord;
+}
+
+/** Turns a failure caught in a workflow into what the operation records: kind and message only. */
+export function errorInfoOf(err: unknown): ErrorInfo {
+  if (isCancellation(err)) return { type: 'OperationCancelled', message: 'the operation was cancelled' };
+  let cause: unknown = err;
+  // Activity and child failures wrap the ApplicationFailure that names the kind.
+  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
+  if (cause instanceof CancelledFailure) return { type: 'OperationCancelled', message: 'the operation was cancelled' };
+  return { type: 'InternalError', message: err instanceof Error ? err.message : String(err) };
+}
+
+export class OperationTracker {
+  private snapshot: OperationSnapshot;
+
+  constructor(initial: OperationSnapshot) {
+    this.snapshot = clone(initial);
+  }
+
+  get current(): OperationSnapshot {
+    return this.snapshot;
+  }
+
+  stepRef(step: string): StepRef {
+    return { operationId: this.snapshot.id, run: this.snapshot.run, step };
+  }
+
+  private step(name: string): OperationStep {
+    const step = this.snapshot.steps.find((s) => s.name === name);
+    if (!step) throw ApplicationFailure.nonRetryable(`unknown step ${name}`, 'InternalError');
+    return step;
+  }
+
+  private async write(): Promise<void> {
+    this.snapshot.version += 1;
+    this.snapshot.updatedAt = now();
+    await registry.projectOperation(clone(this.snapshot));
+  }
+
+  /** Whether a step already took effect in an earlier run and is kept rather than repeated. */
+  kept(name: string): boolean {
+    return this.step(name).status === 'succeeded';
+  }
+
+  /** Runs one step: marks it running, runs it, marks it succeeded (or `skipped` if it says so). */
+  async run<T>(name: string, work: (ref: StepRef) => Promise<T>, { skipped }: { skipped?: (result: T) => boolean } = {}): Promise<T> {
+    const step = this.step(name);
+    step.status = 'running';
+    step.startedAt = now();
+    delete step.finishedAt;
+    delete step.error;
+    step.attempts += 1;
+    await this.write();
+    try {
+      const result = await work(this.stepRef(name));
+      step.status = skipped?.(result) ? 'skipped' : 'succeeded';
+      step.finishedAt = now();
+      return result;
+    } catch (err) {
+      step.status = 'failed';
+      step.finishedAt = now();
+      step.error = errorInfoOf(err);
+      throw err;
+    }
+  }
+
+  /** Marks a step whose effect was undone by its compensation. */
+  compensated(name: string): void {
+    const step = this.step(name);
+    if (step.status === 'succeeded') step.status = 'compensated';
+  }
+
+  /** Records the run's end and writes it. */
+  async finish(status: Exclude<OperationStatus, 'running'>, error?: ErrorInfo): Promise<OperationSnapshot> {
+    this.snapshot.status = status;
+    this.snapshot.finishedAt = now();
+    if (error) {
+      const failedStep = this.snapshot.steps.find((s) => s.status === 'failed' || s.status === 'running');
+      if (failedStep?.status === 'running') {
+        failedStep.status = 'failed';
+        failedStep.finishedAt = this.snapshot.finishedAt;
+        failedStep.error = error;
+      }
+      this.snapshot.error = { ...error, ...(failedStep ? { step: failedStep.name } : {}) };
+    } else {
+      delete this.snapshot.error;
+    }
+    await this.write();
+    await registry.appendAudit({
+      eventKey: `${this.snapshot.id}:${this.snapshot.run}:${status}`,
+      tenantId: this.snapshot.tenantId,
+      operationId: this.snapshot.id,
+      actor: this.snapshot.actor.principal,
+      actorRole: this.snapshot.actor.role,
+      requestId: this.snapshot.actor.requestId,
+      action: `tenant.${this.snapshot.kind}`,
+      outcome: status,
+      detail: { run: this.snapshot.run, ...(this.snapshot.error ? { error: this.snapshot.error } : {}) },
+    });
+    return clone(this.snapshot);
+  }
+}
+
+/**
+ * Ends an operation that failed or was cancelled: the outcome travels to the tenant workflow in the
+ * failure's details, so the child shows as failed in Temporal and the parent still learns the result.
+ */
+export function operationFailure(outcome: OperationOutcome): ApplicationFailure {
+  const error = outcome.snapshot.error ?? { type: 'InternalError', message: 'operation failed' };
+  return ApplicationFailure.create({ message: error.message, type: error.type, nonRetryable: true, details: [outcome] });
+}
