@@ -16,6 +16,8 @@ function tlsOptions(config: TemporalConfig) {
   return true;
 }
 
+export { tlsOptions };
+
 export async function connectClient(config: TemporalConfig): Promise<Client> {
   const tls = tlsOptions(config);
   const connection = await Connection.connect({

@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import type { NativeConnection, WorkflowBundle } from '@temporalio/worker';
+import type { NativeConnection, WorkflowBundle, WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
 import { createNotificationActivities } from '../activities/notifications/index.js';
 import { createPolicyActivities } from '../activities/policy/index.js';
@@ -28,7 +28,7 @@ export interface LifecycleWorkerDeps {
   store: RegistryStore;
   directory: PoolDirectory;
   secret: string;
-  workflowBundle?: WorkflowBundle;
+  workflowBundle?: WorkflowBundleOption;
   /** Wraps the activities, e.g. to inject faults in tests. */
   decorateActivities?: (activities: LifecycleActivities) => LifecycleActivities;
   taskQueue?: string;

@@ -18,10 +18,8 @@ export async function changeTenantAccess(input: ChangeAccessInput): Promise<Oper
   const suspend = input.operation.kind === 'suspend';
   const op = new OperationTracker(input.operation);
   const where = { tenantId: input.tenant.id, region: input.tenant.region };
-  let roleChanged = false;
   try {
     await op.run(suspend ? 'disable-role' : 'enable-role', (stepRef) => pool.setTenantLogin({ stepRef, ...where, enabled: !suspend }));
-    roleChanged = true;
     const tenant: TenantRecord = {
       ...input.tenant,
       status: suspend ? 'suspended' : 'active',
@@ -34,7 +32,8 @@ export async function changeTenantAccess(input: ChangeAccessInput): Promise<Oper
   } catch (err) {
     const error = errorInfoOf(err);
     const snapshot = await CancellationScope.nonCancellable(async () => {
-      if (roleChanged) {
+      // Put the role back even if the step reported failure: it may have taken effect regardless.
+      if (error.type !== 'TenantNotFound') {
         await poolCompensation.setTenantLogin({ ...where, enabled: suspend });
         op.compensated(suspend ? 'disable-role' : 'enable-role');
       }

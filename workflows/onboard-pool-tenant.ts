@@ -53,10 +53,12 @@ export async function onboardPoolTenant(input: OnboardInput): Promise<OperationO
       };
       await project({ status: 'provisioning' });
     });
-    const partition = await op.run('create-partition', (stepRef) => pool.createPartition({ stepRef, ...where }));
+    // Each compensation is registered before its step runs: a step can take effect and still fail
+    // (a lost reply, a timeout), and the undo activities are idempotent.
     compensations.push({ step: 'create-partition', undo: () => poolCompensation.dropPartition(where) });
-    const admin = await op.run('create-admin-user', (stepRef) => pool.createAdminUser({ stepRef, ...where, email: spec.adminEmail }));
+    const partition = await op.run('create-partition', (stepRef) => pool.createPartition({ stepRef, ...where }));
     compensations.push({ step: 'create-admin-user', undo: () => poolCompensation.deleteAdminUser({ ...where, email: spec.adminEmail }) });
+    const admin = await op.run('create-admin-user', (stepRef) => pool.createAdminUser({ stepRef, ...where, email: spec.adminEmail }));
     await project({
       resources: { pool: { region: placement.region, database: partition.database, role: partition.roleName, adminUserId: admin.userId } },
     });

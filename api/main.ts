@@ -1,0 +1,42 @@
+/**
+ * The API process: reads configuration, migrates the registry, and serves until SIGINT/SIGTERM.
+ * Reads keep working while Temporal or the workers are down; /readyz says which is missing.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { RegistryStore } from '../activities/registry/store.js';
+import { temporalAddress, tlsOptions } from '../client/temporal.js';
+import { TemporalLifecycleClient } from '../client/temporal-lifecycle.js';
+import { bootstrapAdminKey } from './admin-key.js';
+import { createApp } from './app.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', 'authorization'] });
+  if (!config.postgres.registryUrl) throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
+  const store = RegistryStore.connect(config.postgres.registryUrl);
+  await store.migrate();
+  const firstKey = await bootstrapAdminKey(store, config.adminKey);
+  if (firstKey) logger.warn('created the first admin API key; it is printed once on stdout');
+  if (firstKey) console.log(`First admin API key (shown once): ${firstKey}`);
+  const t = config.temporal;
+  const tls = tlsOptions(t);
+  // Lazy: the API starts (and serves reads) even while Temporal is unreachable.
+  const connection = Connection.lazy({ address: temporalAddress(t), ...(tls ? { tls } : {}), ...(t.apiKey ? { apiKey: t.apiKey } : {}) });
+  const lifecycle = new TemporalLifecycleClient(new Client({ connection, namespace: t.namespace }), config.taskQueues.lifecycle);
+  const app = createApp({ store, lifecycle, catalog: config.catalog, logger });
+  const server = app.listen(config.api.port, config.api.host, () => logger.info({ port: config.api.port, host: config.api.host }, 'API listening'));
+  const shutdown = () => {
+    server.close(() => void Promise.allSettled([store.close(), connection.close()]).then(() => process.exit(0)));
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : `API: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,120 @@
+/**
+ * `npm start`: the whole stack with embedded defaults. Starts (or connects to) Temporal and
+ * Postgres, then the lifecycle worker and the API as child processes, prints where everything is,
+ * and stops it all on Ctrl-C. Data lives under LANDLORD_DATA_DIR (.data/) across restarts.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig, PROJECT_ROOT } from '../config/index.js';
+import { resolveSecret } from '../config/secret.js';
+import { RegistryStore } from '../activities/registry/store.js';
+import { bootstrapAdminKey } from '../api/admin-key.js';
+import { startInfrastructure } from './stack/infrastructure.js';
+
+const redact = (url: string) => {
+  const u = new URL(url);
+  u.password = '';
+  u.username = u.username ? u.username : '';
+  return u.toString().replace(/:@/, '@');
+};
+
+function startChild(name: string, entry: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(entry, import.meta.url))], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`));
+  }
+  return child;
+}
+
+async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url} did not come up: its process exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const secret = resolveSecret(config);
+  console.log('Starting Landlord…');
+  const infra = await startInfrastructure(config, secret);
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping Landlord…');
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            const killer = setTimeout(() => c.kill('SIGKILL'), 15_000);
+            c.once('exit', () => {
+              clearTimeout(killer);
+              resolve();
+            });
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+    await infra.stop();
+    console.log('Stopped. Data is kept in', config.dataDir);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  const store = RegistryStore.connect(infra.registryUrl, 1);
+  const firstKey = await bootstrapAdminKey(store, config.adminKey).finally(() => store.close());
+
+  const env = { ...infra.env, PORT: String(config.api.port), LANDLORD_HOST: config.api.host };
+  const worker = startChild('worker', '../workers/lifecycle.ts', env);
+  const api = startChild('api', '../api/main.ts', env);
+  children.push(worker, api);
+  for (const child of children) {
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      console.error(`a Landlord process exited unexpectedly (code ${code ?? 'none'}, signal ${signal ?? 'none'}); stopping`);
+      void stop(1);
+    });
+  }
+  const apiUrl = `http://${config.api.host}:${config.api.port}`;
+  await waitForHttp(`${apiUrl}/readyz`, api);
+
+  const auth = config.adminKey
+    ? 'Authorization: Bearer $LANDLORD_ADMIN_KEY'
+    : firstKey
+      ? `Authorization: Bearer ${firstKey}\n                 (the first admin key: shown this once, keep it; create more with POST /v1/api-keys)`
+      : 'Authorization: Bearer <an API key> (the admin key printed on the first start, or set LANDLORD_ADMIN_KEY)';
+  console.log(`
+Landlord is running.
+  API            ${apiUrl}   (OpenAPI document: ${apiUrl}/openapi.json)
+  Temporal UI    ${infra.temporalUi ?? '(external Temporal: see its own UI)'}
+  Temporal       ${infra.temporalAddress}, namespace ${config.temporal.namespace}
+  Registry       ${redact(infra.registryUrl)}
+  Regions        ${Object.keys(infra.regionUrls).join(', ')}
+  Authenticate   ${auth}
+Try:  curl -s ${apiUrl}/v1/tenants -H 'Authorization: Bearer …'
+Press Ctrl-C to stop; the next npm start finds everything where it was.
+`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : `npm start failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

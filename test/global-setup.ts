@@ -1,0 +1,66 @@
+/**
+ * Starts the real servers once per test run: a Temporal dev server (SQLite file) and embedded
+ * Postgres for the registry and the local regions, on free loopback ports in a temporary folder.
+ * Also bundles the workflow code once for every in-process worker.
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { loadConfig } from '../config/index.js';
+import { startInfrastructure } from '../scripts/stack/infrastructure.js';
+import { freePort } from '../scripts/stack/ports.js';
+import { bundleWorkflows } from '../workers/lifecycle.js';
+import type { TestStack } from './support/stack.js';
+
+async function freeRange(size: number): Promise<number> {
+  for (;;) {
+    const base = await freePort();
+    if (base + size > 65535) continue;
+    const ports = await Promise.all(Array.from({ length: size }, (_, i) => isFree(base + i)));
+    if (ports.every(Boolean)) return base;
+  }
+}
+
+async function isFree(port: number): Promise<boolean> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+export default async function setup(project: TestProject) {
+  const dir = mkdtempSync(join(tmpdir(), 'landlord-test-'));
+  chmodSync(dir, 0o755);
+  const secret = 'test-secret-'.padEnd(48, 'x');
+  const env = {
+    LANDLORD_DATA_DIR: dir,
+    LANDLORD_TEMPORAL_PORT: String(await freePort()),
+    LANDLORD_TEMPORAL_UI_PORT: String(await freePort()),
+    LANDLORD_POSTGRES_PORT: String(await freeRange(3)),
+    LANDLORD_SECRET: secret,
+  };
+  const config = loadConfig({ ...env, PATH: process.env.PATH });
+  const [infra, bundle] = await Promise.all([startInfrastructure(config, secret), bundleWorkflows()]);
+  const bundlePath = join(dir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+  const stack: TestStack = {
+    dir,
+    env: { ...env, ...infra.env },
+    temporalAddress: infra.temporalAddress,
+    temporalDbFile: join(dir, 'temporal', 'temporal.db'),
+    temporalPort: Number(env.LANDLORD_TEMPORAL_PORT),
+    temporalUiPort: Number(env.LANDLORD_TEMPORAL_UI_PORT),
+    registryServerUrl: infra.postgres.find((s) => s.name === 'registry')!.url,
+    regionUrls: infra.regionUrls,
+    workflowBundlePath: bundlePath,
+    secret,
+  };
+  project.provide('stack', stack);
+  return async () => {
+    await infra.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+}

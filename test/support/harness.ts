@@ -1,0 +1,185 @@
+/**
+ * A Landlord for one test file on the shared test servers: its own registry database and task
+ * queue, an in-process worker (or a worker process), the real API on a free port, and the real
+ * Temporal client. Everything it starts, `close()` stops.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
+import { pino } from 'pino';
+import { loadConfig, PROJECT_ROOT } from '../../config/index.js';
+import type { Config } from '../../config/index.js';
+import { ensureDatabase, withDatabase } from '../../activities/database.js';
+import { PoolDirectory } from '../../activities/pool/directory.js';
+import { RegistryStore } from '../../activities/registry/store.js';
+import { TemporalLifecycleClient } from '../../client/temporal-lifecycle.js';
+import { createApp } from '../../api/app.js';
+import { bootstrapAdminKey } from '../../api/admin-key.js';
+import type { OperationSnapshot, Role } from '../../domain/index.js';
+import { createLifecycleWorker } from '../../workers/lifecycle.js';
+import type { LifecycleActivities } from '../../workers/lifecycle.js';
+import { testStack } from './stack.js';
+
+export const ADMIN_KEY = 'test-admin-key-'.padEnd(40, '0');
+
+/** A slug no other test uses. */
+export function uniqueTenantId(prefix = 't'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface HarnessOptions {
+  webhookUrls?: string[];
+  webhookSecret?: string;
+  decorateActivities?: (activities: LifecycleActivities) => LifecycleActivities;
+  /** Skip the in-process worker (the test runs a worker process instead). */
+  noWorker?: boolean;
+}
+
+export class Harness {
+  readonly keys = new Map<Role, string>();
+  baseUrl = '';
+  private worker?: { worker: Worker; run: Promise<void> };
+  private workerConnection?: NativeConnection;
+  private server?: Server;
+  private readonly processes = new Set<ChildProcess>();
+
+  private constructor(
+    readonly config: Config,
+    readonly env: Record<string, string>,
+    readonly store: RegistryStore,
+    readonly directory: PoolDirectory,
+    readonly client: Client,
+    readonly lifecycle: TemporalLifecycleClient,
+    private readonly options: HarnessOptions,
+  ) {}
+
+  static async create(options: HarnessOptions = {}): Promise<Harness> {
+    const stack = testStack();
+    const suffix = randomBytes(4).toString('hex');
+    const registryDb = `registry_${suffix}`;
+    await ensureDatabase(stack.registryServerUrl, registryDb);
+    const env: Record<string, string> = {
+      ...stack.env,
+      LANDLORD_REGISTRY_URL: withDatabase(stack.registryServerUrl, registryDb),
+      LANDLORD_TASK_QUEUE_PREFIX: `test-${suffix}`,
+      LANDLORD_ADMIN_KEY: ADMIN_KEY,
+      LANDLORD_LOG_LEVEL: 'silent',
+      ...(options.webhookUrls ? { LANDLORD_WEBHOOK_URLS: options.webhookUrls.join(',') } : {}),
+      ...(options.webhookSecret ? { LANDLORD_WEBHOOK_SECRET: options.webhookSecret } : {}),
+    };
+    const config = loadConfig({ ...env, PATH: process.env.PATH });
+    const store = RegistryStore.connect(env.LANDLORD_REGISTRY_URL!);
+    await store.migrate();
+    const directory = new PoolDirectory(config.postgres.regionUrls);
+    const client = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }) });
+    const lifecycle = new TemporalLifecycleClient(client, config.taskQueues.lifecycle);
+    const harness = new Harness(config, env, store, directory, client, lifecycle, options);
+    if (!options.noWorker) await harness.startWorker();
+    await harness.startApi();
+    return harness;
+  }
+
+  /** Starts the lifecycle worker in this process. */
+  async startWorker(): Promise<void> {
+    const stack = testStack();
+    this.workerConnection ??= await NativeConnection.connect({ address: stack.temporalAddress });
+    const worker = await createLifecycleWorker({
+      config: this.config,
+      connection: this.workerConnection,
+      namespace: 'default',
+      store: this.store,
+      directory: this.directory,
+      secret: stack.secret,
+      workflowBundle: { codePath: stack.workflowBundlePath },
+      ...(this.options.decorateActivities ? { decorateActivities: this.options.decorateActivities } : {}),
+    });
+    this.worker = { worker, run: worker.run() };
+  }
+
+  async stopWorker(): Promise<void> {
+    if (!this.worker) return;
+    this.worker.worker.shutdown();
+    await this.worker.run;
+    this.worker = undefined;
+  }
+
+  /** Starts `workers/lifecycle.ts` as its own process, as `npm start` does. */
+  spawnWorkerProcess(): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../workers/lifecycle.ts', import.meta.url))], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.processes.add(child);
+    child.once('exit', () => this.processes.delete(child));
+    return child;
+  }
+
+  private async startApi(): Promise<void> {
+    await bootstrapAdminKey(this.store, ADMIN_KEY);
+    this.keys.set('admin', ADMIN_KEY);
+    for (const role of ['viewer', 'sales', 'operator'] as const) {
+      this.keys.set(role, (await this.store.createApiKey({ name: `test ${role}`, role, createdBy: 'test' })).secret);
+    }
+    const app = createApp({ store: this.store, lifecycle: this.lifecycle, catalog: this.config.catalog, logger: pino({ level: 'silent' }) });
+    this.server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    this.baseUrl = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+  }
+
+  /** Calls the API as `role` (admin by default). */
+  async api(method: string, path: string, { body, role = 'admin', headers = {} }: { body?: unknown; role?: Role; headers?: Record<string, string> } = {}) {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.keys.get(role)}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+  }
+
+  /** Polls the API until the operation is no longer running. */
+  async waitForOperation(id: string, timeoutMs = 90_000): Promise<OperationSnapshot> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { status, body } = await this.api('GET', `/v1/operations/${id}`);
+      if (status === 200 && body?.status !== 'running') return body as unknown as OperationSnapshot;
+      if (Date.now() > deadline) throw new Error(`operation ${id} still ${String(body?.status)} after ${timeoutMs} ms: ${JSON.stringify(body)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Creates a tenant through the API and waits for its onboarding to end. */
+  async onboard(fields: { id: string; tier?: string; region?: string; name?: string; adminEmail?: string }) {
+    const res = await this.api('POST', '/v1/tenants', {
+      body: { name: fields.name ?? `Tenant ${fields.id}`, tier: fields.tier ?? 'basic', region: fields.region ?? 'local-a', adminEmail: fields.adminEmail ?? `owner@${fields.id}.test`, id: fields.id },
+      role: 'sales',
+    });
+    if (res.status !== 202) throw new Error(`create tenant answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return this.waitForOperation(res.body!.id as string);
+  }
+
+  async close(): Promise<void> {
+    for (const child of this.processes) {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+    await this.stopWorker();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.server?.closeAllConnections();
+    await this.workerConnection?.close();
+    await this.client.connection.close();
+    await this.directory.close();
+    await this.store.close();
+  }
+}
