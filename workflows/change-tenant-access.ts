@@ -28,7 +28,7 @@ export async function changeTenantAccess(input: ChangeAccessInput): Promise<Oper
     };
     delete tenant.statusReason;
     await op.run('record-status', () => registry.projectTenant(tenant));
-    return { snapshot: await op.finish('succeeded'), tenant };
+    return { snapshot: op.finish('succeeded'), tenant };
   } catch (err) {
     const error = errorInfoOf(err);
     const snapshot = await CancellationScope.nonCancellable(async () => {

@@ -83,7 +83,7 @@ export async function onboardPoolTenant(input: OnboardInput): Promise<OperationO
     await notify('notify-invite', 'tenant.invite', { email: spec.adminEmail, tenantName: spec.name, userId: admin.userId });
     await notify('notify-ready', 'tenant.ready', { tenantName: spec.name, tier: spec.tier, region: placement.region });
     await op.run('activate', () => project({ status: 'active' }));
-    return { snapshot: await op.finish('succeeded'), ...(tenant ? { tenant } : {}) };
+    return { snapshot: op.finish('succeeded'), ...(tenant ? { tenant } : {}) };
   } catch (err) {
     const error = errorInfoOf(err);
     const outcome = await CancellationScope.nonCancellable(async () => {
@@ -92,7 +92,7 @@ export async function onboardPoolTenant(input: OnboardInput): Promise<OperationO
         op.compensated(step);
       }
       if (tenant) await project({ status: 'failed', statusReason: error.message });
-      const snapshot = await op.finish(isCancellation(err) ? 'cancelled' : 'failed', error);
+      const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', error);
       return { snapshot, ...(tenant ? { tenant } : {}) };
     });
     throw operationFailure(outcome);

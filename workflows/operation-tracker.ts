@@ -89,8 +89,11 @@ export class OperationTracker {
     if (step.status === 'succeeded') step.status = 'compensated';
   }
 
-  /** Records the run's end and writes it. */
-  async finish(status: Exclude<OperationStatus, 'running'>, error?: ErrorInfo): Promise<OperationSnapshot> {
+  /**
+   * Settles the run's end. The tenant workflow writes this final snapshot once it has taken the
+   * outcome in, so that whoever sees the operation ended can act on it (retry it, say) at once.
+   */
+  finish(status: Exclude<OperationStatus, 'running'>, error?: ErrorInfo): OperationSnapshot {
     this.snapshot.status = status;
     this.snapshot.finishedAt = now();
     if (error) {
@@ -104,18 +107,8 @@ export class OperationTracker {
     } else {
       delete this.snapshot.error;
     }
-    await this.write();
-    await registry.appendAudit({
-      eventKey: `${this.snapshot.id}:${this.snapshot.run}:${status}`,
-      tenantId: this.snapshot.tenantId,
-      operationId: this.snapshot.id,
-      actor: this.snapshot.actor.principal,
-      actorRole: this.snapshot.actor.role,
-      requestId: this.snapshot.actor.requestId,
-      action: `tenant.${this.snapshot.kind}`,
-      outcome: status,
-      detail: { run: this.snapshot.run, ...(this.snapshot.error ? { error: this.snapshot.error } : {}) },
-    });
+    this.snapshot.version += 1;
+    this.snapshot.updatedAt = this.snapshot.finishedAt;
     return clone(this.snapshot);
   }
 }

@@ -195,21 +195,35 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     queued: [...state.queue],
   }));
 
-  const apply = (outcome: OperationOutcome) => {
-    replace(outcome.snapshot);
+  /** Takes in a run's outcome, then records its end in the registry and the audit trail. */
+  const apply = async (outcome: OperationOutcome) => {
+    const { snapshot } = outcome;
+    replace(snapshot);
     if (outcome.tenant) {
       state.tenant = outcome.tenant;
       state.status = outcome.tenant.status;
       state.tenantVersion = Math.max(state.tenantVersion, outcome.tenant.version);
     }
+    await Promise.all([
+      registry.projectOperation(snapshot),
+      registry.appendAudit({
+        eventKey: `${snapshot.id}:${snapshot.run}:${snapshot.status}`,
+        tenantId: snapshot.tenantId,
+        operationId: snapshot.id,
+        actor: snapshot.actor.principal,
+        actorRole: snapshot.actor.role,
+        requestId: snapshot.actor.requestId,
+        action: `tenant.${snapshot.kind}`,
+        outcome: snapshot.status,
+        detail: { run: snapshot.run, ...(snapshot.error ? { error: snapshot.error } : {}) },
+      }),
+    ]);
   };
 
   /** Ends an operation the tenant workflow itself had to stop (refused at its turn, or lost its child). */
   const endHere = async (op: OperationSnapshot, status: 'failed' | 'cancelled', error: { type: string; message: string }) => {
     const at = new Date().toISOString();
-    const ended: OperationSnapshot = { ...op, status, error, updatedAt: at, finishedAt: at, version: op.run * VERSION_BLOCK + VERSION_BLOCK / 2 };
-    replace(ended);
-    await registry.projectOperation(ended);
+    await apply({ snapshot: { ...op, status, error, updatedAt: at, finishedAt: at, version: op.run * VERSION_BLOCK + VERSION_BLOCK / 2 } });
   };
 
   const runOperation = async (op: OperationSnapshot) => {
@@ -231,11 +245,12 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
           args: [{ operation: op as OperationSnapshot & { kind: 'suspend' | 'resume' }, tenant: state.tenant!, tenantVersion }],
         });
       });
-      apply(outcome);
+      await apply(outcome);
     } catch (err) {
       const outcome = outcomeOf(err);
-      if (outcome) apply(outcome);
-      else await CancellationScope.nonCancellable(() => endHere(op, isCancellation(err) ? 'cancelled' : 'failed', errorInfoOf(err)));
+      await CancellationScope.nonCancellable(() =>
+        outcome ? apply(outcome) : endHere(op, isCancellation(err) ? 'cancelled' : 'failed', errorInfoOf(err)),
+      );
     } finally {
       running = undefined;
     }

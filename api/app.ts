@@ -1,0 +1,48 @@
+import express from 'express';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { RegistryStore } from '../activities/registry/store.js';
+import type { LifecycleClient } from '../client/lifecycle.js';
+import type { PolicyCatalog } from '../domain/index.js';
+import { accessLog } from './access-log.js';
+import { errorHandler, notFound } from './error-handler.js';
+import { httpMetrics } from './http-metrics.js';
+import { mountRoutes } from './mount-routes.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { requestId } from './request-id.js';
+import { routeTable } from './routes/route-table.js';
+
+/** What the API needs from the outside world. */
+export interface AppDeps {
+  store: RegistryStore;
+  lifecycle: LifecycleClient;
+  catalog: PolicyCatalog;
+  logger: Logger;
+  /** Where HTTP and process metrics go; a fresh registry when absent. */
+  metrics?: Registry;
+}
+
+/** Builds the Landlord HTTP API as an express app; it holds no state beyond what `deps` carries. */
+export function createApp({ store, lifecycle, catalog, logger, metrics = new Registry() }: AppDeps): Express {
+  let openApiDocument: unknown;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestId());
+  app.use(httpMetrics(metrics));
+  app.use(accessLog(logger));
+  app.use(
+    mountRoutes(routeTable, {
+      store,
+      lifecycle,
+      catalog,
+      logger,
+      metrics,
+      openApiDocument: () => (openApiDocument ??= buildOpenApiDocument(routeTable)),
+    }),
+  );
+  app.use(notFound());
+  app.use(errorHandler({ store, logger }));
+  return app;
+}

@@ -1,0 +1,108 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi';
+
+type RouteParameter = NonNullable<RouteConfig['request']>['params'];
+import { z } from 'zod';
+import { ERROR_KINDS, PERMISSIONS } from '../domain/index.js';
+import type { ErrorKind } from '../domain/index.js';
+import { problemType } from './http-problem.js';
+import type { RouteDefinition } from './route.js';
+import { Problem } from './schemas.js';
+
+const IdempotencyHeaders = z.object({
+  'Idempotency-Key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .describe(
+      'Replays the first answer for the same key and request; 409 for the same key with another request.',
+    ),
+});
+
+const problemResponse = (kinds: ErrorKind[]): ResponseConfig => ({
+  description: kinds.map((k) => `${ERROR_KINDS[k].title} (${problemType(k)})`).join('; '),
+  content: { 'application/problem+json': { schema: Problem } },
+});
+
+/** The error answers a route can give, by status, from what the route does. */
+function problemResponses(route: RouteDefinition): Record<number, ErrorKind[]> {
+  const byStatus: Record<number, ErrorKind[]> = {};
+  const add = (...kinds: ErrorKind[]) => {
+    for (const kind of kinds) (byStatus[ERROR_KINDS[kind].status] ??= []).push(kind);
+  };
+  const mutating = route.method !== 'get';
+  if (route.params || route.query || route.body || mutating) add('ValidationFailed');
+  if (mutating) add('MalformedBody', 'PayloadTooLarge', 'UnsupportedMediaType');
+  if (route.permission) add('Unauthenticated', 'Forbidden');
+  if (route.path.startsWith('/v1/tenants/')) add('TenantNotFound');
+  if (route.path.startsWith('/v1/operations/')) add('OperationNotFound');
+  if (route.path.startsWith('/v1/api-keys/')) add('NotFound');
+  if (route.operationId === 'createTenant') add('TenantExists', 'PolicyViolation');
+  if (route.operationId === 'suspendTenant' || route.operationId === 'resumeTenant') add('InvalidTransition');
+  if (route.operationId === 'cancelOperation') add('OperationNotCancellable');
+  if (route.operationId === 'retryOperation') add('OperationNotRetryable');
+  if (route.idempotent) add('IdempotencyKeyReused', 'IdempotencyKeyInFlight');
+  if (route.permission || route.operationId === 'readiness') add('ServiceUnavailable');
+  add('InternalError');
+  return byStatus;
+}
+
+function zodContent(schema: z.ZodType, contentType = 'application/json') {
+  return { [contentType]: { schema } };
+}
+
+/** Builds the OpenAPI 3.1 document of `routes` from their zod schemas. */
+export function buildOpenApiDocument(routes: readonly RouteDefinition[]): unknown {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key created with POST /v1/api-keys (or LANDLORD_ADMIN_KEY).',
+  });
+  for (const route of routes) {
+    const responses: Record<string, ResponseConfig> = {};
+    for (const [status, response] of Object.entries(route.responses)) {
+      responses[status] = {
+        description: response.description,
+        ...(response.schema ? { content: zodContent(response.schema, response.contentType) } : {}),
+        ...(response.headers
+          ? {
+              headers: Object.fromEntries(
+                Object.entries(response.headers).map(([h, d]) => [h, { ...d, schema: { type: 'string' } }]),
+              ),
+            }
+          : {}),
+      };
+    }
+    for (const [status, kinds] of Object.entries(problemResponses(route)))
+      responses[status] ??= problemResponse(kinds);
+    const roles = route.permission ? PERMISSIONS[route.permission].join(', ') : undefined;
+    const config: RouteConfig = {
+      method: route.method,
+      path: route.path,
+      operationId: route.operationId,
+      summary: route.summary,
+      tags: [route.tag],
+      ...(roles ? { description: `Roles: ${roles}.`, security: [{ bearerAuth: [] }] } : { security: [] }),
+      request: {
+        ...(route.params ? { params: route.params as RouteParameter } : {}),
+        ...(route.query ? { query: route.query as RouteParameter } : {}),
+        ...(route.body ? { body: { required: true, content: zodContent(route.body) } } : {}),
+        ...(route.idempotent ? { headers: IdempotencyHeaders } : {}),
+      },
+      responses,
+    };
+    registry.registerPath(config);
+  }
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Landlord API',
+      version: '1',
+      description:
+        'Tenant lifecycle orchestration. Mutations answer 202 with an operation; errors are RFC 9457 problem documents.',
+    },
+    servers: [{ url: '/' }],
+  });
+}

@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { z } from 'zod';
+import type { RegistryStore } from '../activities/registry/store.js';
+import type { LifecycleClient } from '../client/lifecycle.js';
+import type { Actor, ApiKeyRecord, Permission, PolicyCatalog } from '../domain/index.js';
+
+/** What route handlers may use. */
+export interface RouteDeps {
+  store: RegistryStore;
+  lifecycle: LifecycleClient;
+  catalog: PolicyCatalog;
+  logger: Logger;
+  metrics: Registry;
+  /** The OpenAPI document of every route, built once on first use. */
+  openApiDocument(): unknown;
+}
+
+/** Who is calling: the authenticated key (absent on public routes) and the actor recorded for it. */
+export interface RouteContext {
+  actor: Actor;
+  key?: ApiKeyRecord;
+  requestId: string;
+  deps: RouteDeps;
+}
+
+/** What a handler answers; the route runner writes it (and stores it for Idempotency-Key replays). */
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Defaults to application/json. */
+  contentType?: string;
+}
+
+/** One documented response of a route. */
+export interface RouteResponse {
+  description: string;
+  schema?: z.ZodType;
+  contentType?: string;
+  headers?: Record<string, { description: string }>;
+}
+
+/**
+ * One route: the express handler and the OpenAPI path are both made from this, so they cannot drift.
+ * `path` is an OpenAPI template (`/v1/tenants/{id}`).
+ */
+export interface RouteDefinition<
+  P extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+  B extends z.ZodType = z.ZodType,
+> {
+  method: 'get' | 'post' | 'delete';
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  /** Absent: a public route without authentication. */
+  permission?: Permission;
+  /** Audit action recorded when an authenticated mutating request is rejected (and for API-written events). */
+  action?: string;
+  /** Accepts an Idempotency-Key header. */
+  idempotent?: boolean;
+  params?: P;
+  query?: Q;
+  /** A required JSON body; mutating routes without one accept no body or `{}`. */
+  body?: B;
+  responses: Record<number, RouteResponse>;
+  /** What an Idempotency-Key replay may show of a successful response (e.g. never a secret twice). */
+  replayable?(body: unknown): unknown;
+  /** Tenant and operation an audit event about this request refers to. */
+  auditSubject?(request: { params: Record<string, string>; body: unknown }): {
+    tenantId?: string;
+    operationId?: string;
+  };
+  handle(
+    input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> },
+    ctx: RouteContext,
+  ): Promise<RouteResult>;
+}
+
+/** Declares a route with its handler typed by its schemas. */
+export function defineRoute<
+  P extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+  B extends z.ZodType = z.ZodType,
+>(route: RouteDefinition<P, Q, B>): RouteDefinition {
+  return route as unknown as RouteDefinition;
+}

@@ -1,0 +1,13 @@
+import type { RouteDefinition } from '../route.js';
+import { apiKeyRoutes } from './api-key-routes.js';
+import { operationRoutes } from './operation-routes.js';
+import { serviceRoutes } from './service-routes.js';
+import { tenantRoutes } from './tenant-routes.js';
+
+/** Every route of the API; express and the OpenAPI document are both built from this list. */
+export const routeTable: readonly RouteDefinition[] = [
+  ...serviceRoutes,
+  ...tenantRoutes,
+  ...operationRoutes,
+  ...apiKeyRoutes,
+];

@@ -1,0 +1,188 @@
+import {
+  LandlordError,
+  TENANT_ID_PATTERN,
+  checkPlacement,
+  slugFromName,
+  tenantSpecFrom,
+} from '../../domain/index.js';
+import { decodeCursor } from '../../activities/registry/store.js';
+import { HttpProblem } from '../http-problem.js';
+import { defineRoute } from '../route.js';
+import type { RouteDefinition, RouteResult } from '../route.js';
+import {
+  AuditEventPage,
+  CreateTenantRequest,
+  ListEventsQuery,
+  ListTenantsQuery,
+  Operation,
+  TenantDetail,
+  TenantIdParams,
+  TenantPage,
+} from '../schemas.js';
+import type { OperationSnapshot } from '../../domain/index.js';
+
+const ACCEPTED = {
+  description: 'Accepted: the operation as first recorded; follow Location for its progress.',
+  schema: Operation,
+  headers: { Location: { description: 'URL of the operation' } },
+};
+
+/** A 202 answer pointing at the operation. */
+export function acceptedOperation(op: OperationSnapshot): RouteResult {
+  return { status: 202, body: op, headers: { Location: `/v1/operations/${encodeURIComponent(op.id)}` } };
+}
+
+const saneTenantId = (value: unknown) =>
+  typeof value === 'string' && TENANT_ID_PATTERN.test(value) ? value : undefined;
+
+/** The tenant a tenant-scoped request names, when it is a well-formed id. */
+function tenantInPath({ params }: { params: Record<string, string> }): { tenantId?: string } {
+  const tenantId = saneTenantId(params.id);
+  return tenantId ? { tenantId } : {};
+}
+
+/** The tenant routes: onboard, list, show, audit trail, suspend and resume. */
+export const tenantRoutes: RouteDefinition[] = [
+  defineRoute({
+    method: 'post',
+    path: '/v1/tenants',
+    operationId: 'createTenant',
+    summary: 'Onboard a tenant',
+    tag: 'tenants',
+    permission: 'createTenant',
+    action: 'tenant.create',
+    idempotent: true,
+    body: CreateTenantRequest,
+    responses: { 202: ACCEPTED },
+    auditSubject: (request) => {
+      const body = request.body as { id?: unknown; name?: unknown } | undefined;
+      const tenantId =
+        saneTenantId(body?.id) ?? (typeof body?.name === 'string' ? slugFromName(body.name) : undefined);
+      return tenantId ? { tenantId } : {};
+    },
+    async handle({ body }, { actor, deps }) {
+      const id = body.id ?? slugFromName(body.name);
+      if (id === undefined) {
+        throw new HttpProblem(
+          'ValidationFailed',
+          'no tenant id can be derived from the name; pass an explicit "id"',
+          {
+            errors: [
+              {
+                in: 'body',
+                path: ['id'],
+                code: 'custom',
+                message: 'required when the name yields no slug (^[a-z][a-z0-9-]{2,39}$)',
+              },
+            ],
+          },
+        );
+      }
+      const spec = tenantSpecFrom(body, id);
+      checkPlacement(deps.catalog, spec);
+      if (await deps.store.getTenant(id))
+        throw new LandlordError('TenantExists', `tenant "${id}" already exists`);
+      return acceptedOperation(await deps.lifecycle.createTenant(spec, actor));
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/tenants',
+    operationId: 'listTenants',
+    summary: 'List tenants, oldest first, filtered by tier, region and status',
+    tag: 'tenants',
+    permission: 'read',
+    query: ListTenantsQuery,
+    responses: {
+      200: {
+        description: 'One page of tenants; pass nextCursor as cursor for the next.',
+        schema: TenantPage,
+      },
+    },
+    async handle({ query }, { deps }) {
+      if (query.cursor !== undefined && decodeCursor(query.cursor) === undefined) {
+        throw new HttpProblem('ValidationFailed', 'the cursor is not one this API issued', {
+          errors: [
+            {
+              in: 'query',
+              path: ['cursor'],
+              code: 'custom',
+              message: 'pass nextCursor from a previous page',
+            },
+          ],
+        });
+      }
+      return { status: 200, body: await deps.store.listTenants(query) };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/tenants/{id}',
+    operationId: 'getTenant',
+    summary: 'Show a tenant and its operations',
+    tag: 'tenants',
+    permission: 'read',
+    params: TenantIdParams,
+    responses: { 200: { description: 'The tenant', schema: TenantDetail } },
+    async handle({ params }, { deps }) {
+      const tenant = await deps.store.getTenant(params.id);
+      if (!tenant) throw new LandlordError('TenantNotFound', `no tenant "${params.id}"`);
+      const operations = (await deps.store.listTenantOperations(params.id)).map((op) => ({
+        id: op.id,
+        kind: op.kind,
+        status: op.status,
+        run: op.run,
+        createdAt: op.createdAt,
+        updatedAt: op.updatedAt,
+        ...(op.finishedAt ? { finishedAt: op.finishedAt } : {}),
+      }));
+      return { status: 200, body: { ...tenant, operations } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/tenants/{id}/events',
+    operationId: 'listTenantEvents',
+    summary: "Page through a tenant's audit trail",
+    tag: 'tenants',
+    permission: 'read',
+    params: TenantIdParams,
+    query: ListEventsQuery,
+    responses: {
+      200: {
+        description: 'Audit events in order; pass nextAfterSeq as afterSeq for the next page.',
+        schema: AuditEventPage,
+      },
+    },
+    async handle({ params, query }, { deps }) {
+      if (!(await deps.store.getTenant(params.id)))
+        throw new LandlordError('TenantNotFound', `no tenant "${params.id}"`);
+      const items = await deps.store.listAuditEvents(params.id, {
+        limit: query.limit,
+        afterSeq: query.afterSeq,
+      });
+      const last = items.length === query.limit ? items.at(-1) : undefined;
+      return { status: 200, body: last ? { items, nextAfterSeq: last.seq } : { items } };
+    },
+  }),
+  ...(['suspend', 'resume'] as const).map((kind) =>
+    defineRoute({
+      method: 'post',
+      path: `/v1/tenants/{id}/${kind}`,
+      operationId: `${kind}Tenant`,
+      summary: kind === 'suspend' ? "Suspend a tenant's access" : "Resume a suspended tenant's access",
+      tag: 'tenants',
+      permission: 'operateTenant',
+      action: `tenant.${kind}`,
+      idempotent: true,
+      params: TenantIdParams,
+      responses: { 202: ACCEPTED },
+      auditSubject: tenantInPath,
+      async handle({ params }, { actor, deps }) {
+        if (!(await deps.store.getTenant(params.id)))
+          throw new LandlordError('TenantNotFound', `no tenant "${params.id}"`);
+        return acceptedOperation(await deps.lifecycle.changeAccess(params.id, kind, actor));
+      },
+    }),
+  ),
+];

@@ -1,0 +1,206 @@
+/**
+ * The wire shapes of the HTTP API as zod schemas: what requests are parsed with and what the
+ * OpenAPI document describes. Response schemas are checked against the domain types so they cannot drift.
+ */
+import { z } from 'zod';
+import {
+  CreateTenantRequest as DomainCreateTenantRequest,
+  OPERATION_KINDS,
+  OPERATION_STATUSES,
+  Role,
+  STEP_STATUSES,
+  TenantId,
+  TenantStatus,
+} from '../domain/index.js';
+import type { ApiKeyRecord, AuditEvent, OperationSnapshot, TenantRecord } from '../domain/index.js';
+
+/** Body of `POST /v1/tenants`; unknown fields are rejected. */
+export const CreateTenantRequest = DomainCreateTenantRequest.meta({ id: 'CreateTenantRequest' });
+
+/** Body of `POST /v1/api-keys`. */
+export const CreateApiKeyRequest = z
+  .strictObject({ name: z.string().trim().min(1).max(100), role: Role })
+  .meta({ id: 'CreateApiKeyRequest' });
+
+/** Bodyless mutating routes accept no body, or an empty JSON object. */
+export const EmptyRequest = z.strictObject({});
+
+/** Path parameter of the tenant routes. */
+export const TenantIdParams = z.strictObject({ id: TenantId });
+
+/** Path parameter of the operation routes: operation ids are workflow ids. */
+export const OperationIdParams = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/, 'an operation id'),
+});
+
+/** Path parameter of the API key routes. */
+export const ApiKeyIdParams = z.strictObject({
+  id: z.string().regex(/^key_[A-Za-z0-9_-]{1,64}$/, 'an API key id'),
+});
+
+/** Query of `GET /v1/tenants`. */
+export const ListTenantsQuery = z.strictObject({
+  tier: z.string().min(1).max(64).optional(),
+  region: z.string().min(1).max(64).optional(),
+  status: TenantStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(512).optional().describe('nextCursor of the previous page'),
+});
+
+/** Query of `GET /v1/tenants/{id}/events`. */
+export const ListEventsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  afterSeq: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('only events with a higher seq (nextAfterSeq of the previous page)'),
+});
+
+/** A tenant as the registry holds it. */
+export const Tenant = z
+  .object({
+    id: TenantId,
+    name: z.string(),
+    tier: z.string(),
+    region: z.string(),
+    drRegion: z.string().optional(),
+    residency: z.string().optional(),
+    deploymentModel: z.enum(['pool', 'silo']),
+    status: TenantStatus,
+    statusReason: z.string().optional(),
+    adminEmail: z.string(),
+    features: z.record(z.string(), z.boolean()),
+    labels: z.record(z.string(), z.string()),
+    resources: z.record(z.string(), z.unknown()),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    version: z.number().int(),
+  })
+  .meta({ id: 'Tenant' }) satisfies z.ZodType<TenantRecord>;
+
+const ErrorInfo = z.object({ type: z.string(), message: z.string() });
+
+/** A long-running operation: its steps and outcome. */
+export const Operation = z
+  .object({
+    id: z.string(),
+    tenantId: z.string(),
+    kind: z.enum(OPERATION_KINDS),
+    status: z.enum(OPERATION_STATUSES),
+    run: z.number().int(),
+    steps: z.array(
+      z.object({
+        name: z.string(),
+        status: z.enum(STEP_STATUSES),
+        attempts: z.number().int(),
+        startedAt: z.string().optional(),
+        finishedAt: z.string().optional(),
+        error: ErrorInfo.optional(),
+      }),
+    ),
+    actor: z.object({ principal: z.string(), role: z.string(), requestId: z.string() }),
+    input: z.record(z.string(), z.unknown()),
+    error: ErrorInfo.extend({ step: z.string().optional() }).optional(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().optional(),
+    version: z.number().int(),
+  })
+  .meta({ id: 'Operation' }) satisfies z.ZodType<OperationSnapshot>;
+
+/** A tenant with a summary of its operations, oldest first. */
+export const TenantDetail = Tenant.extend({
+  operations: z.array(
+    Operation.pick({
+      id: true,
+      kind: true,
+      status: true,
+      run: true,
+      createdAt: true,
+      updatedAt: true,
+      finishedAt: true,
+    }),
+  ),
+}).meta({ id: 'TenantDetail' });
+
+/** One page of tenants. */
+export const TenantPage = z
+  .object({ items: z.array(Tenant), nextCursor: z.string().optional() })
+  .meta({ id: 'TenantPage' });
+
+/** An audit trail entry. */
+export const AuditEventSchema = z
+  .object({
+    seq: z.number().int(),
+    at: z.iso.datetime(),
+    tenantId: z.string().optional(),
+    operationId: z.string().optional(),
+    actor: z.string(),
+    actorRole: z.string().optional(),
+    requestId: z.string().optional(),
+    action: z.string(),
+    outcome: z.string(),
+    detail: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AuditEvent' }) satisfies z.ZodType<AuditEvent>;
+
+/** One page of a tenant's audit trail. */
+export const AuditEventPage = z
+  .object({ items: z.array(AuditEventSchema), nextAfterSeq: z.number().int().optional() })
+  .meta({ id: 'AuditEventPage' });
+
+/** An API key without its secret or hash. */
+export const ApiKey = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    role: Role,
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    revokedAt: z.iso.datetime().optional(),
+    lastUsedAt: z.iso.datetime().optional(),
+  })
+  .meta({ id: 'ApiKey' }) satisfies z.ZodType<ApiKeyRecord>;
+
+/** The answer to `POST /v1/api-keys`: the only response that carries the secret. */
+export const CreatedApiKey = z
+  .object({
+    key: ApiKey,
+    secret: z.string().optional().describe('shown once; absent when the response is an idempotent replay'),
+  })
+  .meta({ id: 'CreatedApiKey' });
+
+/** All API keys, revoked ones included. */
+export const ApiKeyList = z.object({ items: z.array(ApiKey) }).meta({ id: 'ApiKeyList' });
+
+/** An RFC 9457 problem document, as every error response carries it. */
+export const Problem = z
+  .object({
+    type: z.url(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string(),
+    requestId: z.string(),
+    errors: z
+      .array(
+        z.object({
+          in: z.enum(['body', 'query', 'path', 'header']),
+          path: z.array(z.union([z.string(), z.number()])),
+          message: z.string(),
+          code: z.string(),
+        }),
+      )
+      .optional(),
+  })
+  .meta({ id: 'Problem' });
+
+/** Liveness answer. */
+export const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
+
+/** Readiness answer: each dependency and whether it answered. */
+export const Readiness = z
+  .object({ status: z.literal('ready'), checks: z.record(z.string(), z.enum(['ok', 'failed'])) })
+  .meta({ id: 'Readiness' });

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { RegistryStore } from '../../../activities/registry/store.js';
+import { createApp } from '../../../api/app.js';
+import { loadConfig } from '../../../config/index.js';
+import type { PolicyCatalog, Role } from '../../../domain/index.js';
+import { ROLES } from '../../../domain/index.js';
+import { freePort } from '../../../scripts/stack/ports.js';
+import { ensureDatabase, startEmbeddedPostgres, withDatabase } from '../../../scripts/stack/postgres.js';
+import { FakeLifecycle } from './fake-lifecycle.js';
+
+/**
+ * Starts the registry's embedded server. Where the `postgres` user may not write /tmp (some sandboxes,
+ * when tests run as root) the first start fails on the Unix socket lock after initdb succeeded; the
+ * server is then restarted on TCP only, which is all the tests use.
+ */
+async function startRegistryServer(dir: string, secret: string) {
+  const options = { name: 'registry', dir, secret };
+  try {
+    return await startEmbeddedPostgres({ ...options, port: await freePort() });
+  } catch (err) {
+    if (!existsSync(join(dir, 'PG_VERSION'))) throw err;
+    appendFileSync(join(dir, 'postgresql.conf'), "\nunix_socket_directories = ''\n");
+    return startEmbeddedPostgres({ ...options, port: await freePort() });
+  }
+}
+
+/** A running API over a real registry database and a fake lifecycle, with one key per role. */
+export interface ApiHarness {
+  baseUrl: string;
+  store: RegistryStore;
+  lifecycle: FakeLifecycle;
+  catalog: PolicyCatalog;
+  metrics: Registry;
+  /** Every line the API logged, as written. */
+  logLines: string[];
+  /** Secret of an active key for each role. */
+  keys: Record<Role, string>;
+  stop(): Promise<void>;
+}
+
+/** Starts an embedded Postgres, migrates the registry, and serves the API on a free loopback port. */
+export async function startApiHarness(): Promise<ApiHarness> {
+  const dir = mkdtempSync(join(tmpdir(), 'landlord-api-test-'));
+  const stops: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s();
+  };
+  try {
+    const postgres = await startRegistryServer(join(dir, 'registry'), randomBytes(16).toString('hex'));
+    stops.push(() => postgres.stop());
+    await ensureDatabase(postgres.url, 'landlord_registry');
+    const store = RegistryStore.connect(withDatabase(postgres.url, 'landlord_registry'));
+    stops.push(() => store.close());
+    await store.migrate();
+    const { catalog } = loadConfig({});
+    const lifecycle = new FakeLifecycle(store, catalog);
+    const metrics = new Registry();
+    const logLines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
+    const app = createApp({ store, lifecycle, catalog, logger, metrics });
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    stops.push(
+      () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
+    );
+    stops.push(async () => server.closeAllConnections());
+    const keys = {} as Record<Role, string>;
+    for (const role of ROLES)
+      keys[role] = (await store.createApiKey({ name: `test-${role}`, role, createdBy: 'test' })).secret;
+    const { port } = server.address() as AddressInfo;
+    return { baseUrl: `http://127.0.0.1:${port}`, store, lifecycle, catalog, metrics, logLines, keys, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Number of operations the registry holds. */
+export async function operationCount(store: RegistryStore): Promise<number> {
+  const { rows } = await store.pool.query<{ n: string }>('SELECT count(*) AS n FROM operations');
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** An answer read whole: status, headers and the parsed JSON body (or the text). */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
+}
+
+/** Sends a request with `role`'s key (or a raw Authorization header, or none) and reads the answer. */
+export async function call(
+  api: ApiHarness,
+  method: string,
+  path: string,
+  {
+    role = 'admin',
+    body,
+    headers = {},
+  }: { role?: Role | 'none'; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const sent: Record<string, string> = { ...headers };
+  if (role !== 'none') sent.authorization ??= `Bearer ${api.keys[role]}`;
+  if (body !== undefined && typeof body !== 'string') sent['content-type'] ??= 'application/json';
+  const res = await fetch(`${api.baseUrl}${path}`, {
+    method,
+    headers: sent,
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (metrics text, empty 204)
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}

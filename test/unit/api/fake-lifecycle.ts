@@ -1,0 +1,175 @@
+import type { RegistryStore } from '../../../activities/registry/store.js';
+import type { LifecycleClient } from '../../../client/lifecycle.js';
+import {
+  LandlordError,
+  checkPlacement,
+  newSteps,
+  transitionRefusal,
+  TRANSITIONS,
+} from '../../../domain/index.js';
+import type {
+  Actor,
+  OperationKind,
+  OperationSnapshot,
+  PolicyCatalog,
+  TenantSpec,
+} from '../../../domain/index.js';
+
+/** A call the API made on the lifecycle client. */
+export interface LifecycleCall {
+  method: 'createTenant' | 'changeAccess' | 'cancelOperation' | 'retryOperation';
+  tenantId: string;
+  operationId?: string;
+  actor: Actor;
+}
+
+/**
+ * An in-memory stand-in for the Temporal-backed lifecycle client: it records every call, writes what
+ * the workflows would project into the registry, and throws the LandlordErrors the real one throws.
+ * Suspend and resume complete at once; onboarding stays running until `finishOnboarding`.
+ */
+export class FakeLifecycle implements LifecycleClient {
+  readonly calls: LifecycleCall[] = [];
+  /** Makes `ping` reject, as when Temporal is down. */
+  pingFails = false;
+  private sequence = 0;
+
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly catalog: PolicyCatalog,
+  ) {}
+
+  async createTenant(spec: TenantSpec, actor: Actor): Promise<OperationSnapshot> {
+    this.calls.push({ method: 'createTenant', tenantId: spec.id, actor });
+    const placement = checkPlacement(this.catalog, spec);
+    if (await this.store.getTenant(spec.id))
+      throw new LandlordError('TenantExists', `tenant "${spec.id}" already exists`);
+    const now = new Date().toISOString();
+    await this.store.upsertTenant({
+      ...spec,
+      ...(placement.drRegion ? { drRegion: placement.drRegion.id } : {}),
+      deploymentModel: placement.tier.deploymentModel,
+      status: 'provisioning',
+      resources: {},
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+    });
+    return this.record(spec.id, 'onboard', actor, { ...spec });
+  }
+
+  /** Marks a tenant's onboarding as done, as the workflow would. */
+  async finishOnboarding(tenantId: string, status: 'active' | 'failed' = 'active'): Promise<void> {
+    const tenant = await this.store.getTenant(tenantId);
+    if (!tenant) throw new Error(`no tenant ${tenantId}`);
+    await this.store.upsertTenant({
+      ...tenant,
+      status,
+      updatedAt: new Date().toISOString(),
+      version: tenant.version + 1,
+    });
+    const op = (await this.store.listTenantOperations(tenantId)).find((o) => o.kind === 'onboard');
+    if (op) await this.finish(op, status === 'active' ? 'succeeded' : 'failed');
+  }
+
+  async changeAccess(tenantId: string, kind: 'suspend' | 'resume', actor: Actor): Promise<OperationSnapshot> {
+    this.calls.push({ method: 'changeAccess', tenantId, actor });
+    const tenant = await this.store.getTenant(tenantId);
+    const refusal = transitionRefusal(kind, tenant?.status ?? 'absent');
+    if (refusal || !tenant)
+      throw new LandlordError('InvalidTransition', refusal ?? 'the tenant does not exist');
+    const op = await this.record(tenantId, kind, actor, {});
+    await this.store.upsertTenant({
+      ...tenant,
+      status: TRANSITIONS[kind].to,
+      updatedAt: new Date().toISOString(),
+      version: tenant.version + 1,
+    });
+    await this.finish(op, 'succeeded');
+    return op;
+  }
+
+  async cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot> {
+    this.calls.push({
+      method: 'cancelOperation',
+      tenantId: operation.tenantId,
+      operationId: operation.id,
+      actor,
+    });
+    if (operation.status !== 'running')
+      throw new LandlordError(
+        'OperationNotCancellable',
+        `operation "${operation.id}" is ${operation.status}`,
+      );
+    return this.finish(operation, 'cancelled');
+  }
+
+  async retryOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot> {
+    this.calls.push({
+      method: 'retryOperation',
+      tenantId: operation.tenantId,
+      operationId: operation.id,
+      actor,
+    });
+    if (operation.status !== 'failed' && operation.status !== 'cancelled') {
+      throw new LandlordError('OperationNotRetryable', `operation "${operation.id}" is ${operation.status}`);
+    }
+    const now = new Date().toISOString();
+    const retried: OperationSnapshot = {
+      ...operation,
+      status: 'running',
+      run: operation.run + 1,
+      steps: newSteps(operation.kind),
+      updatedAt: now,
+      version: operation.version + 1,
+    };
+    delete retried.error;
+    delete retried.finishedAt;
+    await this.store.upsertOperation(retried);
+    return retried;
+  }
+
+  async ping(): Promise<void> {
+    if (this.pingFails) throw new Error('connect ECONNREFUSED 127.0.0.1:7233');
+  }
+
+  private async record(
+    tenantId: string,
+    kind: OperationKind,
+    actor: Actor,
+    input: Record<string, unknown>,
+  ): Promise<OperationSnapshot> {
+    const now = new Date().toISOString();
+    const op: OperationSnapshot = {
+      id: `${kind}-${tenantId}-${++this.sequence}`,
+      tenantId,
+      kind,
+      status: 'running',
+      run: 1,
+      steps: newSteps(kind),
+      actor,
+      input,
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+    };
+    await this.store.upsertOperation(op);
+    return op;
+  }
+
+  private async finish(
+    op: OperationSnapshot,
+    status: 'succeeded' | 'failed' | 'cancelled',
+  ): Promise<OperationSnapshot> {
+    const now = new Date().toISOString();
+    const done: OperationSnapshot = {
+      ...op,
+      status,
+      updatedAt: now,
+      finishedAt: now,
+      version: op.version + 1,
+    };
+    await this.store.upsertOperation(done);
+    return done;
+  }
+}

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, operationCount, startApiHarness } from './api-harness.js';
+import type { ApiHarness } from './api-harness.js';
+
+let api: ApiHarness;
+
+beforeAll(async () => {
+  api = await startApiHarness();
+}, 120_000);
+
+afterAll(async () => {
+  await api?.stop();
+}, 60_000);
+
+const body = {
+  id: 'idem-co',
+  name: 'Idem',
+  tier: 'basic',
+  region: 'local-a',
+  adminEmail: 'a@idem.example',
+  labels: { a: '1', b: '2' },
+};
+
+describe('Idempotency-Key', () => {
+  it('replays the first answer for the same key and body (in any key order), starting nothing new', async () => {
+    const headers = { 'idempotency-key': 'create-idem-co' };
+    const first = await call(api, 'POST', '/v1/tenants', { body, headers });
+    expect(first.status).toBe(202);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const calls = api.lifecycle.calls.length;
+
+    const reordered = {
+      labels: { b: '2', a: '1' },
+      adminEmail: body.adminEmail,
+      region: body.region,
+      tier: body.tier,
+      name: body.name,
+      id: body.id,
+    };
+    const second = await call(api, 'POST', '/v1/tenants', { body: reordered, headers });
+    expect(second.status).toBe(202);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(second.headers.get('location')).toBe(first.headers.get('location'));
+    expect(second.body).toEqual(first.body);
+    expect(api.lifecycle.calls.length).toBe(calls);
+    expect(await operationCount(api.store)).toBe(1);
+  });
+
+  it('answers 409 IdempotencyKeyReused for the same key with another body', async () => {
+    const res = await call(api, 'POST', '/v1/tenants', {
+      body: { ...body, name: 'Other' },
+      headers: { 'idempotency-key': 'create-idem-co' },
+    });
+    expect(res.status).toBe(409);
+    expect(res.body.type).toBe('https://landlord.dev/problems/idempotency-key-reused');
+  });
+
+  it('keeps keys per caller: the same key from another key holder is a new request', async () => {
+    const res = await call(api, 'POST', '/v1/tenants', {
+      role: 'sales',
+      body,
+      headers: { 'idempotency-key': 'create-idem-co' },
+    });
+    expect(res.status).toBe(409);
+    expect(res.body.type).toBe('https://landlord.dev/problems/tenant-exists');
+  });
+
+  it('replays a 4xx answer too', async () => {
+    const headers = { 'idempotency-key': 'suspend-ghost' };
+    const first = await call(api, 'POST', '/v1/tenants/ghost-co/suspend', { headers });
+    const second = await call(api, 'POST', '/v1/tenants/ghost-co/suspend', { headers });
+    expect(first.status).toBe(404);
+    expect(second.status).toBe(404);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(second.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(second.body).toEqual(first.body);
+  });
+
+  it('answers 409 IdempotencyKeyInFlight while the first request is still running', async () => {
+    await api.lifecycle.finishOnboarding('idem-co');
+    const original = api.lifecycle.changeAccess.bind(api.lifecycle);
+    let release!: () => void;
+    let entered!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const inHandler = new Promise<void>((resolve) => (entered = resolve));
+    api.lifecycle.changeAccess = async (...args) => {
+      entered();
+      await gate;
+      return original(...args);
+    };
+    try {
+      const headers = { 'idempotency-key': 'suspend-idem-co' };
+      const slow = call(api, 'POST', '/v1/tenants/idem-co/suspend', { headers });
+      await inHandler;
+      const concurrent = await call(api, 'POST', '/v1/tenants/idem-co/suspend', { headers });
+      expect(concurrent.status).toBe(409);
+      expect(concurrent.body.type).toBe('https://landlord.dev/problems/idempotency-key-in-flight');
+      release();
+      expect((await slow).status).toBe(202);
+    } finally {
+      api.lifecycle.changeAccess = original;
+    }
+  });
+
+  it('forgets the key after a 5xx so that the client can retry with it', async () => {
+    const original = api.lifecycle.changeAccess.bind(api.lifecycle);
+    api.lifecycle.changeAccess = async () => {
+      throw Object.assign(new Error('relation "secret_table" does not exist'), { name: 'DatabaseError' });
+    };
+    const headers = { 'idempotency-key': 'resume-idem-co' };
+    try {
+      const failed = await call(api, 'POST', '/v1/tenants/idem-co/resume', { headers });
+      expect(failed.status).toBe(500);
+      expect(failed.body.type).toBe('https://landlord.dev/problems/internal-error');
+      expect(JSON.stringify(failed.body)).not.toMatch(/secret_table|DatabaseError|at /);
+      const logged = api.logLines.join('');
+      expect(logged).toContain('"errorName":"DatabaseError"');
+      expect(logged).not.toContain('secret_table');
+    } finally {
+      api.lifecycle.changeAccess = original;
+    }
+    const retried = await call(api, 'POST', '/v1/tenants/idem-co/resume', { headers });
+    expect(retried.status).toBe(202);
+    expect(retried.headers.get('idempotent-replayed')).toBeNull();
+  });
+});
