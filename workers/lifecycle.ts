@@ -3,7 +3,7 @@
  * activities they call (registry projections, policy, pool data plane, notifications).
  */
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { NativeConnection, WorkflowBundle, WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
 import { createNotificationActivities } from '../activities/notifications/index.js';
@@ -44,6 +44,15 @@ export function createLifecycleActivities({ config, store, directory, secret }: 
 }
 export type LifecycleActivities = ReturnType<typeof createLifecycleActivities>;
 
+/** Temporal's runtime logs at WARN and above; once per process, before the first worker. */
+export function installQuietRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed in this process.
+  }
+}
+
 /** Creates (does not run) the lifecycle worker. */
 export async function createLifecycleWorker(deps: LifecycleWorkerDeps): Promise<Worker> {
   const activities = createLifecycleActivities(deps);
@@ -71,6 +80,7 @@ async function main(): Promise<void> {
   const { preparePoolDatabases } = await import('../activities/pool/schema.js');
   const config = loadConfig();
   if (!config.postgres.registryUrl) throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
+  installQuietRuntime();
   const store = RegistryStore.connect(config.postgres.registryUrl);
   await store.migrate();
   await preparePoolDatabases(config.postgres.regionUrls, config.manifest, config.migrationsDir);

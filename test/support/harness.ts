@@ -21,7 +21,7 @@ import { TemporalLifecycleClient } from '../../client/temporal-lifecycle.js';
 import { createApp } from '../../api/app.js';
 import { bootstrapAdminKey } from '../../api/admin-key.js';
 import type { OperationSnapshot, Role } from '../../domain/index.js';
-import { createLifecycleWorker } from '../../workers/lifecycle.js';
+import { createLifecycleWorker, installQuietRuntime } from '../../workers/lifecycle.js';
 import type { LifecycleActivities } from '../../workers/lifecycle.js';
 import { testStack } from './stack.js';
 
@@ -59,6 +59,7 @@ export class Harness {
   ) {}
 
   static async create(options: HarnessOptions = {}): Promise<Harness> {
+    installQuietRuntime();
     const stack = testStack();
     const suffix = randomBytes(4).toString('hex');
     const registryDb = `registry_${suffix}`;

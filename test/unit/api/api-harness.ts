@@ -1,8 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Server } from 'node:http';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -11,25 +8,9 @@ import { createApp } from '../../../api/app.js';
 import { loadConfig } from '../../../config/index.js';
 import type { PolicyCatalog, Role } from '../../../domain/index.js';
 import { ROLES } from '../../../domain/index.js';
-import { freePort } from '../../../scripts/stack/ports.js';
-import { ensureDatabase, startEmbeddedPostgres, withDatabase } from '../../../scripts/stack/postgres.js';
+import { ensureDatabase, withDatabase } from '../../../activities/database.js';
+import { testStack } from '../../support/stack.js';
 import { FakeLifecycle } from './fake-lifecycle.js';
-
-/**
- * Starts the registry's embedded server. Where the `postgres` user may not write /tmp (some sandboxes,
- * when tests run as root) the first start fails on the Unix socket lock after initdb succeeded; the
- * server is then restarted on TCP only, which is all the tests use.
- */
-async function startRegistryServer(dir: string, secret: string) {
-  const options = { name: 'registry', dir, secret };
-  try {
-    return await startEmbeddedPostgres({ ...options, port: await freePort() });
-  } catch (err) {
-    if (!existsSync(join(dir, 'PG_VERSION'))) throw err;
-    appendFileSync(join(dir, 'postgresql.conf'), "\nunix_socket_directories = ''\n");
-    return startEmbeddedPostgres({ ...options, port: await freePort() });
-  }
-}
 
 /** A running API over a real registry database and a fake lifecycle, with one key per role. */
 export interface ApiHarness {
@@ -45,18 +26,17 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
-/** Starts an embedded Postgres, migrates the registry, and serves the API on a free loopback port. */
+/** Migrates a fresh registry database on the shared test server and serves the API on a free loopback port. */
 export async function startApiHarness(): Promise<ApiHarness> {
-  const dir = mkdtempSync(join(tmpdir(), 'landlord-api-test-'));
-  const stops: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
+  const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s();
   };
   try {
-    const postgres = await startRegistryServer(join(dir, 'registry'), randomBytes(16).toString('hex'));
-    stops.push(() => postgres.stop());
-    await ensureDatabase(postgres.url, 'landlord_registry');
-    const store = RegistryStore.connect(withDatabase(postgres.url, 'landlord_registry'));
+    const { registryServerUrl } = testStack();
+    const database = `api_registry_${randomBytes(4).toString('hex')}`;
+    await ensureDatabase(registryServerUrl, database);
+    const store = RegistryStore.connect(withDatabase(registryServerUrl, database));
     stops.push(() => store.close());
     await store.migrate();
     const { catalog } = loadConfig({});
