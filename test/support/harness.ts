@@ -38,6 +38,8 @@ export interface HarnessOptions {
   decorateActivities?: (activities: LifecycleActivities) => LifecycleActivities;
   /** Skip the in-process worker (the test runs a worker process instead). */
   noWorker?: boolean;
+  /** A Temporal server of the test's own instead of the shared one. */
+  temporalAddress?: string;
 }
 
 export class Harness {
@@ -64,8 +66,10 @@ export class Harness {
     const suffix = randomBytes(4).toString('hex');
     const registryDb = `registry_${suffix}`;
     await ensureDatabase(stack.registryServerUrl, registryDb);
+    const temporalAddress = options.temporalAddress ?? stack.temporalAddress;
     const env: Record<string, string> = {
       ...stack.env,
+      LANDLORD_TEMPORAL_ADDRESS: temporalAddress,
       LANDLORD_REGISTRY_URL: withDatabase(stack.registryServerUrl, registryDb),
       LANDLORD_TASK_QUEUE_PREFIX: `test-${suffix}`,
       LANDLORD_ADMIN_KEY: ADMIN_KEY,
@@ -77,7 +81,7 @@ export class Harness {
     const store = RegistryStore.connect(env.LANDLORD_REGISTRY_URL!);
     await store.migrate();
     const directory = new PoolDirectory(config.postgres.regionUrls);
-    const client = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }) });
+    const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
     const lifecycle = new TemporalLifecycleClient(client, config.taskQueues.lifecycle);
     const harness = new Harness(config, env, store, directory, client, lifecycle, options);
     if (!options.noWorker) await harness.startWorker();
@@ -88,7 +92,7 @@ export class Harness {
   /** Starts the lifecycle worker in this process. */
   async startWorker(): Promise<void> {
     const stack = testStack();
-    this.workerConnection ??= await NativeConnection.connect({ address: stack.temporalAddress });
+    this.workerConnection ??= await NativeConnection.connect({ address: this.env.LANDLORD_TEMPORAL_ADDRESS! });
     const worker = await createLifecycleWorker({
       config: this.config,
       connection: this.workerConnection,
@@ -109,16 +113,32 @@ export class Harness {
     this.worker = undefined;
   }
 
-  /** Starts `workers/lifecycle.ts` as its own process, as `npm start` does. */
-  spawnWorkerProcess(): ChildProcess {
+  /** Starts `workers/lifecycle.ts` as its own process, as `npm start` does; resolves once it polls. */
+  async spawnWorkerProcess(): Promise<ChildProcess> {
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../workers/lifecycle.ts', import.meta.url))], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.processes.add(child);
     child.once('exit', () => this.processes.delete(child));
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('lifecycle worker polling')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`worker process exited (${code}) before polling: ${stderr.slice(-2000)}`)));
+    });
     return child;
+  }
+
+  /** Kills a process as a crash would, and waits until it is gone. */
+  static async kill(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
   }
 
   private async startApi(): Promise<void> {
@@ -171,10 +191,7 @@ export class Harness {
   }
 
   async close(): Promise<void> {
-    for (const child of this.processes) {
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-    }
+    for (const child of this.processes) await Harness.kill(child);
     await this.stopWorker();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.server?.closeAllConnections();
