@@ -103,13 +103,19 @@ function issuesOf(error: z.ZodError, prefix: string): string[] {
   return error.issues.map((i) => `${[prefix, ...i.path].filter((p) => p !== '').join('.')}: ${i.message}`);
 }
 
-function readJson(file: string, problems: string[]): unknown {
+/** Reads and validates one JSON file; its problems are named by file and path. */
+function parseFile<T>(file: string, schema: z.ZodType<T>, problems: string[]): T | undefined {
+  let json: unknown;
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     problems.push(`${file}: ${(err as Error).message}`);
     return undefined;
   }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  problems.push(...issuesOf(parsed.error, file));
+  return undefined;
 }
 
 /** Region URLs come from LANDLORD_REGION_<ID>_URL, e.g. LANDLORD_REGION_LOCAL_A_URL. */
@@ -125,30 +131,44 @@ function regionUrlsFrom(env: NodeJS.ProcessEnv, problems: string[]): Record<stri
   return urls;
 }
 
-function resolvedTools(): { temporal?: string; temporalTestServer?: string } {
+/** Tool paths scripts/bootstrap.mjs resolved; empty before the first bootstrap. */
+function resolvedTools(problems: string[]): { temporal?: string; temporalTestServer?: string } {
   const file = join(PROJECT_ROOT, '.tools', 'resolved.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  if (!existsSync(file)) return {};
+  return parseFile(file, z.object({ temporal: z.string().optional(), temporalTestServer: z.string().optional() }), problems) ?? {};
 }
 
 /** Parses the environment and config files; throws ConfigError listing every bad key. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
-  const parsedEnv = Env.safeParse(env);
-  if (!parsedEnv.success) problems.push(...issuesOf(parsedEnv.error, ''));
-  const e = parsedEnv.success ? parsedEnv.data : Env.parse({});
+  // Each variable on its own, so that one bad value neither hides the others' problems nor puts
+  // the defaults of every other variable in their place.
+  const values: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(Env.shape)) {
+    const parsed = schema.safeParse(env[key]);
+    if (parsed.success) values[key] = parsed.data;
+    else {
+      problems.push(...issuesOf(parsed.error, key));
+      values[key] = schema.safeParse(undefined).data;
+    }
+  }
+  const e = values as z.infer<typeof Env>;
   const configDir = isAbsolute(e.LANDLORD_CONFIG_DIR) ? e.LANDLORD_CONFIG_DIR : join(PROJECT_ROOT, e.LANDLORD_CONFIG_DIR);
 
   const tiersFile = join(configDir, 'tiers.json');
   const regionsFile = join(configDir, 'regions.json');
   const manifestFile = join(configDir, 'application', 'manifest.json');
-  const tiers = z.object({ tiers: z.array(TierPolicy) }).safeParse(readJson(tiersFile, problems));
-  const regions = z.object({ regions: z.array(Region) }).safeParse(readJson(regionsFile, problems));
-  if (!tiers.success) problems.push(...issuesOf(tiers.error, tiersFile));
-  if (!regions.success) problems.push(...issuesOf(regions.error, regionsFile));
-  const catalog = PolicyCatalog.safeParse({ tiers: tiers.data?.tiers, regions: regions.data?.regions });
-  if (tiers.success && regions.success && !catalog.success) problems.push(...issuesOf(catalog.error, 'config'));
-  const manifest = DataPlaneManifest.safeParse(readJson(manifestFile, problems));
-  if (!manifest.success) problems.push(...issuesOf(manifest.error, manifestFile));
+  const tiers = parseFile(tiersFile, z.object({ tiers: z.array(TierPolicy) }), problems);
+  const regions = parseFile(regionsFile, z.object({ regions: z.array(Region) }), problems);
+  const catalog = PolicyCatalog.safeParse({ tiers: tiers?.tiers, regions: regions?.regions });
+  if (tiers && regions && !catalog.success) {
+    // Name the file each cross-file problem sits in.
+    for (const issue of catalog.error.issues) {
+      const file = issue.path[0] === 'regions' ? regionsFile : tiersFile;
+      problems.push(`${[file, ...issue.path].join('.')}: ${issue.message}`);
+    }
+  }
+  const manifest = parseFile(manifestFile, DataPlaneManifest, problems);
   const regionUrls = regionUrlsFrom(env, problems);
   if (catalog.success) {
     for (const id of Object.keys(regionUrls)) {
@@ -156,11 +176,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   if (e.LANDLORD_TEMPORAL_TLS_CERT && !e.LANDLORD_TEMPORAL_TLS_KEY) problems.push('LANDLORD_TEMPORAL_TLS_KEY: required with LANDLORD_TEMPORAL_TLS_CERT');
-  if (problems.length > 0 || !catalog.success || !manifest.success) throw new ConfigError(problems);
+  if (problems.length > 0 || !catalog.success || !manifest) throw new ConfigError(problems);
 
-  const tools = resolvedTools();
+  const tools = resolvedTools(problems);
   const prefix = e.LANDLORD_TASK_QUEUE_PREFIX;
-  const migrationsDir = resolve(dirname(manifestFile), manifest.data.migrationsDir);
+  const migrationsDir = resolve(dirname(manifestFile), manifest.migrationsDir);
   return {
     api: { host: e.LANDLORD_HOST, port: e.PORT },
     dataDir: isAbsolute(e.LANDLORD_DATA_DIR) ? e.LANDLORD_DATA_DIR : join(PROJECT_ROOT, e.LANDLORD_DATA_DIR),
@@ -189,7 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: { urls: e.LANDLORD_WEBHOOK_URLS, ...(e.LANDLORD_WEBHOOK_SECRET ? { secret: e.LANDLORD_WEBHOOK_SECRET } : {}) },
     ...(e.LANDLORD_SECRET ? { secret: e.LANDLORD_SECRET } : {}),
     catalog: catalog.data,
-    manifest: manifest.data,
+    manifest,
     migrationsDir,
   };
 }

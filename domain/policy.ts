@@ -38,7 +38,7 @@ export const PolicyCatalog = z
     const regionIds = new Set(catalog.regions.map((r) => r.id));
     const dupes = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
     for (const id of dupes(catalog.tiers.map((t) => t.id))) ctx.addIssue({ code: 'custom', message: `duplicate tier ${id}`, path: ['tiers'] });
-    for (const id of dupes([...regionIds])) ctx.addIssue({ code: 'custom', message: `duplicate region ${id}`, path: ['regions'] });
+    for (const id of dupes(catalog.regions.map((r) => r.id))) ctx.addIssue({ code: 'custom', message: `duplicate region ${id}`, path: ['regions'] });
     catalog.regions.forEach((region, i) => {
       if (region.drPartner === undefined) return;
       const partner = catalog.regions.find((r) => r.id === region.drPartner);

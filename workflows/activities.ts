@@ -34,8 +34,9 @@ export const poolCompensation = proxyActivities<PoolActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes },
 });
 
-/** Webhooks: a receiver that is down is retried for about an hour before onboarding gives up. */
+/** Webhooks: a receiver that is down is retried for an hour before onboarding gives up. */
 export const notifications = proxyActivities<NotificationActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 16, nonRetryableErrorTypes },
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes },
 });

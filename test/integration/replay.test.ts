@@ -1,0 +1,233 @@
+/**
+ * Replays workflow histories against today's workflow code: those of a run of mixed scenarios
+ * through the real API, and the ones committed under test/fixtures/histories/, so that a change to
+ * workflow code that would break a running tenant workflow fails here first.
+ *
+ * `RECORD_HISTORIES=1 npx vitest run test/integration/replay.test.ts` rewrites the fixtures.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { HistoryAndWorkflowId } from '@temporalio/client';
+import type * as Proto from '@temporalio/proto';
+import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root.js';
+import { Worker } from '@temporalio/worker';
+import { format, resolveConfig } from 'prettier';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LandlordError } from '../../domain/index.js';
+import type { LifecycleActivities } from '../../workers/lifecycle.js';
+import { Harness, uniqueTenantId } from '../support/harness.js';
+import { testStack } from '../support/stack.js';
+
+type History = Proto.temporal.api.history.v1.IHistory;
+interface ProtoJson {
+  toJson(type: unknown, message: unknown): unknown;
+  fromJson(type: unknown, json: unknown, options: { ignoreUnknownFields: boolean }): History;
+}
+
+// historyToJSON/historyFromJSON of @temporalio/common throw "type must be a Type" in this install: npm
+// gives @temporalio/common and @temporalio/proto each its own protobufjs. The same proto3 JSON (the
+// format of `temporal workflow show --output json`) comes from the protobufjs that the types belong to.
+const require = createRequire(import.meta.url);
+const proto = require('@temporalio/proto') as typeof Proto;
+const protoJson = createRequire(require.resolve('@temporalio/proto'))(
+  'protobufjs/ext/protojson',
+) as ProtoJson;
+const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType(
+  'temporal.api.history.v1.History',
+);
+const historyToJSON = (history: History) =>
+  JSON.stringify(
+    protoJson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)),
+    null,
+    2,
+  );
+const historyFromJSON = (json: unknown) =>
+  protoJson.fromJson(historyType, json, { ignoreUnknownFields: true });
+
+const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
+const WORKFLOW_TYPES = ['tenantWorkflow', 'onboardPoolTenant', 'changeTenantAccess'];
+
+/** Tenant ids whose admin user cannot be created. */
+const failingAdminUser = new Set<string>();
+/** Tenant ids whose partition creation hangs until the gate opens, then fails without effect. */
+const heldPartitions = new Map<string, Promise<void>>();
+
+function injectFaults(activities: LifecycleActivities): LifecycleActivities {
+  return {
+    ...activities,
+    async createPartition(input) {
+      const held = heldPartitions.get(input.tenantId);
+      if (held) {
+        await held;
+        throw new LandlordError('InjectedFault', 'partition creation abandoned');
+      }
+      return activities.createPartition(input);
+    },
+    async createAdminUser(input) {
+      if (failingAdminUser.has(input.tenantId))
+        throw new LandlordError('InjectedFault', 'admin user creation failed');
+      return activities.createAdminUser(input);
+    },
+  };
+}
+
+async function replayErrors(histories: Iterable<HistoryAndWorkflowId>) {
+  const results = [];
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: { codePath: testStack().workflowBundlePath } },
+    histories,
+  )) {
+    results.push({ workflowId: result.workflowId, error: result.error?.message });
+  }
+  return results;
+}
+
+describe('replaying workflow histories', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await Harness.create({ decorateActivities: injectFaults });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  async function accepted(method: string, path: string): Promise<string> {
+    const res = await h.api(method, path, { role: 'operator' });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    return res.body!.id as string;
+  }
+
+  /** Runs the scenarios; returns how many workflow runs they started. */
+  async function runScenarios(): Promise<number> {
+    // Onboard, suspend, resume.
+    const steady = uniqueTenantId('replay');
+    expect(await h.onboard({ id: steady })).toMatchObject({ status: 'succeeded' });
+    expect(await h.waitForOperation(await accepted('POST', `/v1/tenants/${steady}/suspend`))).toMatchObject({
+      status: 'succeeded',
+    });
+    expect(await h.waitForOperation(await accepted('POST', `/v1/tenants/${steady}/resume`))).toMatchObject({
+      status: 'succeeded',
+    });
+
+    // An onboarding that fails, retried once the fault is gone.
+    const flaky = uniqueTenantId('replay-retry');
+    failingAdminUser.add(flaky);
+    const failed = await h.onboard({ id: flaky });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { type: 'InjectedFault', step: 'create-admin-user' },
+    });
+    failingAdminUser.delete(flaky);
+    expect(
+      await h.waitForOperation(await accepted('POST', `/v1/operations/${failed.id}/retry`)),
+    ).toMatchObject({ status: 'succeeded', run: 2 });
+
+    // A suspend cancelled while queued, then the running onboarding ahead of it cancelled.
+    const cancelled = uniqueTenantId('replay-cancel');
+    let release!: () => void;
+    heldPartitions.set(cancelled, new Promise<void>((r) => (release = r)));
+    try {
+      const res = await h.api('POST', '/v1/tenants', {
+        role: 'sales',
+        body: {
+          name: 'Cancel me',
+          tier: 'basic',
+          region: 'local-a',
+          adminEmail: 'owner@cancel.test',
+          id: cancelled,
+        },
+      });
+      expect(res.status).toBe(202);
+      const onboarding = res.body!.id as string;
+      // The tenant is recorded (provisioning) before its partition is created.
+      for (let look = 0; (await h.api('GET', `/v1/tenants/${cancelled}`)).status !== 200; look++) {
+        if (look > 1_000) throw new Error(`tenant ${cancelled} was never recorded`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const suspend = await accepted('POST', `/v1/tenants/${cancelled}/suspend`);
+      expect(
+        await h.waitForOperation(await accepted('POST', `/v1/operations/${suspend}/cancel`)),
+      ).toMatchObject({ status: 'cancelled' });
+      await accepted('POST', `/v1/operations/${onboarding}/cancel`);
+      expect(await h.waitForOperation(onboarding)).toMatchObject({ status: 'cancelled' });
+    } finally {
+      release();
+    }
+
+    // A suspend asked for twice: the second is refused.
+    const twice = uniqueTenantId('replay-twice');
+    expect(await h.onboard({ id: twice })).toMatchObject({ status: 'succeeded' });
+    const suspend = await accepted('POST', `/v1/tenants/${twice}/suspend`);
+    expect((await h.api('POST', `/v1/tenants/${twice}/suspend`, { role: 'operator' })).status).toBe(409);
+    expect(await h.waitForOperation(suspend)).toMatchObject({ status: 'succeeded' });
+
+    // 4 tenant workflows, 5 onboarding runs (one retried), 3 access changes.
+    return 12;
+  }
+
+  /** Every run on the harness's task queue, with its type and history, once visibility has them all. */
+  async function fetchHistories(expected: number) {
+    const query = `TaskQueue="${h.config.taskQueues.lifecycle}"`;
+    for (let look = 0; ; look++) {
+      const runs = [];
+      for await (const run of h.client.workflow.list({ query })) runs.push(run);
+      if (runs.length >= expected) {
+        return Promise.all(
+          runs.map(async (run) => ({
+            type: run.type,
+            workflowId: run.workflowId,
+            history: await h.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory(),
+          })),
+        );
+      }
+      if (look > 600) throw new Error(`visibility lists ${runs.length} of ${expected} runs`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('replays the histories of onboarding, suspend, resume, retry and cancel', async () => {
+    const runs = await fetchHistories(await runScenarios());
+    expect(runs.length).toBeGreaterThanOrEqual(10);
+    expect(new Set(runs.map((r) => r.type))).toEqual(new Set(WORKFLOW_TYPES));
+
+    const results = await replayErrors(runs);
+    expect(results).toHaveLength(runs.length);
+    expect(results.filter((r) => r.error !== undefined)).toEqual([]);
+
+    if (process.env.RECORD_HISTORIES === '1') {
+      rmSync(FIXTURES_DIR, { recursive: true, force: true });
+      mkdirSync(FIXTURES_DIR, { recursive: true });
+      // Two of each type, the longest histories first: they cover the most paths.
+      for (const type of WORKFLOW_TYPES) {
+        const ofType = runs
+          .filter((r) => r.type === type)
+          .sort((a, b) => b.history.events!.length - a.history.events!.length);
+        for (const [n, run] of ofType.slice(0, 2).entries()) {
+          const file = join(FIXTURES_DIR, `${type}-${n + 1}.json`);
+          // Written as the formatter would, so that `npm run lint` passes on freshly recorded fixtures.
+          writeFileSync(
+            file,
+            await format(historyToJSON(run.history), { ...(await resolveConfig(file)), filepath: file }),
+          );
+        }
+      }
+    }
+  });
+
+  it('replays every committed history fixture', async () => {
+    const files = readdirSync(FIXTURES_DIR).filter((f) => f.endsWith('.json'));
+    expect(files.map((f) => f.replace(/-\d+\.json$/, '')).sort()).toEqual(
+      expect.arrayContaining(WORKFLOW_TYPES),
+    );
+    const histories = files.map((file) => ({
+      workflowId: file,
+      history: historyFromJSON(JSON.parse(readFileSync(join(FIXTURES_DIR, file), 'utf8'))),
+    }));
+    const results = await replayErrors(histories);
+    expect(results).toHaveLength(files.length);
+    expect(results.filter((r) => r.error !== undefined)).toEqual([]);
+  });
+});

@@ -1,0 +1,280 @@
+/**
+ * The tenant workflow in Temporal's time-skipping test server, with fake activities that keep the
+ * registry in memory: long retry timers pass in seconds, and the workflow code is the real one.
+ */
+import { randomBytes } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/index.js';
+import { checkPlacement } from '../../domain/index.js';
+import type { Actor, OperationSnapshot, TenantRecord, TenantSpec } from '../../domain/index.js';
+import { installQuietRuntime, WORKFLOWS_PATH } from '../../workers/lifecycle.js';
+import type { LifecycleActivities } from '../../workers/lifecycle.js';
+import { requestOperation, tenantWorkflowId } from '../../workflows/definitions.js';
+import type { OperationRequest } from '../../workflows/definitions.js';
+import type { tenantWorkflow } from '../../workflows/tenant.js';
+import { uniqueTenantId } from '../support/harness.js';
+
+const config = loadConfig({});
+const actor: Actor = { principal: 'test', role: 'admin', requestId: 'req-timeskipping' };
+const MINUTE = 60_000;
+
+/** A gate an activity waits at until the test opens it. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+/**
+ * The registry the fake activities write: the latest snapshot of each operation and of each tenant
+ * by version, as the real projection keeps them.
+ */
+class InMemoryRegistry {
+  readonly operations = new Map<string, OperationSnapshot>();
+  readonly tenants = new Map<string, TenantRecord>();
+  readonly audit: { tenantId?: string; action: string; outcome: string }[] = [];
+
+  operationsOf(tenantId: string): OperationSnapshot[] {
+    return [...this.operations.values()].filter((o) => o.tenantId === tenantId);
+  }
+}
+
+/** Per tenant id, how the fake data plane and receivers misbehave. */
+interface Faults {
+  /** The webhook receiver is down for this long (workflow time) from its first delivery attempt. */
+  receiverDownForMs?: number;
+  /** validatePlacement refuses the tenant. */
+  refusePlacement?: boolean;
+  /** validatePlacement waits here before answering. */
+  holdPlacement?: Promise<void>;
+  /** setTenantLogin waits here before answering. */
+  holdLogin?: Promise<void>;
+}
+
+/** Per tenant id, how many deliveries the webhook receiver refused while it was down. */
+const refusedDeliveries = new Map<string, number>();
+
+function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>): LifecycleActivities {
+  const receiverDownSince = new Map<string, number>();
+  const partitions = new Set<string>();
+  const logins = new Map<string, boolean>();
+  return {
+    async projectTenant(record) {
+      const stored = registry.tenants.get(record.id);
+      if (!stored || stored.version < record.version) registry.tenants.set(record.id, record);
+    },
+    async projectOperation(snapshot) {
+      const stored = registry.operations.get(snapshot.id);
+      if (!stored || stored.version < snapshot.version) registry.operations.set(snapshot.id, snapshot);
+    },
+    async appendAudit(event) {
+      registry.audit.push({
+        ...(event.tenantId ? { tenantId: event.tenantId } : {}),
+        action: event.action,
+        outcome: event.outcome,
+      });
+    },
+    async validatePlacement({ spec }) {
+      const fault = faults.get(spec.id);
+      await fault?.holdPlacement;
+      if (fault?.refusePlacement)
+        throw ApplicationFailure.nonRetryable(`tier "${spec.tier}" is not offered here`, 'PolicyViolation');
+      const placement = checkPlacement(config.catalog, spec);
+      return {
+        deploymentModel: placement.tier.deploymentModel,
+        region: placement.region.id,
+        residency: placement.region.residency,
+      };
+    },
+    async createPartition({ tenantId }) {
+      partitions.add(tenantId);
+      logins.set(tenantId, true);
+      return { roleName: `tenant_${tenantId.replaceAll('-', '_')}`, database: 'landlord_pool' };
+    },
+    async dropPartition({ tenantId }) {
+      partitions.delete(tenantId);
+      logins.delete(tenantId);
+    },
+    async createAdminUser({ tenantId }) {
+      return { userId: `user-${tenantId}` };
+    },
+    async deleteAdminUser() {},
+    async setTenantLogin({ tenantId, enabled }) {
+      await faults.get(tenantId)?.holdLogin;
+      logins.set(tenantId, enabled);
+    },
+    async deliverNotification({ tenantId }) {
+      const downFor = faults.get(tenantId)?.receiverDownForMs;
+      if (downFor !== undefined) {
+        // Workflow time, which the test server skips: when this attempt was scheduled.
+        const now = Context.current().info.currentAttemptScheduledTimestampMs;
+        const since = receiverDownSince.get(tenantId) ?? now;
+        receiverDownSince.set(tenantId, since);
+        if (now - since < downFor) {
+          refusedDeliveries.set(tenantId, (refusedDeliveries.get(tenantId) ?? 0) + 1);
+          throw ApplicationFailure.retryable('webhook receiver answered HTTP 503', 'WebhookUnavailable');
+        }
+      }
+      return { delivered: 1 };
+    },
+  };
+}
+
+describe('tenant workflow with skipped time', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+  const registry = new InMemoryRegistry();
+  const faults = new Map<string, Faults>();
+  const taskQueue = `timeskipping-${randomBytes(4).toString('hex')}`;
+
+  beforeAll(async () => {
+    installQuietRuntime();
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: config.temporal.testServerPath! } },
+    });
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: fakeActivities(registry, faults),
+    });
+    running = worker.run();
+  });
+
+  afterAll(async () => {
+    if (worker) {
+      worker.shutdown();
+      await running;
+    }
+    await env?.teardown();
+  });
+
+  const specOf = (id: string): TenantSpec => ({
+    id,
+    name: `Tenant ${id}`,
+    tier: 'basic',
+    region: 'local-a',
+    adminEmail: `owner@${id}.test`,
+    features: {},
+    labels: {},
+  });
+
+  /** Asks for an onboarding the way client/temporal-lifecycle.ts does: update-with-start. */
+  function onboard(id: string): Promise<OperationSnapshot> {
+    const startWorkflowOperation = new WithStartWorkflowOperation<typeof tenantWorkflow>('tenantWorkflow', {
+      workflowId: tenantWorkflowId(id),
+      taskQueue,
+      args: [{ tenantId: id }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    return env.client.workflow.executeUpdateWithStart(requestOperation, {
+      args: [{ kind: 'onboard', actor, spec: specOf(id) }],
+      startWorkflowOperation,
+    });
+  }
+
+  function changeAccess(id: string, kind: OperationRequest['kind']): Promise<OperationSnapshot> {
+    return env.client.workflow
+      .getHandle(tenantWorkflowId(id))
+      .executeUpdate(requestOperation, { args: [{ kind, actor }] });
+  }
+
+  /** Polls the registry until the operation has ended, letting `advance` move time on between looks. */
+  async function ended(
+    operationId: string,
+    advance: () => Promise<void> = () => new Promise((r) => setTimeout(r, 20)),
+  ): Promise<OperationSnapshot> {
+    for (let look = 0; look < 2_000; look++) {
+      const op = registry.operations.get(operationId);
+      if (op && op.status !== 'running') return op;
+      await advance();
+    }
+    throw new Error(`operation ${operationId} is still ${registry.operations.get(operationId)?.status}`);
+  }
+
+  /** Onboards a tenant whose webhook receiver is down for `downForMs` of workflow time. */
+  async function onboardWithReceiverDown(downForMs: number) {
+    const id = uniqueTenantId('down');
+    faults.set(id, { receiverDownForMs: downForMs });
+    const accepted = await onboard(id);
+    expect(accepted).toMatchObject({ kind: 'onboard', status: 'running', run: 1 });
+    const op = await ended(accepted.id, () => env.sleep('1m'));
+    return { id, op };
+  }
+
+  it('onboards a tenant whose webhook receiver is down for half an hour', async () => {
+    const { id, op } = await onboardWithReceiverDown(30 * MINUTE);
+    expect(op).toMatchObject({ status: 'succeeded', run: 1 });
+    expect(op.steps.find((s) => s.name === 'notify-invite')).toMatchObject({ status: 'succeeded' });
+    expect(registry.tenants.get(id)).toMatchObject({
+      status: 'active',
+      resources: { pool: { adminUserId: `user-${id}` } },
+    });
+    // The receiver really was down: the first deliveries were refused and retried.
+    expect(refusedDeliveries.get(id)).toBeGreaterThan(5);
+  });
+
+  it('onboards a tenant whose webhook receiver is down for 40 minutes', async () => {
+    const { id, op } = await onboardWithReceiverDown(40 * MINUTE);
+    expect(op.error).toBeUndefined();
+    expect(op.status).toBe('succeeded');
+    expect(registry.tenants.get(id)?.status).toBe('active');
+  });
+
+  it('ends a suspend queued behind a failing onboarding as an invalid transition', async () => {
+    const id = uniqueTenantId('queued');
+    const hold = gate();
+    faults.set(id, { refusePlacement: true, holdPlacement: hold.opened });
+    const onboarding = await onboard(id);
+    // Accepted while the onboarding is still validating: it would apply once the tenant is active.
+    const suspend = await changeAccess(id, 'suspend');
+    expect(suspend).toMatchObject({ kind: 'suspend', status: 'running' });
+    hold.open();
+
+    expect(await ended(onboarding.id)).toMatchObject({
+      status: 'failed',
+      error: { type: 'PolicyViolation', step: 'validate' },
+    });
+    expect(await ended(suspend.id)).toMatchObject({
+      status: 'failed',
+      error: { type: 'InvalidTransition', message: 'the tenant does not exist' },
+    });
+    expect((await ended(suspend.id)).steps.every((s) => s.status === 'pending')).toBe(true);
+    // Refused at validation, the tenant was never recorded.
+    expect(registry.tenants.get(id)).toBeUndefined();
+    const view = await env.client.workflow
+      .getHandle(tenantWorkflowId(id))
+      .query<{ status: string; queued: string[] }>('tenantView');
+    expect(view).toMatchObject({ status: 'absent', queued: [] });
+  });
+
+  it('rejects a second suspend before anything runs', async () => {
+    const id = uniqueTenantId('twice');
+    const hold = gate();
+    faults.set(id, { holdLogin: hold.opened });
+    expect(await ended((await onboard(id)).id)).toMatchObject({ status: 'succeeded' });
+
+    const first = await changeAccess(id, 'suspend');
+    const second = await changeAccess(id, 'suspend').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(second).toBeInstanceOf(WorkflowUpdateFailedError);
+    const cause = (second as WorkflowUpdateFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect(cause).toMatchObject({ type: 'InvalidTransition', message: 'the tenant is already suspended' });
+    // The rejected update left no operation behind.
+    expect(registry.operationsOf(id).map((o) => o.kind)).toEqual(['onboard', 'suspend']);
+    expect(registry.tenants.get(id)?.status).toBe('active');
+
+    hold.open();
+    expect(await ended(first.id)).toMatchObject({ status: 'succeeded' });
+    expect(registry.tenants.get(id)?.status).toBe('suspended');
+    expect(registry.operationsOf(id)).toHaveLength(2);
+  });
+});

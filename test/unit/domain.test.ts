@@ -1,0 +1,291 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/index.js';
+import {
+  checkPlacement,
+  CreateTenantRequest,
+  LandlordError,
+  PolicyCatalog,
+  slugFromName,
+  TENANT_ID_PATTERN,
+  transitionRefusal,
+} from '../../domain/index.js';
+import type { Region, TierPolicy } from '../../domain/index.js';
+
+const shipped = loadConfig({}).catalog;
+
+/** The verdict of checkPlacement as data: the placement, or the PolicyViolation's message and field. */
+function placementOf(
+  spec: { tier: string; region: string; residency?: string },
+  catalog: PolicyCatalog = shipped,
+) {
+  try {
+    const placement = checkPlacement(catalog, spec);
+    return { tier: placement.tier.id, region: placement.region.id, drRegion: placement.drRegion?.id };
+  } catch (err) {
+    if (!(err instanceof LandlordError)) throw err;
+    return { kind: err.kind, message: err.message, field: err.detail?.field };
+  }
+}
+
+const tier = (id: string, overrides: Partial<TierPolicy> = {}): TierPolicy => ({
+  id,
+  description: id,
+  deploymentModel: 'pool',
+  dr: { enabled: false, rpo: '1h', rto: '4h' },
+  backup: { cadence: '24h', retentionDays: 7 },
+  apiQuota: { requestsPerMinute: 100 },
+  ...overrides,
+});
+const region = (id: string, overrides: Partial<Region> = {}): Region => ({
+  id,
+  provider: 'local',
+  cloudRegion: 'local',
+  residency: 'EU',
+  ...overrides,
+});
+const catalogIssues = (catalog: unknown) => {
+  const parsed = PolicyCatalog.safeParse(catalog);
+  return parsed.success
+    ? []
+    : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+};
+
+describe('slugFromName', () => {
+  it.each([
+    ['Acme Corp', 'acme-corp'],
+    ['Café Müller & Söhne', 'cafe-muller-sohne'],
+    ['Ångström Labs', 'angstrom-labs'],
+    ['  --Hello,   World!!  ', 'hello-world'],
+    ['3M Company', 'm-company'],
+    ['Ｆｕｌｌｗｉｄｔｈ', 'fullwidth'],
+  ])('%j becomes %j', (name, slug) => {
+    expect(slugFromName(name)).toBe(slug);
+  });
+
+  it.each(['', '   ', '!!!', '€ & £', '1234', '日本語', '---'])(
+    '%j has nothing usable and gives undefined',
+    (name) => {
+      expect(slugFromName(name)).toBeUndefined();
+    },
+  );
+
+  it('pads names shorter than three characters', () => {
+    expect(slugFromName('A')).toBe('a-co');
+    expect(slugFromName('AB')).toBe('ab-co');
+    expect(slugFromName('x!')).toBe('x-co');
+  });
+
+  it('cuts long names to 40 characters without a trailing hyphen', () => {
+    const slug = slugFromName('The Extraordinarily Long-Named International Holding Company of Everything');
+    expect(slug).toBe('the-extraordinarily-long-named-internati');
+    expect(slug).toHaveLength(40);
+    // A cut that lands right after a word leaves no dangling hyphen.
+    expect(slugFromName(`${'a'.repeat(39)} bcd`)).toBe('a'.repeat(39));
+  });
+
+  it('always yields an id that matches TENANT_ID_PATTERN, or undefined', () => {
+    // A fixed-seed generator: the same names on every run, so a failure can be reproduced.
+    let seed = 42;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
+    const alphabet = 'aZ09 -_.!&éÜßøñ日€\u0301\t';
+    for (let i = 0; i < 2000; i++) {
+      const name = Array.from({ length: next() % 60 }, () => alphabet[next() % alphabet.length]).join('');
+      const slug = slugFromName(name);
+      if (slug !== undefined) expect(slug, `slug of ${JSON.stringify(name)}`).toMatch(TENANT_ID_PATTERN);
+    }
+  });
+});
+
+describe('checkPlacement with the shipped catalog', () => {
+  it('places a pool tier in its region without DR', () => {
+    expect(placementOf({ tier: 'basic', region: 'local-a' })).toEqual({
+      tier: 'basic',
+      region: 'local-a',
+      drRegion: undefined,
+    });
+  });
+
+  it('gives a DR tier its partner region', () => {
+    expect(placementOf({ tier: 'enterprise', region: 'local-a' })).toEqual({
+      tier: 'enterprise',
+      region: 'local-a',
+      drRegion: 'local-b',
+    });
+    expect(placementOf({ tier: 'enterprise', region: 'aws-eu-west-1', residency: 'EU' })).toMatchObject({
+      drRegion: 'gcp-europe-west1',
+    });
+  });
+
+  it('refuses an unknown tier and lists the known ones', () => {
+    expect(placementOf({ tier: 'platinum', region: 'local-a' })).toEqual({
+      kind: 'PolicyViolation',
+      message: 'unknown tier "platinum"; known tiers: basic, standard, premium, enterprise',
+      field: 'tier',
+    });
+  });
+
+  it('refuses an unknown region and lists the known ones', () => {
+    const verdict = placementOf({ tier: 'basic', region: 'mars-1' });
+    expect(verdict).toMatchObject({ kind: 'PolicyViolation', field: 'region' });
+    expect(verdict.message).toBe(
+      'unknown region "mars-1"; known regions: local-a, local-b, aws-us-east-1, aws-eu-west-1, gcp-europe-west1',
+    );
+  });
+
+  it('refuses a residency the region does not keep data in', () => {
+    expect(placementOf({ tier: 'basic', region: 'aws-us-east-1', residency: 'EU' })).toEqual({
+      kind: 'PolicyViolation',
+      message: 'region "aws-us-east-1" keeps data in US, but residency EU was requested',
+      field: 'residency',
+    });
+  });
+
+  it('refuses a DR tier in a region without a DR partner', () => {
+    expect(placementOf({ tier: 'enterprise', region: 'aws-us-east-1' })).toEqual({
+      kind: 'PolicyViolation',
+      message: 'tier "enterprise" needs disaster recovery, but region "aws-us-east-1" has no DR partner',
+      field: 'region',
+    });
+  });
+});
+
+describe('checkPlacement with tier restrictions', () => {
+  const catalog = PolicyCatalog.parse({
+    tiers: [
+      tier('eu-only', { allowedRegions: ['eu-1'] }),
+      tier('local-only', { allowedProviders: ['local'] }),
+    ],
+    regions: [region('eu-1'), region('us-1', { provider: 'aws', residency: 'US' })],
+  });
+
+  it('refuses a region the tier is not offered in, naming the allowed ones', () => {
+    expect(placementOf({ tier: 'eu-only', region: 'us-1' }, catalog)).toEqual({
+      kind: 'PolicyViolation',
+      message: 'tier "eu-only" is not offered in region "us-1"; allowed: eu-1',
+      field: 'region',
+    });
+    expect(placementOf({ tier: 'eu-only', region: 'eu-1' }, catalog)).toMatchObject({ region: 'eu-1' });
+  });
+
+  it('refuses a provider the tier is not offered on', () => {
+    expect(placementOf({ tier: 'local-only', region: 'us-1' }, catalog)).toEqual({
+      kind: 'PolicyViolation',
+      message: 'tier "local-only" is not offered on provider "aws"',
+      field: 'region',
+    });
+    expect(placementOf({ tier: 'local-only', region: 'eu-1' }, catalog)).toMatchObject({ region: 'eu-1' });
+  });
+});
+
+describe('PolicyCatalog', () => {
+  it('accepts the shipped catalog', () => {
+    expect(catalogIssues(shipped)).toEqual([]);
+  });
+
+  it('refuses duplicate tier ids', () => {
+    expect(catalogIssues({ tiers: [tier('basic'), tier('basic')], regions: [region('eu-1')] })).toEqual([
+      { path: 'tiers', message: 'duplicate tier basic' },
+    ]);
+  });
+
+  it('refuses duplicate region ids', () => {
+    expect(
+      catalogIssues({
+        tiers: [tier('basic')],
+        regions: [region('eu-1'), region('eu-1', { cloudRegion: 'other' })],
+      }),
+    ).toEqual([{ path: 'regions', message: 'duplicate region eu-1' }]);
+  });
+
+  it('refuses a DR partner that is unknown or the region itself', () => {
+    expect(
+      catalogIssues({ tiers: [tier('basic')], regions: [region('eu-1', { drPartner: 'eu-9' })] }),
+    ).toEqual([{ path: 'regions.0.drPartner', message: 'DR partner eu-9 is not another known region' }]);
+    expect(
+      catalogIssues({
+        tiers: [tier('basic')],
+        regions: [region('eu-1'), region('eu-2', { drPartner: 'eu-2' })],
+      }),
+    ).toEqual([{ path: 'regions.1.drPartner', message: 'DR partner eu-2 is not another known region' }]);
+  });
+
+  it('refuses a DR partner that keeps data under another residency', () => {
+    expect(
+      catalogIssues({
+        tiers: [tier('basic')],
+        regions: [region('eu-1', { drPartner: 'us-1' }), region('us-1', { residency: 'US' })],
+      }),
+    ).toEqual([{ path: 'regions.0.drPartner', message: 'DR partner us-1 keeps data in US, not EU' }]);
+  });
+
+  it('refuses a tier restricted to an unknown region', () => {
+    expect(
+      catalogIssues({
+        tiers: [tier('basic', { allowedRegions: ['eu-1', 'nowhere'] })],
+        regions: [region('eu-1')],
+      }),
+    ).toEqual([{ path: 'tiers.0.allowedRegions', message: 'unknown region nowhere' }]);
+  });
+});
+
+describe('transitionRefusal', () => {
+  it.each([
+    ['onboard', 'absent', undefined],
+    ['suspend', 'active', undefined],
+    ['resume', 'suspended', undefined],
+    ['onboard', 'active', 'the tenant already exists'],
+    ['onboard', 'failed', 'the tenant already exists'],
+    ['suspend', 'absent', 'the tenant does not exist'],
+    ['resume', 'absent', 'the tenant does not exist'],
+    ['suspend', 'suspended', 'the tenant is already suspended'],
+    ['resume', 'active', 'the tenant is already active'],
+    ['suspend', 'failed', 'a failed tenant cannot be suspended; it must be active'],
+    ['suspend', 'provisioning', 'a provisioning tenant cannot be suspended; it must be active'],
+    ['resume', 'failed', 'a failed tenant cannot be resumed; it must be suspended'],
+  ] as const)('%s from %s: %j', (kind, status, refusal) => {
+    expect(transitionRefusal(kind, status)).toBe(refusal);
+  });
+});
+
+describe('CreateTenantRequest', () => {
+  const valid = { name: '  Acme  ', tier: 'basic', region: 'local-a', adminEmail: 'owner@acme.test' };
+  const problems = (body: unknown) => {
+    const parsed = CreateTenantRequest.safeParse(body);
+    return parsed.success ? [] : parsed.error.issues.map((i) => `${i.code}:${i.path.join('.')}`);
+  };
+
+  it('accepts a minimal request and trims the name', () => {
+    expect(CreateTenantRequest.parse(valid)).toEqual({ ...valid, name: 'Acme' });
+  });
+
+  it('accepts every optional field', () => {
+    const full = {
+      ...valid,
+      id: 'acme-eu',
+      residency: 'EU',
+      features: { betaReports: true },
+      labels: { 'team.io/owner': 'sales-emea' },
+    };
+    expect(problems(full)).toEqual([]);
+  });
+
+  it('refuses unknown fields rather than dropping them', () => {
+    expect(problems({ ...valid, plan: 'gold' })).toEqual(['unrecognized_keys:']);
+  });
+
+  it.each([
+    ['a blank name', { name: '   ' }, 'too_small:name'],
+    ['a bad email', { adminEmail: 'not-an-email' }, 'invalid_format:adminEmail'],
+    ['an id that is not a slug', { id: 'Acme_Corp' }, 'invalid_format:id'],
+    ['a too short id', { id: 'ab' }, 'invalid_format:id'],
+    ['a lowercase residency', { residency: 'eu' }, 'invalid_format:residency'],
+    ['a feature flag that is not a boolean', { features: { beta: 'yes' } }, 'invalid_type:features.beta'],
+    ['an uppercase label key', { labels: { Owner: 'x' } }, 'invalid_key:labels.Owner'],
+  ])('refuses %s', (_, patch, problem) => {
+    expect(problems({ ...valid, ...patch })).toEqual([problem]);
+  });
+
+  it('refuses a missing required field', () => {
+    expect(problems({ ...valid, tier: undefined })).toEqual(['invalid_type:tier']);
+  });
+});
