@@ -25,7 +25,10 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows and domain code cannot use Node built-ins.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflows and domain code cannot use Node built-ins.',
+          })),
           patterns: [
             {
               group: ['**/activities/**', '**/api/**', '**/pulumi/**', '**/workers/**', '**/config/*'],
@@ -35,8 +38,14 @@ export default tseslint.config(
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'process', message: 'No process or process.env in workflows.' }],
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'No process.env in workflows.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'No process or process.env in workflows.' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'No process.env in workflows.' },
+      ],
     },
   },
   {

@@ -13,18 +13,29 @@ import type { StepRef } from './step-ref.js';
 export function toApplicationFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure || err instanceof CancelledFailure) return err;
   if (err instanceof LandlordError) {
-    return ApplicationFailure.create({ message: err.message, type: err.kind, nonRetryable: !ERROR_KINDS[err.kind].retryable });
+    return ApplicationFailure.create({
+      message: err.message,
+      type: err.kind,
+      nonRetryable: !ERROR_KINDS[err.kind].retryable,
+    });
   }
-  if (err instanceof Error && err.name === 'AbortError' && Context.current().cancellationSignal.aborted) return err;
+  if (err instanceof Error && err.name === 'AbortError' && Context.current().cancellationSignal.aborted)
+    return err;
   const code = (err as { code?: unknown }).code;
   const message = err instanceof Error ? err.message : String(err);
-  return ApplicationFailure.retryable(typeof code === 'string' ? `${message} (code ${code})` : message, err instanceof Error ? err.name : 'Error');
+  return ApplicationFailure.retryable(
+    typeof code === 'string' ? `${message} (code ${code})` : message,
+    err instanceof Error ? err.name : 'Error',
+  );
 }
 
 class StepFailureInterceptor implements ActivityInboundCallsInterceptor {
   constructor(private readonly store: RegistryStore) {}
 
-  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+  async execute(
+    input: ActivityExecuteInput,
+    next: Next<ActivityInboundCallsInterceptor, 'execute'>,
+  ): Promise<unknown> {
     try {
       return await next(input);
     } catch (err) {
@@ -33,7 +44,10 @@ class StepFailureInterceptor implements ActivityInboundCallsInterceptor {
       if (stepRef && failure instanceof ApplicationFailure) {
         const { attempt } = Context.current().info;
         await this.store
-          .recordStepFailure(stepRef.operationId, stepRef.run, stepRef.step, attempt, { type: failure.type ?? 'Error', message: failure.message })
+          .recordStepFailure(stepRef.operationId, stepRef.run, stepRef.step, attempt, {
+            type: failure.type ?? 'Error',
+            message: failure.message,
+          })
           .catch(() => undefined);
       }
       throw failure;

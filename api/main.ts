@@ -14,7 +14,8 @@ import { createApp } from './app.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', 'authorization'] });
-  if (!config.postgres.registryUrl) throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
+  if (!config.postgres.registryUrl)
+    throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
   const store = RegistryStore.connect(config.postgres.registryUrl);
   await store.migrate();
   const firstKey = await bootstrapAdminKey(store, config.adminKey);
@@ -23,12 +24,23 @@ async function main(): Promise<void> {
   const t = config.temporal;
   const tls = tlsOptions(t);
   // Lazy: the API starts (and serves reads) even while Temporal is unreachable.
-  const connection = Connection.lazy({ address: temporalAddress(t), ...(tls ? { tls } : {}), ...(t.apiKey ? { apiKey: t.apiKey } : {}) });
-  const lifecycle = new TemporalLifecycleClient(new Client({ connection, namespace: t.namespace }), config.taskQueues.lifecycle);
+  const connection = Connection.lazy({
+    address: temporalAddress(t),
+    ...(tls ? { tls } : {}),
+    ...(t.apiKey ? { apiKey: t.apiKey } : {}),
+  });
+  const lifecycle = new TemporalLifecycleClient(
+    new Client({ connection, namespace: t.namespace }),
+    config.taskQueues.lifecycle,
+  );
   const app = createApp({ store, lifecycle, catalog: config.catalog, logger });
-  const server = app.listen(config.api.port, config.api.host, () => logger.info({ port: config.api.port, host: config.api.host }, 'API listening'));
+  const server = app.listen(config.api.port, config.api.host, () =>
+    logger.info({ port: config.api.port, host: config.api.host }, 'API listening'),
+  );
   const shutdown = () => {
-    server.close(() => void Promise.allSettled([store.close(), connection.close()]).then(() => process.exit(0)));
+    server.close(
+      () => void Promise.allSettled([store.close(), connection.close()]).then(() => process.exit(0)),
+    );
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), 10_000).unref();
   };
@@ -37,6 +49,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `API: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    err instanceof ConfigError ? err.message : `API: ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 });

@@ -11,7 +11,12 @@ import {
 } from '@temporalio/client';
 import { isErrorKind, LandlordError } from '../domain/index.js';
 import type { Actor, OperationSnapshot, TenantSpec } from '../domain/index.js';
-import { cancelOperation, requestOperation, retryOperation, tenantWorkflowId } from '../workflows/definitions.js';
+import {
+  cancelOperation,
+  requestOperation,
+  retryOperation,
+  tenantWorkflowId,
+} from '../workflows/definitions.js';
 import type { tenantWorkflow } from '../workflows/tenant.js';
 import type { LifecycleClient } from './lifecycle.js';
 
@@ -22,7 +27,8 @@ function translate(err: unknown, tenantId: string): LandlordError {
     const type = err.cause.type;
     return new LandlordError(isErrorKind(type) ? type : 'InternalError', err.cause.message);
   }
-  if (err instanceof WorkflowNotFoundError) return new LandlordError('TenantNotFound', `tenant ${tenantId} has no lifecycle workflow`);
+  if (err instanceof WorkflowNotFoundError)
+    return new LandlordError('TenantNotFound', `tenant ${tenantId} has no lifecycle workflow`);
   return new LandlordError('ServiceUnavailable', 'the workflow service did not answer; try again');
 }
 
@@ -46,14 +52,17 @@ export class TemporalLifecycleClient implements LifecycleClient {
       });
     } catch (err) {
       const e = translate(err, spec.id);
-      if (e.kind === 'InvalidTransition') throw new LandlordError('TenantExists', `tenant ${spec.id} already exists`);
+      if (e.kind === 'InvalidTransition')
+        throw new LandlordError('TenantExists', `tenant ${spec.id} already exists`);
       throw e;
     }
   }
 
   async changeAccess(tenantId: string, kind: 'suspend' | 'resume', actor: Actor): Promise<OperationSnapshot> {
     try {
-      return await this.client.workflow.getHandle(tenantWorkflowId(tenantId)).executeUpdate(requestOperation, { args: [{ kind, actor }] });
+      return await this.client.workflow
+        .getHandle(tenantWorkflowId(tenantId))
+        .executeUpdate(requestOperation, { args: [{ kind, actor }] });
     } catch (err) {
       throw translate(err, tenantId);
     }

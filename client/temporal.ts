@@ -11,7 +11,9 @@ export function temporalAddress(config: TemporalConfig): string {
 function tlsOptions(config: TemporalConfig) {
   if (!config.tls) return undefined;
   if (config.tlsCertPath && config.tlsKeyPath) {
-    return { clientCertPair: { crt: readFileSync(config.tlsCertPath), key: readFileSync(config.tlsKeyPath) } };
+    return {
+      clientCertPair: { crt: readFileSync(config.tlsCertPath), key: readFileSync(config.tlsKeyPath) },
+    };
   }
   return true;
 }

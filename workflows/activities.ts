@@ -17,7 +17,8 @@ export const registry = proxyLocalActivities<RegistryActivities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
 });
 
-export const policy = proxyActivities<PolicyActivities>({
+/** Policy checks are pure computation over the worker's config: local, no server round trip. */
+export const policy = proxyLocalActivities<PolicyActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '200ms', maximumAttempts: 5, nonRetryableErrorTypes },
 });
@@ -25,7 +26,13 @@ export const policy = proxyActivities<PolicyActivities>({
 /** Data-plane changes: transient database errors retry with backoff, then the saga compensates. */
 export const pool = proxyActivities<PoolActivities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes },
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes,
+  },
 });
 
 /** Compensations must not give up while the database is merely unreachable. */

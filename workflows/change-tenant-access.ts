@@ -19,7 +19,9 @@ export async function changeTenantAccess(input: ChangeAccessInput): Promise<Oper
   const op = new OperationTracker(input.operation);
   const where = { tenantId: input.tenant.id, region: input.tenant.region };
   try {
-    await op.run(suspend ? 'disable-role' : 'enable-role', (stepRef) => pool.setTenantLogin({ stepRef, ...where, enabled: !suspend }));
+    await op.run(suspend ? 'disable-role' : 'enable-role', (stepRef) =>
+      pool.setTenantLogin({ stepRef, ...where, enabled: !suspend }),
+    );
     const tenant: TenantRecord = {
       ...input.tenant,
       status: suspend ? 'suspended' : 'active',

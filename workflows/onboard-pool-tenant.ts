@@ -56,14 +56,31 @@ export async function onboardPoolTenant(input: OnboardInput): Promise<OperationO
     // Each compensation is registered before its step runs: a step can take effect and still fail
     // (a lost reply, a timeout), and the undo activities are idempotent.
     compensations.push({ step: 'create-partition', undo: () => poolCompensation.dropPartition(where) });
-    const partition = await op.run('create-partition', (stepRef) => pool.createPartition({ stepRef, ...where }));
-    compensations.push({ step: 'create-admin-user', undo: () => poolCompensation.deleteAdminUser({ ...where, email: spec.adminEmail }) });
-    const admin = await op.run('create-admin-user', (stepRef) => pool.createAdminUser({ stepRef, ...where, email: spec.adminEmail }));
-    await project({
-      resources: { pool: { region: placement.region, database: partition.database, role: partition.roleName, adminUserId: admin.userId } },
+    const partition = await op.run('create-partition', (stepRef) =>
+      pool.createPartition({ stepRef, ...where }),
+    );
+    compensations.push({
+      step: 'create-admin-user',
+      undo: () => poolCompensation.deleteAdminUser({ ...where, email: spec.adminEmail }),
     });
+    const admin = await op.run('create-admin-user', (stepRef) =>
+      pool.createAdminUser({ stepRef, ...where, email: spec.adminEmail }),
+    );
+    // Recorded with the next tenant write (active, or failed).
+    tenant!.resources = {
+      pool: {
+        region: placement.region,
+        database: partition.database,
+        role: partition.roleName,
+        adminUserId: admin.userId,
+      },
+    };
 
-    const notify = (step: 'notify-invite' | 'notify-ready', event: 'tenant.invite' | 'tenant.ready', data: Record<string, unknown>) =>
+    const notify = (
+      step: 'notify-invite' | 'notify-ready',
+      event: 'tenant.invite' | 'tenant.ready',
+      data: Record<string, unknown>,
+    ) =>
       op.kept(step)
         ? Promise.resolve()
         : op.run(
@@ -80,8 +97,16 @@ export async function onboardPoolTenant(input: OnboardInput): Promise<OperationO
               }),
             { skipped: (r) => r.delivered === 0 },
           );
-    await notify('notify-invite', 'tenant.invite', { email: spec.adminEmail, tenantName: spec.name, userId: admin.userId });
-    await notify('notify-ready', 'tenant.ready', { tenantName: spec.name, tier: spec.tier, region: placement.region });
+    await notify('notify-invite', 'tenant.invite', {
+      email: spec.adminEmail,
+      tenantName: spec.name,
+      userId: admin.userId,
+    });
+    await notify('notify-ready', 'tenant.ready', {
+      tenantName: spec.name,
+      tier: spec.tier,
+      region: placement.region,
+    });
     await op.run('activate', () => project({ status: 'active' }));
     return { snapshot: op.finish('succeeded'), ...(tenant ? { tenant } : {}) };
   } catch (err) {

@@ -3,7 +3,13 @@
  * snapshot. Versions are `run * 1000 + n`, so a late write of an older state never wins.
  */
 import { ApplicationFailure, CancelledFailure, isCancellation } from '@temporalio/workflow';
-import type { ErrorInfo, OperationSnapshot, OperationStatus, OperationStep, TenantRecord } from '../domain/index.js';
+import type {
+  ErrorInfo,
+  OperationSnapshot,
+  OperationStatus,
+  OperationStep,
+  TenantRecord,
+} from '../domain/index.js';
 import type { StepRef } from '../activities/step-ref.js';
 import { registry } from './activities.js';
 
@@ -25,7 +31,8 @@ export function errorInfoOf(err: unknown): ErrorInfo {
   // Activity and child failures wrap the ApplicationFailure that names the kind.
   while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
   if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
-  if (cause instanceof CancelledFailure) return { type: 'OperationCancelled', message: 'the operation was cancelled' };
+  if (cause instanceof CancelledFailure)
+    return { type: 'OperationCancelled', message: 'the operation was cancelled' };
   return { type: 'InternalError', message: err instanceof Error ? err.message : String(err) };
 }
 
@@ -62,16 +69,23 @@ export class OperationTracker {
   }
 
   /** Runs one step: marks it running, runs it, marks it succeeded (or `skipped` if it says so). */
-  async run<T>(name: string, work: (ref: StepRef) => Promise<T>, { skipped }: { skipped?: (result: T) => boolean } = {}): Promise<T> {
+  async run<T>(
+    name: string,
+    work: (ref: StepRef) => Promise<T>,
+    { skipped }: { skipped?: (result: T) => boolean } = {},
+  ): Promise<T> {
     const step = this.step(name);
     step.status = 'running';
     step.startedAt = now();
     delete step.finishedAt;
     delete step.error;
     step.attempts += 1;
-    await this.write();
     try {
-      const result = await work(this.stepRef(name));
+      // The "running" snapshot is written while the step runs: one round trip fewer per step.
+      const [written, done] = await Promise.allSettled([this.write(), work(this.stepRef(name))]);
+      if (done.status === 'rejected') throw done.reason;
+      if (written.status === 'rejected') throw written.reason;
+      const result = done.value;
       step.status = skipped?.(result) ? 'skipped' : 'succeeded';
       step.finishedAt = now();
       return result;
@@ -119,5 +133,10 @@ export class OperationTracker {
  */
 export function operationFailure(outcome: OperationOutcome): ApplicationFailure {
   const error = outcome.snapshot.error ?? { type: 'InternalError', message: 'operation failed' };
-  return ApplicationFailure.create({ message: error.message, type: error.type, nonRetryable: true, details: [outcome] });
+  return ApplicationFailure.create({
+    message: error.message,
+    type: error.type,
+    nonRetryable: true,
+    details: [outcome],
+  });
 }

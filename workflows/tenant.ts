@@ -11,7 +11,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { newSteps, transitionRefusal } from '../domain/index.js';
-import type { Actor, OperationKind, OperationSnapshot, TenantRecord, TenantSpec, TenantStatus } from '../domain/index.js';
+import type {
+  Actor,
+  OperationKind,
+  OperationSnapshot,
+  TenantRecord,
+  TenantSpec,
+  TenantStatus,
+} from '../domain/index.js';
 import { registry } from './activities.js';
 import { changeTenantAccess } from './change-tenant-access.js';
 import { cancelOperation, requestOperation, retryOperation, tenantView } from './definitions.js';
@@ -44,14 +51,21 @@ export interface TenantWorkflowInput {
   state?: TenantState;
 }
 
-const invalid = (message: string, type = 'InvalidTransition') => ApplicationFailure.nonRetryable(message, type);
+const invalid = (message: string, type = 'InvalidTransition') =>
+  ApplicationFailure.nonRetryable(message, type);
 
 /**
  * The single writer of one tenant's lifecycle (workflow id `tenant:<id>`). Operations arrive as
  * updates, are validated before anything runs, and run one at a time as child workflows.
  */
 export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> {
-  const state: TenantState = input.state ?? { tenantId: input.tenantId, status: 'absent', tenantVersion: 0, operations: [], queue: [] };
+  const state: TenantState = input.state ?? {
+    tenantId: input.tenantId,
+    status: 'absent',
+    tenantVersion: 0,
+    operations: [],
+    queue: [],
+  };
   let running: { id: string; scope: CancellationScope } | undefined;
 
   const find = (id: string) => state.operations.find((o) => o.id === id);
@@ -60,13 +74,20 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     if (i >= 0) state.operations[i] = snapshot;
     else state.operations.push(snapshot);
     // Forget the oldest finished operations beyond the limit.
-    while (state.operations.length > RECENT_OPERATIONS && !state.queue.includes(state.operations[0]!.id)) state.operations.shift();
+    while (state.operations.length > RECENT_OPERATIONS && !state.queue.includes(state.operations[0]!.id))
+      state.operations.shift();
   };
   /** The status the tenant will have once everything queued has succeeded. */
   const projectedStatus = (): TenantStatus | 'absent' =>
     state.queue.reduce<TenantStatus | 'absent'>((status, id) => {
       const kind = find(id)?.kind;
-      return kind === 'onboard' ? 'active' : kind === 'suspend' ? 'suspended' : kind === 'resume' ? 'active' : status;
+      return kind === 'onboard'
+        ? 'active'
+        : kind === 'suspend'
+          ? 'suspended'
+          : kind === 'resume'
+            ? 'active'
+            : status;
     }, state.status);
   const refusalFor = (kind: OperationKind, status: TenantStatus | 'absent') =>
     kind === 'onboard' && status === 'failed' ? undefined : transitionRefusal(kind, status);
@@ -116,7 +137,8 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     },
     {
       validator: (request: OperationRequest) => {
-        if (request.kind === 'onboard' && request.spec?.id !== state.tenantId) throw invalid('onboarding needs the spec of this tenant', 'ValidationFailed');
+        if (request.kind === 'onboard' && request.spec?.id !== state.tenantId)
+          throw invalid('onboarding needs the spec of this tenant', 'ValidationFailed');
         const refusal = transitionRefusal(request.kind, projectedStatus());
         if (refusal) throw invalid(refusal);
       },
@@ -133,7 +155,9 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
         status: 'running',
         run: previous.run + 1,
         // Steps whose effect survived the rollback (delivered notifications) are kept; the rest run again.
-        steps: previous.steps.map((s) => (s.status === 'succeeded' ? s : { name: s.name, status: 'pending', attempts: 0 })),
+        steps: previous.steps.map((s) =>
+          s.status === 'succeeded' ? s : { name: s.name, status: 'pending', attempts: 0 },
+        ),
         actor,
         updatedAt: at,
         version: (previous.run + 1) * VERSION_BLOCK,
@@ -145,10 +169,23 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     {
       validator: ({ operationId }) => {
         const op = find(operationId);
-        if (!op) throw invalid(`operation ${operationId} is too old to retry; start a new one`, 'OperationNotRetryable');
-        if (op.status !== 'failed' && op.status !== 'cancelled') throw invalid(`operation ${operationId} is ${op.status}; only a failed or cancelled operation can be retried`, 'OperationNotRetryable');
-        if (state.queue.length > 0) throw invalid('another operation of this tenant is queued or running', 'OperationNotRetryable');
-        if (state.operations.at(-1)?.id !== operationId) throw invalid(`a later operation of this tenant has run since ${operationId}`, 'OperationNotRetryable');
+        if (!op)
+          throw invalid(
+            `operation ${operationId} is too old to retry; start a new one`,
+            'OperationNotRetryable',
+          );
+        if (op.status !== 'failed' && op.status !== 'cancelled')
+          throw invalid(
+            `operation ${operationId} is ${op.status}; only a failed or cancelled operation can be retried`,
+            'OperationNotRetryable',
+          );
+        if (state.queue.length > 0)
+          throw invalid('another operation of this tenant is queued or running', 'OperationNotRetryable');
+        if (state.operations.at(-1)?.id !== operationId)
+          throw invalid(
+            `a later operation of this tenant has run since ${operationId}`,
+            'OperationNotRetryable',
+          );
         const refusal = refusalFor(op.kind, state.status);
         if (refusal) throw invalid(refusal);
       },
@@ -221,9 +258,22 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
   };
 
   /** Ends an operation the tenant workflow itself had to stop (refused at its turn, or lost its child). */
-  const endHere = async (op: OperationSnapshot, status: 'failed' | 'cancelled', error: { type: string; message: string }) => {
+  const endHere = async (
+    op: OperationSnapshot,
+    status: 'failed' | 'cancelled',
+    error: { type: string; message: string },
+  ) => {
     const at = new Date().toISOString();
-    await apply({ snapshot: { ...op, status, error, updatedAt: at, finishedAt: at, version: op.run * VERSION_BLOCK + VERSION_BLOCK / 2 } });
+    await apply({
+      snapshot: {
+        ...op,
+        status,
+        error,
+        updatedAt: at,
+        finishedAt: at,
+        version: op.run * VERSION_BLOCK + VERSION_BLOCK / 2,
+      },
+    });
   };
 
   const runOperation = async (op: OperationSnapshot) => {
@@ -238,18 +288,29 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
       const outcome = await scope.run(() => {
         const options = { workflowId: op.id, taskQueue: workflowInfo().taskQueue };
         if (op.kind === 'onboard') {
-          return executeChild(onboardPoolTenant, { ...options, args: [{ operation: op, spec: state.spec!, tenantVersion, createdAt: state.createdAt! }] });
+          return executeChild(onboardPoolTenant, {
+            ...options,
+            args: [{ operation: op, spec: state.spec!, tenantVersion, createdAt: state.createdAt! }],
+          });
         }
         return executeChild(changeTenantAccess, {
           ...options,
-          args: [{ operation: op as OperationSnapshot & { kind: 'suspend' | 'resume' }, tenant: state.tenant!, tenantVersion }],
+          args: [
+            {
+              operation: op as OperationSnapshot & { kind: 'suspend' | 'resume' },
+              tenant: state.tenant!,
+              tenantVersion,
+            },
+          ],
         });
       });
       await apply(outcome);
     } catch (err) {
       const outcome = outcomeOf(err);
       await CancellationScope.nonCancellable(() =>
-        outcome ? apply(outcome) : endHere(op, isCancellation(err) ? 'cancelled' : 'failed', errorInfoOf(err)),
+        outcome
+          ? apply(outcome)
+          : endHere(op, isCancellation(err) ? 'cancelled' : 'failed', errorInfoOf(err)),
       );
     } finally {
       running = undefined;
@@ -260,7 +321,8 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     await condition(() => state.queue.length > 0 || workflowInfo().continueAsNewSuggested);
     if (state.queue.length === 0) {
       await condition(allHandlersFinished);
-      if (state.queue.length === 0) return continueAsNew<typeof tenantWorkflow>({ tenantId: state.tenantId, state });
+      if (state.queue.length === 0)
+        return continueAsNew<typeof tenantWorkflow>({ tenantId: state.tenantId, state });
       continue;
     }
     const id = state.queue[0]!;
@@ -273,7 +335,8 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
 function outcomeOf(err: unknown): OperationOutcome | undefined {
   let cause: unknown = err;
   while (cause instanceof Error) {
-    if (cause instanceof ApplicationFailure && cause.details?.[0]) return cause.details[0] as OperationOutcome;
+    if (cause instanceof ApplicationFailure && cause.details?.[0])
+      return cause.details[0] as OperationOutcome;
     cause = cause.cause;
   }
   return undefined;

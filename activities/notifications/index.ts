@@ -25,12 +25,24 @@ export function signWebhook(secret: string, timestamp: number, body: string): st
   return `t=${timestamp},v1=${mac}`;
 }
 
-export function createNotificationActivities({ urls, secret, timeoutMs = 10_000 }: { urls: readonly string[]; secret?: string; timeoutMs?: number }) {
+export function createNotificationActivities({
+  urls,
+  secret,
+  timeoutMs = 10_000,
+}: {
+  urls: readonly string[];
+  secret?: string;
+  timeoutMs?: number;
+}) {
   return {
     /** Delivers one notification to every webhook URL; returns how many receivers took it. */
     async deliverNotification(input: NotificationInput): Promise<{ delivered: number }> {
       if (urls.length === 0) return { delivered: 0 };
-      if (!secret) throw new LandlordError('PolicyViolation', 'webhook URLs are configured but LANDLORD_WEBHOOK_SECRET is not');
+      if (!secret)
+        throw new LandlordError(
+          'PolicyViolation',
+          'webhook URLs are configured but LANDLORD_WEBHOOK_SECRET is not',
+        );
       const body = JSON.stringify({
         id: input.deliveryId,
         type: input.event,
@@ -59,16 +71,25 @@ export function createNotificationActivities({ urls, secret, timeoutMs = 10_000 
           const host = new URL(url).host;
           // A 4xx other than 408/429 is a verdict on the request itself: retrying will not help.
           if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-            throw new LandlordError('NotificationRejected', `webhook receiver ${host} refused the delivery with HTTP ${status}`);
+            throw new LandlordError(
+              'NotificationRejected',
+              `webhook receiver ${host} refused the delivery with HTTP ${status}`,
+            );
           }
-          throw ApplicationFailure.retryable(`webhook receiver ${host} answered HTTP ${status}`, 'WebhookUnavailable');
+          throw ApplicationFailure.retryable(
+            `webhook receiver ${host} answered HTTP ${status}`,
+            'WebhookUnavailable',
+          );
         }),
       );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) {
         const reason: unknown = failed.reason;
         if (reason instanceof LandlordError || reason instanceof ApplicationFailure) throw reason;
-        throw ApplicationFailure.retryable(`webhook delivery failed: ${(reason as Error).message}`, 'WebhookUnavailable');
+        throw ApplicationFailure.retryable(
+          `webhook delivery failed: ${(reason as Error).message}`,
+          'WebhookUnavailable',
+        );
       }
       return { delivered: urls.length };
     },

@@ -16,7 +16,8 @@ export class PoolDirectory {
   /** URL of the region's pool database, connected as the given role (default: the server's admin). */
   databaseUrl(region: string, credentials?: { user: string; password: string }): string {
     const server = this.serverUrls[region];
-    if (!server) throw new LandlordError('PolicyViolation', `region "${region}" has no pool database configured`);
+    if (!server)
+      throw new LandlordError('PolicyViolation', `region "${region}" has no pool database configured`);
     const u = new URL(server);
     u.pathname = `/${POOL_DATABASE}`;
     if (credentials) {
@@ -29,7 +30,11 @@ export class PoolDirectory {
   pool(region: string): pg.Pool {
     let pool = this.pools.get(region);
     if (!pool) {
-      pool = new pg.Pool({ connectionString: this.databaseUrl(region), max: 5, application_name: 'landlord-worker' });
+      pool = new pg.Pool({
+        connectionString: this.databaseUrl(region),
+        max: 5,
+        application_name: 'landlord-worker',
+      });
       pool.on('error', () => undefined);
       this.pools.set(region, pool);
     }

@@ -28,7 +28,11 @@ interface PartitionInput {
   region: string;
 }
 
-async function inTransaction<T>(pool: pg.Pool, tenantId: string, work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+async function inTransaction<T>(
+  pool: pg.Pool,
+  tenantId: string,
+  work: (c: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -49,10 +53,21 @@ async function terminateSessions(client: pg.PoolClient, role: string): Promise<v
   await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
 }
 
-export function createPoolActivities({ directory, secret, manifest }: { directory: PoolDirectory; secret: string; manifest: DataPlaneManifest }) {
+export function createPoolActivities({
+  directory,
+  secret,
+  manifest,
+}: {
+  directory: PoolDirectory;
+  secret: string;
+  manifest: DataPlaneManifest;
+}) {
   return {
     /** Creates the tenant's partition row and its login role; idempotent. */
-    async createPartition({ tenantId, region }: PartitionInput): Promise<{ roleName: string; database: string }> {
+    async createPartition({
+      tenantId,
+      region,
+    }: PartitionInput): Promise<{ roleName: string; database: string }> {
       const role = tenantRoleName(tenantId);
       const password = tenantRolePassword(secret, region, tenantId);
       await inTransaction(directory.pool(region), tenantId, async (c) => {
@@ -89,12 +104,19 @@ export function createPoolActivities({ directory, secret, manifest }: { director
     },
 
     /** Creates the tenant's first user, with the application's admin role; idempotent. */
-    async createAdminUser({ tenantId, region, email }: PartitionInput & { email: string }): Promise<{ userId: string }> {
+    async createAdminUser({
+      tenantId,
+      region,
+      email,
+    }: PartitionInput & { email: string }): Promise<{ userId: string }> {
       const a = manifest.adminUser;
       const key = manifest.tables.find((t) => t.name === a.table)!.tenantKey;
       return inTransaction(directory.pool(region), tenantId, async (c) => {
-        const partition = await c.query('SELECT 1 FROM landlord.tenant_partitions WHERE tenant_id = $1', [tenantId]);
-        if (!partition.rowCount) throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no partition in ${region}`);
+        const partition = await c.query('SELECT 1 FROM landlord.tenant_partitions WHERE tenant_id = $1', [
+          tenantId,
+        ]);
+        if (!partition.rowCount)
+          throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no partition in ${region}`);
         const existing = await c.query(
           `SELECT id FROM ${q(a.table)} WHERE ${q(key)} = $1 AND ${q(a.emailColumn)} = $2`,
           [tenantId, email],
@@ -113,16 +135,24 @@ export function createPoolActivities({ directory, secret, manifest }: { director
       const a = manifest.adminUser;
       const key = manifest.tables.find((t) => t.name === a.table)!.tenantKey;
       await inTransaction(directory.pool(region), tenantId, async (c) => {
-        await c.query(`DELETE FROM ${q(a.table)} WHERE ${q(key)} = $1 AND ${q(a.emailColumn)} = $2`, [tenantId, email]);
+        await c.query(`DELETE FROM ${q(a.table)} WHERE ${q(key)} = $1 AND ${q(a.emailColumn)} = $2`, [
+          tenantId,
+          email,
+        ]);
       });
     },
 
     /** Lets the tenant's role log in, or stops it (ending its open sessions); idempotent. */
-    async setTenantLogin({ tenantId, region, enabled }: PartitionInput & { enabled: boolean }): Promise<void> {
+    async setTenantLogin({
+      tenantId,
+      region,
+      enabled,
+    }: PartitionInput & { enabled: boolean }): Promise<void> {
       const role = tenantRoleName(tenantId);
       await inTransaction(directory.pool(region), tenantId, async (c) => {
         const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-        if (!rowCount) throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no database role in ${region}`);
+        if (!rowCount)
+          throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no database role in ${region}`);
         await c.query(`ALTER ROLE ${q(role)} ${enabled ? 'LOGIN' : 'NOLOGIN'}`);
         if (!enabled) await terminateSessions(c, role);
       });

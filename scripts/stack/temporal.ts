@@ -28,11 +28,17 @@ export interface DevServerOptions {
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => child.once('exit', () => r()));
 }
 
 /** Waits until a Temporal frontend answers at `address`. */
-export async function waitForTemporal(address: string, timeoutMs = 60_000, isDead: () => boolean = () => false): Promise<void> {
+export async function waitForTemporal(
+  address: string,
+  timeoutMs = 60_000,
+  isDead: () => boolean = () => false,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (isDead()) throw new Error(`the Temporal server exited before it answered at ${address}`);
@@ -45,27 +51,53 @@ export async function waitForTemporal(address: string, timeoutMs = 60_000, isDea
         await connection.close();
       }
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`no Temporal server answered at ${address} within ${timeoutMs / 1000}s: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no Temporal server answered at ${address} within ${timeoutMs / 1000}s: ${(err as Error).message}`,
+        );
       await new Promise((r) => setTimeout(r, 250));
     }
   }
 }
 
-export async function startTemporalDevServer({ cliPath, dbFile, port, uiPort, namespace = 'default', log }: DevServerOptions): Promise<DevServer> {
+export async function startTemporalDevServer({
+  cliPath,
+  dbFile,
+  port,
+  uiPort,
+  namespace = 'default',
+  log,
+}: DevServerOptions): Promise<DevServer> {
   mkdirSync(dirname(dbFile), { recursive: true });
   const child = spawn(
     cliPath,
     [
-      'server', 'start-dev',
-      '--ip', '127.0.0.1',
-      '--port', String(port),
-      '--ui-port', String(uiPort),
-      '--db-filename', dbFile,
-      '--namespace', namespace,
-      '--log-level', 'warn',
-      '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
-      '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
-      '--dynamic-config-value', 'system.enableEagerWorkflowStart=true',
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--ui-port',
+      String(uiPort),
+      '--db-filename',
+      dbFile,
+      '--namespace',
+      namespace,
+      '--log-level',
+      'warn',
+      '--dynamic-config-value',
+      'frontend.enableUpdateWorkflowExecution=true',
+      '--dynamic-config-value',
+      'frontend.enableExecuteMultiOperation=true',
+      '--dynamic-config-value',
+      'system.enableEagerWorkflowStart=true',
+      // Write-ahead log with NORMAL sync: durable across process crashes (the tests kill the server),
+      // far fewer fsyncs than the default rollback journal; only an OS crash can lose the last commits.
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--sqlite-pragma',
+      'synchronous=normal',
     ],
     { stdio: ['ignore', log ? 'pipe' : 'ignore', log ? 'pipe' : 'ignore'] },
   );
@@ -86,5 +118,10 @@ export async function startTemporalDevServer({ cliPath, dbFile, port, uiPort, na
     await stopWith('SIGKILL');
     throw err;
   }
-  return { address, uiUrl: `http://127.0.0.1:${uiPort}`, stop: () => stopWith('SIGTERM'), kill: () => stopWith('SIGKILL') };
+  return {
+    address,
+    uiUrl: `http://127.0.0.1:${uiPort}`,
+    stop: () => stopWith('SIGTERM'),
+    kill: () => stopWith('SIGKILL'),
+  };
 }

@@ -24,14 +24,26 @@ describe('bad requests against the real stack', () => {
   });
 
   it('started nothing: no tenant, no operation, no workflow', async () => {
-    const { rows } = await h.store.pool.query('SELECT (SELECT count(*) FROM tenants) AS tenants, (SELECT count(*) FROM operations) AS operations');
+    const { rows } = await h.store.pool.query(
+      'SELECT (SELECT count(*) FROM tenants) AS tenants, (SELECT count(*) FROM operations) AS operations',
+    );
     expect(rows[0]).toEqual({ tenants: '0', operations: '0' });
-    const ids = new Set([slugFromName(validTenant.name)!, ...badRequests.flatMap((c) => (typeof c.body === 'object' && 'id' in c.body && typeof c.body.id === 'string' ? [c.body.id] : []))]);
+    const ids = new Set([
+      slugFromName(validTenant.name)!,
+      ...badRequests.flatMap((c) =>
+        typeof c.body === 'object' && 'id' in c.body && typeof c.body.id === 'string' ? [c.body.id] : [],
+      ),
+    ]);
     for (const id of ids) {
-      await expect(h.client.workflow.getHandle(tenantWorkflowId(id)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      await expect(h.client.workflow.getHandle(tenantWorkflowId(id)).describe()).rejects.toBeInstanceOf(
+        WorkflowNotFoundError,
+      );
     }
     const started = [];
-    for await (const wf of h.client.workflow.list({ query: `TaskQueue = "${h.config.taskQueues.lifecycle}"` })) started.push(wf.workflowId);
+    for await (const wf of h.client.workflow.list({
+      query: `TaskQueue = "${h.config.taskQueues.lifecycle}"`,
+    }))
+      started.push(wf.workflowId);
     expect(started).toEqual([]);
   });
 });

@@ -15,7 +15,10 @@ const WEBHOOK_SECRET = 'durability-webhook-secret-0123456789';
 async function createTenants(h: Harness, ids: string[]): Promise<string[]> {
   return Promise.all(
     ids.map(async (id) => {
-      const res = await h.api('POST', '/v1/tenants', { role: 'sales', body: { name: `Durable ${id}`, tier: 'basic', region: 'local-a', adminEmail: `owner@${id}.test`, id } });
+      const res = await h.api('POST', '/v1/tenants', {
+        role: 'sales',
+        body: { name: `Durable ${id}`, tier: 'basic', region: 'local-a', adminEmail: `owner@${id}.test`, id },
+      });
       expect(res.status).toBe(202);
       return res.body!.id as string;
     }),
@@ -25,13 +28,16 @@ async function createTenants(h: Harness, ids: string[]): Promise<string[]> {
 /** Everything a finished onboarding leaves, counted, so that "exactly once" can be checked. */
 async function footprint(h: Harness, id: string, receiver: WebhookReceiver) {
   const pool = h.directory.pool('local-a');
-  const count = async (sql: string, arg: string) => Number((await pool.query(`SELECT count(*) AS n FROM ${sql}`, [arg])).rows[0].n);
+  const count = async (sql: string, arg: string) =>
+    Number((await pool.query(`SELECT count(*) AS n FROM ${sql}`, [arg])).rows[0].n);
   const operations = await h.store.listTenantOperations(id);
   const audit = await h.store.listAuditEvents(id, { limit: 100 });
   const mine = receiver.deliveries.filter((d) => d.body.tenantId === id);
   return {
     status: (await h.store.getTenant(id))?.status,
-    registryRows: Number((await h.store.pool.query('SELECT count(*) AS n FROM tenants WHERE id = $1', [id])).rows[0].n),
+    registryRows: Number(
+      (await h.store.pool.query('SELECT count(*) AS n FROM tenants WHERE id = $1', [id])).rows[0].n,
+    ),
     partitions: await count('landlord.tenant_partitions WHERE tenant_id = $1', id),
     roles: await count('pg_roles WHERE rolname = $1', tenantRoleName(id)),
     adminUsers: await count('app_users WHERE tenant_id = $1', id),
@@ -64,7 +70,11 @@ describe('durability', () => {
   });
 
   it('finishes every onboarding exactly once when the worker process is SIGKILLed mid-run', async () => {
-    const h = await Harness.create({ noWorker: true, webhookUrls: [receiver.url], webhookSecret: WEBHOOK_SECRET });
+    const h = await Harness.create({
+      noWorker: true,
+      webhookUrls: [receiver.url],
+      webhookSecret: WEBHOOK_SECRET,
+    });
     try {
       let worker = await h.spawnWorkerProcess();
       const ids = [uniqueTenantId('kill'), uniqueTenantId('kill'), uniqueTenantId('kill')];
@@ -83,12 +93,16 @@ describe('durability', () => {
       await Harness.kill(worker);
       worker = await h.spawnWorkerProcess();
 
-      const results: OperationSnapshot[] = await Promise.all([...ops, ...lateOps].map((id) => h.waitForOperation(id, 120_000)));
+      const results: OperationSnapshot[] = await Promise.all(
+        [...ops, ...lateOps].map((id) => h.waitForOperation(id, 120_000)),
+      );
       expect(results.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
       for (const id of [...ids, late]) expect(await footprint(h, id, receiver)).toEqual(exactlyOnce);
       // The killed deliveries were retried under the same idempotency key: at least once, never a new key.
       for (const id of ids) {
-        const invites = receiver.deliveries.filter((d) => d.body.tenantId === id && d.event === 'tenant.invite');
+        const invites = receiver.deliveries.filter(
+          (d) => d.body.tenantId === id && d.event === 'tenant.invite',
+        );
         expect(invites.length).toBeGreaterThanOrEqual(1);
         expect(new Set(invites.map((d) => d.idempotencyKey)).size).toBe(1);
       }
@@ -116,7 +130,11 @@ describe('durability', () => {
     });
 
     it('finishes every onboarding exactly once when the Temporal server restarts mid-run', async () => {
-      const h = await Harness.create({ temporalAddress: server!.address, webhookUrls: [receiver.url], webhookSecret: WEBHOOK_SECRET });
+      const h = await Harness.create({
+        temporalAddress: server!.address,
+        webhookUrls: [receiver.url],
+        webhookSecret: WEBHOOK_SECRET,
+      });
       try {
         const ids = [uniqueTenantId('restart'), uniqueTenantId('restart')];
         receiver.hold();

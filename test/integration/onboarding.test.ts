@@ -10,7 +10,10 @@ const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123456789';
 
 /** Connects to a region's pool database as the tenant's own role. */
 async function connectAsTenant(h: Harness, tenantId: string, region = 'local-a'): Promise<pg.Client> {
-  const url = h.directory.databaseUrl(region, { user: tenantRoleName(tenantId), password: tenantRolePassword(testStack().secret, region, tenantId) });
+  const url = h.directory.databaseUrl(region, {
+    user: tenantRoleName(tenantId),
+    password: tenantRolePassword(testStack().secret, region, tenantId),
+  });
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   return client;
@@ -33,7 +36,15 @@ describe('pool tenant onboarding through the API', () => {
     const id = uniqueTenantId('acme');
     const res = await h.api('POST', '/v1/tenants', {
       role: 'sales',
-      body: { name: 'Acme Corp', tier: 'standard', region: 'local-a', adminEmail: 'Owner@Acme.test', id, labels: { team: 'emea' }, features: { sso: true } },
+      body: {
+        name: 'Acme Corp',
+        tier: 'standard',
+        region: 'local-a',
+        adminEmail: 'Owner@Acme.test',
+        id,
+        labels: { team: 'emea' },
+        features: { sso: true },
+      },
     });
     expect(res.status).toBe(202);
     const op = res.body as unknown as OperationSnapshot;
@@ -53,11 +64,24 @@ describe('pool tenant onboarding through the API', () => {
     ]);
     for (const step of done.steps) expect(step.finishedAt! >= step.startedAt!).toBe(true);
 
-    const tenant = (await h.api('GET', `/v1/tenants/${id}`, { role: 'viewer' })).body as unknown as TenantRecord;
-    expect(tenant).toMatchObject({ id, status: 'active', tier: 'standard', region: 'local-a', deploymentModel: 'pool', adminEmail: 'owner@acme.test', labels: { team: 'emea' }, features: { sso: true } });
+    const tenant = (await h.api('GET', `/v1/tenants/${id}`, { role: 'viewer' }))
+      .body as unknown as TenantRecord;
+    expect(tenant).toMatchObject({
+      id,
+      status: 'active',
+      tier: 'standard',
+      region: 'local-a',
+      deploymentModel: 'pool',
+      adminEmail: 'owner@acme.test',
+      labels: { team: 'emea' },
+      features: { sso: true },
+    });
 
     const pool = h.directory.pool('local-a');
-    const partition = await pool.query('SELECT role_name FROM landlord.tenant_partitions WHERE tenant_id = $1', [id]);
+    const partition = await pool.query(
+      'SELECT role_name FROM landlord.tenant_partitions WHERE tenant_id = $1',
+      [id],
+    );
     expect(partition.rows).toEqual([{ role_name: tenantRoleName(id) }]);
     const users = await pool.query('SELECT email, role FROM app_users WHERE tenant_id = $1', [id]);
     expect(users.rows).toEqual([{ email: 'owner@acme.test', role: 'owner' }]);
@@ -68,7 +92,9 @@ describe('pool tenant onboarding through the API', () => {
       expect(d.signatureValid).toBe(true);
       expect(d.idempotencyKey).toBe(`${op.id}:${d.event}`);
     }
-    expect(mine.find((d) => d.event === 'tenant.invite')!.body.data).toMatchObject({ email: 'owner@acme.test' });
+    expect(mine.find((d) => d.event === 'tenant.invite')!.body.data).toMatchObject({
+      email: 'owner@acme.test',
+    });
   });
 
   it('keeps tenants apart with row-level security', async () => {
@@ -82,15 +108,23 @@ describe('pool tenant onboarding through the API', () => {
       await asB.query(`INSERT INTO projects (tenant_id, name) VALUES ($1, 'b secret plans')`, [b]);
       await asA.query(`INSERT INTO projects (tenant_id, name) VALUES ($1, 'a plans')`, [a]);
       // A sees its own rows only, even when it asks for B's by key.
-      expect((await asA.query('SELECT tenant_id, name FROM projects')).rows).toEqual([{ tenant_id: a, name: 'a plans' }]);
+      expect((await asA.query('SELECT tenant_id, name FROM projects')).rows).toEqual([
+        { tenant_id: a, name: 'a plans' },
+      ]);
       expect((await asA.query('SELECT * FROM projects WHERE tenant_id = $1', [b])).rowCount).toBe(0);
       expect((await asA.query('SELECT email FROM app_users')).rows).toEqual([{ email: `owner@${a}.test` }]);
       // A cannot write rows into B's partition, nor change or delete B's rows.
-      await expect(asA.query(`INSERT INTO projects (tenant_id, name) VALUES ($1, 'planted')`, [b])).rejects.toThrow(/row-level security/);
-      expect((await asA.query(`UPDATE projects SET name = 'pwned' WHERE tenant_id = $1`, [b])).rowCount).toBe(0);
+      await expect(
+        asA.query(`INSERT INTO projects (tenant_id, name) VALUES ($1, 'planted')`, [b]),
+      ).rejects.toThrow(/row-level security/);
+      expect((await asA.query(`UPDATE projects SET name = 'pwned' WHERE tenant_id = $1`, [b])).rowCount).toBe(
+        0,
+      );
       expect((await asA.query('DELETE FROM projects WHERE tenant_id = $1', [b])).rowCount).toBe(0);
       // Nor read Landlord's own partition table.
-      await expect(asA.query('SELECT * FROM landlord.tenant_partitions')).rejects.toThrow(/permission denied/);
+      await expect(asA.query('SELECT * FROM landlord.tenant_partitions')).rejects.toThrow(
+        /permission denied/,
+      );
       expect((await asB.query('SELECT name FROM projects')).rows).toEqual([{ name: 'b secret plans' }]);
     } finally {
       await asA.end();
@@ -123,11 +157,15 @@ describe('pool tenant onboarding through the API', () => {
 
   it('lists tenants with filters and cursor pagination', async () => {
     const ids = [uniqueTenantId('list'), uniqueTenantId('list'), uniqueTenantId('list')];
-    await Promise.all(ids.map((id, i) => h.onboard({ id, region: i === 2 ? 'local-b' : 'local-a', tier: 'basic' })));
+    await Promise.all(
+      ids.map((id, i) => h.onboard({ id, region: i === 2 ? 'local-b' : 'local-a', tier: 'basic' })),
+    );
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await h.api('GET', `/v1/tenants?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { role: 'viewer' });
+      const page = await h.api('GET', `/v1/tenants?limit=2${cursor ? `&cursor=${cursor}` : ''}`, {
+        role: 'viewer',
+      });
       expect(page.status).toBe(200);
       const items = page.body!.items as TenantRecord[];
       expect(items.length).toBeLessThanOrEqual(2);
@@ -155,9 +193,13 @@ describe('pool tenant onboarding through the API', () => {
       body: { name: 'Audited', tier: 'basic', region: 'local-a', adminEmail: 'a@audit.test', id },
     });
     await h.waitForOperation(create.body!.id as string);
-    const suspend = await h.api('POST', `/v1/tenants/${id}/suspend`, { role: 'operator', headers: { 'x-request-id': 'req-suspend-1' } });
+    const suspend = await h.api('POST', `/v1/tenants/${id}/suspend`, {
+      role: 'operator',
+      headers: { 'x-request-id': 'req-suspend-1' },
+    });
     await h.waitForOperation(suspend.body!.id as string);
-    const events = (await h.api('GET', `/v1/tenants/${id}/events`, { role: 'viewer' })).body!.items as AuditEvent[];
+    const events = (await h.api('GET', `/v1/tenants/${id}/events`, { role: 'viewer' })).body!
+      .items as AuditEvent[];
     const trail = events.map((e) => [e.action, e.outcome, e.requestId, e.actorRole]);
     expect(trail).toEqual([
       ['tenant.onboard', 'accepted', 'req-create-1', 'sales'],
@@ -167,18 +209,32 @@ describe('pool tenant onboarding through the API', () => {
     ]);
     for (const e of events) expect(Date.parse(e.at)).toBeGreaterThan(Date.now() - 120_000);
     // Append-only: the registry refuses to rewrite history.
-    await expect(h.store.pool.query(`UPDATE audit_events SET outcome = 'forged' WHERE tenant_id = $1`, [id])).rejects.toThrow(/append-only/);
+    await expect(
+      h.store.pool.query(`UPDATE audit_events SET outcome = 'forged' WHERE tenant_id = $1`, [id]),
+    ).rejects.toThrow(/append-only/);
   });
 
   it('answers 409 for an existing tenant id and replays an Idempotency-Key', async () => {
     const id = uniqueTenantId('idem');
     const body = { name: 'Idem', tier: 'basic', region: 'local-a', adminEmail: 'a@idem.test', id };
-    const first = await h.api('POST', '/v1/tenants', { role: 'sales', body, headers: { 'idempotency-key': `k-${id}` } });
+    const first = await h.api('POST', '/v1/tenants', {
+      role: 'sales',
+      body,
+      headers: { 'idempotency-key': `k-${id}` },
+    });
     expect(first.status).toBe(202);
-    const replay = await h.api('POST', '/v1/tenants', { role: 'sales', body, headers: { 'idempotency-key': `k-${id}` } });
+    const replay = await h.api('POST', '/v1/tenants', {
+      role: 'sales',
+      body,
+      headers: { 'idempotency-key': `k-${id}` },
+    });
     expect(replay.status).toBe(202);
     expect(replay.body!.id).toBe(first.body!.id);
-    const other = await h.api('POST', '/v1/tenants', { role: 'sales', body: { ...body, name: 'Other' }, headers: { 'idempotency-key': `k-${id}` } });
+    const other = await h.api('POST', '/v1/tenants', {
+      role: 'sales',
+      body: { ...body, name: 'Other' },
+      headers: { 'idempotency-key': `k-${id}` },
+    });
     expect(other.status).toBe(409);
     await h.waitForOperation(first.body!.id as string);
     const dup = await h.api('POST', '/v1/tenants', { role: 'sales', body });

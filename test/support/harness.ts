@@ -92,7 +92,9 @@ export class Harness {
   /** Starts the lifecycle worker in this process. */
   async startWorker(): Promise<void> {
     const stack = testStack();
-    this.workerConnection ??= await NativeConnection.connect({ address: this.env.LANDLORD_TEMPORAL_ADDRESS! });
+    this.workerConnection ??= await NativeConnection.connect({
+      address: this.env.LANDLORD_TEMPORAL_ADDRESS!,
+    });
     const worker = await createLifecycleWorker({
       config: this.config,
       connection: this.workerConnection,
@@ -115,11 +117,15 @@ export class Harness {
 
   /** Starts `workers/lifecycle.ts` as its own process, as `npm start` does; resolves once it polls. */
   async spawnWorkerProcess(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../workers/lifecycle.ts', import.meta.url))], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('../../workers/lifecycle.ts', import.meta.url))],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, ...this.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.processes.add(child);
     child.once('exit', () => this.processes.delete(child));
     let stderr = '';
@@ -128,7 +134,9 @@ export class Harness {
       child.stdout!.on('data', (chunk: Buffer) => {
         if (chunk.toString().includes('lifecycle worker polling')) resolve();
       });
-      child.once('exit', (code) => reject(new Error(`worker process exited (${code}) before polling: ${stderr.slice(-2000)}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`worker process exited (${code}) before polling: ${stderr.slice(-2000)}`)),
+      );
     });
     return child;
   }
@@ -145,9 +153,17 @@ export class Harness {
     await bootstrapAdminKey(this.store, ADMIN_KEY);
     this.keys.set('admin', ADMIN_KEY);
     for (const role of ['viewer', 'sales', 'operator'] as const) {
-      this.keys.set(role, (await this.store.createApiKey({ name: `test ${role}`, role, createdBy: 'test' })).secret);
+      this.keys.set(
+        role,
+        (await this.store.createApiKey({ name: `test ${role}`, role, createdBy: 'test' })).secret,
+      );
     }
-    const app = createApp({ store: this.store, lifecycle: this.lifecycle, catalog: this.config.catalog, logger: pino({ level: 'silent' }) });
+    const app = createApp({
+      store: this.store,
+      lifecycle: this.lifecycle,
+      catalog: this.config.catalog,
+      logger: pino({ level: 'silent' }),
+    });
     this.server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -155,7 +171,15 @@ export class Harness {
   }
 
   /** Calls the API as `role` (admin by default). */
-  async api(method: string, path: string, { body, role = 'admin', headers = {} }: { body?: unknown; role?: Role; headers?: Record<string, string> } = {}) {
+  async api(
+    method: string,
+    path: string,
+    {
+      body,
+      role = 'admin',
+      headers = {},
+    }: { body?: unknown; role?: Role; headers?: Record<string, string> } = {},
+  ) {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: {
@@ -166,7 +190,11 @@ export class Harness {
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
+    };
   }
 
   /** Polls the API until the operation is no longer running. */
@@ -175,7 +203,10 @@ export class Harness {
     for (;;) {
       const { status, body } = await this.api('GET', `/v1/operations/${id}`);
       if (status === 200 && body?.status !== 'running') return body as unknown as OperationSnapshot;
-      if (Date.now() > deadline) throw new Error(`operation ${id} still ${String(body?.status)} after ${timeoutMs} ms: ${JSON.stringify(body)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `operation ${id} still ${String(body?.status)} after ${timeoutMs} ms: ${JSON.stringify(body)}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -183,10 +214,17 @@ export class Harness {
   /** Creates a tenant through the API and waits for its onboarding to end. */
   async onboard(fields: { id: string; tier?: string; region?: string; name?: string; adminEmail?: string }) {
     const res = await this.api('POST', '/v1/tenants', {
-      body: { name: fields.name ?? `Tenant ${fields.id}`, tier: fields.tier ?? 'basic', region: fields.region ?? 'local-a', adminEmail: fields.adminEmail ?? `owner@${fields.id}.test`, id: fields.id },
+      body: {
+        name: fields.name ?? `Tenant ${fields.id}`,
+        tier: fields.tier ?? 'basic',
+        region: fields.region ?? 'local-a',
+        adminEmail: fields.adminEmail ?? `owner@${fields.id}.test`,
+        id: fields.id,
+      },
       role: 'sales',
     });
-    if (res.status !== 202) throw new Error(`create tenant answered ${res.status}: ${JSON.stringify(res.body)}`);
+    if (res.status !== 202)
+      throw new Error(`create tenant answered ${res.status}: ${JSON.stringify(res.body)}`);
     return this.waitForOperation(res.body!.id as string);
   }
 

@@ -51,7 +51,8 @@ export class WebhookReceiver {
   async waitForRequests(count: number, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.deliveries.length < count) {
-      if (Date.now() > deadline) throw new Error(`only ${this.deliveries.length} of ${count} webhook requests arrived`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${this.deliveries.length} of ${count} webhook requests arrived`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
         setTimeout(r, 100);

@@ -1,0 +1,208 @@
+/**
+ * Landlord as it runs in production, in this process: the lifecycle worker, the HTTP API on a
+ * loopback port with its own registry connections, and a Temporal client. `onboard` drives one
+ * pool onboarding through the API exactly as a caller would.
+ */
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
+import { pino } from 'pino';
+import { loadConfig } from '../config/index.js';
+import { PoolDirectory } from '../activities/pool/directory.js';
+import { RegistryStore } from '../activities/registry/store.js';
+import { bootstrapAdminKey } from '../api/admin-key.js';
+import { createApp } from '../api/app.js';
+import { TemporalLifecycleClient } from '../client/temporal-lifecycle.js';
+import { tenantWorkflowId } from '../workflows/definitions.js';
+import { bundleWorkflows, createLifecycleWorker } from '../workers/lifecycle.js';
+import type { LifecycleWorkerDeps } from '../workers/lifecycle.js';
+import type { BenchStack } from './stack.js';
+
+export interface OnboardingSample {
+  operationId: string;
+  /** From sending the POST to reading `succeeded` from `GET /v1/operations/{id}`. */
+  latencyMs: number;
+  /** From sending the POST to its 202 answer (update-with-start). */
+  acceptMs: number;
+  /** GET requests it took to see `succeeded`. */
+  polls: number;
+}
+
+/** How many activities one onboarding ran, read from its workflow histories. */
+export interface ActivityCounts {
+  activities: number;
+  localActivities: number;
+  /** Workflow tasks, summed over the tenant workflow and the operation's child workflow. */
+  workflowTasks: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Landlord {
+  private constructor(
+    private readonly baseUrl: string,
+    private readonly adminKey: string,
+    private readonly pollMs: number,
+    private readonly client: Client,
+    private readonly stop: () => Promise<void>,
+  ) {}
+
+  static async start({
+    stack,
+    connection,
+    webhook,
+    pollMs,
+    decorateActivities,
+  }: {
+    stack: BenchStack;
+    connection: NativeConnection;
+    webhook: { url: string; secret: string };
+    pollMs: number;
+    /** To time the activities (bench/trace-onboarding.ts); the benchmark itself runs them as they are. */
+    decorateActivities?: LifecycleWorkerDeps['decorateActivities'];
+  }): Promise<Landlord> {
+    const adminKey = `bench-admin-key-${stack.secret.slice(-24)}`;
+    const config = loadConfig({
+      ...stack.env,
+      LANDLORD_TASK_QUEUE_PREFIX: 'bench',
+      LANDLORD_LOG_LEVEL: 'silent',
+      LANDLORD_WEBHOOK_URLS: webhook.url,
+      LANDLORD_WEBHOOK_SECRET: webhook.secret,
+      PATH: process.env.PATH,
+    });
+    const registryUrl = config.postgres.registryUrl!;
+    // The worker and the API are separate processes in production, each with its own pool.
+    const workerStore = RegistryStore.connect(registryUrl);
+    const apiStore = RegistryStore.connect(registryUrl);
+    const directory = new PoolDirectory(config.postgres.regionUrls);
+    const client = new Client({
+      connection: await Connection.connect({ address: stack.infra.temporalAddress }),
+    });
+    let worker: { worker: Worker; run: Promise<void> } | undefined;
+    let server: Server | undefined;
+    const stop = async () => {
+      if (server) {
+        const closed = new Promise<void>((r) => server!.close(() => r()));
+        server.closeAllConnections();
+        await closed;
+      }
+      if (worker) {
+        worker.worker.shutdown();
+        await worker.run;
+      }
+      await Promise.allSettled([
+        client.connection.close(),
+        directory.close(),
+        workerStore.close(),
+        apiStore.close(),
+      ]);
+    };
+    try {
+      const lifecycleWorker = await createLifecycleWorker({
+        config,
+        connection,
+        namespace: 'default',
+        store: workerStore,
+        directory,
+        secret: stack.secret,
+        workflowBundle: await bundleWorkflows(),
+        ...(decorateActivities ? { decorateActivities } : {}),
+      });
+      worker = { worker: lifecycleWorker, run: lifecycleWorker.run() };
+      await bootstrapAdminKey(apiStore, adminKey);
+      const app = createApp({
+        store: apiStore,
+        lifecycle: new TemporalLifecycleClient(client, config.taskQueues.lifecycle),
+        catalog: config.catalog,
+        logger: pino({ level: 'silent' }),
+      });
+      server = await new Promise<Server>((resolve) => {
+        const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      });
+      const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      return new Landlord(baseUrl, adminKey, pollMs, client, stop);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
+
+  private async call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.adminKey}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+
+  /** Onboards a basic-tier tenant in local-a and polls its operation until it has succeeded. */
+  async onboard(tenantId: string, timeoutMs = 120_000): Promise<OnboardingSample> {
+    const started = performance.now();
+    const created = await this.call('POST', '/v1/tenants', {
+      id: tenantId,
+      name: `Bench ${tenantId}`,
+      tier: 'basic',
+      region: 'local-a',
+      adminEmail: `owner@${tenantId}.test`,
+    });
+    const acceptMs = performance.now() - started;
+    if (created.status !== 202)
+      throw new Error(`POST /v1/tenants answered ${created.status}: ${JSON.stringify(created.body)}`);
+    const operationId = String(created.body.id);
+    for (let polls = 1; ; polls++) {
+      const { status, body } = await this.call('GET', `/v1/operations/${encodeURIComponent(operationId)}`);
+      if (status !== 200)
+        throw new Error(`GET /v1/operations/${operationId} answered ${status}: ${JSON.stringify(body)}`);
+      if (body.status === 'succeeded')
+        return { operationId, latencyMs: performance.now() - started, acceptMs, polls };
+      if (body.status !== 'running')
+        throw new Error(
+          `onboarding of ${tenantId} ended ${String(body.status)}: ${JSON.stringify(body.error)}`,
+        );
+      if (performance.now() - started > timeoutMs)
+        throw new Error(`onboarding of ${tenantId} still running after ${timeoutMs} ms`);
+      await sleep(this.pollMs);
+    }
+  }
+
+  /**
+   * Counts the activities of one finished onboarding in the tenant workflow's history and its
+   * operation's child workflow history. The tenant workflow records its last local activities
+   * after the operation reads `succeeded`, so this waits until its history stops growing.
+   */
+  async activityCounts(tenantId: string, operationId: string): Promise<ActivityCounts> {
+    const histories = async () =>
+      Promise.all([
+        this.client.workflow.getHandle(tenantWorkflowId(tenantId)).fetchHistory(),
+        this.client.workflow.getHandle(operationId).fetchHistory(),
+      ]);
+    let events = (await histories()).flatMap((h) => h.events ?? []);
+    for (let stable = 0; stable < 3;) {
+      await sleep(100);
+      const again = (await histories()).flatMap((h) => h.events ?? []);
+      stable = again.length === events.length ? stable + 1 : 0;
+      events = again;
+    }
+    return {
+      activities: events.filter((e) => e.activityTaskScheduledEventAttributes).length,
+      localActivities: events.filter(
+        (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+      ).length,
+      workflowTasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+  }
+}

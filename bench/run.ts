@@ -1,0 +1,213 @@
+/**
+ * `npm run bench`: pool onboarding end to end through the API, against a bare workflow running
+ * the same activities as no-ops on the same Temporal server. Prints a table and writes the
+ * pool-onboarding section of docs/benchmarks.md. `BENCH_QUICK=1` runs a short smoke version that
+ * leaves the docs alone.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { installQuietRuntime } from '../workers/lifecycle.js';
+import { createBaselineWorker } from './baseline-worker.js';
+import type { baselineWorkflow, BaselineInput } from './baseline-workflows.js';
+import { Landlord } from './landlord.js';
+import type { ActivityCounts } from './landlord.js';
+import { runLevel } from './load.js';
+import { consoleTable, currentLoad, targetVerdict, writeDocsSection } from './report.js';
+import type { LevelComparison, PoolOnboardingReport } from './report.js';
+import { startBenchStack } from './stack.js';
+import type { BenchStack } from './stack.js';
+import { WebhookSink } from './webhook-sink.js';
+
+const DOCS_FILE = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
+const BASELINE_TASK_QUEUE = 'bench-baseline';
+
+interface Plan {
+  quick: boolean;
+  warmup: number;
+  pollMs: number;
+  levels: { concurrency: number; count: number }[];
+}
+
+function planFrom(env: NodeJS.ProcessEnv): Plan {
+  const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
+  const pollMs = Number(env.BENCH_POLL_MS ?? 5);
+  if (!Number.isFinite(pollMs) || pollMs < 0)
+    throw new Error('BENCH_POLL_MS must be a number of milliseconds');
+  const plan = quick
+    ? {
+        quick,
+        warmup: 3,
+        pollMs,
+        levels: [
+          { concurrency: 1, count: 10 },
+          { concurrency: 8, count: 24 },
+          { concurrency: 32, count: 64 },
+        ],
+      }
+    : {
+        quick,
+        warmup: 10,
+        pollMs,
+        levels: [
+          { concurrency: 1, count: 40 },
+          { concurrency: 8, count: 120 },
+          { concurrency: 32, count: 256 },
+        ],
+      };
+  // BENCH_LEVELS=concurrency:count,... runs other levels (for investigating; the docs stay as they are).
+  if (env.BENCH_LEVELS) {
+    plan.levels = env.BENCH_LEVELS.split(',').map((level) => {
+      const [concurrency, count] = level.split(':').map(Number);
+      if (!concurrency || !count) throw new Error(`BENCH_LEVELS: "${level}" is not concurrency:count`);
+      return { concurrency, count };
+    });
+    plan.quick = true;
+  }
+  return plan;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function benchmark(
+  plan: Plan,
+  stack: BenchStack,
+  cleanup: (fn: () => Promise<unknown>) => void,
+): Promise<PoolOnboardingReport> {
+  const loadAtStart = currentLoad();
+  const run = randomBytes(3).toString('hex');
+  const sink = await new WebhookSink().start();
+  cleanup(() => sink.stop());
+  const connection = await NativeConnection.connect({ address: stack.infra.temporalAddress });
+  cleanup(() => connection.close());
+  const landlord = await Landlord.start({
+    stack,
+    connection,
+    webhook: { url: sink.url, secret: stack.secret.slice(0, 32) },
+    pollMs: plan.pollMs,
+  });
+  cleanup(() => landlord.close());
+  const baselineWorker = await createBaselineWorker({ connection, taskQueue: BASELINE_TASK_QUEUE });
+  const baselineRun = baselineWorker.run();
+  cleanup(async () => {
+    baselineWorker.shutdown();
+    await baselineRun;
+  });
+  const client = new Client({
+    connection: await Connection.connect({ address: stack.infra.temporalAddress }),
+  });
+  cleanup(() => client.connection.close());
+
+  let tenants = 0;
+  const onboard = () => landlord.onboard(`b${run}-${(tenants++).toString(36)}`);
+  let baselines = 0;
+  const runBaseline = async (input: BaselineInput) => {
+    const started = performance.now();
+    await client.workflow.execute<typeof baselineWorkflow>('baselineWorkflow', {
+      taskQueue: BASELINE_TASK_QUEUE,
+      workflowId: `baseline-${run}-${(baselines++).toString(36)}`,
+      args: [input],
+    });
+    return performance.now() - started;
+  };
+
+  log('counting the activities of one onboarding');
+  const tenantId = `b${run}-${(tenants++).toString(36)}`;
+  const first = await landlord.onboard(tenantId);
+  const counts: ActivityCounts = await landlord.activityCounts(tenantId, first.operationId);
+  const input: BaselineInput = { activities: counts.activities, localActivities: counts.localActivities };
+  log(
+    `  ${counts.activities} activities, ${counts.localActivities} local activities, ${counts.workflowTasks} workflow tasks`,
+  );
+  const baselineId = `baseline-${run}-${baselines.toString(36)}`;
+  await runBaseline(input);
+  const baselineHistory = await client.workflow.getHandle(baselineId).fetchHistory();
+  const baselineWorkflowTasks = (baselineHistory.events ?? []).filter(
+    (e) => e.workflowTaskCompletedEventAttributes,
+  ).length;
+
+  log(`warming up (${plan.warmup} of each)`);
+  for (let i = 0; i < plan.warmup; i++) await onboard();
+  for (let i = 0; i < plan.warmup; i++) await runBaseline(input);
+  const deliveriesBefore = sink.deliveries;
+
+  const levels: LevelComparison[] = [];
+  for (const { concurrency, count } of plan.levels) {
+    log(`concurrency ${concurrency}: ${count} onboardings`);
+    const acceptLatencies: number[] = [];
+    let polls = 0;
+    const onboarding = await runLevel(concurrency, count, async () => {
+      const sample = await onboard();
+      acceptLatencies.push(sample.acceptMs);
+      polls += sample.polls;
+      return sample.latencyMs;
+    });
+    log(`  ${(polls / count).toFixed(1)} GET /v1/operations/{id} per onboarding`);
+    log(`concurrency ${concurrency}: ${count} baseline workflows`);
+    const baseline = await runLevel(concurrency, count, () => runBaseline(input));
+    levels.push({ onboarding, acceptLatencies: acceptLatencies.sort((a, b) => a - b), baseline });
+  }
+
+  const measured = plan.levels.reduce((n, l) => n + l.count, 0);
+  // Both notifications are delivered before an onboarding succeeds, so every one is already here.
+  const expected = deliveriesBefore + 2 * measured;
+  if (sink.deliveries !== expected)
+    throw new Error(`the webhook receiver got ${sink.deliveries} deliveries, expected ${expected}`);
+
+  return {
+    date: new Date().toISOString(),
+    warmup: plan.warmup,
+    pollMs: plan.pollMs,
+    counts,
+    baselineWorkflowTasks,
+    levels,
+    loadAtStart,
+  };
+}
+
+async function main(): Promise<number> {
+  const plan = planFrom(process.env);
+  installQuietRuntime();
+  log('starting Temporal and Postgres');
+  const stack = await startBenchStack();
+  const teardown: (() => Promise<unknown>)[] = [];
+  let stopped: Promise<void> | undefined;
+  // Once only, whether the run ends or is interrupted.
+  const stopAll = () =>
+    (stopped ??= (async () => {
+      for (const fn of teardown.splice(0).reverse())
+        await fn().catch((err: unknown) => log(`teardown: ${String(err)}`));
+      await stack.stop();
+    })());
+  const interrupted = () => void stopAll().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    const report = await benchmark(plan, stack, (fn) => teardown.push(fn));
+    console.log(
+      `\nPool onboarding vs. bare workflow (${report.counts.activities} activities + ${report.counts.localActivities} local activities)\n`,
+    );
+    console.log(consoleTable(report));
+    console.log(`\nTarget: ${targetVerdict(report).text}`);
+    if (plan.quick) {
+      console.log('\n(BENCH_QUICK: docs/benchmarks.md not updated)');
+    } else {
+      writeDocsSection(DOCS_FILE, report);
+      console.log(`\nwrote ${DOCS_FILE}`);
+    }
+    return 0;
+  } finally {
+    await stopAll();
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);
