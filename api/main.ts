@@ -31,7 +31,8 @@ async function main(): Promise<void> {
   });
   const lifecycle = new TemporalLifecycleClient(
     new Client({ connection, namespace: t.namespace }),
-    config.taskQueues.lifecycle,
+    config.taskQueues,
+    config.catalog,
   );
   const app = createApp({ store, lifecycle, catalog: config.catalog, logger });
   const server = app.listen(config.api.port, config.api.host, () =>

@@ -98,6 +98,10 @@ export const Operation = z
         startedAt: z.string().optional(),
         finishedAt: z.string().optional(),
         error: ErrorInfo.optional(),
+        progress: z
+          .object({ done: z.number().int(), total: z.number().int(), current: z.string().optional() })
+          .optional()
+          .describe('Resources done of total, for provisioning steps'),
       }),
     ),
     actor: z.object({ principal: z.string(), role: z.string(), requestId: z.string() }),

@@ -113,7 +113,7 @@ export class Landlord {
       await bootstrapAdminKey(apiStore, adminKey);
       const app = createApp({
         store: apiStore,
-        lifecycle: new TemporalLifecycleClient(client, config.taskQueues.lifecycle),
+        lifecycle: new TemporalLifecycleClient(client, config.taskQueues, config.catalog),
         catalog: config.catalog,
         logger: pino({ level: 'silent' }),
       });

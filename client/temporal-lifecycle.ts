@@ -9,8 +9,9 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import { isErrorKind, LandlordError } from '../domain/index.js';
-import type { Actor, OperationSnapshot, TenantSpec } from '../domain/index.js';
+import { checkPlacement, isErrorKind, LandlordError } from '../domain/index.js';
+import type { Actor, OperationSnapshot, PolicyCatalog, TenantSpec } from '../domain/index.js';
+import type { TaskQueues } from '../config/index.js';
 import {
   cancelOperation,
   requestOperation,
@@ -35,19 +36,29 @@ function translate(err: unknown, tenantId: string): LandlordError {
 export class TemporalLifecycleClient implements LifecycleClient {
   constructor(
     private readonly client: Client,
-    private readonly taskQueue: string,
+    private readonly taskQueues: Pick<TaskQueues, 'lifecycle' | 'provisioning'>,
+    private readonly catalog: PolicyCatalog,
   ) {}
 
   async createTenant(spec: TenantSpec, actor: Actor): Promise<OperationSnapshot> {
+    // Throws PolicyViolation for a placement the policy refuses: nothing is started then.
+    const { tier, drRegion } = checkPlacement(this.catalog, spec);
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof tenantWorkflow>('tenantWorkflow', {
       workflowId: tenantWorkflowId(spec.id),
-      taskQueue: this.taskQueue,
-      args: [{ tenantId: spec.id }],
+      taskQueue: this.taskQueues.lifecycle,
+      args: [{ tenantId: spec.id, provisioningQueue: this.taskQueues.provisioning }],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     try {
       return await this.client.workflow.executeUpdateWithStart(requestOperation, {
-        args: [{ kind: 'onboard', actor, spec }],
+        args: [
+          {
+            kind: 'onboard',
+            actor,
+            spec,
+            plan: { deploymentModel: tier.deploymentModel, dr: drRegion !== undefined },
+          },
+        ],
         startWorkflowOperation,
       });
     } catch (err) {

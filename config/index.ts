@@ -52,6 +52,21 @@ const Env = z.object({
     .pipe(z.array(url)),
   LANDLORD_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   LANDLORD_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+
+  LANDLORD_PULUMI_CLI: z.string().optional(),
+  PULUMI_BACKEND_URL: z
+    .string()
+    .regex(/^(file|s3|gs|azblob|https?):\/\//, 'a Pulumi backend URL (file://, s3://, gs://, https://…)')
+    .optional(),
+  LANDLORD_PULUMI_SECRETS_PROVIDER: z
+    .string()
+    .regex(
+      /^(passphrase|awskms|gcpkms|azurekeyvault|hashivault):/,
+      'a Pulumi secrets provider (awskms://…, gcpkms://…)',
+    )
+    .optional(),
+  PULUMI_CONFIG_PASSPHRASE: z.string().optional(),
+  LANDLORD_PROVISIONING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 export interface TemporalConfig {
@@ -74,6 +89,18 @@ export interface TaskQueues {
   data: string;
 }
 
+export interface PulumiConfig {
+  cliPath?: string;
+  /** Folder holding pulumi-resource-pulumi-nodejs. */
+  pluginDir: string;
+  /** undefined: a file backend under the data folder. */
+  backendUrl?: string;
+  secretsProvider?: string;
+  /** undefined: derived from the master secret. */
+  passphrase?: string;
+  concurrency: number;
+}
+
 export interface Config {
   api: { host: string; port: number };
   dataDir: string;
@@ -89,6 +116,7 @@ export interface Config {
     embeddedBasePort: number;
   };
   webhooks: { urls: string[]; secret?: string };
+  pulumi: PulumiConfig;
   /** Master secret for derived credentials; undefined until start-up generates and keeps one. */
   secret?: string;
   catalog: PolicyCatalog;
@@ -136,17 +164,18 @@ function regionUrlsFrom(env: NodeJS.ProcessEnv, problems: string[]): Record<stri
   return urls;
 }
 
+const Tools = z.object({
+  temporal: z.string().optional(),
+  temporalTestServer: z.string().optional(),
+  pulumi: z.string().optional(),
+  pulumiPluginDir: z.string().optional(),
+});
+
 /** Tool paths scripts/bootstrap.mjs resolved; empty before the first bootstrap. */
-function resolvedTools(problems: string[]): { temporal?: string; temporalTestServer?: string } {
+function resolvedTools(problems: string[]): z.infer<typeof Tools> {
   const file = join(PROJECT_ROOT, '.tools', 'resolved.json');
   if (!existsSync(file)) return {};
-  return (
-    parseFile(
-      file,
-      z.object({ temporal: z.string().optional(), temporalTestServer: z.string().optional() }),
-      problems,
-    ) ?? {}
-  );
+  return parseFile(file, Tools, problems) ?? {};
 }
 
 /** Parses the environment and config files; throws ConfigError listing every bad key. */
@@ -235,6 +264,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: {
       urls: e.LANDLORD_WEBHOOK_URLS,
       ...(e.LANDLORD_WEBHOOK_SECRET ? { secret: e.LANDLORD_WEBHOOK_SECRET } : {}),
+    },
+    pulumi: {
+      ...((e.LANDLORD_PULUMI_CLI ?? tools.pulumi) ? { cliPath: e.LANDLORD_PULUMI_CLI ?? tools.pulumi } : {}),
+      pluginDir: tools.pulumiPluginDir ?? join(PROJECT_ROOT, 'node_modules', '@pulumi', 'pulumi'),
+      ...(e.PULUMI_BACKEND_URL ? { backendUrl: e.PULUMI_BACKEND_URL } : {}),
+      ...(e.LANDLORD_PULUMI_SECRETS_PROVIDER ? { secretsProvider: e.LANDLORD_PULUMI_SECRETS_PROVIDER } : {}),
+      ...(e.PULUMI_CONFIG_PASSPHRASE !== undefined ? { passphrase: e.PULUMI_CONFIG_PASSPHRASE } : {}),
+      concurrency: e.LANDLORD_PROVISIONING_CONCURRENCY,
     },
     ...(e.LANDLORD_SECRET ? { secret: e.LANDLORD_SECRET } : {}),
     catalog: catalog.data,

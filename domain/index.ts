@@ -5,3 +5,4 @@ export * from './operation.js';
 export * from './lifecycle.js';
 export * from './manifest.js';
 export * from './auth.js';
+export * from './silo.js';

@@ -36,6 +36,14 @@ export interface OperationStep {
   startedAt?: string;
   finishedAt?: string;
   error?: ErrorInfo;
+  /** For long steps (provisioning): resources done of total, and the one being worked on. */
+  progress?: StepProgress;
+}
+
+export interface StepProgress {
+  done: number;
+  total: number;
+  current?: string;
 }
 
 /** Who asked for an operation, carried into the audit trail. */
@@ -64,6 +72,29 @@ export interface OperationSnapshot {
   version: number;
 }
 
-export function newSteps(kind: OperationKind): OperationStep[] {
-  return OPERATION_STEPS[kind].map((name) => ({ name, status: 'pending', attempts: 0 }));
+/** Onboarding of a silo tier: its stacks replace the pool partition; DR tiers add the standby first. */
+export const SILO_ONBOARDING_STEPS = [
+  'validate',
+  'record-tenant',
+  'provision-standby',
+  'provision-primary',
+  'create-admin-user',
+  'notify-invite',
+  'notify-ready',
+  'activate',
+] as const;
+
+/** How an operation will run, known once its placement is: decides the onboarding steps. */
+export interface OperationPlan {
+  deploymentModel: 'pool' | 'silo';
+  dr: boolean;
+}
+
+export function stepNames(kind: OperationKind, plan?: OperationPlan): readonly string[] {
+  if (kind !== 'onboard' || plan?.deploymentModel !== 'silo') return OPERATION_STEPS[kind];
+  return SILO_ONBOARDING_STEPS.filter((s) => plan.dr || s !== 'provision-standby');
+}
+
+export function newSteps(kind: OperationKind, plan?: OperationPlan): OperationStep[] {
+  return stepNames(kind, plan).map((name) => ({ name, status: 'pending', attempts: 0 }));
 }

@@ -22,6 +22,8 @@ export const CreateTenantRequest = z.strictObject({
   residency: Residency.optional(),
   features: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/), z.boolean()).optional(),
   labels: z.record(LabelKey, z.string().max(256)).optional(),
+  /** Silo tiers: keep what a failed onboarding provisioned, for debugging, instead of destroying it. */
+  retainOnFailure: z.boolean().optional(),
 });
 export type CreateTenantRequest = z.infer<typeof CreateTenantRequest>;
 
@@ -35,6 +37,7 @@ export interface TenantSpec {
   residency?: string;
   features: Record<string, boolean>;
   labels: Record<string, string>;
+  retainOnFailure?: boolean;
 }
 
 /**
@@ -65,6 +68,7 @@ export function tenantSpecFrom(request: CreateTenantRequest, id: TenantId): Tena
     ...(request.residency ? { residency: request.residency } : {}),
     features: request.features ?? {},
     labels: request.labels ?? {},
+    ...(request.retainOnFailure ? { retainOnFailure: true } : {}),
   };
 }
 

@@ -4,7 +4,15 @@
 // Idempotent: a second run with nothing changed does no work and prints nothing.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +30,9 @@ export const TOOLS = {
     script: 'temporal-test-server',
   },
 };
+
+/** The Pulumi CLI, built from the Go module proxy by the pinned module in scripts/toolchain/pulumi. */
+export const PULUMI = { env: 'LANDLORD_PULUMI_CLI', version: '3.248.0', binary: 'pulumi' };
 
 class BootstrapError extends Error {
   name = 'BootstrapError';
@@ -125,12 +136,60 @@ open(sys.argv[3] + '.part', 'wb').write(z.read(name))`;
   return cached;
 }
 
+/** Resolves the Pulumi CLI: its environment variable, then PATH, then a copy built once into .tools/. */
+function ensurePulumi() {
+  const fromEnv = process.env[PULUMI.env];
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new BootstrapError(`${PULUMI.env}=${fromEnv} does not exist.`);
+    return fromEnv;
+  }
+  const found = onPath(PULUMI.binary);
+  if (found) return found;
+  const cached = join(toolsDir, 'pulumi', `v${PULUMI.version}`, PULUMI.binary);
+  if (existsSync(cached)) return cached;
+
+  const howTo = `put \`pulumi\` (v3) on PATH, or set ${PULUMI.env} to its path`;
+  if (spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0) {
+    throw new BootstrapError(
+      `the Pulumi CLI is missing and Go is not available to build it: install Go 1.25 or newer, or ${howTo}.`,
+    );
+  }
+  console.error(
+    `bootstrap: building the Pulumi CLI v${PULUMI.version} from the Go module proxy (first time only; several minutes)…`,
+  );
+  mkdirSync(dirname(cached), { recursive: true });
+  const status = run(
+    'go',
+    [
+      'build',
+      '-trimpath',
+      // The Automation API checks the CLI's version, which a source build must be stamped with.
+      '-ldflags',
+      `-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v${PULUMI.version}`,
+      '-o',
+      `${cached}.part`,
+      'github.com/pulumi/pulumi/pkg/v3/cmd/pulumi',
+    ],
+    {
+      cwd: join(root, 'scripts', 'toolchain', 'pulumi'),
+      // go.sum in the module pins every dependency; no checksum database is reachable offline.
+      env: { ...process.env, GOFLAGS: '-mod=mod', GOSUMDB: 'off', GOTOOLCHAIN: 'local' },
+    },
+  );
+  if (status !== 0) throw new BootstrapError(`building the Pulumi CLI failed (see above); ${howTo}.`);
+  renameSync(`${cached}.part`, cached);
+  return cached;
+}
+
 function main() {
   const npmOnly = process.argv.includes('--npm-only');
   checkNode();
   ensureNpmDependencies();
   if (npmOnly) return;
   const resolved = Object.fromEntries(Object.keys(TOOLS).map((key) => [key, ensureTool(key)]));
+  resolved.pulumi = ensurePulumi();
+  // Dynamic providers run through this plugin, which the @pulumi/pulumi npm package ships.
+  resolved.pulumiPluginDir = join(root, 'node_modules', '@pulumi', 'pulumi');
   mkdirSync(toolsDir, { recursive: true });
   const file = join(toolsDir, 'resolved.json');
   const text = JSON.stringify(resolved, null, 2) + '\n';

@@ -85,8 +85,9 @@ async function main(): Promise<void> {
 
   const env = { ...infra.env, PORT: String(config.api.port), LANDLORD_HOST: config.api.host };
   const worker = startChild('worker', '../workers/lifecycle.ts', env);
+  const provisioning = startChild('provisioning', '../workers/provisioning.ts', env);
   const api = startChild('api', '../api/main.ts', env);
-  children.push(worker, api);
+  children.push(worker, provisioning, api);
   for (const child of children) {
     child.once('exit', (code, signal) => {
       if (stopping) return;

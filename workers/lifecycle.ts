@@ -52,7 +52,7 @@ export function createLifecycleActivities({
 }: Pick<LifecycleWorkerDeps, 'config' | 'store' | 'directory' | 'secret'>) {
   return {
     ...createRegistryActivities({ store }),
-    ...createPolicyActivities({ catalog: config.catalog, poolRegions: directory.regions }),
+    ...createPolicyActivities({ catalog: config.catalog, localRegions: directory.regions }),
     ...createPoolActivities({ directory, secret, manifest: config.manifest }),
     ...createNotificationActivities({
       urls: config.webhooks.urls,

@@ -2,7 +2,14 @@
  * The tenant workflow's messages, shared by the workflow and its clients. Plain JSON in and out.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { Actor, OperationKind, OperationSnapshot, TenantSpec, TenantStatus } from '../domain/index.js';
+import type {
+  Actor,
+  OperationKind,
+  OperationPlan,
+  OperationSnapshot,
+  TenantSpec,
+  TenantStatus,
+} from '../domain/index.js';
 
 export const TENANT_WORKFLOW_PREFIX = 'tenant:';
 export const tenantWorkflowId = (tenantId: string) => `${TENANT_WORKFLOW_PREFIX}${tenantId}`;
@@ -12,6 +19,8 @@ export interface OperationRequest {
   actor: Actor;
   /** For `onboard`: the tenant to create. */
   spec?: TenantSpec;
+  /** For `onboard`: pool or silo, with or without DR (decides the steps shown from the start). */
+  plan?: OperationPlan;
 }
 
 export interface OperationRef {

@@ -23,7 +23,7 @@ import { registry } from './activities.js';
 import { changeTenantAccess } from './change-tenant-access.js';
 import { cancelOperation, requestOperation, retryOperation, tenantView } from './definitions.js';
 import type { OperationRequest } from './definitions.js';
-import { onboardPoolTenant } from './onboard-pool-tenant.js';
+import { onboardTenant } from './onboard-tenant.js';
 import { errorInfoOf } from './operation-tracker.js';
 import type { OperationOutcome } from './operation-tracker.js';
 
@@ -48,6 +48,8 @@ export interface TenantState {
 
 export interface TenantWorkflowInput {
   tenantId: string;
+  /** Task queue of the provisioning workers, where silo operations run their Pulumi activities. */
+  provisioningQueue: string;
   state?: TenantState;
 }
 
@@ -126,7 +128,7 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
         kind: request.kind,
         status: 'running',
         run: 1,
-        steps: newSteps(request.kind),
+        steps: newSteps(request.kind, request.plan),
         actor: request.actor,
         input: request.spec ? { spec: request.spec } : {},
         createdAt: at,
@@ -288,9 +290,17 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
       const outcome = await scope.run(() => {
         const options = { workflowId: op.id, taskQueue: workflowInfo().taskQueue };
         if (op.kind === 'onboard') {
-          return executeChild(onboardPoolTenant, {
+          return executeChild(onboardTenant, {
             ...options,
-            args: [{ operation: op, spec: state.spec!, tenantVersion, createdAt: state.createdAt! }],
+            args: [
+              {
+                operation: op,
+                spec: state.spec!,
+                tenantVersion,
+                createdAt: state.createdAt!,
+                provisioningQueue: input.provisioningQueue,
+              },
+            ],
           });
         }
         return executeChild(changeTenantAccess, {
@@ -321,8 +331,7 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     await condition(() => state.queue.length > 0 || workflowInfo().continueAsNewSuggested);
     if (state.queue.length === 0) {
       await condition(allHandlersFinished);
-      if (state.queue.length === 0)
-        return continueAsNew<typeof tenantWorkflow>({ tenantId: state.tenantId, state });
+      if (state.queue.length === 0) return continueAsNew<typeof tenantWorkflow>({ ...input, state });
       continue;
     }
     const id = state.queue[0]!;

@@ -1,5 +1,5 @@
 import { checkPlacement, LandlordError } from '../../domain/index.js';
-import type { PolicyCatalog, TenantSpec } from '../../domain/index.js';
+import type { PolicyCatalog, Region, SiloSpec, TenantSpec, TierPolicy } from '../../domain/index.js';
 import type { StepRef } from '../step-ref.js';
 
 export interface PlacementDecision {
@@ -7,37 +7,62 @@ export interface PlacementDecision {
   region: string;
   drRegion?: string;
   residency: string;
+  /** For silo tiers: what each stack is to provision. */
+  silo?: { primary: SiloSpec; standby?: SiloSpec };
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS } as const;
+const durationMs = (d: string) =>
+  Number(d.replace(/\D+$/, '')) * UNIT_MS[d.replace(/^\d+/, '') as keyof typeof UNIT_MS];
+
+function siloSpec(spec: TenantSpec, tier: TierPolicy, region: Region, role: SiloSpec['role']): SiloSpec {
+  return {
+    tenantId: spec.id,
+    tier: tier.id,
+    region,
+    role,
+    // Enough automated backups to cover the tier's retention, at least one day past its RPO.
+    backupRetentionDays: Math.max(tier.backup.retentionDays, Math.ceil(durationMs(tier.dr.rpo) / DAY_MS)),
+    dataRetentionDays: tier.backup.retentionDays,
+    deletionProtection: tier.dr.enabled,
+    labels: spec.labels,
+  };
 }
 
 /** Policy activities: the worker holds the tier policy and region catalog loaded from config/. */
 export function createPolicyActivities({
   catalog,
-  poolRegions,
+  localRegions,
 }: {
   catalog: PolicyCatalog;
-  poolRegions: ReadonlySet<string>;
+  localRegions: ReadonlySet<string>;
 }) {
   return {
-    /** Checks a tenant's tier and region against policy and settles where it will live. */
+    /** Checks a tenant's tier and region against policy and settles where and how it will live. */
     async validatePlacement({ spec }: { stepRef?: StepRef; spec: TenantSpec }): Promise<PlacementDecision> {
-      const placement = checkPlacement(catalog, spec);
-      if (placement.tier.deploymentModel === 'pool' && !poolRegions.has(placement.region.id)) {
-        throw new LandlordError(
-          'PolicyViolation',
-          `region "${placement.region.id}" has no pool database configured`,
-        );
+      const { tier, region, drRegion } = checkPlacement(catalog, spec);
+      for (const r of [region, drRegion]) {
+        if (r?.provider === 'local' && !localRegions.has(r.id)) {
+          throw new LandlordError('PolicyViolation', `region "${r.id}" has no Postgres server configured`);
+        }
       }
-      if (placement.tier.deploymentModel === 'silo') {
-        throw new LandlordError(
-          'PolicyViolation',
-          `tier "${placement.tier.id}" needs a silo; silo provisioning is not available yet`,
-        );
+      if (tier.deploymentModel === 'pool' && region.provider !== 'local' && !localRegions.has(region.id)) {
+        throw new LandlordError('PolicyViolation', `region "${region.id}" has no pool database configured`);
       }
       return {
-        deploymentModel: placement.tier.deploymentModel,
-        region: placement.region.id,
-        ...(placement.drRegion ? { drRegion: placement.drRegion.id } : {}),
-        residency: placement.region.residency,
+        deploymentModel: tier.deploymentModel,
+        region: region.id,
+        ...(drRegion ? { drRegion: drRegion.id } : {}),
+        residency: region.residency,
+        ...(tier.deploymentModel === 'silo'
+          ? {
+              silo: {
+                primary: siloSpec(spec, tier, region, 'primary'),
+                ...(drRegion ? { standby: siloSpec(spec, tier, drRegion, 'standby') } : {}),
+              },
+            }
+          : {}),
       };
     },
   };

@@ -13,6 +13,16 @@ export class PoolDirectory {
     return new Set(Object.keys(this.serverUrls));
   }
 
+  /** Superuser URL of the region's server, connected to `database`. */
+  serverDatabaseUrl(region: string, database: string): string {
+    const server = this.serverUrls[region];
+    if (!server)
+      throw new LandlordError('PolicyViolation', `region "${region}" has no Postgres server configured`);
+    const u = new URL(server);
+    u.pathname = `/${database}`;
+    return u.toString();
+  }
+
   /** URL of the region's pool database, connected as the given role (default: the server's admin). */
   databaseUrl(region: string, credentials?: { user: string; password: string }): string {
     const server = this.serverUrls[region];

@@ -53,6 +53,31 @@ async function terminateSessions(client: pg.PoolClient, role: string): Promise<v
   await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
 }
 
+/** The silo database's name; matches pulumi/local's naming. */
+export function siloDatabaseName(tenantId: string): string {
+  return `silo_${tenantId.replaceAll('-', '_')}`;
+}
+
+async function upsertAdminUser(
+  c: pg.ClientBase,
+  manifest: DataPlaneManifest,
+  tenantId: string,
+  email: string,
+): Promise<{ userId: string }> {
+  const a = manifest.adminUser;
+  const key = manifest.tables.find((t) => t.name === a.table)!.tenantKey;
+  const existing = await c.query(
+    `SELECT id FROM ${q(a.table)} WHERE ${q(key)} = $1 AND ${q(a.emailColumn)} = $2`,
+    [tenantId, email],
+  );
+  if (existing.rows[0]) return { userId: String(existing.rows[0].id) };
+  const { rows } = await c.query(
+    `INSERT INTO ${q(a.table)} (${q(key)}, ${q(a.emailColumn)}, ${q(a.roleColumn)}) VALUES ($1, $2, $3) RETURNING id`,
+    [tenantId, email, a.roleValue],
+  );
+  return { userId: String(rows[0].id) };
+}
+
 export function createPoolActivities({
   directory,
   secret,
@@ -109,25 +134,31 @@ export function createPoolActivities({
       region,
       email,
     }: PartitionInput & { email: string }): Promise<{ userId: string }> {
-      const a = manifest.adminUser;
-      const key = manifest.tables.find((t) => t.name === a.table)!.tenantKey;
       return inTransaction(directory.pool(region), tenantId, async (c) => {
         const partition = await c.query('SELECT 1 FROM landlord.tenant_partitions WHERE tenant_id = $1', [
           tenantId,
         ]);
         if (!partition.rowCount)
           throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no partition in ${region}`);
-        const existing = await c.query(
-          `SELECT id FROM ${q(a.table)} WHERE ${q(key)} = $1 AND ${q(a.emailColumn)} = $2`,
-          [tenantId, email],
-        );
-        if (existing.rows[0]) return { userId: String(existing.rows[0].id) };
-        const { rows } = await c.query(
-          `INSERT INTO ${q(a.table)} (${q(key)}, ${q(a.emailColumn)}, ${q(a.roleColumn)}) VALUES ($1, $2, $3) RETURNING id`,
-          [tenantId, email, a.roleValue],
-        );
-        return { userId: String(rows[0].id) };
+        return upsertAdminUser(c, manifest, tenantId, email);
       });
+    },
+
+    /** Creates the tenant's first user in its silo database; idempotent. */
+    async createSiloAdminUser({
+      tenantId,
+      region,
+      email,
+    }: PartitionInput & { email: string }): Promise<{ userId: string }> {
+      const client = new pg.Client({
+        connectionString: directory.serverDatabaseUrl(region, siloDatabaseName(tenantId)),
+      });
+      await client.connect();
+      try {
+        return await upsertAdminUser(client, manifest, tenantId, email);
+      } finally {
+        await client.end();
+      }
     },
 
     /** Deletes the admin user onboarding created; idempotent. */

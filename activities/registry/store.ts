@@ -12,6 +12,7 @@ import type {
   ErrorInfo,
   OperationSnapshot,
   Role,
+  StepProgress,
   TenantRecord,
   TenantStatus,
 } from '../../domain/index.js';
@@ -228,6 +229,21 @@ export class RegistryStore {
     );
   }
 
+  /** Latest progress of a long step; the API shows it on the step while it runs. */
+  async recordStepProgress(
+    operationId: string,
+    run: number,
+    step: string,
+    progress: StepProgress,
+  ): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO operation_step_progress (operation_id, run, step, done, total, current) VALUES ($1,$2,$3,$4,$5,$6)
+       ON CONFLICT (operation_id, run, step) DO UPDATE SET done = EXCLUDED.done, total = EXCLUDED.total,
+         current = EXCLUDED.current, at = now()`,
+      [operationId, run, step, progress.done, progress.total, progress.current ?? null],
+    );
+  }
+
   async appendAudit(e: AuditInput): Promise<void> {
     await this.pool.query(
       `INSERT INTO audit_events (event_key, tenant_id, operation_id, actor, actor_role, request_id, action, outcome, detail)
@@ -299,6 +315,15 @@ export class RegistryStore {
           step.attempts = f.attempt + 1;
           step.error = f.error as ErrorInfo;
         }
+      }
+      const progress = await this.pool.query(
+        'SELECT step, done, total, current FROM operation_step_progress WHERE operation_id = $1 AND run = $2',
+        [id, op.run],
+      );
+      for (const p of progress.rows) {
+        const step = op.steps.find((s) => s.name === p.step && s.status === 'running');
+        if (step)
+          step.progress = { done: p.done, total: p.total, ...(p.current ? { current: p.current } : {}) };
       }
     }
     return op;

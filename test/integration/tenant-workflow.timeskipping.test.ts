@@ -102,6 +102,9 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
     async createAdminUser({ tenantId }) {
       return { userId: `user-${tenantId}` };
     },
+    async createSiloAdminUser({ tenantId }) {
+      return { userId: `silo-user-${tenantId}` };
+    },
     async deleteAdminUser() {},
     async setTenantLogin({ tenantId, enabled }) {
       await faults.get(tenantId)?.holdLogin;
@@ -169,7 +172,7 @@ describe('tenant workflow with skipped time', () => {
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof tenantWorkflow>('tenantWorkflow', {
       workflowId: tenantWorkflowId(id),
       taskQueue,
-      args: [{ tenantId: id }],
+      args: [{ tenantId: id, provisioningQueue: `${taskQueue}-provisioning` }],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     return env.client.workflow.executeUpdateWithStart(requestOperation, {

@@ -22,6 +22,7 @@ import { createApp } from '../../api/app.js';
 import { bootstrapAdminKey } from '../../api/admin-key.js';
 import type { OperationSnapshot, Role } from '../../domain/index.js';
 import { createLifecycleWorker, installQuietRuntime } from '../../workers/lifecycle.js';
+import { createProvisioningWorker } from '../../workers/provisioning.js';
 import type { LifecycleActivities } from '../../workers/lifecycle.js';
 import { testStack } from './stack.js';
 
@@ -40,12 +41,15 @@ export interface HarnessOptions {
   noWorker?: boolean;
   /** A Temporal server of the test's own instead of the shared one. */
   temporalAddress?: string;
+  /** Also run a provisioning (Pulumi) worker in this process. */
+  provisioning?: boolean;
 }
 
 export class Harness {
   readonly keys = new Map<Role, string>();
   baseUrl = '';
   private worker?: { worker: Worker; run: Promise<void> };
+  private provisioningWorker?: { worker: Worker; run: Promise<void> };
   private workerConnection?: NativeConnection;
   private server?: Server;
   private readonly processes = new Set<ChildProcess>();
@@ -82,9 +86,10 @@ export class Harness {
     await store.migrate();
     const directory = new PoolDirectory(config.postgres.regionUrls);
     const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
-    const lifecycle = new TemporalLifecycleClient(client, config.taskQueues.lifecycle);
+    const lifecycle = new TemporalLifecycleClient(client, config.taskQueues, config.catalog);
     const harness = new Harness(config, env, store, directory, client, lifecycle, options);
     if (!options.noWorker) await harness.startWorker();
+    if (options.provisioning) await harness.startProvisioningWorker();
     await harness.startApi();
     return harness;
   }
@@ -106,6 +111,23 @@ export class Harness {
       ...(this.options.decorateActivities ? { decorateActivities: this.options.decorateActivities } : {}),
     });
     this.worker = { worker, run: worker.run() };
+  }
+
+  /** Starts the provisioning worker in this process. */
+  async startProvisioningWorker(): Promise<void> {
+    const stack = testStack();
+    this.workerConnection ??= await NativeConnection.connect({
+      address: this.env.LANDLORD_TEMPORAL_ADDRESS!,
+    });
+    const worker = await createProvisioningWorker({
+      config: this.config,
+      connection: this.workerConnection,
+      namespace: 'default',
+      store: this.store,
+      secret: stack.secret,
+      regionServerUrls: this.config.postgres.regionUrls,
+    });
+    this.provisioningWorker = { worker, run: worker.run() };
   }
 
   async stopWorker(): Promise<void> {
@@ -231,6 +253,10 @@ export class Harness {
   async close(): Promise<void> {
     for (const child of this.processes) await Harness.kill(child);
     await this.stopWorker();
+    if (this.provisioningWorker) {
+      this.provisioningWorker.worker.shutdown();
+      await this.provisioningWorker.run;
+    }
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.server?.closeAllConnections();
     await this.workerConnection?.close();

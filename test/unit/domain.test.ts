@@ -112,7 +112,7 @@ describe('checkPlacement with the shipped catalog', () => {
       drRegion: 'local-b',
     });
     expect(placementOf({ tier: 'enterprise', region: 'aws-eu-west-1', residency: 'EU' })).toMatchObject({
-      drRegion: 'gcp-europe-west1',
+      drRegion: 'aws-eu-central-1',
     });
   });
 
@@ -128,7 +128,7 @@ describe('checkPlacement with the shipped catalog', () => {
     const verdict = placementOf({ tier: 'basic', region: 'mars-1' });
     expect(verdict).toMatchObject({ kind: 'PolicyViolation', field: 'region' });
     expect(verdict.message).toBe(
-      'unknown region "mars-1"; known regions: local-a, local-b, aws-us-east-1, aws-eu-west-1, gcp-europe-west1',
+      'unknown region "mars-1"; known regions: local-a, local-b, aws-us-east-1, aws-eu-west-1, gcp-europe-west1, aws-eu-central-1, gcp-europe-west4',
     );
   });
 

@@ -1,0 +1,154 @@
+/**
+ * Provisioning activities (task queue `landlord-provisioning`): Pulumi preview, up, refresh,
+ * destroy and drift checks of a tenant's silo stack `<tenant>.<region>` in project `landlord-silo`.
+ * Each action runs in its own process; progress is heartbeated and shown on the operation's step;
+ * cancelling the activity cancels the engine; failures are classified for Temporal's retries.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { SILO_PROJECT, siloStackName } from '../../domain/index.js';
+import type { SiloSpec } from '../../domain/index.js';
+import type {
+  DriftedResource,
+  StackAction,
+  StackProgress,
+  StackRequest,
+} from '../../pulumi/stack-protocol.js';
+import type { RegistryStore } from '../registry/store.js';
+import type { StepRef } from '../step-ref.js';
+import { clearStaleLocks } from './stack-lock.js';
+import { runStack, StackRunFailed } from './stack-runner.js';
+import type { PulumiEnvironment } from './stack-runner.js';
+
+export interface ProvisioningSettings {
+  pulumi: PulumiEnvironment;
+  /** Work directories (one per stack) and local object storage live under here. */
+  dataDir: string;
+  /** Superuser URL of each local region's Postgres server. */
+  regionServerUrls: Readonly<Record<string, string>>;
+  migrationsDir: string;
+}
+
+interface StackInput {
+  stepRef?: StepRef;
+  spec: SiloSpec;
+}
+
+/** Non-secret outputs of a silo stack, as the registry and the API show them. */
+export type SiloOutputs = Record<string, unknown>;
+
+export function createProvisioningActivities({
+  settings,
+  store,
+}: {
+  settings: ProvisioningSettings;
+  store: RegistryStore;
+}) {
+  const workDirOf = (stack: string) => {
+    const dir = join(settings.dataDir, 'pulumi', 'work', SILO_PROJECT, stack);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+
+  const configOf = (spec: SiloSpec): StackRequest['config'] => {
+    if (spec.region.provider !== 'local') return {};
+    const serverUrl = settings.regionServerUrls[spec.region.id];
+    if (!serverUrl)
+      throw ApplicationFailure.nonRetryable(
+        `region "${spec.region.id}" has no Postgres server configured`,
+        'PolicyViolation',
+      );
+    return {
+      'landlord:serverUrl': { value: serverUrl, secret: true },
+      'landlord:objectsRoot': { value: join(settings.dataDir, 'objects') },
+      'landlord:migrationsDir': { value: settings.migrationsDir },
+    };
+  };
+
+  async function run(action: StackAction, { stepRef, spec }: StackInput, extra: Partial<StackRequest> = {}) {
+    const context = Context.current();
+    const stack = siloStackName(spec.tenantId, spec.region.id);
+    const request: StackRequest = {
+      action,
+      project: SILO_PROJECT,
+      stack,
+      spec,
+      config: configOf(spec),
+      workDir: workDirOf(stack),
+      ...extra,
+    };
+    // A worker killed mid-update leaves its lock behind; its owner is gone, so the lock goes too,
+    // and the interrupted update's pending operations are repaired by a refresh first.
+    const cleared = clearStaleLocks(settings.pulumi.backendUrl, SILO_PROJECT, stack);
+    if (cleared > 0 || context.info.attempt > 1) request.repair = action !== 'preview' && action !== 'drift';
+    let lastWrite = 0;
+    let latest: StackProgress | undefined;
+    const onProgress = (progress: StackProgress) => {
+      latest = progress;
+      context.heartbeat(progress);
+      const now = Date.now();
+      if (stepRef && now - lastWrite > 500) {
+        lastWrite = now;
+        void store
+          .recordStepProgress(stepRef.operationId, stepRef.run, stepRef.step, progress)
+          .catch(() => undefined);
+      }
+    };
+    // Heartbeat between engine events too, so a live but quiet update is not taken for dead.
+    const beat = setInterval(() => context.heartbeat(latest), 5_000);
+    try {
+      const result = await runStack(settings.pulumi, request, {
+        onProgress,
+        signal: context.cancellationSignal,
+      });
+      if (stepRef && latest)
+        await store
+          .recordStepProgress(stepRef.operationId, stepRef.run, stepRef.step, {
+            ...latest,
+            done: latest.total,
+          })
+          .catch(() => undefined);
+      return result;
+    } catch (err) {
+      if (!(err instanceof StackRunFailed)) throw err;
+      const { type, message } = err.failure;
+      if (type === 'Cancelled') throw new CancelledFailure(`stack ${stack}: ${message}`);
+      if (type === 'ConfigurationError' || type === 'StackNotFound') {
+        throw ApplicationFailure.nonRetryable(
+          `stack ${stack}: ${message}`,
+          type === 'StackNotFound' ? 'NotFound' : 'PolicyViolation',
+        );
+      }
+      // Locked by a live update, pending operations, or a transient engine/provider error: retry.
+      throw ApplicationFailure.retryable(`stack ${stack}: ${message}`, type);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  return {
+    /** Shows what an `up` would change. */
+    async previewSilo(input: StackInput): Promise<Record<string, number>> {
+      return (await run('preview', input)).changes;
+    },
+    /** Creates or updates the silo; returns its non-secret outputs. */
+    async provisionSilo(input: StackInput): Promise<SiloOutputs> {
+      return (await run('up', input)).outputs;
+    },
+    /** Brings the stack's state in line with what really exists. */
+    async refreshSilo(input: StackInput): Promise<SiloOutputs> {
+      return (await run('refresh', input)).outputs;
+    },
+    /** Lists resources that changed or vanished outside Pulumi, without changing anything. */
+    async checkSiloDrift(input: StackInput): Promise<DriftedResource[]> {
+      return (await run('drift', input)).drift ?? [];
+    },
+    /** Deletes every resource of the silo and (by default) the stack itself. */
+    async destroySilo(input: StackInput & { removeStack?: boolean }): Promise<void> {
+      await run('destroy', input, { removeStack: input.removeStack ?? true });
+    },
+  };
+}
+
+export type ProvisioningActivities = ReturnType<typeof createProvisioningActivities>;

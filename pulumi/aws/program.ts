@@ -1,0 +1,31 @@
+import type * as pulumi from '@pulumi/pulumi';
+import type { SiloSpec } from '../../domain/index.js';
+import { AwsTenantSilo } from './tenant-silo.js';
+
+/** Stack outputs of an AWS silo; all non-secret, so a DR primary can read a standby's. */
+export interface AwsSiloOutputs {
+  region: string;
+  bucketName: pulumi.Output<string>;
+  bucketArn: pulumi.Output<string>;
+  kmsKeyArn: pulumi.Output<string>;
+  roleArn: pulumi.Output<string>;
+  dbEndpoint?: pulumi.Output<string>;
+  dbInstanceArn?: pulumi.Output<string>;
+}
+
+/** Inline Pulumi program for one tenant's silo stack in an AWS region (LocalWorkspace). */
+export function awsSiloProgram(spec: SiloSpec): () => Promise<AwsSiloOutputs> {
+  return async () => {
+    const silo = new AwsTenantSilo(spec.tenantId, { spec });
+    return {
+      region: silo.region,
+      bucketName: silo.bucketName,
+      bucketArn: silo.bucketArn,
+      kmsKeyArn: silo.kmsKeyArn,
+      roleArn: silo.roleArn,
+      ...(silo.dbEndpoint && silo.dbInstanceArn
+        ? { dbEndpoint: silo.dbEndpoint, dbInstanceArn: silo.dbInstanceArn }
+        : {}),
+    };
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * What the provisioning activity and the stack runner (a child process per Pulumi operation) say
+ * to each other: one JSON request on stdin, JSON lines on stdout.
+ */
+import type { SiloSpec } from '../domain/index.js';
+
+export type StackAction = 'preview' | 'up' | 'refresh' | 'destroy' | 'drift';
+
+export interface StackRequest {
+  action: StackAction;
+  project: string;
+  stack: string;
+  spec: SiloSpec;
+  /** Stack configuration, set through the Automation API before the action. */
+  config: Record<string, { value: string; secret?: boolean }>;
+  /** One work directory per stack. */
+  workDir: string;
+  /** Remove the stack itself after a successful destroy. */
+  removeStack?: boolean;
+  /** Refresh first, clearing pending creates left by an interrupted update. */
+  repair?: boolean;
+}
+
+export interface StackProgress {
+  kind: 'progress';
+  /** Resources the engine has finished with. */
+  done: number;
+  /** Resources the program is expected to have (or, if unknown, seen so far). */
+  total: number;
+  /** The resource being worked on, as `type name`. */
+  current?: string;
+}
+
+export interface DriftedResource {
+  urn: string;
+  type: string;
+  name: string;
+  /** What refresh would do: `update` (changed outside Pulumi) or `delete` (gone). */
+  change: string;
+}
+
+export interface StackResult {
+  kind: 'result';
+  /** Non-secret outputs only: secrets never leave the stack. */
+  outputs: Record<string, unknown>;
+  changes: Record<string, number>;
+  drift?: DriftedResource[];
+}
+
+/** Kinds of failure, each classified once here so the activity can decide about retries. */
+export type StackErrorType =
+  'StackLocked' | 'StackNotFound' | 'ConfigurationError' | 'Cancelled' | 'PendingOperations' | 'Transient';
+
+export interface StackFailure {
+  kind: 'error';
+  type: StackErrorType;
+  message: string;
+}
+
+export type StackMessage = StackProgress | StackResult | StackFailure;

@@ -1,0 +1,170 @@
+import { execFileSync } from 'node:child_process';
+import { delimiter, dirname, join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { siloDatabaseName } from '../../activities/pool/index.js';
+import { createProvisioningActivities } from '../../activities/provisioning/index.js';
+import { inspectLocalSilo } from '../../pulumi/local/providers.js';
+import { localSiloNames } from '../../pulumi/local/tenant-silo.js';
+import type { OperationSnapshot, SiloSpec, TenantRecord } from '../../domain/index.js';
+import { pulumiEnvironment } from '../../workers/provisioning.js';
+import { Harness, uniqueTenantId } from '../support/harness.js';
+import { testStack } from '../support/stack.js';
+
+describe('silo onboarding through the Pulumi Automation API', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.create({ provisioning: true });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const objectsRoot = () => join(h.config.dataDir, 'objects');
+  const pulumiEnv = () => pulumiEnvironment(h.config, testStack().secret);
+
+  /** `pulumi stack ls` with the plain CLI against the same backend. */
+  function listStacks(): string[] {
+    const env = pulumiEnv();
+    const out = execFileSync(env.cliPath, ['stack', 'ls', '--all', '--json'], {
+      env: {
+        ...process.env,
+        PATH: [dirname(env.cliPath), env.pluginDir, process.env.PATH].join(delimiter),
+        PULUMI_BACKEND_URL: env.backendUrl,
+        PULUMI_CONFIG_PASSPHRASE: env.passphrase,
+        PULUMI_HOME: env.home,
+        PULUMI_SKIP_UPDATE_CHECK: 'true',
+      },
+      cwd: h.config.dataDir,
+      encoding: 'utf8',
+    });
+    // Fully qualified in a DIY backend: organization/<project>/<stack>.
+    return (JSON.parse(out) as { name: string }[]).map((s) => s.name.split('/').slice(-2).join('/'));
+  }
+
+  async function onboardSilo(id: string, tier: string): Promise<OperationSnapshot> {
+    const res = await h.api('POST', '/v1/tenants', {
+      role: 'sales',
+      body: { name: `Silo ${id}`, tier, region: 'local-a', adminEmail: `owner@${id}.test`, id },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    return h.waitForOperation(res.body!.id as string, 300_000);
+  }
+
+  it('onboards an enterprise tenant with stacks in its region and its DR partner', async () => {
+    const id = uniqueTenantId('ent');
+    const op = await onboardSilo(id, 'enterprise');
+    expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+    expect(op.steps.map((s) => s.name)).toEqual([
+      'validate',
+      'record-tenant',
+      'provision-standby',
+      'provision-primary',
+      'create-admin-user',
+      'notify-invite',
+      'notify-ready',
+      'activate',
+    ]);
+
+    const tenant = (await h.api('GET', `/v1/tenants/${id}`)).body as unknown as TenantRecord;
+    expect(tenant).toMatchObject({
+      status: 'active',
+      deploymentModel: 'silo',
+      region: 'local-a',
+      drRegion: 'local-b',
+    });
+    const stacks = (tenant.resources.silo as { stacks: Record<string, Record<string, unknown>> }).stacks;
+    expect(Object.keys(stacks).sort()).toEqual(['local-a', 'local-b']);
+    expect(stacks['local-a']).toMatchObject({
+      provider: 'local',
+      role: 'primary',
+      database: `silo_${id.replaceAll('-', '_')}`,
+    });
+    // Secrets stay in the stack: no password or key in the registry or the API.
+    const everything = JSON.stringify([tenant, op]);
+    expect(everything).not.toMatch(/password|"key"/i);
+
+    for (const region of ['local-a', 'local-b']) {
+      const names = localSiloNames(id, objectsRoot(), region);
+      expect(await inspectLocalSilo(testStack().regionUrls[region]!, names)).toEqual({
+        database: true,
+        role: true,
+        folder: true,
+      });
+    }
+    // The application schema is in both silos, owned by the silo's role; the admin user is in the primary.
+    const silo = new pg.Client({
+      connectionString: h.directory.serverDatabaseUrl('local-a', siloDatabaseName(id)),
+    });
+    await silo.connect();
+    try {
+      const owner = await silo.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'app_users'`);
+      expect(owner.rows).toEqual([{ tableowner: siloDatabaseName(id) }]);
+      const users = await silo.query('SELECT tenant_id, email, role FROM app_users');
+      expect(users.rows).toEqual([{ tenant_id: id, email: `owner@${id}.test`, role: 'owner' }]);
+    } finally {
+      await silo.end();
+    }
+    expect(listStacks()).toEqual(
+      expect.arrayContaining([`landlord-silo/${id}.local-a`, `landlord-silo/${id}.local-b`]),
+    );
+  });
+
+  it('provisions two tenants at once on one worker', async () => {
+    const ids = [uniqueTenantId('two'), uniqueTenantId('two')];
+    const ops = await Promise.all(ids.map((id) => onboardSilo(id, 'premium')));
+    expect(ops.map((o) => o.status)).toEqual(['succeeded', 'succeeded']);
+    for (const id of ids) {
+      expect(
+        await inspectLocalSilo(
+          testStack().regionUrls['local-a']!,
+          localSiloNames(id, objectsRoot(), 'local-a'),
+        ),
+      ).toEqual({
+        database: true,
+        role: true,
+        folder: true,
+      });
+    }
+    expect(listStacks()).toEqual(expect.arrayContaining(ids.map((id) => `landlord-silo/${id}.local-a`)));
+  });
+
+  it('destroys a provisioned silo: database, role, folder and key are gone', async () => {
+    const id = uniqueTenantId('gone');
+    expect((await onboardSilo(id, 'premium')).status).toBe('succeeded');
+    const region = h.config.catalog.regions.find((r) => r.id === 'local-a')!;
+    const spec: SiloSpec = {
+      tenantId: id,
+      tier: 'premium',
+      region,
+      role: 'primary',
+      backupRetentionDays: 35,
+      dataRetentionDays: 35,
+      deletionProtection: false,
+      labels: {},
+    };
+    const activities = createProvisioningActivities({
+      store: h.store,
+      settings: {
+        pulumi: pulumiEnv(),
+        dataDir: h.config.dataDir,
+        regionServerUrls: h.config.postgres.regionUrls,
+        migrationsDir: h.config.migrationsDir,
+      },
+    });
+    await new MockActivityEnvironment().run(activities.destroySilo, { spec });
+    expect(
+      await inspectLocalSilo(
+        testStack().regionUrls['local-a']!,
+        localSiloNames(id, objectsRoot(), 'local-a'),
+      ),
+    ).toEqual({
+      database: false,
+      role: false,
+      folder: false,
+    });
+    // The stack, and with it the data key (a secret only the stack's state held), is gone.
+    expect(listStacks()).not.toContain(`landlord-silo/${id}.local-a`);
+  });
+});

@@ -1,0 +1,322 @@
+import * as pulumi from '@pulumi/pulumi';
+import { describe, expect, it } from 'vitest';
+import type { Region, SiloSpec } from '../../../domain/index.js';
+import { resourceNamed, resourcesOfType, runProgram } from './mock-runtime.js';
+import type { MockCloud, RecordedResource } from './mock-runtime.js';
+
+const ACCOUNT = '123456789012';
+
+/** A fake AWS: ARNs carry the region of the provider the resource was created with. */
+const aws: MockCloud = {
+  state({ type, name, providerInputs }) {
+    const region = String(providerInputs?.region ?? 'no-provider');
+    switch (type) {
+      case 'aws:kms/key:Key':
+        return { id: name, keyId: name, arn: `arn:aws:kms:${region}:${ACCOUNT}:key/${name}` };
+      case 'aws:s3/bucket:Bucket': {
+        const bucket = `${name}-0a1b2c3`;
+        return { id: bucket, bucket, arn: `arn:aws:s3:::${bucket}` };
+      }
+      case 'aws:rds/instance:Instance':
+        return {
+          id: name,
+          arn: `arn:aws:rds:${region}:${ACCOUNT}:db:${name}`,
+          endpoint: `${name}.c0ffee.${region}.rds.amazonaws.com:5432`,
+          masterUserSecrets: [
+            {
+              secretArn: `arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:rds!db-${name}`,
+              secretStatus: 'active',
+            },
+          ],
+        };
+      case 'aws:iam/role:Role':
+        return { id: name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` };
+      default:
+        return { id: `${name}-id` };
+    }
+  },
+  call({ token }) {
+    throw new Error(`the AWS silo program should not invoke ${token}`);
+  },
+};
+
+// @pulumi/aws registers its resource modules with the runtime on import: mock it first.
+await pulumi.runtime.setMocks({ newResource: () => ({ id: '', state: {} }), call: () => ({}) });
+const { awsSiloProgram } = await import('../../../pulumi/aws/program.js');
+const { rdsBackupRetentionDays } = await import('../../../pulumi/aws/tenant-silo.js');
+
+const euWest: Region = {
+  id: 'aws-eu-west-1',
+  provider: 'aws',
+  cloudRegion: 'eu-west-1',
+  residency: 'EU',
+  drPartner: 'aws-eu-central-1',
+};
+const euCentral: Region = {
+  id: 'aws-eu-central-1',
+  provider: 'aws',
+  cloudRegion: 'eu-central-1',
+  residency: 'EU',
+  drPartner: 'aws-eu-west-1',
+};
+const standbyOutputs = {
+  bucketArn: 'arn:aws:s3:::globex-standby-9f8e7d6',
+  kmsKeyArn: `arn:aws:kms:eu-central-1:${ACCOUNT}:key/standby-key`,
+};
+
+function spec(overrides: Partial<SiloSpec> = {}): SiloSpec {
+  return {
+    tenantId: 'globex',
+    tier: 'enterprise',
+    region: euWest,
+    role: 'primary',
+    backupRetentionDays: 14,
+    dataRetentionDays: 365,
+    deletionProtection: true,
+    labels: { 'cost-center': 'cc-42' },
+    ...overrides,
+  };
+}
+const enterpriseWithDr = spec({ drTarget: { region: euCentral, outputs: standbyOutputs } });
+const standard = spec({
+  tenantId: 'initech',
+  tier: 'standard',
+  backupRetentionDays: 90,
+  deletionProtection: false,
+  labels: {},
+});
+const standby = spec({ region: euCentral, role: 'standby' });
+
+function run(s: SiloSpec) {
+  return runProgram(aws, `${s.tenantId}.${s.region.id}`, awsSiloProgram(s));
+}
+
+const T = {
+  provider: 'pulumi:providers:aws',
+  key: 'aws:kms/key:Key',
+  alias: 'aws:kms/alias:Alias',
+  bucket: 'aws:s3/bucket:Bucket',
+  encryption: 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
+  publicAccess: 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock',
+  versioning: 'aws:s3/bucketVersioning:BucketVersioning',
+  bucketPolicy: 'aws:s3/bucketPolicy:BucketPolicy',
+  db: 'aws:rds/instance:Instance',
+  role: 'aws:iam/role:Role',
+  rolePolicy: 'aws:iam/rolePolicy:RolePolicy',
+  replication: 'aws:s3/bucketReplicationConfig:BucketReplicationConfig',
+  backupsReplication: 'aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication',
+} as const;
+/** Every resource type the program creates that takes `tags`. */
+const TAGGABLE: string[] = [T.key, T.bucket, T.db, T.role];
+
+interface PolicyStatement {
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string>>;
+}
+function statements(resource: RecordedResource): PolicyStatement[] {
+  return (JSON.parse(resource.inputs.policy as string) as { Statement: PolicyStatement[] }).Statement;
+}
+const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
+
+describe('AWS silo program (Pulumi mocks)', () => {
+  it('encrypts the bucket and the database with a rotating per-tenant key', async () => {
+    const { resources, outputs } = await run(enterpriseWithDr);
+    const key = resourceNamed(resources, T.key, '-key');
+    expect(key.inputs.enableKeyRotation).toBe(true);
+    expect(resourceNamed(resources, T.alias, '-key-alias').inputs.name).toBe('alias/landlord/globex');
+    expect(outputs.kmsKeyArn).toBe(`arn:aws:kms:eu-west-1:${ACCOUNT}:key/globex-key`);
+
+    const sse = resourceNamed(resources, T.encryption, '-data-encryption');
+    expect(sse.inputs.bucket).toBe(outputs.bucketName);
+    expect(sse.inputs.rules).toEqual([
+      {
+        applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: outputs.kmsKeyArn },
+        bucketKeyEnabled: true,
+      },
+    ]);
+
+    const db = resourceNamed(resources, T.db, '-db');
+    expect(db.inputs).toMatchObject({
+      engine: 'postgres',
+      storageEncrypted: true,
+      kmsKeyId: outputs.kmsKeyArn,
+      manageMasterUserPassword: true,
+      masterUserSecretKmsKeyId: outputs.kmsKeyArn,
+      dbName: 'tenant_globex',
+    });
+    expect(db.inputs).not.toHaveProperty('password');
+  });
+
+  it('keeps the bucket private, versioned and TLS-only, and the database off the internet', async () => {
+    const { resources, outputs } = await run(enterpriseWithDr);
+    expect(resourceNamed(resources, T.publicAccess, '-data-public-access').inputs).toMatchObject({
+      bucket: outputs.bucketName,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    expect(resourceNamed(resources, T.versioning, '-data-versioning').inputs).toMatchObject({
+      bucket: outputs.bucketName,
+      versioningConfiguration: { status: 'Enabled' },
+    });
+    const policy = resourceNamed(resources, T.bucketPolicy, '-data-tls-only');
+    expect(policy.inputs.bucket).toBe(outputs.bucketName);
+    const insecure = statements(policy).find((s) => s.Condition?.Bool?.['aws:SecureTransport'] === 'false');
+    expect(insecure).toMatchObject({ Effect: 'Deny', Action: 's3:*' });
+    expect(list(insecure!.Resource).sort()).toEqual([outputs.bucketArn, `${outputs.bucketArn}/*`].sort());
+    expect(resourceNamed(resources, T.db, '-db').inputs.publiclyAccessible).toBe(false);
+  });
+
+  it('takes backup retention and deletion protection from the spec', async () => {
+    const enterprise = resourceNamed((await run(enterpriseWithDr)).resources, T.db, '-db');
+    expect(enterprise.inputs.backupRetentionPeriod).toBe(14);
+    expect(enterprise.inputs.deletionProtection).toBe(true);
+    expect(enterprise.inputs.skipFinalSnapshot).toBe(false);
+
+    const std = await run(standard);
+    const db = resourceNamed(std.resources, T.db, '-db');
+    // 90 days asked, RDS keeps at most 35.
+    expect(db.inputs.backupRetentionPeriod).toBe(35);
+    expect(db.inputs.deletionProtection).toBe(false);
+    expect(resourceNamed(std.resources, T.bucket, '-data').inputs.forceDestroy).toBe(true);
+    expect(rdsBackupRetentionDays(0)).toBe(1);
+    expect(rdsBackupRetentionDays(7)).toBe(7);
+  });
+
+  it('tags every taggable resource with tenant, tier, managed-by and the tenant labels', async () => {
+    for (const s of [enterpriseWithDr, standard, standby]) {
+      const { resources } = await run(s);
+      const expected = { tenant: s.tenantId, tier: s.tier, 'managed-by': 'landlord', ...s.labels };
+      const taggable = resources.filter((r) => TAGGABLE.includes(r.type));
+      expect(taggable.length).toBeGreaterThan(0);
+      for (const r of taggable) expect(r.inputs.tags, r.name).toMatchObject(expected);
+      // Whatever is not tagged explicitly gets the tags through the providers' default tags.
+      for (const p of resourcesOfType(resources, T.provider)) {
+        expect(JSON.parse(p.inputs.defaultTags as string), p.name).toEqual({ tags: expected });
+      }
+      // A new resource type must be classified here, so none slips by untagged.
+      const known = new Set<string>(Object.values(T));
+      const unknown = resources.filter((r) => r.custom && !known.has(r.type)).map((r) => r.type);
+      expect(unknown).toEqual([]);
+    }
+  });
+
+  it('places every resource in the spec region and DR backups in the partner region', async () => {
+    const { resources, outputs } = await run(enterpriseWithDr);
+    expect(outputs.region).toBe('eu-west-1');
+    const home = resourceNamed(resources, T.provider, 'globex-region');
+    expect(home.inputs.region).toBe('eu-west-1');
+    const dr = resourceNamed(resources, T.provider, 'globex-dr-region');
+    expect(dr.inputs.region).toBe('eu-central-1');
+
+    const backups = resourceNamed(resources, T.backupsReplication, '-db-backups-dr');
+    expect(backups.providerName).toBe(dr.name);
+    const others = resources.filter((r) => r.custom && r !== backups && r.type !== T.provider);
+    expect(others.length).toBeGreaterThan(10);
+    for (const r of others) expect(r.providerName, `${r.type} ${r.name}`).toBe(home.name);
+  });
+
+  it('replicates objects and backups into the standby for a primary with a DR target', async () => {
+    const { resources, outputs } = await run(enterpriseWithDr);
+    const replication = resourceNamed(resources, T.replication, '-data-replication');
+    expect(replication.inputs.bucket).toBe(outputs.bucketName);
+    expect(replication.inputs.role).toBe(
+      `arn:aws:iam::${ACCOUNT}:role/${resourceNamed(resources, T.role, '-replication').name}`,
+    );
+    expect(replication.inputs.rules).toEqual([
+      expect.objectContaining({
+        status: 'Enabled',
+        sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: 'Enabled' } },
+        destination: expect.objectContaining({
+          bucket: standbyOutputs.bucketArn,
+          encryptionConfiguration: { replicaKmsKeyId: standbyOutputs.kmsKeyArn },
+        }),
+      }),
+    ]);
+    const backups = resourceNamed(resources, T.backupsReplication, '-db-backups-dr');
+    expect(backups.inputs).toMatchObject({
+      sourceDbInstanceArn: outputs.dbInstanceArn,
+      kmsKeyId: standbyOutputs.kmsKeyArn,
+      retentionPeriod: 14,
+    });
+
+    // The replication role reads only this bucket and key, and writes only the standby's.
+    const replicationPolicy = resourceNamed(resources, T.rolePolicy, '-replication-access');
+    const allowed = statements(replicationPolicy).flatMap((s) => list(s.Resource));
+    expect(new Set(allowed)).toEqual(
+      new Set([
+        outputs.bucketArn,
+        `${outputs.bucketArn}/*`,
+        `${standbyOutputs.bucketArn}/*`,
+        outputs.kmsKeyArn,
+        standbyOutputs.kmsKeyArn,
+      ]),
+    );
+  });
+
+  it('creates no DR counterparts without a DR target', async () => {
+    const { resources, outputs } = await run(standard);
+    expect(resourcesOfType(resources, T.replication)).toEqual([]);
+    expect(resourcesOfType(resources, T.backupsReplication)).toEqual([]);
+    expect(resourcesOfType(resources, T.provider)).toHaveLength(1);
+    expect(resourcesOfType(resources, T.role)).toHaveLength(1);
+    expect(outputs.dbEndpoint).toMatch(/\.eu-west-1\.rds\.amazonaws\.com:5432$/);
+  });
+
+  it('gives a standby a key and bucket but no database', async () => {
+    const { resources, outputs } = await run(standby);
+    expect(resourcesOfType(resources, T.db)).toEqual([]);
+    expect(resourcesOfType(resources, T.replication)).toEqual([]);
+    expect(resourcesOfType(resources, T.backupsReplication)).toEqual([]);
+    expect(resourcesOfType(resources, T.key)).toHaveLength(1);
+    expect(resourcesOfType(resources, T.bucket)).toHaveLength(1);
+    expect(outputs).not.toHaveProperty('dbEndpoint');
+    expect(outputs).not.toHaveProperty('dbInstanceArn');
+    // What a primary needs from its standby's outputs, in the standby's region.
+    expect(outputs.kmsKeyArn).toMatch(/^arn:aws:kms:eu-central-1:/);
+    expect(outputs.bucketArn).toMatch(/^arn:aws:s3:::/);
+  });
+
+  it("scopes the app role's policy to the tenant's own bucket, key and database", async () => {
+    for (const s of [enterpriseWithDr, standby]) {
+      const { resources, outputs } = await run(s);
+      const policy = resourceNamed(resources, T.rolePolicy, '-app-access');
+      expect(policy.inputs.role).toBe(resourceNamed(resources, T.role, '-app').name);
+      const own = new Set([outputs.bucketArn, `${outputs.bucketArn}/*`, outputs.kmsKeyArn]);
+      if (s.role === 'primary') {
+        own.add(outputs.dbInstanceArn!);
+        own.add(`arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:rds!db-globex-db`);
+      }
+      const stmts = statements(policy);
+      for (const stmt of stmts) {
+        expect(stmt.Effect).toBe('Allow');
+        for (const action of list(stmt.Action)) expect(action).not.toMatch(/\*/);
+        for (const arn of list(stmt.Resource)) {
+          expect(arn).not.toBe('*');
+          expect(own.has(arn), arn).toBe(true);
+        }
+      }
+      expect(new Set(stmts.flatMap((stmt) => list(stmt.Resource)))).toEqual(own);
+      expect(outputs.roleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/globex-app`);
+    }
+  });
+
+  it('refuses DR targets it cannot replicate into', async () => {
+    const gcpPartner: Region = {
+      id: 'gcp-europe-west1',
+      provider: 'gcp',
+      cloudRegion: 'europe-west1',
+      residency: 'EU',
+    };
+    await expect(run(spec({ drTarget: { region: gcpPartner, outputs: standbyOutputs } }))).rejects.toThrow(
+      /replicates only into another AWS region/,
+    );
+    await expect(
+      run(spec({ drTarget: { region: euCentral, outputs: { bucketArn: standbyOutputs.bucketArn } } })),
+    ).rejects.toThrow(/kmsKeyArn/);
+    await expect(run(spec({ region: { ...euWest, provider: 'gcp' } }))).rejects.toThrow(/not aws/);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * The `landlord-provisioning` worker: Pulumi activities only, with bounded concurrency (each one
+ * runs a stack action in a child process).
+ */
+import { createHmac } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
+import type { Config } from '../config/index.js';
+import { activityInterceptors } from '../activities/interceptors.js';
+import { createProvisioningActivities } from '../activities/provisioning/index.js';
+import type { PulumiEnvironment } from '../activities/provisioning/stack-runner.js';
+import type { RegistryStore } from '../activities/registry/store.js';
+import { installQuietRuntime } from './lifecycle.js';
+
+/** Where and how stacks are kept: the file backend under the data folder unless configured. */
+export function pulumiEnvironment(
+  config: Pick<Config, 'pulumi' | 'dataDir'>,
+  secret: string,
+): PulumiEnvironment {
+  const { pulumi } = config;
+  if (!pulumi.cliPath)
+    throw new Error(
+      'the Pulumi CLI was not found: run `npm run bootstrap`, put `pulumi` on PATH or set LANDLORD_PULUMI_CLI',
+    );
+  const stateDir = join(config.dataDir, 'pulumi', 'state');
+  const home = join(config.dataDir, 'pulumi', 'home');
+  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(home, { recursive: true });
+  return {
+    cliPath: pulumi.cliPath,
+    pluginDir: pulumi.pluginDir,
+    backendUrl: pulumi.backendUrl ?? pathToFileURL(stateDir).href,
+    home,
+    ...(pulumi.secretsProvider ? { secretsProvider: pulumi.secretsProvider } : {}),
+    // The passphrase secrets provider's passphrase: configured, or derived from the master secret
+    // (so it is kept, and the same, across restarts).
+    passphrase:
+      pulumi.passphrase ?? createHmac('sha256', secret).update('pulumi-passphrase').digest('base64url'),
+  };
+}
+
+export interface ProvisioningWorkerDeps {
+  config: Pick<Config, 'pulumi' | 'dataDir' | 'taskQueues' | 'migrationsDir' | 'postgres'>;
+  connection: NativeConnection;
+  namespace: string;
+  store: RegistryStore;
+  secret: string;
+  /** Superuser URLs of the local regions' servers (embedded ones included). */
+  regionServerUrls: Readonly<Record<string, string>>;
+  taskQueue?: string;
+}
+
+export async function createProvisioningWorker(deps: ProvisioningWorkerDeps): Promise<Worker> {
+  const activities = createProvisioningActivities({
+    store: deps.store,
+    settings: {
+      pulumi: pulumiEnvironment(deps.config, deps.secret),
+      dataDir: deps.config.dataDir,
+      regionServerUrls: deps.regionServerUrls,
+      migrationsDir: deps.config.migrationsDir,
+    },
+  });
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: deps.taskQueue ?? deps.config.taskQueues.provisioning,
+    activities,
+    interceptors: { activity: [activityInterceptors({ store: deps.store })] },
+    maxConcurrentActivityTaskExecutions: deps.config.pulumi.concurrency,
+    shutdownGraceTime: '30s',
+  });
+}
+
+async function main(): Promise<void> {
+  const { loadConfig } = await import('../config/index.js');
+  const { resolveSecret } = await import('../config/secret.js');
+  const { connectWorker } = await import('../client/temporal.js');
+  const { RegistryStore } = await import('../activities/registry/store.js');
+  const config = loadConfig();
+  if (!config.postgres.registryUrl)
+    throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
+  installQuietRuntime();
+  const store = RegistryStore.connect(config.postgres.registryUrl, 4);
+  await store.migrate();
+  const connection = await connectWorker(config.temporal);
+  const worker = await createProvisioningWorker({
+    config,
+    connection,
+    namespace: config.temporal.namespace,
+    store,
+    secret: resolveSecret(config),
+    regionServerUrls: config.postgres.regionUrls,
+  });
+  console.log(`provisioning worker polling ${config.taskQueues.provisioning}`);
+  try {
+    await worker.run();
+  } finally {
+    await Promise.allSettled([store.close(), connection.close()]);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err: unknown) => {
+    console.error(`provisioning worker: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,185 @@
+import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { NON_RETRYABLE_ERROR_TYPES } from '../domain/index.js';
+import type { OperationSnapshot, SiloSpec, TenantRecord, TenantSpec } from '../domain/index.js';
+import type { ProvisioningActivities } from '../activities/provisioning/index.js';
+import { notifications, policy, pool, poolCompensation, registry } from './activities.js';
+import { errorInfoOf, OperationTracker, operationFailure } from './operation-tracker.js';
+import type { OperationOutcome } from './operation-tracker.js';
+
+export interface OnboardInput {
+  operation: OperationSnapshot;
+  spec: TenantSpec;
+  /** Tenant projection writes of this run use versions above this. */
+  tenantVersion: number;
+  /** When the tenant was first requested (kept across retries). */
+  createdAt: string;
+  /** Task queue of the provisioning workers (Pulumi). */
+  provisioningQueue: string;
+}
+
+/** Pulumi activities on the provisioning queue: long, heartbeating, cancellable. */
+function provisioningOn(taskQueue: string) {
+  return proxyActivities<ProvisioningActivities>({
+    taskQueue,
+    startToCloseTimeout: '30m',
+    // A killed worker's update is picked up by another within a minute.
+    heartbeatTimeout: '45s',
+    retry: {
+      initialInterval: '2s',
+      backoffCoefficient: 2,
+      maximumInterval: '1m',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+  });
+}
+
+/** Only string outputs travel to the primary as its DR target (bucket names, ARNs, database names). */
+const stringOutputs = (outputs: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(outputs).filter((e): e is [string, string] => typeof e[1] === 'string'));
+
+/**
+ * Onboards a tenant as a saga: validate → record → data plane → admin user → notify → active.
+ * The data plane is a partition of the region's pool database for pool tiers, and for silo tiers
+ * the tenant's own Pulumi stacks (the DR partner's standby first, then the primary). On failure or
+ * cancellation the completed steps are undone in reverse (stacks destroyed, unless the request
+ * asked to retain them) and the tenant is left `failed` with the reason on the operation.
+ */
+export async function onboardTenant(input: OnboardInput): Promise<OperationOutcome> {
+  const { spec } = input;
+  const op = new OperationTracker(input.operation);
+  let tenantVersion = input.tenantVersion;
+  let tenant: TenantRecord | undefined;
+  const project = async (patch: Partial<TenantRecord>) => {
+    tenant = { ...tenant!, ...patch, updatedAt: new Date().toISOString(), version: ++tenantVersion };
+    if (!patch.statusReason) delete tenant.statusReason;
+    await registry.projectTenant(tenant);
+  };
+  // Each compensation is registered before its step runs: a step can take effect and still fail
+  // (a lost reply, a timeout), and the undo activities are idempotent.
+  const compensations: { step: string; undo: () => Promise<void> }[] = [];
+  const where = { tenantId: spec.id, region: spec.region };
+
+  try {
+    const placement = await op.run('validate', (stepRef) => policy.validatePlacement({ stepRef, spec }));
+    await op.run('record-tenant', async () => {
+      tenant = {
+        id: spec.id,
+        name: spec.name,
+        tier: spec.tier,
+        region: placement.region,
+        ...(placement.drRegion ? { drRegion: placement.drRegion } : {}),
+        residency: placement.residency,
+        deploymentModel: placement.deploymentModel,
+        status: 'provisioning',
+        adminEmail: spec.adminEmail,
+        features: spec.features,
+        labels: spec.labels,
+        resources: {},
+        createdAt: input.createdAt,
+        updatedAt: input.createdAt,
+        version: tenantVersion,
+      };
+      await project({ status: 'provisioning' });
+    });
+
+    let adminUserId: string;
+    if (!placement.silo) {
+      compensations.push({ step: 'create-partition', undo: () => poolCompensation.dropPartition(where) });
+      const partition = await op.run('create-partition', (stepRef) =>
+        pool.createPartition({ stepRef, ...where }),
+      );
+      compensations.push({
+        step: 'create-admin-user',
+        undo: () => poolCompensation.deleteAdminUser({ ...where, email: spec.adminEmail }),
+      });
+      adminUserId = (
+        await op.run('create-admin-user', (stepRef) =>
+          pool.createAdminUser({ stepRef, ...where, email: spec.adminEmail }),
+        )
+      ).userId;
+      // Recorded with the next tenant write (active, or failed).
+      tenant!.resources = {
+        pool: {
+          region: placement.region,
+          database: partition.database,
+          role: partition.roleName,
+          adminUserId,
+        },
+      };
+    } else {
+      const provisioning = provisioningOn(input.provisioningQueue);
+      const stacks: Record<string, Record<string, unknown>> = {};
+      const provision = async (step: 'provision-standby' | 'provision-primary', siloSpec: SiloSpec) => {
+        if (!spec.retainOnFailure)
+          compensations.push({ step, undo: () => provisioning.destroySilo({ spec: siloSpec }) });
+        stacks[siloSpec.region.id] = await op.run(step, (stepRef) =>
+          provisioning.provisionSilo({ stepRef, spec: siloSpec }),
+        );
+        return stacks[siloSpec.region.id]!;
+      };
+      let primary = placement.silo.primary;
+      if (placement.silo.standby) {
+        const standby = await provision('provision-standby', placement.silo.standby);
+        primary = {
+          ...primary,
+          drTarget: { region: placement.silo.standby.region, outputs: stringOutputs(standby) },
+        };
+      }
+      await provision('provision-primary', primary);
+      // The admin user lives in the silo database, which goes with the stack on rollback.
+      adminUserId = (
+        await op.run('create-admin-user', (stepRef) =>
+          pool.createSiloAdminUser({ stepRef, ...where, email: spec.adminEmail }),
+        )
+      ).userId;
+      tenant!.resources = { silo: { stacks, adminUserId } };
+    }
+
+    const notify = (
+      step: 'notify-invite' | 'notify-ready',
+      event: 'tenant.invite' | 'tenant.ready',
+      data: Record<string, unknown>,
+    ) =>
+      op.kept(step)
+        ? Promise.resolve()
+        : op.run(
+            step,
+            (stepRef) =>
+              notifications.deliverNotification({
+                stepRef,
+                deliveryId: `${input.operation.id}:${event}`,
+                event,
+                tenantId: spec.id,
+                operationId: input.operation.id,
+                occurredAt: new Date().toISOString(),
+                data,
+              }),
+            { skipped: (r) => r.delivered === 0 },
+          );
+    await notify('notify-invite', 'tenant.invite', {
+      email: spec.adminEmail,
+      tenantName: spec.name,
+      userId: adminUserId,
+    });
+    await notify('notify-ready', 'tenant.ready', {
+      tenantName: spec.name,
+      tier: spec.tier,
+      region: placement.region,
+    });
+    await op.run('activate', () => project({ status: 'active' }));
+    return { snapshot: op.finish('succeeded'), ...(tenant ? { tenant } : {}) };
+  } catch (err) {
+    const error = errorInfoOf(err);
+    const outcome = await CancellationScope.nonCancellable(async () => {
+      for (const { step, undo } of compensations.reverse()) {
+        await undo();
+        op.compensated(step);
+      }
+      if (tenant) await project({ status: 'failed', statusReason: error.message });
+      const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', error);
+      return { snapshot, ...(tenant ? { tenant } : {}) };
+    });
+    throw operationFailure(outcome);
+  }
+}
