@@ -15,7 +15,11 @@ import { siloProgram } from './programs.js';
 import type { DriftedResource, StackFailure, StackMessage, StackRequest } from './stack-protocol.js';
 import { LOCAL_RESOURCE_COUNT } from './local/program.js';
 
-const send = (message: StackMessage) => process.stdout.write(`${JSON.stringify(message)}\n`);
+let parentGone = false;
+/** Writes one message to the parent; a no-op once the parent is gone (a write would fail again and again). */
+const send = (message: StackMessage) => {
+  if (!parentGone && process.stdout.writable) process.stdout.write(`${JSON.stringify(message)}\n`);
+};
 
 async function readRequest(): Promise<StackRequest> {
   const chunks: Buffer[] = [];
@@ -38,8 +42,9 @@ function progressReporter(expected: number | undefined) {
   let last = 0;
   return (event: EngineEvent) => {
     const diagnostic = event.diagnosticEvent;
-    if (diagnostic && (diagnostic.severity === 'error' || process.env.LANDLORD_DEBUG_STACK))
+    if (diagnostic && !parentGone && (diagnostic.severity === 'error' || process.env.LANDLORD_DEBUG_STACK)) {
       process.stderr.write(`${diagnostic.severity}: ${diagnostic.message}`);
+    }
     const pre = event.resourcePreEvent?.metadata;
     const out = event.resOutputsEvent?.metadata;
     if (pre) seen.add(pre.urn);
@@ -90,9 +95,20 @@ async function main(): Promise<void> {
   const abort = new AbortController();
   process.once('SIGTERM', () => abort.abort());
   process.once('SIGINT', () => abort.abort());
-  // The parent (the worker) is gone: stop rather than hold the stack's lock for nobody.
-  const onParentGone = () => abort.abort();
+  // The parent (the worker) is gone: stop rather than hold the stack's lock for nobody. Three ways
+  // to notice: the IPC channel closes, writing to it fails, or we are re-parented.
+  const parent = process.ppid;
+  const onParentGone = () => {
+    parentGone = true;
+    abort.abort();
+  };
   process.once('disconnect', onParentGone);
+  process.stdout.on('error', onParentGone);
+  process.stderr.on('error', onParentGone);
+  const watch = setInterval(() => {
+    if (process.ppid !== parent) onParentGone();
+  }, 1000);
+  watch.unref();
   try {
     const stack = await LocalWorkspace.createOrSelectStack(
       { projectName: request.project, stackName: request.stack, program: await siloProgram(request.spec) },
@@ -167,6 +183,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   } finally {
     // The IPC channel (our parent-liveness probe) would keep this process alive.
+    clearInterval(watch);
     process.off('disconnect', onParentGone);
     if (process.connected) process.disconnect();
   }

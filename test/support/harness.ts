@@ -137,11 +137,11 @@ export class Harness {
     this.worker = undefined;
   }
 
-  /** Starts `workers/lifecycle.ts` as its own process, as `npm start` does; resolves once it polls. */
-  async spawnWorkerProcess(): Promise<ChildProcess> {
+  /** Starts `workers/<kind>.ts` as its own process, as `npm start` does; resolves once it polls. */
+  async spawnWorkerProcess(kind: 'lifecycle' | 'provisioning' = 'lifecycle'): Promise<ChildProcess> {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('../../workers/lifecycle.ts', import.meta.url))],
+      ['--import', 'tsx', fileURLToPath(new URL(`../../workers/${kind}.ts`, import.meta.url))],
       {
         cwd: PROJECT_ROOT,
         env: { ...process.env, ...this.env },
@@ -154,7 +154,7 @@ export class Harness {
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('lifecycle worker polling')) resolve();
+        if (chunk.toString().includes(`${kind} worker polling`)) resolve();
       });
       child.once('exit', (code) =>
         reject(new Error(`worker process exited (${code}) before polling: ${stderr.slice(-2000)}`)),
