@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stackLockFiles } from '../../activities/provisioning/stack-lock.js';
 import { inspectLocalSilo } from '../../pulumi/local/providers.js';
@@ -8,29 +7,10 @@ import { SILO_PROJECT } from '../../domain/index.js';
 import type { OperationSnapshot } from '../../domain/index.js';
 import { pulumiEnvironment } from '../../workers/provisioning.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
+import { listStacks, pulumiCli } from '../support/pulumi-cli.js';
 import { testStack } from '../support/stack.js';
 
-/** Runs the plain `pulumi` CLI against the stacks' backend. */
-function pulumiCli(h: Harness, args: string[]): string {
-  const env = pulumiEnvironment(h.config, testStack().secret);
-  return execFileSync(env.cliPath, args, {
-    env: {
-      ...process.env,
-      PATH: [dirname(env.cliPath), env.pluginDir, process.env.PATH].join(delimiter),
-      PULUMI_BACKEND_URL: env.backendUrl,
-      PULUMI_CONFIG_PASSPHRASE: env.passphrase,
-      PULUMI_HOME: env.home,
-      PULUMI_SKIP_UPDATE_CHECK: 'true',
-    },
-    cwd: h.config.dataDir,
-    encoding: 'utf8',
-  });
-}
-
-const stackNames = (h: Harness) =>
-  (JSON.parse(pulumiCli(h, ['stack', 'ls', '--all', '--json'])) as { name: string }[]).map((s) =>
-    s.name.split('/').at(-1),
-  );
+const stackNames = (h: Harness) => listStacks(h).map((name) => name.split('/').at(-1));
 
 async function createPremium(h: Harness, id: string): Promise<string> {
   const res = await h.api('POST', '/v1/tenants', {

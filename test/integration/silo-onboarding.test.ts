@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { localSiloNames } from '../../pulumi/local/tenant-silo.js';
 import type { OperationSnapshot, SiloSpec, TenantRecord } from '../../domain/index.js';
 import { pulumiEnvironment } from '../../workers/provisioning.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
+import { listStacks } from '../support/pulumi-cli.js';
 import { testStack } from '../support/stack.js';
 
 describe('silo onboarding through the Pulumi Automation API', () => {
@@ -23,25 +23,6 @@ describe('silo onboarding through the Pulumi Automation API', () => {
 
   const objectsRoot = () => join(h.config.dataDir, 'objects');
   const pulumiEnv = () => pulumiEnvironment(h.config, testStack().secret);
-
-  /** `pulumi stack ls` with the plain CLI against the same backend. */
-  function listStacks(): string[] {
-    const env = pulumiEnv();
-    const out = execFileSync(env.cliPath, ['stack', 'ls', '--all', '--json'], {
-      env: {
-        ...process.env,
-        PATH: [dirname(env.cliPath), env.pluginDir, process.env.PATH].join(delimiter),
-        PULUMI_BACKEND_URL: env.backendUrl,
-        PULUMI_CONFIG_PASSPHRASE: env.passphrase,
-        PULUMI_HOME: env.home,
-        PULUMI_SKIP_UPDATE_CHECK: 'true',
-      },
-      cwd: h.config.dataDir,
-      encoding: 'utf8',
-    });
-    // Fully qualified in a DIY backend: organization/<project>/<stack>.
-    return (JSON.parse(out) as { name: string }[]).map((s) => s.name.split('/').slice(-2).join('/'));
-  }
 
   async function onboardSilo(id: string, tier: string): Promise<OperationSnapshot> {
     const res = await h.api('POST', '/v1/tenants', {
@@ -106,7 +87,7 @@ describe('silo onboarding through the Pulumi Automation API', () => {
     } finally {
       await silo.end();
     }
-    expect(listStacks()).toEqual(
+    expect(listStacks(h)).toEqual(
       expect.arrayContaining([`landlord-silo/${id}.local-a`, `landlord-silo/${id}.local-b`]),
     );
   });
@@ -127,7 +108,7 @@ describe('silo onboarding through the Pulumi Automation API', () => {
         folder: true,
       });
     }
-    expect(listStacks()).toEqual(expect.arrayContaining(ids.map((id) => `landlord-silo/${id}.local-a`)));
+    expect(listStacks(h)).toEqual(expect.arrayContaining(ids.map((id) => `landlord-silo/${id}.local-a`)));
   });
 
   it('destroys a provisioned silo: database, role, folder and key are gone', async () => {
@@ -165,6 +146,6 @@ describe('silo onboarding through the Pulumi Automation API', () => {
       folder: false,
     });
     // The stack, and with it the data key (a secret only the stack's state held), is gone.
-    expect(listStacks()).not.toContain(`landlord-silo/${id}.local-a`);
+    expect(listStacks(h)).not.toContain(`landlord-silo/${id}.local-a`);
   });
 });
