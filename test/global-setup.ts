@@ -9,27 +9,9 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../config/index.js';
 import { startInfrastructure } from '../scripts/stack/infrastructure.js';
-import { freePort } from '../scripts/stack/ports.js';
+import { freePort, freePortRange } from '../scripts/stack/ports.js';
 import { bundleWorkflows } from '../workers/lifecycle.js';
 import type { TestStack } from './support/stack.js';
-
-async function freeRange(size: number): Promise<number> {
-  for (;;) {
-    const base = await freePort();
-    if (base + size > 65535) continue;
-    const ports = await Promise.all(Array.from({ length: size }, (_, i) => isFree(base + i)));
-    if (ports.every(Boolean)) return base;
-  }
-}
-
-async function isFree(port: number): Promise<boolean> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
 
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'landlord-test-'));
@@ -39,7 +21,7 @@ export default async function setup(project: TestProject) {
     LANDLORD_DATA_DIR: dir,
     LANDLORD_TEMPORAL_PORT: String(await freePort()),
     LANDLORD_TEMPORAL_UI_PORT: String(await freePort()),
-    LANDLORD_POSTGRES_PORT: String(await freeRange(3)),
+    LANDLORD_POSTGRES_PORT: String(await freePortRange(3)),
     LANDLORD_SECRET: secret,
   };
   const config = loadConfig({ ...env, PATH: process.env.PATH });

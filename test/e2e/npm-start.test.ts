@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, freePortRange } from '../../scripts/stack/ports.js';
+
+const START = fileURLToPath(new URL('../../scripts/start.ts', import.meta.url));
+const ADMIN_KEY = 'e2e-admin-key-'.padEnd(40, 'z');
+
+/** `npm start`'s script as a user runs it: its own process, its own data folder, Ctrl-C to stop. */
+function start(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  running: Promise<void>;
+} {
+  const child = spawn(process.execPath, ['--import', 'tsx', START], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const running = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Landlord is running.')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) =>
+      reject(new Error(`npm start exited (${code}) before it was running:\n${output.slice(-3000)}`)),
+    );
+  });
+  return { child, output: () => output, running };
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGINT');
+  return exited;
+}
+
+describe('npm start', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'landlord-e2e-'));
+  chmodSync(dir, 0o755);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('starts the whole stack, serves the API, stops on Ctrl-C, and finds its data again', async () => {
+    const port = await freePort();
+    const env = {
+      LANDLORD_DATA_DIR: dir,
+      PORT: String(port),
+      LANDLORD_TEMPORAL_PORT: String(await freePort()),
+      LANDLORD_TEMPORAL_UI_PORT: String(await freePort()),
+      LANDLORD_POSTGRES_PORT: String(await freePortRange(3)),
+      LANDLORD_ADMIN_KEY: ADMIN_KEY,
+      LANDLORD_TASK_QUEUE_PREFIX: `e2e-${port}`,
+    };
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`http://127.0.0.1:${port}${path}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${ADMIN_KEY}`,
+          'content-type': 'application/json',
+          ...init.headers,
+        },
+      });
+
+    const first = start(env);
+    await first.running;
+    expect(first.output()).toMatch(/Temporal UI {4}http:\/\/127\.0\.0\.1:\d+/);
+    expect(first.output()).toContain('Authorization: Bearer $LANDLORD_ADMIN_KEY');
+    const created = await api('/v1/tenants', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'E2E Corp', tier: 'basic', region: 'local-b', adminEmail: 'a@e2e.test' }),
+    });
+    expect(created.status).toBe(202);
+    const operationId = ((await created.json()) as { id: string }).id;
+    let status = 'running';
+    for (let i = 0; i < 300 && status === 'running'; i++) {
+      status = ((await (await api(`/v1/operations/${operationId}`)).json()) as { status: string }).status;
+      if (status === 'running') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe('succeeded');
+    expect(await stop(first.child)).toBe(0);
+    // Everything it started is gone: nothing answers on the API port any more.
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+
+    const second = start(env);
+    await second.running;
+    try {
+      const tenant = (await (await api('/v1/tenants/e2e-corp')).json()) as { status: string };
+      expect(tenant.status).toBe('active');
+      // The tenant's workflow is still there to take the next operation.
+      const suspend = await api('/v1/tenants/e2e-corp/suspend', { method: 'POST' });
+      expect(suspend.status).toBe(202);
+    } finally {
+      expect(await stop(second.child)).toBe(0);
+    }
+  }, 240_000);
+});
