@@ -28,17 +28,12 @@ export interface TenantFilter {
   cursor?: string;
 }
 
-export interface AuditInput {
+/** An audit event to append: the stored event less what the registry assigns, plus its dedup key. */
+export type AuditInput = Omit<AuditEvent, 'seq' | 'at' | 'detail'> & {
+  /** Makes a retried append a no-op. */
   eventKey: string;
-  tenantId?: string;
-  operationId?: string;
-  actor: string;
-  actorRole?: string;
-  requestId?: string;
-  action: string;
-  outcome: string;
   detail?: Record<string, unknown>;
-}
+};
 
 export type IdempotencyBegin =
   | { state: 'new' }
