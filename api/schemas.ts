@@ -74,6 +74,16 @@ export const Tenant = z
     features: z.record(z.string(), z.boolean()),
     labels: z.record(z.string(), z.string()),
     resources: z.record(z.string(), z.unknown()),
+    drift: z
+      .object({
+        checkedAt: z.string(),
+        operationId: z.string(),
+        resources: z.array(
+          z.object({ urn: z.string(), type: z.string(), name: z.string(), change: z.string() }),
+        ),
+      })
+      .optional()
+      .describe('The latest drift check of the tenant stacks'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     version: z.number().int(),
@@ -107,6 +117,10 @@ export const Operation = z
     actor: z.object({ principal: z.string(), role: z.string(), requestId: z.string() }),
     input: z.record(z.string(), z.unknown()),
     error: ErrorInfo.extend({ step: z.string().optional() }).optional(),
+    result: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('What the operation found (a drift check: its drift)'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     finishedAt: z.iso.datetime().optional(),

@@ -1,4 +1,4 @@
-import type { Actor, OperationSnapshot, TenantSpec } from '../domain/index.js';
+import type { Actor, OperationSnapshot, TenantOperationKind, TenantSpec } from '../domain/index.js';
 
 /**
  * What the API (and later the CLI) asks of the tenant workflows. Every method returns the
@@ -9,8 +9,12 @@ import type { Actor, OperationSnapshot, TenantSpec } from '../domain/index.js';
 export interface LifecycleClient {
   /** Starts the tenant's workflow if needed and asks it to onboard the tenant. */
   createTenant(spec: TenantSpec, actor: Actor): Promise<OperationSnapshot>;
-  /** Suspends or resumes an existing tenant. */
-  changeAccess(tenantId: string, kind: 'suspend' | 'resume', actor: Actor): Promise<OperationSnapshot>;
+  /** Asks an existing tenant's workflow for an operation: suspend, resume, drift-check. */
+  requestTenantOperation(
+    tenantId: string,
+    kind: TenantOperationKind,
+    actor: Actor,
+  ): Promise<OperationSnapshot>;
   cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
   retryOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
   /** Resolves when Temporal answers. */

@@ -10,7 +10,13 @@ import {
   type Client,
 } from '@temporalio/client';
 import { checkPlacement, isErrorKind, LandlordError } from '../domain/index.js';
-import type { Actor, OperationSnapshot, PolicyCatalog, TenantSpec } from '../domain/index.js';
+import type {
+  Actor,
+  OperationSnapshot,
+  PolicyCatalog,
+  TenantOperationKind,
+  TenantSpec,
+} from '../domain/index.js';
 import type { TaskQueues } from '../config/index.js';
 import {
   cancelOperation,
@@ -69,7 +75,11 @@ export class TemporalLifecycleClient implements LifecycleClient {
     }
   }
 
-  async changeAccess(tenantId: string, kind: 'suspend' | 'resume', actor: Actor): Promise<OperationSnapshot> {
+  async requestTenantOperation(
+    tenantId: string,
+    kind: TenantOperationKind,
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
     try {
       return await this.client.workflow
         .getHandle(tenantWorkflowId(tenantId))

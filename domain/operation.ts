@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
 
-export const OPERATION_KINDS = ['onboard', 'suspend', 'resume'] as const;
+export const OPERATION_KINDS = ['onboard', 'suspend', 'resume', 'drift-check'] as const;
 export const OperationKind = z.enum(OPERATION_KINDS);
 export type OperationKind = z.infer<typeof OperationKind>;
+/** Operations on an existing tenant. */
+export type TenantOperationKind = Exclude<OperationKind, 'onboard'>;
 
 export const OPERATION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
@@ -24,6 +26,7 @@ export const OPERATION_STEPS = {
   ],
   suspend: ['disable-role', 'record-status'],
   resume: ['enable-role', 'record-status'],
+  'drift-check': ['check-drift', 'record-drift'],
 } as const satisfies Record<OperationKind, readonly string[]>;
 
 export type StepName<K extends OperationKind = OperationKind> = (typeof OPERATION_STEPS)[K][number];
@@ -65,6 +68,8 @@ export interface OperationSnapshot {
   actor: Actor;
   input: Record<string, unknown>;
   error?: ErrorInfo & { step?: string };
+  /** What the operation found, for operations that report something (a drift check's drift). */
+  result?: Record<string, unknown>;
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;

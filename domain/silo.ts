@@ -41,3 +41,12 @@ export interface SiloSpec {
 export function siloTags(spec: SiloSpec): Record<string, string> {
   return { ...spec.labels, tenant: spec.tenantId, tier: spec.tier, 'managed-by': 'landlord' };
 }
+
+/** A resource that changed or vanished outside Pulumi, as a drift check reports it. */
+export interface DriftedResource {
+  urn: string;
+  type: string;
+  name: string;
+  /** What refresh would do: `update` (changed outside Pulumi) or `delete` (gone). */
+  change: string;
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DriftedResource } from './silo.js';
 
 /** Tenant ids are slugs: they name workflows, database roles and stacks, so keep them boring. */
 export const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]{2,39}$/;
@@ -88,6 +89,8 @@ export interface TenantRecord {
   labels: Record<string, string>;
   /** Non-secret outputs of what was provisioned for the tenant, by kind. */
   resources: Record<string, unknown>;
+  /** The latest drift check of the tenant's stacks. */
+  drift?: { checkedAt: string; operationId: string; resources: DriftedResource[] };
   createdAt: string;
   updatedAt: string;
   /** Monotonic per tenant: a projection write with a lower version is ignored. */

@@ -157,9 +157,11 @@ async function main(): Promise<void> {
         const drift: DriftedResource[] = [];
         const result = await stack.previewRefresh({
           signal,
+          // A refresh step's outcome (`same`, `update`, `delete`) arrives with the resource's outputs.
           onEvent: (event) => {
-            const step = event.resourcePreEvent?.metadata;
-            if (!step || step.op === 'same' || step.op === 'refresh') return;
+            const step = event.resOutputsEvent?.metadata;
+            if (!step || step.op === 'same' || step.op === 'refresh' || step.type.startsWith('pulumi:'))
+              return;
             drift.push({
               urn: step.urn,
               type: step.type,

@@ -2,7 +2,9 @@
  * What the provisioning activity and the stack runner (a child process per Pulumi operation) say
  * to each other: one JSON request on stdin, JSON lines on stdout.
  */
-import type { SiloSpec } from '../domain/index.js';
+import type { DriftedResource, SiloSpec } from '../domain/index.js';
+
+export type { DriftedResource };
 
 export type StackAction = 'preview' | 'up' | 'refresh' | 'destroy' | 'drift';
 
@@ -29,14 +31,6 @@ export interface StackProgress {
   total: number;
   /** The resource being worked on, as `type name`. */
   current?: string;
-}
-
-export interface DriftedResource {
-  urn: string;
-  type: string;
-  name: string;
-  /** What refresh would do: `update` (changed outside Pulumi) or `delete` (gone). */
-  change: string;
 }
 
 export interface StackResult {

@@ -2,3 +2,4 @@
 export { tenantWorkflow } from './tenant.js';
 export { onboardTenant } from './onboard-tenant.js';
 export { changeTenantAccess } from './change-tenant-access.js';
+export { checkTenantDrift } from './check-tenant-drift.js';

@@ -18,7 +18,7 @@ export interface OnboardInput {
 }
 
 /** Pulumi activities on the provisioning queue: long, heartbeating, cancellable. */
-function provisioningOn(taskQueue: string) {
+export function provisioningOn(taskQueue: string) {
   return proxyActivities<ProvisioningActivities>({
     taskQueue,
     startToCloseTimeout: '30m',

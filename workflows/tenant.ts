@@ -21,6 +21,7 @@ import type {
 } from '../domain/index.js';
 import { registry } from './activities.js';
 import { changeTenantAccess } from './change-tenant-access.js';
+import { checkTenantDrift } from './check-tenant-drift.js';
 import { cancelOperation, requestOperation, retryOperation, tenantView } from './definitions.js';
 import type { OperationRequest } from './definitions.js';
 import { onboardTenant } from './onboard-tenant.js';
@@ -143,6 +144,11 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
           throw invalid('onboarding needs the spec of this tenant', 'ValidationFailed');
         const refusal = transitionRefusal(request.kind, projectedStatus());
         if (refusal) throw invalid(refusal);
+        if (request.kind === 'drift-check' && state.tenant?.deploymentModel !== 'silo') {
+          throw invalid(
+            "a drift check covers the stacks of a silo tenant; this tenant lives in its region's pool",
+          );
+        }
       },
     },
   );
@@ -298,6 +304,20 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
                 spec: state.spec!,
                 tenantVersion,
                 createdAt: state.createdAt!,
+                provisioningQueue: input.provisioningQueue,
+              },
+            ],
+          });
+        }
+        if (op.kind === 'drift-check') {
+          return executeChild(checkTenantDrift, {
+            ...options,
+            args: [
+              {
+                operation: op,
+                tenant: state.tenant!,
+                spec: state.spec!,
+                tenantVersion,
                 provisioningQueue: input.provisioningQueue,
               },
             ],

@@ -83,6 +83,7 @@ function tenantFromRow(r: Row): TenantRecord {
     features: r.features as Record<string, boolean>,
     labels: r.labels as Record<string, string>,
     resources: r.resources as Record<string, unknown>,
+    ...(r.drift ? { drift: r.drift as TenantRecord['drift'] } : {}),
     createdAt: iso(r.created_at as Date)!,
     updatedAt: iso(r.updated_at as Date)!,
     version: Number(r.version),
@@ -103,6 +104,7 @@ function operationFromRow(r: Row): OperationSnapshot {
     createdAt: iso(r.created_at as Date)!,
     updatedAt: iso(r.updated_at as Date)!,
     ...(r.finished_at ? { finishedAt: iso(r.finished_at as Date)! } : {}),
+    ...(r.result ? { result: r.result as Record<string, unknown> } : {}),
     version: Number(r.version),
   };
 }
@@ -154,13 +156,13 @@ export class RegistryStore {
   async upsertTenant(t: TenantRecord): Promise<void> {
     await this.pool.query(
       `INSERT INTO tenants (id, name, tier, region, dr_region, residency, deployment_model, status, status_reason,
-         admin_email, features, labels, resources, created_at, updated_at, version)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+         admin_email, features, labels, resources, created_at, updated_at, version, drift)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, tier = EXCLUDED.tier, region = EXCLUDED.region,
          dr_region = EXCLUDED.dr_region, residency = EXCLUDED.residency, deployment_model = EXCLUDED.deployment_model,
          status = EXCLUDED.status, status_reason = EXCLUDED.status_reason, admin_email = EXCLUDED.admin_email,
          features = EXCLUDED.features, labels = EXCLUDED.labels, resources = EXCLUDED.resources,
-         updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
+         updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, drift = EXCLUDED.drift
        WHERE tenants.version < EXCLUDED.version`,
       [
         t.id,
@@ -179,6 +181,7 @@ export class RegistryStore {
         t.createdAt,
         t.updatedAt,
         t.version,
+        t.drift ? JSON.stringify(t.drift) : null,
       ],
     );
   }
@@ -186,11 +189,11 @@ export class RegistryStore {
   async upsertOperation(op: OperationSnapshot): Promise<void> {
     await this.pool.query(
       `INSERT INTO operations (id, tenant_id, kind, status, run, steps, actor, input, error, created_at, updated_at,
-         finished_at, version)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
+         finished_at, version, result)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, run = EXCLUDED.run, steps = EXCLUDED.steps,
          error = EXCLUDED.error, updated_at = EXCLUDED.updated_at, finished_at = EXCLUDED.finished_at,
-         version = EXCLUDED.version
+         version = EXCLUDED.version, result = EXCLUDED.result
        WHERE operations.version < EXCLUDED.version`,
       [
         op.id,
@@ -206,6 +209,7 @@ export class RegistryStore {
         op.updatedAt,
         op.finishedAt ?? null,
         op.version,
+        op.result ? JSON.stringify(op.result) : null,
       ],
     );
   }

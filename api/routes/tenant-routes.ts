@@ -41,7 +41,7 @@ function tenantInPath({ params }: { params: Record<string, string> }): { tenantI
   return tenantId ? { tenantId } : {};
 }
 
-/** The tenant routes: onboard, list, show, audit trail, suspend and resume. */
+/** The tenant routes: onboard, list, show, audit trail, suspend, resume and drift check. */
 export const tenantRoutes: RouteDefinition[] = [
   defineRoute({
     method: 'post',
@@ -165,12 +165,18 @@ export const tenantRoutes: RouteDefinition[] = [
       return { status: 200, body: last ? { items, nextAfterSeq: last.seq } : { items } };
     },
   }),
-  ...(['suspend', 'resume'] as const).map((kind) =>
+  ...(
+    [
+      ['suspend', 'suspendTenant', "Suspend a tenant's access"],
+      ['resume', 'resumeTenant', "Resume a suspended tenant's access"],
+      ['drift-check', 'checkTenantDrift', "Check a silo tenant's stacks for drift (changes nothing)"],
+    ] as const
+  ).map(([kind, operationId, summary]) =>
     defineRoute({
       method: 'post',
       path: `/v1/tenants/{id}/${kind}`,
-      operationId: `${kind}Tenant`,
-      summary: kind === 'suspend' ? "Suspend a tenant's access" : "Resume a suspended tenant's access",
+      operationId,
+      summary,
       tag: 'tenants',
       permission: 'operateTenant',
       action: `tenant.${kind}`,
@@ -181,7 +187,7 @@ export const tenantRoutes: RouteDefinition[] = [
       async handle({ params }, { actor, deps }) {
         if (!(await deps.store.getTenant(params.id)))
           throw new LandlordError('TenantNotFound', `no tenant "${params.id}"`);
-        return acceptedOperation(await deps.lifecycle.changeAccess(params.id, kind, actor));
+        return acceptedOperation(await deps.lifecycle.requestTenantOperation(params.id, kind, actor));
       },
     }),
   ),

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
@@ -90,6 +91,36 @@ describe('silo onboarding through the Pulumi Automation API', () => {
     expect(listStacks(h)).toEqual(
       expect.arrayContaining([`landlord-silo/${id}.local-a`, `landlord-silo/${id}.local-b`]),
     );
+  });
+
+  it('reports drift: a resource removed outside Pulumi shows on the operation and the tenant', async () => {
+    const id = uniqueTenantId('drift');
+    expect((await onboardSilo(id, 'premium')).status).toBe('succeeded');
+    const check = async () => {
+      const res = await h.api('POST', `/v1/tenants/${id}/drift-check`, { role: 'operator' });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      return h.waitForOperation(res.body!.id as string, 120_000);
+    };
+    const clean = await check();
+    expect(clean.status, JSON.stringify(clean.error)).toBe('succeeded');
+    expect(clean.result).toEqual({ drift: [] });
+
+    // Someone deletes the tenant's storage folder by hand.
+    rmSync(localSiloNames(id, objectsRoot(), 'local-a').folder, { recursive: true });
+    const drifted = await check();
+    expect(drifted.status).toBe('succeeded');
+    const found = (drifted.result as { drift: { name: string; change: string }[] }).drift;
+    expect(found).toEqual([expect.objectContaining({ name: `${id}-objects` })]);
+    const tenant = (await h.api('GET', `/v1/tenants/${id}`)).body as unknown as TenantRecord;
+    expect(tenant.drift).toMatchObject({ operationId: drifted.id, resources: [{ name: `${id}-objects` }] });
+    expect(tenant.status).toBe('active');
+
+    // A pool tenant has no stacks to check.
+    const poolTenant = uniqueTenantId('pooldrift');
+    await h.onboard({ id: poolTenant });
+    const refused = await h.api('POST', `/v1/tenants/${poolTenant}/drift-check`, { role: 'operator' });
+    expect(refused.status).toBe(409);
+    expect(refused.body!.detail).toMatch(/silo tenant/);
   });
 
   it('provisions two tenants at once on one worker', async () => {

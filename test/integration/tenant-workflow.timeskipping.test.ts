@@ -181,7 +181,7 @@ describe('tenant workflow with skipped time', () => {
     });
   }
 
-  function changeAccess(id: string, kind: OperationRequest['kind']): Promise<OperationSnapshot> {
+  function requestTenantOperation(id: string, kind: OperationRequest['kind']): Promise<OperationSnapshot> {
     return env.client.workflow
       .getHandle(tenantWorkflowId(id))
       .executeUpdate(requestOperation, { args: [{ kind, actor }] });
@@ -235,7 +235,7 @@ describe('tenant workflow with skipped time', () => {
     faults.set(id, { refusePlacement: true, holdPlacement: hold.opened });
     const onboarding = await onboard(id);
     // Accepted while the onboarding is still validating: it would apply once the tenant is active.
-    const suspend = await changeAccess(id, 'suspend');
+    const suspend = await requestTenantOperation(id, 'suspend');
     expect(suspend).toMatchObject({ kind: 'suspend', status: 'running' });
     hold.open();
 
@@ -262,8 +262,8 @@ describe('tenant workflow with skipped time', () => {
     faults.set(id, { holdLogin: hold.opened });
     expect(await ended((await onboard(id)).id)).toMatchObject({ status: 'succeeded' });
 
-    const first = await changeAccess(id, 'suspend');
-    const second = await changeAccess(id, 'suspend').then(
+    const first = await requestTenantOperation(id, 'suspend');
+    const second = await requestTenantOperation(id, 'suspend').then(
       () => undefined,
       (err: unknown) => err,
     );

@@ -12,12 +12,13 @@ import type {
   OperationKind,
   OperationSnapshot,
   PolicyCatalog,
+  TenantOperationKind,
   TenantSpec,
 } from '../../../domain/index.js';
 
 /** A call the API made on the lifecycle client. */
 export interface LifecycleCall {
-  method: 'createTenant' | 'changeAccess' | 'cancelOperation' | 'retryOperation';
+  method: 'createTenant' | 'requestTenantOperation' | 'cancelOperation' | 'retryOperation';
   tenantId: string;
   operationId?: string;
   actor: Actor;
@@ -72,8 +73,12 @@ export class FakeLifecycle implements LifecycleClient {
     if (op) await this.finish(op, status === 'active' ? 'succeeded' : 'failed');
   }
 
-  async changeAccess(tenantId: string, kind: 'suspend' | 'resume', actor: Actor): Promise<OperationSnapshot> {
-    this.calls.push({ method: 'changeAccess', tenantId, actor });
+  async requestTenantOperation(
+    tenantId: string,
+    kind: TenantOperationKind,
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    this.calls.push({ method: 'requestTenantOperation', tenantId, actor });
     const tenant = await this.store.getTenant(tenantId);
     const refusal = transitionRefusal(kind, tenant?.status ?? 'absent');
     if (refusal || !tenant)
@@ -81,7 +86,7 @@ export class FakeLifecycle implements LifecycleClient {
     const op = await this.record(tenantId, kind, actor, {});
     await this.store.upsertTenant({
       ...tenant,
-      status: TRANSITIONS[kind].to,
+      status: TRANSITIONS[kind].to ?? tenant.status,
       updatedAt: new Date().toISOString(),
       version: tenant.version + 1,
     });

@@ -78,12 +78,12 @@ describe('Idempotency-Key', () => {
 
   it('answers 409 IdempotencyKeyInFlight while the first request is still running', async () => {
     await api.lifecycle.finishOnboarding('idem-co');
-    const original = api.lifecycle.changeAccess.bind(api.lifecycle);
+    const original = api.lifecycle.requestTenantOperation.bind(api.lifecycle);
     let release!: () => void;
     let entered!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const inHandler = new Promise<void>((resolve) => (entered = resolve));
-    api.lifecycle.changeAccess = async (...args) => {
+    api.lifecycle.requestTenantOperation = async (...args) => {
       entered();
       await gate;
       return original(...args);
@@ -98,13 +98,13 @@ describe('Idempotency-Key', () => {
       release();
       expect((await slow).status).toBe(202);
     } finally {
-      api.lifecycle.changeAccess = original;
+      api.lifecycle.requestTenantOperation = original;
     }
   });
 
   it('forgets the key after a 5xx so that the client can retry with it', async () => {
-    const original = api.lifecycle.changeAccess.bind(api.lifecycle);
-    api.lifecycle.changeAccess = async () => {
+    const original = api.lifecycle.requestTenantOperation.bind(api.lifecycle);
+    api.lifecycle.requestTenantOperation = async () => {
       throw Object.assign(new Error('relation "secret_table" does not exist'), { name: 'DatabaseError' });
     };
     const headers = { 'idempotency-key': 'resume-idem-co' };
@@ -117,7 +117,7 @@ describe('Idempotency-Key', () => {
       expect(logged).toContain('"errorName":"DatabaseError"');
       expect(logged).not.toContain('secret_table');
     } finally {
-      api.lifecycle.changeAccess = original;
+      api.lifecycle.requestTenantOperation = original;
     }
     const retried = await call(api, 'POST', '/v1/tenants/idem-co/resume', { headers });
     expect(retried.status).toBe(202);
