@@ -55,12 +55,12 @@ function progressReporter(expected: number | undefined) {
     // At most a few reports a second, but always the last one.
     if (now - last < 200 && finished.size < seen.size) return;
     last = now;
-    const [, , , , type, name] = meta.urn.split('::').flatMap((p, i) => (i === 2 ? p.split('$') : [p]));
+    // A URN ends with the resource's name: urn:pulumi:<stack>::<project>::<type path>::<name>.
     send({
       kind: 'progress',
       done: finished.size,
       total: Math.max(expected ?? 0, seen.size),
-      current: `${meta.type} ${name ?? type ?? ''}`.trim(),
+      current: `${meta.type} ${meta.urn.split('::').at(-1)}`,
     });
   };
 }
