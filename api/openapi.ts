@@ -39,7 +39,9 @@ function problemResponses(route: RouteDefinition): Record<number, ErrorKind[]> {
   if (route.path.startsWith('/v1/operations/')) add('OperationNotFound');
   if (route.path.startsWith('/v1/api-keys/')) add('NotFound');
   if (route.operationId === 'createTenant') add('TenantExists', 'PolicyViolation');
-  if (route.operationId === 'suspendTenant' || route.operationId === 'resumeTenant') add('InvalidTransition');
+  if (['suspendTenant', 'resumeTenant', 'checkTenantDrift'].includes(route.operationId))
+    add('InvalidTransition');
+  if (route.operationId === 'changeTenant') add('InvalidTransition', 'PolicyViolation');
   if (route.operationId === 'cancelOperation') add('OperationNotCancellable');
   if (route.operationId === 'retryOperation') add('OperationNotRetryable');
   if (route.idempotent) add('IdempotencyKeyReused', 'IdempotencyKeyInFlight');
@@ -84,7 +86,10 @@ export function buildOpenApiDocument(routes: readonly RouteDefinition[]): unknow
       operationId: route.operationId,
       summary: route.summary,
       tags: [route.tag],
-      ...(roles ? { description: `Roles: ${roles}.`, security: [{ bearerAuth: [] }] } : { security: [] }),
+      ...(roles || route.description
+        ? { description: [route.description, roles && `Roles: ${roles}.`].filter(Boolean).join(' ') }
+        : {}),
+      ...(roles ? { security: [{ bearerAuth: [] }] } : { security: [] }),
       request: {
         ...(route.params ? { params: route.params as RouteParameter } : {}),
         ...(route.query ? { query: route.query as RouteParameter } : {}),

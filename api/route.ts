@@ -50,10 +50,12 @@ export interface RouteDefinition<
   Q extends z.ZodType = z.ZodType,
   B extends z.ZodType = z.ZodType,
 > {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'patch' | 'delete';
   path: string;
   operationId: string;
   summary: string;
+  /** More than the summary says, for the OpenAPI document. */
+  description?: string;
   tag: string;
   /** Absent: a public route without authentication. */
   permission?: Permission;

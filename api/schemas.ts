@@ -22,6 +22,11 @@ export const CreateApiKeyRequest = z
   .strictObject({ name: z.string().trim().min(1).max(100), role: Role })
   .meta({ id: 'CreateApiKeyRequest' });
 
+/** Body of `PATCH /v1/tenants/{id}`: what to change. Only the tier, for now. */
+export const ChangeTenantRequest = z
+  .strictObject({ tier: z.string().min(1).max(64).describe('the tier to move the tenant to') })
+  .meta({ id: 'ChangeTenantRequest' });
+
 /** Bodyless mutating routes accept no body, or an empty JSON object. */
 export const EmptyRequest = z.strictObject({});
 
@@ -74,6 +79,10 @@ export const Tenant = z
     features: z.record(z.string(), z.boolean()),
     labels: z.record(z.string(), z.string()),
     resources: z.record(z.string(), z.unknown()),
+    readOnly: z
+      .object({ since: z.string(), operationId: z.string() })
+      .optional()
+      .describe('Present while an operation holds the tenant read-only (its data is moving)'),
     drift: z
       .object({
         checkedAt: z.string(),
@@ -120,7 +129,7 @@ export const Operation = z
     result: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe('What the operation found (a drift check: its drift)'),
+      .describe('What the operation found or did (a drift check: its drift; a tier change: rows moved)'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     finishedAt: z.iso.datetime().optional(),

@@ -1,4 +1,10 @@
-import type { Actor, OperationSnapshot, TenantOperationKind, TenantSpec } from '../domain/index.js';
+import type {
+  Actor,
+  OperationSnapshot,
+  TenantOperationKind,
+  TenantRecord,
+  TenantSpec,
+} from '../domain/index.js';
 
 /**
  * What the API (and later the CLI) asks of the tenant workflows. Every method returns the
@@ -15,6 +21,11 @@ export interface LifecycleClient {
     kind: TenantOperationKind,
     actor: Actor,
   ): Promise<OperationSnapshot>;
+  /**
+   * Asks an existing tenant's workflow to move it to another tier (PolicyViolation for an unknown
+   * tier or a move not supported, InvalidTransition when it is on that tier already).
+   */
+  changeTenantTier(tenant: TenantRecord, tier: string, actor: Actor): Promise<OperationSnapshot>;
   cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
   retryOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
   /** Resolves when Temporal answers. */

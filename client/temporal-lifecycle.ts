@@ -15,6 +15,7 @@ import type {
   OperationSnapshot,
   PolicyCatalog,
   TenantOperationKind,
+  TenantRecord,
   TenantSpec,
 } from '../domain/index.js';
 import type { TaskQueues } from '../config/index.js';
@@ -42,7 +43,7 @@ function translate(err: unknown, tenantId: string): LandlordError {
 export class TemporalLifecycleClient implements LifecycleClient {
   constructor(
     private readonly client: Client,
-    private readonly taskQueues: Pick<TaskQueues, 'lifecycle' | 'provisioning'>,
+    private readonly taskQueues: Pick<TaskQueues, 'lifecycle' | 'provisioning' | 'data'>,
     private readonly catalog: PolicyCatalog,
   ) {}
 
@@ -52,7 +53,13 @@ export class TemporalLifecycleClient implements LifecycleClient {
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof tenantWorkflow>('tenantWorkflow', {
       workflowId: tenantWorkflowId(spec.id),
       taskQueue: this.taskQueues.lifecycle,
-      args: [{ tenantId: spec.id, provisioningQueue: this.taskQueues.provisioning }],
+      args: [
+        {
+          tenantId: spec.id,
+          provisioningQueue: this.taskQueues.provisioning,
+          dataQueue: this.taskQueues.data,
+        },
+      ],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     try {
@@ -86,6 +93,26 @@ export class TemporalLifecycleClient implements LifecycleClient {
         .executeUpdate(requestOperation, { args: [{ kind, actor }] });
     } catch (err) {
       throw translate(err, tenantId);
+    }
+  }
+
+  async changeTenantTier(tenant: TenantRecord, tier: string, actor: Actor): Promise<OperationSnapshot> {
+    // An unknown tier, or one not offered in the tenant's region, is refused before anything starts.
+    const placement = checkPlacement(this.catalog, {
+      tier,
+      region: tenant.region,
+      ...(tenant.residency ? { residency: tenant.residency } : {}),
+    });
+    const plan = {
+      deploymentModel: placement.tier.deploymentModel,
+      dr: placement.drRegion !== undefined,
+    };
+    try {
+      return await this.client.workflow
+        .getHandle(tenantWorkflowId(tenant.id))
+        .executeUpdate(requestOperation, { args: [{ kind: 'change-tier', actor, tier, plan }] });
+    } catch (err) {
+      throw translate(err, tenant.id);
     }
   }
 

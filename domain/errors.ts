@@ -49,6 +49,12 @@ export const ERROR_KINDS = {
     retryable: false,
     title: 'A notification receiver rejected the delivery',
   },
+  /** Rows copied between databases did not match their source; the move is undone. */
+  DataVerificationFailed: {
+    status: 500,
+    retryable: false,
+    title: 'Copied data did not match its source',
+  },
   OperationCancelled: { status: 409, retryable: false, title: 'The operation was cancelled' },
 } as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
 

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
 
-export const OPERATION_KINDS = ['onboard', 'suspend', 'resume', 'drift-check'] as const;
+export const OPERATION_KINDS = ['onboard', 'suspend', 'resume', 'drift-check', 'change-tier'] as const;
 export const OperationKind = z.enum(OPERATION_KINDS);
 export type OperationKind = z.infer<typeof OperationKind>;
-/** Operations on an existing tenant. */
-export type TenantOperationKind = Exclude<OperationKind, 'onboard'>;
+/** Operations on an existing tenant that need nothing but its id. */
+export type TenantOperationKind = Exclude<OperationKind, 'onboard' | 'change-tier'>;
 
 export const OPERATION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
@@ -27,6 +27,8 @@ export const OPERATION_STEPS = {
   suspend: ['disable-role', 'record-status'],
   resume: ['enable-role', 'record-status'],
   'drift-check': ['check-drift', 'record-drift'],
+  /** Between two pool tiers only the record changes; see TIER_MOVE_STEPS for pool → silo. */
+  'change-tier': ['validate', 'switch-routing'],
 } as const satisfies Record<OperationKind, readonly string[]>;
 
 export type StepName<K extends OperationKind = OperationKind> = (typeof OPERATION_STEPS)[K][number];
@@ -89,15 +91,34 @@ export const SILO_ONBOARDING_STEPS = [
   'activate',
 ] as const;
 
+/**
+ * A pool tenant moving to a silo tier: its stacks first, then its rows move while it is read-only.
+ * Everything up to `switch-routing` is undone on failure; what follows only goes forward.
+ */
+export const TIER_MOVE_STEPS = [
+  'validate',
+  'provision-standby',
+  'provision-primary',
+  'freeze-writes',
+  'copy-data',
+  'verify-data',
+  'switch-routing',
+  'remove-pool-data',
+  'resume-writes',
+] as const;
+
 /** How an operation will run, known once its placement is: decides the onboarding steps. */
 export interface OperationPlan {
+  /** The deployment model the tenant ends up with. */
   deploymentModel: 'pool' | 'silo';
   dr: boolean;
 }
 
 export function stepNames(kind: OperationKind, plan?: OperationPlan): readonly string[] {
-  if (kind !== 'onboard' || plan?.deploymentModel !== 'silo') return OPERATION_STEPS[kind];
-  return SILO_ONBOARDING_STEPS.filter((s) => plan.dr || s !== 'provision-standby');
+  if ((kind !== 'onboard' && kind !== 'change-tier') || plan?.deploymentModel !== 'silo')
+    return OPERATION_STEPS[kind];
+  const steps = kind === 'onboard' ? SILO_ONBOARDING_STEPS : TIER_MOVE_STEPS;
+  return steps.filter((s) => plan.dr || s !== 'provision-standby');
 }
 
 export function newSteps(kind: OperationKind, plan?: OperationPlan): OperationStep[] {

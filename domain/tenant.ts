@@ -89,6 +89,8 @@ export interface TenantRecord {
   labels: Record<string, string>;
   /** Non-secret outputs of what was provisioned for the tenant, by kind. */
   resources: Record<string, unknown>;
+  /** Set while an operation holds the tenant read-only (its data is moving); absent when writable. */
+  readOnly?: { since: string; operationId: string };
   /** The latest drift check of the tenant's stacks. */
   drift?: { checkedAt: string; operationId: string; resources: DriftedResource[] };
   createdAt: string;

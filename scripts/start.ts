@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole stack with embedded defaults. Starts (or connects to) Temporal and
- * Postgres, then the lifecycle worker and the API as child processes, prints where everything is,
- * and stops it all on Ctrl-C. Data lives under LANDLORD_DATA_DIR (.data/) across restarts.
+ * Postgres, then the lifecycle, provisioning and data workers and the API as child processes,
+ * prints where everything is, and stops it all on Ctrl-C. Data lives under LANDLORD_DATA_DIR (.data/) across restarts.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -90,8 +90,9 @@ async function main(): Promise<void> {
   const env = { ...infra.env, PORT: String(config.api.port), LANDLORD_HOST: config.api.host };
   const worker = startChild('worker', '../workers/lifecycle.ts', env);
   const provisioning = startChild('provisioning', '../workers/provisioning.ts', env);
+  const data = startChild('data', '../workers/data.ts', env);
   const api = startChild('api', '../api/main.ts', env);
-  children.push(worker, provisioning, api);
+  children.push(worker, provisioning, data, api);
   for (const child of children) {
     child.once('exit', (code, signal) => {
       if (stopping) return;

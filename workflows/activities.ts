@@ -4,6 +4,7 @@
  */
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/index.js';
+import type { DataActivities } from '../activities/data/index.js';
 import type { NotificationActivities } from '../activities/notifications/index.js';
 import type { PolicyActivities } from '../activities/policy/index.js';
 import type { PoolActivities } from '../activities/pool/index.js';
@@ -47,3 +48,19 @@ export const notifications = proxyActivities<NotificationActivities>({
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes },
 });
+
+/** Data moves on the data workers' queue: copying a tenant's rows can take a while; heartbeats tell. */
+export function dataOn(taskQueue: string) {
+  return proxyActivities<DataActivities>({
+    taskQueue,
+    startToCloseTimeout: '2h',
+    heartbeatTimeout: '1m',
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '1m',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes,
+    },
+  });
+}

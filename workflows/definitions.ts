@@ -19,8 +19,13 @@ export interface OperationRequest {
   actor: Actor;
   /** For `onboard`: the tenant to create. */
   spec?: TenantSpec;
-  /** For `onboard`: pool or silo, with or without DR (decides the steps shown from the start). */
+  /**
+   * For `onboard` and `change-tier`: pool or silo, with or without DR, where the tenant ends up
+   * (decides the steps shown from the start).
+   */
   plan?: OperationPlan;
+  /** For `change-tier`: the tier to move to. */
+  tier?: string;
 }
 
 export interface OperationRef {

@@ -3,3 +3,4 @@ export { tenantWorkflow } from './tenant.js';
 export { onboardTenant } from './onboard-tenant.js';
 export { changeTenantAccess } from './change-tenant-access.js';
 export { checkTenantDrift } from './check-tenant-drift.js';
+export { changeTenantTier } from './change-tenant-tier.js';

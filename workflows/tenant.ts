@@ -10,10 +10,11 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { newSteps, transitionRefusal } from '../domain/index.js';
+import { newSteps, tierChangeRefusal, transitionRefusal } from '../domain/index.js';
 import type {
   Actor,
   OperationKind,
+  OperationPlan,
   OperationSnapshot,
   TenantRecord,
   TenantSpec,
@@ -21,6 +22,7 @@ import type {
 } from '../domain/index.js';
 import { registry } from './activities.js';
 import { changeTenantAccess } from './change-tenant-access.js';
+import { changeTenantTier } from './change-tenant-tier.js';
 import { checkTenantDrift } from './check-tenant-drift.js';
 import { cancelOperation, requestOperation, retryOperation, tenantView } from './definitions.js';
 import type { OperationRequest } from './definitions.js';
@@ -51,6 +53,8 @@ export interface TenantWorkflowInput {
   tenantId: string;
   /** Task queue of the provisioning workers, where silo operations run their Pulumi activities. */
   provisioningQueue: string;
+  /** Task queue of the data workers, where rows are moved. */
+  dataQueue?: string;
   state?: TenantState;
 }
 
@@ -131,7 +135,11 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
         run: 1,
         steps: newSteps(request.kind, request.plan),
         actor: request.actor,
-        input: request.spec ? { spec: request.spec } : {},
+        input: request.spec
+          ? { spec: request.spec }
+          : request.tier
+            ? { tier: request.tier, fromTier: state.tenant?.tier, plan: request.plan }
+            : {},
         createdAt: at,
         updatedAt: at,
         version: VERSION_BLOCK,
@@ -144,6 +152,14 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
           throw invalid('onboarding needs the spec of this tenant', 'ValidationFailed');
         const refusal = transitionRefusal(request.kind, projectedStatus());
         if (refusal) throw invalid(refusal);
+        if (request.kind === 'change-tier') {
+          if (!request.tier || !request.plan)
+            throw invalid('a tier change needs the tier and its plan', 'ValidationFailed');
+          const tierRefusal = tierChangeRefusal(state.tenant!, request.tier, request.plan.deploymentModel);
+          if (tierRefusal) throw invalid(tierRefusal.message, tierRefusal.type);
+          if (state.queue.some((id) => find(id)?.kind === 'change-tier'))
+            throw invalid('another tier change of this tenant is queued or running');
+        }
         if (request.kind === 'drift-check' && state.tenant?.deploymentModel !== 'silo') {
           throw invalid(
             "a drift check covers the stacks of a silo tenant; this tenant lives in its region's pool",
@@ -246,6 +262,9 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     replace(snapshot);
     if (outcome.tenant) {
       state.tenant = outcome.tenant;
+      // A tier change moves the spec with it: later operations (drift checks) read the tier from it.
+      if (state.spec && state.spec.tier !== outcome.tenant.tier)
+        state.spec = { ...state.spec, tier: outcome.tenant.tier };
       state.status = outcome.tenant.status;
       state.tenantVersion = Math.max(state.tenantVersion, outcome.tenant.version);
     }
@@ -288,6 +307,11 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     // Re-checked at its turn: an operation queued behind one that failed may no longer apply.
     const refusal = op.run > 1 ? refusalFor(op.kind, state.status) : transitionRefusal(op.kind, state.status);
     if (refusal) return endHere(op, 'failed', { type: 'InvalidTransition', message: refusal });
+    if (op.kind === 'change-tier') {
+      const { tier, plan } = op.input as { tier: string; plan: OperationPlan };
+      const tierRefusal = tierChangeRefusal(state.tenant!, tier, plan.deploymentModel);
+      if (tierRefusal) return endHere(op, 'failed', tierRefusal);
+    }
     state.tenantVersion = (Math.floor(state.tenantVersion / VERSION_BLOCK) + 1) * VERSION_BLOCK;
     const tenantVersion = state.tenantVersion;
     const scope = new CancellationScope();
@@ -305,6 +329,23 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
                 tenantVersion,
                 createdAt: state.createdAt!,
                 provisioningQueue: input.provisioningQueue,
+              },
+            ],
+          });
+        }
+        if (op.kind === 'change-tier') {
+          return executeChild(changeTenantTier, {
+            ...options,
+            args: [
+              {
+                operation: op,
+                tenant: state.tenant!,
+                spec: state.spec!,
+                tier: (op.input as { tier: string }).tier,
+                tenantVersion,
+                provisioningQueue: input.provisioningQueue,
+                // Workflows started before the data queue existed derive it from the provisioning one.
+                dataQueue: input.dataQueue ?? input.provisioningQueue.replace(/provisioning$/, 'data'),
               },
             ],
           });

@@ -8,7 +8,7 @@ import { LandlordError } from '../../domain/index.js';
 import type { DataPlaneManifest } from '../../domain/index.js';
 import type { StepRef } from '../step-ref.js';
 import type { PoolDirectory } from './directory.js';
-import { POOL_DATABASE, TENANTS_GROUP_ROLE } from './schema.js';
+import { POOL_DATABASE, READ_ONLY_GROUP_ROLE, TENANTS_GROUP_ROLE } from './schema.js';
 
 const q = pg.escapeIdentifier;
 
@@ -49,7 +49,7 @@ async function inTransaction<T>(
   }
 }
 
-async function terminateSessions(client: pg.PoolClient, role: string): Promise<void> {
+async function terminateSessions(client: pg.ClientBase | pg.Pool, role: string): Promise<void> {
   await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
 }
 
@@ -100,6 +100,7 @@ export function createPoolActivities({
         if (!rowCount) await c.query(`CREATE ROLE ${q(role)} NOINHERIT`);
         await c.query(`ALTER ROLE ${q(role)} INHERIT LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
         await c.query(`GRANT ${TENANTS_GROUP_ROLE} TO ${q(role)}`);
+        await c.query(`REVOKE ${READ_ONLY_GROUP_ROLE} FROM ${q(role)}`);
         await c.query(`GRANT CONNECT ON DATABASE ${q(POOL_DATABASE)} TO ${q(role)}`);
         await c.query(
           `INSERT INTO landlord.tenant_partitions (tenant_id, role_name) VALUES ($1, $2)
@@ -185,8 +186,33 @@ export function createPoolActivities({
         if (!rowCount)
           throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no database role in ${region}`);
         await c.query(`ALTER ROLE ${q(role)} ${enabled ? 'LOGIN' : 'NOLOGIN'}`);
-        if (!enabled) await terminateSessions(c, role);
       });
+      // Once committed: a session ended earlier could log in again under the old setting.
+      if (!enabled) await terminateSessions(directory.pool(region), role);
+    },
+
+    /**
+     * Makes the tenant read-only in the pool (its role may only select; open sessions are ended, so
+     * no transaction begun before can still write), or writable again; idempotent.
+     */
+    async setTenantWrites({
+      tenantId,
+      region,
+      writable,
+    }: PartitionInput & { writable: boolean }): Promise<void> {
+      const role = tenantRoleName(tenantId);
+      await inTransaction(directory.pool(region), tenantId, async (c) => {
+        const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+        if (!rowCount)
+          throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no database role in ${region}`);
+        const [grant, revoke] = writable
+          ? [TENANTS_GROUP_ROLE, READ_ONLY_GROUP_ROLE]
+          : [READ_ONLY_GROUP_ROLE, TENANTS_GROUP_ROLE];
+        await c.query(`GRANT ${grant} TO ${q(role)}`);
+        await c.query(`REVOKE ${revoke} FROM ${q(role)}`);
+      });
+      // Once committed: a session ended earlier could reconnect with the old grants.
+      if (!writable) await terminateSessions(directory.pool(region), role);
     },
   };
 }

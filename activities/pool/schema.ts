@@ -10,6 +10,8 @@ import { ensureDatabase, withDatabase } from '../database.js';
 export const POOL_DATABASE = 'landlord_pool';
 /** Group role holding the table privileges every tenant role inherits. */
 export const TENANTS_GROUP_ROLE = 'landlord_tenants';
+/** Group role a tenant role is moved to while the tenant is read-only: it may only select. */
+export const READ_ONLY_GROUP_ROLE = 'landlord_tenants_read_only';
 
 const q = pg.escapeIdentifier;
 
@@ -35,11 +37,16 @@ ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS tenant_isolation ON ${table};
 CREATE POLICY tenant_isolation ON ${table}
   USING (${key} = landlord.current_tenant()) WITH CHECK (${key} = landlord.current_tenant());
-GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO ${TENANTS_GROUP_ROLE};`;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO ${TENANTS_GROUP_ROLE};
+GRANT SELECT ON ${table} TO ${READ_ONLY_GROUP_ROLE};`;
   });
   return `
 DO $$ BEGIN
   CREATE ROLE ${TENANTS_GROUP_ROLE} NOLOGIN;
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+DO $$ BEGIN
+  CREATE ROLE ${READ_ONLY_GROUP_ROLE} NOLOGIN;
 EXCEPTION WHEN duplicate_object THEN NULL;
 END $$;
 CREATE SCHEMA IF NOT EXISTS landlord;
@@ -56,8 +63,9 @@ CREATE OR REPLACE FUNCTION landlord.tenant_of_role(role_name text) RETURNS text
 CREATE OR REPLACE FUNCTION landlord.current_tenant() RETURNS text
   LANGUAGE sql STABLE AS $f$ SELECT landlord.tenant_of_role(current_user::text) $f$;
 REVOKE ALL ON FUNCTION landlord.tenant_of_role(text) FROM PUBLIC;
-GRANT USAGE ON SCHEMA landlord TO ${TENANTS_GROUP_ROLE};
-GRANT EXECUTE ON FUNCTION landlord.tenant_of_role(text), landlord.current_tenant() TO ${TENANTS_GROUP_ROLE};
+GRANT USAGE ON SCHEMA landlord TO ${TENANTS_GROUP_ROLE}, ${READ_ONLY_GROUP_ROLE};
+GRANT EXECUTE ON FUNCTION landlord.tenant_of_role(text), landlord.current_tenant()
+  TO ${TENANTS_GROUP_ROLE}, ${READ_ONLY_GROUP_ROLE};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${TENANTS_GROUP_ROLE};
 ${tables.join('\n')}
 `;

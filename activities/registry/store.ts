@@ -83,6 +83,7 @@ function tenantFromRow(r: Row): TenantRecord {
     features: r.features as Record<string, boolean>,
     labels: r.labels as Record<string, string>,
     resources: r.resources as Record<string, unknown>,
+    ...(r.read_only ? { readOnly: r.read_only as TenantRecord['readOnly'] } : {}),
     ...(r.drift ? { drift: r.drift as TenantRecord['drift'] } : {}),
     createdAt: iso(r.created_at as Date)!,
     updatedAt: iso(r.updated_at as Date)!,
@@ -156,13 +157,14 @@ export class RegistryStore {
   async upsertTenant(t: TenantRecord): Promise<void> {
     await this.pool.query(
       `INSERT INTO tenants (id, name, tier, region, dr_region, residency, deployment_model, status, status_reason,
-         admin_email, features, labels, resources, created_at, updated_at, version, drift)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+         admin_email, features, labels, resources, created_at, updated_at, version, drift, read_only)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, tier = EXCLUDED.tier, region = EXCLUDED.region,
          dr_region = EXCLUDED.dr_region, residency = EXCLUDED.residency, deployment_model = EXCLUDED.deployment_model,
          status = EXCLUDED.status, status_reason = EXCLUDED.status_reason, admin_email = EXCLUDED.admin_email,
          features = EXCLUDED.features, labels = EXCLUDED.labels, resources = EXCLUDED.resources,
-         updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, drift = EXCLUDED.drift
+         updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, drift = EXCLUDED.drift,
+         read_only = EXCLUDED.read_only
        WHERE tenants.version < EXCLUDED.version`,
       [
         t.id,
@@ -182,6 +184,7 @@ export class RegistryStore {
         t.updatedAt,
         t.version,
         t.drift ? JSON.stringify(t.drift) : null,
+        t.readOnly ? JSON.stringify(t.readOnly) : null,
       ],
     );
   }

@@ -11,6 +11,7 @@ import { defineRoute } from '../route.js';
 import type { RouteDefinition, RouteResult } from '../route.js';
 import {
   AuditEventPage,
+  ChangeTenantRequest,
   CreateTenantRequest,
   ListEventsQuery,
   ListTenantsQuery,
@@ -41,7 +42,7 @@ function tenantInPath({ params }: { params: Record<string, string> }): { tenantI
   return tenantId ? { tenantId } : {};
 }
 
-/** The tenant routes: onboard, list, show, audit trail, suspend, resume and drift check. */
+/** The tenant routes: onboard, list, show, change tier, audit trail, suspend, resume and drift check. */
 export const tenantRoutes: RouteDefinition[] = [
   defineRoute({
     method: 'post',
@@ -137,6 +138,30 @@ export const tenantRoutes: RouteDefinition[] = [
         ...(op.finishedAt ? { finishedAt: op.finishedAt } : {}),
       }));
       return { status: 200, body: { ...tenant, operations } };
+    },
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/v1/tenants/{id}',
+    operationId: 'changeTenant',
+    summary: 'Move a tenant to another tier; from a pool tier to a silo tier its data moves with it',
+    description:
+      'Pool to silo: the silo is provisioned, the tenant is read-only while its rows are copied and ' +
+      'counted, then the registry routes it to the silo, its pool rows are removed and it is writable ' +
+      'again. A failure before the switch leaves it on the pool, writable, with the silo destroyed. ' +
+      'Silo to pool (and between silo tiers) is refused with 422 for now.',
+    tag: 'tenants',
+    permission: 'operateTenant',
+    action: 'tenant.change-tier',
+    idempotent: true,
+    params: TenantIdParams,
+    body: ChangeTenantRequest,
+    responses: { 202: ACCEPTED },
+    auditSubject: tenantInPath,
+    async handle({ params, body }, { actor, deps }) {
+      const tenant = await deps.store.getTenant(params.id);
+      if (!tenant) throw new LandlordError('TenantNotFound', `no tenant "${params.id}"`);
+      return acceptedOperation(await deps.lifecycle.changeTenantTier(tenant, body.tier, actor));
     },
   }),
   defineRoute({

@@ -110,6 +110,7 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
       await faults.get(tenantId)?.holdLogin;
       logins.set(tenantId, enabled);
     },
+    async setTenantWrites() {},
     async deliverNotification({ tenantId }) {
       const downFor = faults.get(tenantId)?.receiverDownForMs;
       if (downFor !== undefined) {

@@ -23,6 +23,8 @@ import { bootstrapAdminKey } from '../../api/admin-key.js';
 import type { OperationSnapshot, Role } from '../../domain/index.js';
 import { createLifecycleWorker, installQuietRuntime } from '../../workers/lifecycle.js';
 import { createProvisioningWorker } from '../../workers/provisioning.js';
+import { createDataWorker } from '../../workers/data.js';
+import type { DataActivities } from '../../activities/data/index.js';
 import type { LifecycleActivities } from '../../workers/lifecycle.js';
 import { testStack } from './stack.js';
 
@@ -43,6 +45,9 @@ export interface HarnessOptions {
   temporalAddress?: string;
   /** Also run a provisioning (Pulumi) worker in this process. */
   provisioning?: boolean;
+  /** Also run a data worker (rows moving between databases) in this process. */
+  data?: boolean;
+  decorateDataActivities?: (activities: DataActivities) => DataActivities;
 }
 
 export class Harness {
@@ -50,6 +55,7 @@ export class Harness {
   baseUrl = '';
   private worker?: { worker: Worker; run: Promise<void> };
   private provisioningWorker?: { worker: Worker; run: Promise<void> };
+  private dataWorker?: { worker: Worker; run: Promise<void> };
   private workerConnection?: NativeConnection;
   private server?: Server;
   private readonly processes = new Set<ChildProcess>();
@@ -90,6 +96,7 @@ export class Harness {
     const harness = new Harness(config, env, store, directory, client, lifecycle, options);
     if (!options.noWorker) await harness.startWorker();
     if (options.provisioning) await harness.startProvisioningWorker();
+    if (options.data) await harness.startDataWorker();
     await harness.startApi();
     return harness;
   }
@@ -130,6 +137,24 @@ export class Harness {
     this.provisioningWorker = { worker, run: worker.run() };
   }
 
+  /** Starts the data worker in this process. */
+  async startDataWorker(): Promise<void> {
+    this.workerConnection ??= await NativeConnection.connect({
+      address: this.env.LANDLORD_TEMPORAL_ADDRESS!,
+    });
+    const worker = await createDataWorker({
+      config: this.config,
+      connection: this.workerConnection,
+      namespace: 'default',
+      store: this.store,
+      directory: this.directory,
+      ...(this.options.decorateDataActivities
+        ? { decorateActivities: this.options.decorateDataActivities }
+        : {}),
+    });
+    this.dataWorker = { worker, run: worker.run() };
+  }
+
   async stopWorker(): Promise<void> {
     if (!this.worker) return;
     this.worker.worker.shutdown();
@@ -138,7 +163,7 @@ export class Harness {
   }
 
   /** Starts `workers/<kind>.ts` as its own process, as `npm start` does; resolves once it polls. */
-  async spawnWorkerProcess(kind: 'lifecycle' | 'provisioning' = 'lifecycle'): Promise<ChildProcess> {
+  async spawnWorkerProcess(kind: 'lifecycle' | 'provisioning' | 'data' = 'lifecycle'): Promise<ChildProcess> {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', fileURLToPath(new URL(`../../workers/${kind}.ts`, import.meta.url))],
@@ -253,9 +278,10 @@ export class Harness {
   async close(): Promise<void> {
     for (const child of this.processes) await Harness.kill(child);
     await this.stopWorker();
-    if (this.provisioningWorker) {
-      this.provisioningWorker.worker.shutdown();
-      await this.provisioningWorker.run;
+    for (const w of [this.provisioningWorker, this.dataWorker]) {
+      if (!w) continue;
+      w.worker.shutdown();
+      await w.run;
     }
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.server?.closeAllConnections();

@@ -6,7 +6,9 @@ import {
   LandlordError,
   PolicyCatalog,
   slugFromName,
+  stepNames,
   TENANT_ID_PATTERN,
+  tierChangeRefusal,
   transitionRefusal,
 } from '../../domain/index.js';
 import type { Region, TierPolicy } from '../../domain/index.js';
@@ -244,6 +246,44 @@ describe('transitionRefusal', () => {
     ['resume', 'failed', 'a failed tenant cannot be resumed; it must be suspended'],
   ] as const)('%s from %s: %j', (kind, status, refusal) => {
     expect(transitionRefusal(kind, status)).toBe(refusal);
+  });
+});
+
+describe('tier changes', () => {
+  it('are refused unless the tenant is active', () => {
+    expect(transitionRefusal('change-tier', 'active')).toBeUndefined();
+    expect(transitionRefusal('change-tier', 'suspended')).toBe(
+      'a suspended tenant cannot be moved to another tier; it must be active',
+    );
+  });
+
+  it.each([
+    [{ tier: 'basic', deploymentModel: 'pool' }, 'basic', 'pool', 'InvalidTransition'],
+    [{ tier: 'basic', deploymentModel: 'pool' }, 'standard', 'pool', undefined],
+    [{ tier: 'basic', deploymentModel: 'pool' }, 'premium', 'silo', undefined],
+    [{ tier: 'premium', deploymentModel: 'silo' }, 'basic', 'pool', 'PolicyViolation'],
+    [{ tier: 'premium', deploymentModel: 'silo' }, 'enterprise', 'silo', 'PolicyViolation'],
+  ] as const)('from %j to %s (%s): %s', (tenant, tier, model, type) => {
+    expect(tierChangeRefusal(tenant, tier, model)?.type).toBe(type);
+  });
+
+  it('move data only into a silo, standby first for DR tiers', () => {
+    expect(stepNames('change-tier', { deploymentModel: 'pool', dr: false })).toEqual([
+      'validate',
+      'switch-routing',
+    ]);
+    const toSilo = stepNames('change-tier', { deploymentModel: 'silo', dr: true });
+    expect(toSilo.slice(0, 4)).toEqual([
+      'validate',
+      'provision-standby',
+      'provision-primary',
+      'freeze-writes',
+    ]);
+    expect(stepNames('change-tier', { deploymentModel: 'silo', dr: false })).not.toContain(
+      'provision-standby',
+    );
+    expect(toSilo.indexOf('verify-data')).toBeLessThan(toSilo.indexOf('switch-routing'));
+    expect(toSilo.indexOf('switch-routing')).toBeLessThan(toSilo.indexOf('remove-pool-data'));
   });
 });
 

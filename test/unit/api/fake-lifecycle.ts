@@ -4,6 +4,7 @@ import {
   LandlordError,
   checkPlacement,
   newSteps,
+  tierChangeRefusal,
   transitionRefusal,
   TRANSITIONS,
 } from '../../../domain/index.js';
@@ -13,12 +14,14 @@ import type {
   OperationSnapshot,
   PolicyCatalog,
   TenantOperationKind,
+  TenantRecord,
   TenantSpec,
 } from '../../../domain/index.js';
 
 /** A call the API made on the lifecycle client. */
 export interface LifecycleCall {
-  method: 'createTenant' | 'requestTenantOperation' | 'cancelOperation' | 'retryOperation';
+  method:
+    'createTenant' | 'requestTenantOperation' | 'changeTenantTier' | 'cancelOperation' | 'retryOperation';
   tenantId: string;
   operationId?: string;
   actor: Actor;
@@ -92,6 +95,17 @@ export class FakeLifecycle implements LifecycleClient {
     });
     await this.finish(op, 'succeeded');
     return op;
+  }
+
+  /** Refuses as the workflow would; an accepted change stays running. */
+  async changeTenantTier(tenant: TenantRecord, tier: string, actor: Actor): Promise<OperationSnapshot> {
+    this.calls.push({ method: 'changeTenantTier', tenantId: tenant.id, actor });
+    const placement = checkPlacement(this.catalog, { tier, region: tenant.region });
+    const refusal = transitionRefusal('change-tier', tenant.status);
+    if (refusal) throw new LandlordError('InvalidTransition', refusal);
+    const tierRefusal = tierChangeRefusal(tenant, tier, placement.tier.deploymentModel);
+    if (tierRefusal) throw new LandlordError(tierRefusal.type, tierRefusal.message);
+    return this.record(tenant.id, 'change-tier', actor, { tier, fromTier: tenant.tier });
   }
 
   async cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot> {

@@ -1,0 +1,183 @@
+/**
+ * Data-plane moves on the `landlord-data` queue: a tenant's rows copied from its region's pool
+ * database into its silo database, table by table as the manifest lists them, and checked after.
+ */
+import { pipeline } from 'node:stream/promises';
+import { Context } from '@temporalio/activity';
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { LandlordError } from '../../domain/index.js';
+import type { DataPlaneManifest } from '../../domain/index.js';
+import type { PoolDirectory } from '../pool/directory.js';
+import { siloDatabaseName } from '../pool/index.js';
+import type { RegistryStore } from '../registry/store.js';
+import type { StepRef } from '../step-ref.js';
+
+const q = pg.escapeIdentifier;
+
+interface MoveInput {
+  stepRef?: StepRef;
+  tenantId: string;
+  /** The tenant's home region: its pool database and its silo are both on this region's server. */
+  region: string;
+}
+
+/** Rows of the tenant per table, in the pool and in the silo. */
+export type TableCounts = Record<string, { pool: number; silo: number }>;
+
+/** Columns a COPY can write: every column but generated ones, in table order. */
+async function copyableColumns(c: pg.ClientBase, table: string): Promise<string[]> {
+  const { rows } = await c.query<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns
+     WHERE table_schema = 'public' AND table_name = $1 AND is_generated = 'NEVER'
+     ORDER BY ordinal_position`,
+    [table],
+  );
+  if (rows.length === 0)
+    throw new LandlordError('InternalError', `table ${table} is missing from a database`);
+  return rows.map((r) => r.column_name);
+}
+
+/** Moves each identity or serial sequence of `table` past the rows copied in. */
+async function advanceSequences(c: pg.ClientBase, table: string): Promise<void> {
+  const { rows } = await c.query<{ column_name: string; seq: string }>(
+    `SELECT column_name, pg_get_serial_sequence(quote_ident($1), column_name) AS seq
+     FROM information_schema.columns
+     WHERE table_schema = 'public' AND table_name = $1
+       AND pg_get_serial_sequence(quote_ident($1), column_name) IS NOT NULL`,
+    [table],
+  );
+  for (const { column_name: column, seq } of rows) {
+    await c.query(`SELECT setval($1, COALESCE((SELECT max(${q(column)}) FROM ${q(table)}), 0) + 1, false)`, [
+      seq,
+    ]);
+  }
+}
+
+async function connect(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: 'landlord-data' });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+export function createDataActivities({
+  directory,
+  manifest,
+  store,
+}: {
+  directory: PoolDirectory;
+  manifest: DataPlaneManifest;
+  store: RegistryStore;
+}) {
+  const siloUrl = (tenantId: string, region: string) =>
+    directory.serverDatabaseUrl(region, siloDatabaseName(tenantId));
+
+  return {
+    /**
+     * Copies the tenant's rows from the pool into its silo in one silo transaction, from one
+     * consistent snapshot of the pool; rows an earlier attempt left in the silo are replaced, so a
+     * retry copies everything again. Returns the rows copied per table.
+     */
+    async copyTenantToSilo({ stepRef, tenantId, region }: MoveInput): Promise<Record<string, number>> {
+      const context = Context.current();
+      let latest: { done: number; total: number; current?: string } | undefined;
+      // Heartbeat while a large table streams too, so a live copy is not taken for a dead one.
+      const beat = setInterval(() => context.heartbeat(latest), 10_000);
+      const source = await connect(directory.databaseUrl(region)).catch((err: unknown) => {
+        clearInterval(beat);
+        throw err;
+      });
+      let target: pg.Client | undefined;
+      try {
+        target = await connect(siloUrl(tenantId, region));
+        await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        await target.query('BEGIN');
+        for (const table of [...manifest.tables].reverse()) {
+          await target.query(`DELETE FROM ${q(table.name)} WHERE ${q(table.tenantKey)} = $1`, [tenantId]);
+        }
+        const copied: Record<string, number> = {};
+        const total = manifest.tables.length;
+        for (const [i, table] of manifest.tables.entries()) {
+          const progress = { done: i, total, current: table.name };
+          latest = progress;
+          context.heartbeat(progress);
+          if (stepRef)
+            await store
+              .recordStepProgress(stepRef.operationId, stepRef.run, stepRef.step, progress)
+              .catch(() => undefined);
+          const columns = (await copyableColumns(source, table.name)).map(q).join(', ');
+          const out = source.query(
+            copyTo(
+              `COPY (SELECT ${columns} FROM ${q(table.name)} WHERE ${q(table.tenantKey)} = ${pg.escapeLiteral(tenantId)})
+               TO STDOUT (FORMAT binary)`,
+            ),
+          );
+          const into = target.query(
+            copyFrom(`COPY ${q(table.name)} (${columns}) FROM STDIN (FORMAT binary)`),
+          );
+          await pipeline(out, into, { signal: context.cancellationSignal });
+          copied[table.name] = into.rowCount;
+          await advanceSequences(target, table.name);
+        }
+        await target.query('COMMIT');
+        await source.query('COMMIT');
+        if (stepRef)
+          await store
+            .recordStepProgress(stepRef.operationId, stepRef.run, stepRef.step, { done: total, total })
+            .catch(() => undefined);
+        return copied;
+      } finally {
+        clearInterval(beat);
+        // Ending a connection with an open transaction rolls it back.
+        await Promise.allSettled([source.end(), target?.end()]);
+      }
+    },
+
+    /**
+     * Counts the tenant's rows per table in the pool and in the silo, and fails unless they match
+     * (and the silo holds no one else's rows).
+     */
+    async verifyTenantCopy({ tenantId, region }: MoveInput): Promise<TableCounts> {
+      const source = await connect(directory.databaseUrl(region));
+      let target: pg.Client | undefined;
+      try {
+        target = await connect(siloUrl(tenantId, region));
+        const counts: TableCounts = {};
+        const mismatched: string[] = [];
+        for (const table of manifest.tables) {
+          const count = async (c: pg.Client, where: string) =>
+            Number(
+              (
+                await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${q(table.name)} ${where}`, [
+                  tenantId,
+                ])
+              ).rows[0]!.n,
+            );
+          const ofTenant = `WHERE ${q(table.tenantKey)} = $1`;
+          const pool = await count(source, ofTenant);
+          const silo = await count(target, ofTenant);
+          const siloAll = Number(
+            (await target.query<{ n: string }>(`SELECT count(*) AS n FROM ${q(table.name)}`)).rows[0]!.n,
+          );
+          counts[table.name] = { pool, silo };
+          if (pool !== silo || siloAll !== silo)
+            mismatched.push(
+              `${table.name} (pool ${pool}, silo ${silo}${siloAll !== silo ? `, ${siloAll} in all` : ''})`,
+            );
+        }
+        if (mismatched.length > 0) {
+          throw new LandlordError(
+            'DataVerificationFailed',
+            `the silo's rows do not match the pool's: ${mismatched.join('; ')}`,
+          );
+        }
+        return counts;
+      } finally {
+        await Promise.allSettled([source.end(), target?.end()]);
+      }
+    },
+  };
+}
+
+export type DataActivities = ReturnType<typeof createDataActivities>;

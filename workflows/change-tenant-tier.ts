@@ -1,0 +1,117 @@
+import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import type { OperationSnapshot, SiloSpec, TenantRecord, TenantSpec } from '../domain/index.js';
+import { dataOn, policy, pool, poolCompensation, registry } from './activities.js';
+import { provisioningOn, stringOutputs } from './onboard-tenant.js';
+import { errorInfoOf, OperationTracker, operationFailure } from './operation-tracker.js';
+import type { OperationOutcome } from './operation-tracker.js';
+
+export interface ChangeTierInput {
+  operation: OperationSnapshot;
+  tenant: TenantRecord;
+  spec: TenantSpec;
+  /** The tier to move to. */
+  tier: string;
+  /** Tenant projection writes of this run use versions above this. */
+  tenantVersion: number;
+  provisioningQueue: string;
+  dataQueue: string;
+}
+
+/**
+ * Moves a tenant to another tier. Between pool tiers only the record changes. From the pool to a
+ * silo tier: provision the silo (standby first for DR tiers), make the tenant read-only, copy its
+ * rows into the silo and check the counts, switch the registry's routing to the silo, remove the
+ * pool rows, and make it writable again. A failure or cancellation before the switch undoes it all:
+ * the tenant stays on its pool, writable, and the silo is destroyed. From the switch on, the
+ * remaining steps only go forward (retried until they succeed, and not cancellable).
+ */
+export async function changeTenantTier(input: ChangeTierInput): Promise<OperationOutcome> {
+  const op = new OperationTracker(input.operation);
+  const where = { tenantId: input.tenant.id, region: input.tenant.region };
+  let tenantVersion = input.tenantVersion;
+  let tenant = input.tenant;
+  const project = async (patch: Partial<TenantRecord>, drop: (keyof TenantRecord)[] = []) => {
+    tenant = { ...tenant, ...patch, updatedAt: new Date().toISOString(), version: ++tenantVersion };
+    for (const key of drop) delete tenant[key];
+    await registry.projectTenant(tenant);
+  };
+  const compensations: { step: string; undo: () => Promise<void> }[] = [];
+  let switched = false;
+
+  try {
+    const placement = await op.run('validate', (stepRef) =>
+      policy.validatePlacement({ stepRef, spec: { ...input.spec, tier: input.tier } }),
+    );
+    if (!placement.silo) {
+      await op.run('switch-routing', () => project({ tier: input.tier }));
+      return { snapshot: op.finish('succeeded'), tenant };
+    }
+
+    const provisioning = provisioningOn(input.provisioningQueue);
+    const data = dataOn(input.dataQueue);
+    const stacks: Record<string, Record<string, unknown>> = {};
+    const provision = async (step: 'provision-standby' | 'provision-primary', siloSpec: SiloSpec) => {
+      compensations.push({ step, undo: () => provisioning.destroySilo({ spec: siloSpec }) });
+      stacks[siloSpec.region.id] = await op.run(step, (stepRef) =>
+        provisioning.provisionSilo({ stepRef, spec: siloSpec }),
+      );
+      return stacks[siloSpec.region.id]!;
+    };
+    let primary = placement.silo.primary;
+    if (placement.silo.standby) {
+      const standby = await provision('provision-standby', placement.silo.standby);
+      primary = {
+        ...primary,
+        drTarget: { region: placement.silo.standby.region, outputs: stringOutputs(standby) },
+      };
+    }
+    await provision('provision-primary', primary);
+
+    compensations.push({
+      step: 'freeze-writes',
+      undo: async () => {
+        await poolCompensation.setTenantWrites({ ...where, writable: true });
+        await project({}, ['readOnly']);
+      },
+    });
+    await op.run('freeze-writes', async (stepRef) => {
+      await pool.setTenantWrites({ stepRef, ...where, writable: false });
+      await project({ readOnly: { since: new Date().toISOString(), operationId: input.operation.id } });
+    });
+    const copied = await op.run('copy-data', (stepRef) => data.copyTenantToSilo({ stepRef, ...where }));
+    const counts = await op.run('verify-data', (stepRef) => data.verifyTenantCopy({ stepRef, ...where }));
+
+    // The point of no return: from here the tenant lives in its silo.
+    const pooled = (input.tenant.resources.pool ?? {}) as { adminUserId?: string };
+    await CancellationScope.nonCancellable(async () => {
+      await op.run('switch-routing', async () => {
+        await project({
+          tier: input.tier,
+          deploymentModel: 'silo',
+          ...(placement.drRegion ? { drRegion: placement.drRegion } : {}),
+          resources: {
+            silo: { stacks, ...(pooled.adminUserId ? { adminUserId: pooled.adminUserId } : {}) },
+          },
+        });
+        switched = true;
+      });
+      await op.run('remove-pool-data', (stepRef) => poolCompensation.dropPartition({ stepRef, ...where }));
+      await op.run('resume-writes', () => project({}, ['readOnly']));
+    });
+    const snapshot = op.finish('succeeded');
+    return { snapshot: { ...snapshot, result: { copied, verified: counts } }, tenant };
+  } catch (err) {
+    const error = errorInfoOf(err);
+    const outcome = await CancellationScope.nonCancellable(async () => {
+      if (!switched) {
+        for (const { step, undo } of compensations.reverse()) {
+          await undo();
+          op.compensated(step);
+        }
+      }
+      const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', error);
+      return { snapshot, tenant };
+    });
+    throw operationFailure(outcome);
+  }
+}
