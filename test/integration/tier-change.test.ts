@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,6 +180,13 @@ describe('moving a pool tenant to a silo tier (PATCH /v1/tenants/{id})', () => {
       expect(Number(next.rows[0].id)).toBeGreaterThan(rows[0].max as number);
     });
     expect(listStacks(h)).toContain(`landlord-silo/${id}.${region}`);
+
+    // Later operations know the tenant by its new tier: a drift check covers the new stack.
+    rmSync(localSiloNames(id, join(h.config.dataDir, 'objects'), region).folder, { recursive: true });
+    const check = await h.api('POST', `/v1/tenants/${id}/drift-check`, { role: 'operator' });
+    expect(check.status, JSON.stringify(check.body)).toBe(202);
+    const drift = await h.waitForOperation(check.body!.id as string, 120_000);
+    expect(drift.result).toEqual({ drift: [expect.objectContaining({ name: `${id}-objects` })] });
 
     // Silo → pool is refused for now, as is the tier the tenant is already on.
     const back = await h.api('PATCH', `/v1/tenants/${id}`, { role: 'operator', body: { tier: 'basic' } });
