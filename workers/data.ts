@@ -2,7 +2,6 @@
  * The `landlord-data` worker: activities that move or inspect tenants' rows (today: a pool tenant's
  * rows copied into its new silo). Long, heartbeating, and kept off the lifecycle queue.
  */
-import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
@@ -11,7 +10,7 @@ import type { DataActivities } from '../activities/data/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
 import type { PoolDirectory } from '../activities/pool/directory.js';
 import type { RegistryStore } from '../activities/registry/store.js';
-import { installQuietRuntime } from './lifecycle.js';
+import { runAsMain, runWorkerProcess } from './process.js';
 
 export interface DataWorkerDeps {
   config: Pick<Config, 'manifest' | 'taskQueues'>;
@@ -43,37 +42,21 @@ export async function createDataWorker(deps: DataWorkerDeps): Promise<Worker> {
   });
 }
 
-async function main(): Promise<void> {
-  const { loadConfig } = await import('../config/index.js');
-  const { connectWorker } = await import('../client/temporal.js');
-  const { RegistryStore } = await import('../activities/registry/store.js');
-  const { PoolDirectory } = await import('../activities/pool/directory.js');
-  const config = loadConfig();
-  if (!config.postgres.registryUrl)
-    throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
-  installQuietRuntime();
-  const store = RegistryStore.connect(config.postgres.registryUrl, 4);
-  await store.migrate();
-  const directory = new PoolDirectory(config.postgres.regionUrls);
-  const connection = await connectWorker(config.temporal);
-  const worker = await createDataWorker({
-    config,
-    connection,
-    namespace: config.temporal.namespace,
-    store,
-    directory,
-  });
-  console.log(`data worker polling ${config.taskQueues.data}`);
-  try {
-    await worker.run();
-  } finally {
-    await Promise.allSettled([store.close(), directory.close(), connection.close()]);
-  }
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((err: unknown) => {
-    console.error(`data worker: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  });
-}
+runAsMain(import.meta.url, 'data', () =>
+  runWorkerProcess(
+    'data',
+    async ({ config, store, connection }) => {
+      const { PoolDirectory } = await import('../activities/pool/directory.js');
+      const directory = new PoolDirectory(config.postgres.regionUrls);
+      const worker = await createDataWorker({
+        config,
+        connection,
+        namespace: config.temporal.namespace,
+        store,
+        directory,
+      });
+      return { worker, taskQueue: config.taskQueues.data, close: () => directory.close() };
+    },
+    { registryPoolSize: 4 },
+  ),
+);

@@ -3,7 +3,7 @@
  * activities they call (registry projections, policy, pool data plane, notifications).
  */
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { NativeConnection, WorkflowBundle, WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
 import { createNotificationActivities } from '../activities/notifications/index.js';
@@ -13,6 +13,9 @@ import { createPoolActivities } from '../activities/pool/index.js';
 import { createRegistryActivities } from '../activities/registry/index.js';
 import type { RegistryStore } from '../activities/registry/store.js';
 import { activityInterceptors } from '../activities/interceptors.js';
+import { runAsMain, runWorkerProcess } from './process.js';
+
+export { installQuietRuntime } from './process.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -62,15 +65,6 @@ export function createLifecycleActivities({
 }
 export type LifecycleActivities = ReturnType<typeof createLifecycleActivities>;
 
-/** Temporal's runtime logs at WARN and above; once per process, before the first worker. */
-export function installQuietRuntime(): void {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // Already installed in this process.
-  }
-}
-
 /** Creates (does not run) the lifecycle worker. */
 export async function createLifecycleWorker(deps: LifecycleWorkerDeps): Promise<Worker> {
   const activities = createLifecycleActivities(deps);
@@ -89,41 +83,20 @@ export async function createLifecycleWorker(deps: LifecycleWorkerDeps): Promise<
   });
 }
 
-/** Runs the worker until SIGINT/SIGTERM, preparing the registry and pool databases first. */
-async function main(): Promise<void> {
-  const { loadConfig } = await import('../config/index.js');
-  const { resolveSecret } = await import('../config/secret.js');
-  const { connectWorker } = await import('../client/temporal.js');
-  const { RegistryStore } = await import('../activities/registry/store.js');
-  const { preparePoolDatabases } = await import('../activities/pool/schema.js');
-  const config = loadConfig();
-  if (!config.postgres.registryUrl)
-    throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
-  installQuietRuntime();
-  const store = RegistryStore.connect(config.postgres.registryUrl);
-  await store.migrate();
-  await preparePoolDatabases(config.postgres.regionUrls, config.manifest, config.migrationsDir);
-  const directory = new PoolDirectory(config.postgres.regionUrls);
-  const connection = await connectWorker(config.temporal);
-  const worker = await createLifecycleWorker({
-    config,
-    connection,
-    namespace: config.temporal.namespace,
-    store,
-    directory,
-    secret: resolveSecret(config),
-  });
-  console.log(`lifecycle worker polling ${config.taskQueues.lifecycle}`);
-  try {
-    await worker.run();
-  } finally {
-    await Promise.allSettled([store.close(), directory.close(), connection.close()]);
-  }
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((err: unknown) => {
-    console.error(`lifecycle worker: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  });
-}
+runAsMain(import.meta.url, 'lifecycle', () =>
+  runWorkerProcess('lifecycle', async ({ config, store, connection }) => {
+    const { resolveSecret } = await import('../config/secret.js');
+    const { preparePoolDatabases } = await import('../activities/pool/schema.js');
+    await preparePoolDatabases(config.postgres.regionUrls, config.manifest, config.migrationsDir);
+    const directory = new PoolDirectory(config.postgres.regionUrls);
+    const worker = await createLifecycleWorker({
+      config,
+      connection,
+      namespace: config.temporal.namespace,
+      store,
+      directory,
+      secret: resolveSecret(config),
+    });
+    return { worker, taskQueue: config.taskQueues.lifecycle, close: () => directory.close() };
+  }),
+);

@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
@@ -13,7 +13,7 @@ import { activityInterceptors } from '../activities/interceptors.js';
 import { createProvisioningActivities } from '../activities/provisioning/index.js';
 import type { PulumiEnvironment } from '../activities/provisioning/stack-runner.js';
 import type { RegistryStore } from '../activities/registry/store.js';
-import { installQuietRuntime } from './lifecycle.js';
+import { runAsMain, runWorkerProcess } from './process.js';
 
 /** Where and how stacks are kept: the file backend under the data folder unless configured. */
 export function pulumiEnvironment(
@@ -74,37 +74,21 @@ export async function createProvisioningWorker(deps: ProvisioningWorkerDeps): Pr
   });
 }
 
-async function main(): Promise<void> {
-  const { loadConfig } = await import('../config/index.js');
-  const { resolveSecret } = await import('../config/secret.js');
-  const { connectWorker } = await import('../client/temporal.js');
-  const { RegistryStore } = await import('../activities/registry/store.js');
-  const config = loadConfig();
-  if (!config.postgres.registryUrl)
-    throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
-  installQuietRuntime();
-  const store = RegistryStore.connect(config.postgres.registryUrl, 4);
-  await store.migrate();
-  const connection = await connectWorker(config.temporal);
-  const worker = await createProvisioningWorker({
-    config,
-    connection,
-    namespace: config.temporal.namespace,
-    store,
-    secret: resolveSecret(config),
-    regionServerUrls: config.postgres.regionUrls,
-  });
-  console.log(`provisioning worker polling ${config.taskQueues.provisioning}`);
-  try {
-    await worker.run();
-  } finally {
-    await Promise.allSettled([store.close(), connection.close()]);
-  }
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((err: unknown) => {
-    console.error(`provisioning worker: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  });
-}
+runAsMain(import.meta.url, 'provisioning', () =>
+  runWorkerProcess(
+    'provisioning',
+    async ({ config, store, connection }) => {
+      const { resolveSecret } = await import('../config/secret.js');
+      const worker = await createProvisioningWorker({
+        config,
+        connection,
+        namespace: config.temporal.namespace,
+        store,
+        secret: resolveSecret(config),
+        regionServerUrls: config.postgres.regionUrls,
+      });
+      return { worker, taskQueue: config.taskQueues.provisioning };
+    },
+    { registryPoolSize: 4 },
+  ),
+);

@@ -1,9 +1,10 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
-import type { OperationSnapshot, SiloSpec, TenantRecord, TenantSpec } from '../domain/index.js';
+import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
 import { dataOn, policy, pool, poolCompensation, registry } from './activities.js';
-import { provisioningOn, stringOutputs } from './onboard-tenant.js';
 import { errorInfoOf, OperationTracker, operationFailure } from './operation-tracker.js';
 import type { OperationOutcome } from './operation-tracker.js';
+import { provisionSiloStacks } from './silo-stacks.js';
+import type { Compensation } from './silo-stacks.js';
 
 export interface ChangeTierInput {
   operation: OperationSnapshot;
@@ -35,7 +36,7 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
     for (const key of drop) delete tenant[key];
     await registry.projectTenant(tenant);
   };
-  const compensations: { step: string; undo: () => Promise<void> }[] = [];
+  const compensations: Compensation[] = [];
   let switched = false;
 
   try {
@@ -47,25 +48,8 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
       return { snapshot: op.finish('succeeded'), tenant };
     }
 
-    const provisioning = provisioningOn(input.provisioningQueue);
     const data = dataOn(input.dataQueue);
-    const stacks: Record<string, Record<string, unknown>> = {};
-    const provision = async (step: 'provision-standby' | 'provision-primary', siloSpec: SiloSpec) => {
-      compensations.push({ step, undo: () => provisioning.destroySilo({ spec: siloSpec }) });
-      stacks[siloSpec.region.id] = await op.run(step, (stepRef) =>
-        provisioning.provisionSilo({ stepRef, spec: siloSpec }),
-      );
-      return stacks[siloSpec.region.id]!;
-    };
-    let primary = placement.silo.primary;
-    if (placement.silo.standby) {
-      const standby = await provision('provision-standby', placement.silo.standby);
-      primary = {
-        ...primary,
-        drTarget: { region: placement.silo.standby.region, outputs: stringOutputs(standby) },
-      };
-    }
-    await provision('provision-primary', primary);
+    const stacks = await provisionSiloStacks(op, input.provisioningQueue, placement.silo, compensations);
 
     compensations.push({
       step: 'freeze-writes',

@@ -1,7 +1,7 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { DriftedResource, OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
 import { policy, registry } from './activities.js';
-import { provisioningOn } from './onboard-tenant.js';
+import { provisioningOn } from './silo-stacks.js';
 import { errorInfoOf, OperationTracker, operationFailure } from './operation-tracker.js';
 import type { OperationOutcome } from './operation-tracker.js';
 

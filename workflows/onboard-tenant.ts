@@ -1,10 +1,10 @@
-import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
-import { NON_RETRYABLE_ERROR_TYPES } from '../domain/index.js';
-import type { OperationSnapshot, SiloSpec, TenantRecord, TenantSpec } from '../domain/index.js';
-import type { ProvisioningActivities } from '../activities/provisioning/index.js';
+import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
 import { notifications, policy, pool, poolCompensation, registry } from './activities.js';
 import { errorInfoOf, OperationTracker, operationFailure } from './operation-tracker.js';
 import type { OperationOutcome } from './operation-tracker.js';
+import { provisionSiloStacks } from './silo-stacks.js';
+import type { Compensation } from './silo-stacks.js';
 
 export interface OnboardInput {
   operation: OperationSnapshot;
@@ -16,27 +16,6 @@ export interface OnboardInput {
   /** Task queue of the provisioning workers (Pulumi). */
   provisioningQueue: string;
 }
-
-/** Pulumi activities on the provisioning queue: long, heartbeating, cancellable. */
-export function provisioningOn(taskQueue: string) {
-  return proxyActivities<ProvisioningActivities>({
-    taskQueue,
-    startToCloseTimeout: '30m',
-    // A killed worker's update is picked up by another within a minute.
-    heartbeatTimeout: '45s',
-    retry: {
-      initialInterval: '2s',
-      backoffCoefficient: 2,
-      maximumInterval: '1m',
-      maximumAttempts: 10,
-      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-    },
-  });
-}
-
-/** Only string outputs travel to the primary as its DR target (bucket names, ARNs, database names). */
-export const stringOutputs = (outputs: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(outputs).filter((e): e is [string, string] => typeof e[1] === 'string'));
 
 /**
  * Onboards a tenant as a saga: validate → record → data plane → admin user → notify → active.
@@ -57,7 +36,7 @@ export async function onboardTenant(input: OnboardInput): Promise<OperationOutco
   };
   // Each compensation is registered before its step runs: a step can take effect and still fail
   // (a lost reply, a timeout), and the undo activities are idempotent.
-  const compensations: { step: string; undo: () => Promise<void> }[] = [];
+  const compensations: Compensation[] = [];
   const where = { tenantId: spec.id, region: spec.region };
 
   try {
@@ -108,25 +87,9 @@ export async function onboardTenant(input: OnboardInput): Promise<OperationOutco
         },
       };
     } else {
-      const provisioning = provisioningOn(input.provisioningQueue);
-      const stacks: Record<string, Record<string, unknown>> = {};
-      const provision = async (step: 'provision-standby' | 'provision-primary', siloSpec: SiloSpec) => {
-        if (!spec.retainOnFailure)
-          compensations.push({ step, undo: () => provisioning.destroySilo({ spec: siloSpec }) });
-        stacks[siloSpec.region.id] = await op.run(step, (stepRef) =>
-          provisioning.provisionSilo({ stepRef, spec: siloSpec }),
-        );
-        return stacks[siloSpec.region.id]!;
-      };
-      let primary = placement.silo.primary;
-      if (placement.silo.standby) {
-        const standby = await provision('provision-standby', placement.silo.standby);
-        primary = {
-          ...primary,
-          drTarget: { region: placement.silo.standby.region, outputs: stringOutputs(standby) },
-        };
-      }
-      await provision('provision-primary', primary);
+      const stacks = await provisionSiloStacks(op, input.provisioningQueue, placement.silo, compensations, {
+        retain: spec.retainOnFailure === true,
+      });
       // The admin user lives in the silo database, which goes with the stack on rollback.
       adminUserId = (
         await op.run('create-admin-user', (stepRef) =>
