@@ -1,7 +1,8 @@
 /**
  * Landlord as it runs in production, in this process: the lifecycle worker, the HTTP API on a
  * loopback port with its own registry connections, and a Temporal client. `onboard` drives one
- * pool onboarding through the API exactly as a caller would.
+ * onboarding through the API exactly as a caller would. Silo tiers also need a provisioning worker
+ * on the same task queue prefix (bench/provisioning-worker-process.ts).
  */
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
@@ -37,7 +38,21 @@ export interface ActivityCounts {
   workflowTasks: number;
 }
 
+/** The task queue prefix of every benchmark's Landlord, in this process and in worker processes. */
+export const BENCH_TASK_QUEUE_PREFIX = 'bench';
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The `POST /v1/tenants` body of a benchmark tenant. */
+export function createTenantBody(tenantId: string, tier: string) {
+  return {
+    id: tenantId,
+    name: `Bench ${tenantId}`,
+    tier,
+    region: 'local-a',
+    adminEmail: `owner@${tenantId}.test`,
+  };
+}
 
 export class Landlord {
   private constructor(
@@ -65,7 +80,7 @@ export class Landlord {
     const adminKey = `bench-admin-key-${stack.secret.slice(-24)}`;
     const config = loadConfig({
       ...stack.env,
-      LANDLORD_TASK_QUEUE_PREFIX: 'bench',
+      LANDLORD_TASK_QUEUE_PREFIX: BENCH_TASK_QUEUE_PREFIX,
       LANDLORD_LOG_LEVEL: 'silent',
       LANDLORD_WEBHOOK_URLS: webhook.url,
       LANDLORD_WEBHOOK_SECRET: webhook.secret,
@@ -145,16 +160,13 @@ export class Landlord {
     return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   }
 
-  /** Onboards a basic-tier tenant in local-a and polls its operation until it has succeeded. */
-  async onboard(tenantId: string, timeoutMs = 120_000): Promise<OnboardingSample> {
+  /** Onboards a tenant (basic tier unless told) in local-a and polls its operation until it has succeeded. */
+  async onboard(
+    tenantId: string,
+    { tier = 'basic', timeoutMs = 120_000 }: { tier?: string; timeoutMs?: number } = {},
+  ): Promise<OnboardingSample> {
     const started = performance.now();
-    const created = await this.call('POST', '/v1/tenants', {
-      id: tenantId,
-      name: `Bench ${tenantId}`,
-      tier: 'basic',
-      region: 'local-a',
-      adminEmail: `owner@${tenantId}.test`,
-    });
+    const created = await this.call('POST', '/v1/tenants', createTenantBody(tenantId, tier));
     const acceptMs = performance.now() - started;
     if (created.status !== 202)
       throw new Error(`POST /v1/tenants answered ${created.status}: ${JSON.stringify(created.body)}`);
@@ -200,6 +212,13 @@ export class Landlord {
       ).length,
       workflowTasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length,
     };
+  }
+
+  /** The tenant's status as `GET /v1/tenants/{id}` shows it. */
+  async tenantStatus(tenantId: string): Promise<string> {
+    const { status, body } = await this.call('GET', `/v1/tenants/${encodeURIComponent(tenantId)}`);
+    if (status !== 200) throw new Error(`GET /v1/tenants/${tenantId} answered ${status}`);
+    return String(body.status);
   }
 
   async close(): Promise<void> {

@@ -2,14 +2,14 @@
  * The pool-onboarding results as a console table and as its section of docs/benchmarks.md, which
  * other benchmarks share: only the text between this benchmark's markers is replaced.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
+import { writeMarkedSection } from './docs-section.js';
 import type { ActivityCounts } from './landlord.js';
 import { percentile, throughput } from './load.js';
 import type { LevelResult } from './load.js';
 
-export const START_MARKER = '<!-- bench:pool-onboarding:start -->';
-export const END_MARKER = '<!-- bench:pool-onboarding:end -->';
+const SECTION = 'pool-onboarding';
 
 /** The p50 at concurrency 1 the issue asks for, and the largest onboarding/baseline p50 ratio. */
 export const TARGET_P50_MS = 300;
@@ -122,8 +122,7 @@ function markdownSection(report: PoolOnboardingReport): string {
     `|${HEADERS.map(() => '---:').join('|')}|`,
     ...rows(report).map((r) => `| ${r.join(' | ')} |`),
   ].join('\n');
-  return `${START_MARKER}
-## Pool onboarding
+  return `## Pool onboarding
 
 _Written by \`npm run bench\` (bench/run.ts); edit the benchmark, not this section._
 
@@ -158,25 +157,10 @@ at start ${report.loadAtStart.join(' / ')}. Run on ${report.date}.
 ${table}
 
 **Target** (p50 at concurrency 1 under ${TARGET_P50_MS} ms and within ${TARGET_RATIO}x of the
-baseline): ${targetVerdict(report).met ? 'met' : 'not met'}. ${targetVerdict(report).text}.
-${END_MARKER}`;
+baseline): ${targetVerdict(report).met ? 'met' : 'not met'}. ${targetVerdict(report).text}.`;
 }
-
-const INTRO = `# Benchmarks
-
-Each section below is written by a benchmark in \`bench/\` between its own markers; run
-\`npm run bench\` to refresh them. Text outside the markers is kept.
-`;
 
 /** Writes (or replaces) this benchmark's section of docs/benchmarks.md. */
 export function writeDocsSection(file: string, report: PoolOnboardingReport): void {
-  const section = markdownSection(report);
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : INTRO;
-  const start = current.indexOf(START_MARKER);
-  const end = current.indexOf(END_MARKER);
-  const next =
-    start >= 0 && end > start
-      ? `${current.slice(0, start)}${section}${current.slice(end + END_MARKER.length)}`
-      : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, next);
+  writeMarkedSection(file, SECTION, markdownSection(report));
 }

@@ -1,8 +1,11 @@
 /**
- * `npm run bench`: pool onboarding end to end through the API, against a bare workflow running
- * the same activities as no-ops on the same Temporal server. Prints a table and writes the
- * pool-onboarding section of docs/benchmarks.md. `BENCH_QUICK=1` runs a short smoke version that
- * leaves the docs alone.
+ * `npm run bench [-- pool|silo]`: each benchmark on servers of its own, one after the other, each
+ * printing its tables and writing its section of docs/benchmarks.md. `BENCH_QUICK=1` runs short
+ * smoke versions that leave the docs alone.
+ * - pool: pool onboarding end to end through the API, against a bare workflow running the same
+ *   activities as no-ops on the same Temporal server.
+ * - silo: silo onboarding through the API with the provisioning worker in its own process, against
+ *   the same Pulumi program run without Landlord; 1 against 4 at once; the worker's peak memory.
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +19,8 @@ import type { ActivityCounts } from './landlord.js';
 import { runLevel } from './load.js';
 import { consoleTable, currentLoad, targetVerdict, writeDocsSection } from './report.js';
 import type { LevelComparison, PoolOnboardingReport } from './report.js';
+import { runSiloBenchmark, siloPlanFrom } from './silo.js';
+import { siloConsoleSummary, writeSiloDocsSection } from './silo-report.js';
 import { startBenchStack } from './stack.js';
 import type { BenchStack } from './stack.js';
 import { WebhookSink } from './webhook-sink.js';
@@ -166,10 +171,64 @@ async function benchmark(
   };
 }
 
-async function main(): Promise<number> {
+type Teardown = (fn: () => Promise<unknown>) => void;
+
+async function poolBenchmark(stack: BenchStack, cleanup: Teardown): Promise<void> {
   const plan = planFrom(process.env);
+  const report = await benchmark(plan, stack, cleanup);
+  console.log(
+    `\nPool onboarding vs. bare workflow (${report.counts.activities} activities + ${report.counts.localActivities} local activities)\n`,
+  );
+  console.log(consoleTable(report));
+  console.log(`\nTarget: ${targetVerdict(report).text}`);
+  if (plan.quick) {
+    console.log('\n(BENCH_QUICK or BENCH_LEVELS: docs/benchmarks.md not updated)');
+  } else {
+    writeDocsSection(DOCS_FILE, report);
+    console.log(`\nwrote the pool-onboarding section of ${DOCS_FILE}`);
+  }
+}
+
+async function siloBenchmark(stack: BenchStack, cleanup: Teardown): Promise<void> {
+  const plan = siloPlanFrom(process.env);
+  const report = await runSiloBenchmark(plan, stack, cleanup);
+  console.log(`\n${siloConsoleSummary(report)}`);
+  if (plan.quick) {
+    console.log('\n(BENCH_QUICK or other counts: docs/benchmarks.md not updated)');
+  } else {
+    writeSiloDocsSection(DOCS_FILE, report);
+    console.log(`\nwrote the silo-onboarding section of ${DOCS_FILE}`);
+  }
+}
+
+const BENCHMARKS = { pool: poolBenchmark, silo: siloBenchmark } as const;
+type BenchmarkName = keyof typeof BENCHMARKS;
+
+function selected(args: string[]): BenchmarkName[] {
+  if (args.length === 0) return Object.keys(BENCHMARKS) as BenchmarkName[];
+  for (const arg of args)
+    if (!(arg in BENCHMARKS))
+      throw new Error(`unknown benchmark "${arg}"; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
+  return args as BenchmarkName[];
+}
+
+async function main(): Promise<number> {
+  const names = selected(process.argv.slice(2));
   installQuietRuntime();
-  log('starting Temporal and Postgres');
+  for (const name of names) {
+    const started = performance.now();
+    await runOnFreshStack(name, BENCHMARKS[name]);
+    log(`${name}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  }
+  return 0;
+}
+
+/** Starts the servers, runs one benchmark, and stops everything it started, also when interrupted. */
+async function runOnFreshStack(
+  name: string,
+  bench: (stack: BenchStack, cleanup: Teardown) => Promise<void>,
+): Promise<void> {
+  log(`${name}: starting Temporal and Postgres`);
   const stack = await startBenchStack();
   const teardown: (() => Promise<unknown>)[] = [];
   let stopped: Promise<void> | undefined;
@@ -184,19 +243,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    const report = await benchmark(plan, stack, (fn) => teardown.push(fn));
-    console.log(
-      `\nPool onboarding vs. bare workflow (${report.counts.activities} activities + ${report.counts.localActivities} local activities)\n`,
-    );
-    console.log(consoleTable(report));
-    console.log(`\nTarget: ${targetVerdict(report).text}`);
-    if (plan.quick) {
-      console.log('\n(BENCH_QUICK: docs/benchmarks.md not updated)');
-    } else {
-      writeDocsSection(DOCS_FILE, report);
-      console.log(`\nwrote ${DOCS_FILE}`);
-    }
-    return 0;
+    await bench(stack, (fn) => teardown.push(fn));
   } finally {
     await stopAll();
     process.off('SIGINT', interrupted);

@@ -33,6 +33,26 @@ export interface PulumiEnvironment {
   home: string;
 }
 
+/** The environment of a process that runs Pulumi: the CLI, its plugins, the backend and secrets. */
+export function stackProcessEnv(env: PulumiEnvironment): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: [dirname(env.cliPath), env.pluginDir, process.env.PATH ?? ''].join(delimiter),
+    // The dynamic-provider plugin resolves @pulumi/pulumi (and our providers tsx) from its
+    // working directory, which may be outside the project (a data folder elsewhere).
+    NODE_PATH: [NODE_MODULES, process.env.NODE_PATH ?? ''].filter(Boolean).join(delimiter),
+    PULUMI_BACKEND_URL: env.backendUrl,
+    PULUMI_HOME: env.home,
+    PULUMI_SKIP_UPDATE_CHECK: 'true',
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
+    // Old checkpoints would keep copies of secrets (data keys) that destroy must remove.
+    PULUMI_DISABLE_CHECKPOINT_BACKUPS: 'true',
+    PULUMI_RETAIN_CHECKPOINTS: 'false',
+    ...(env.passphrase !== undefined ? { PULUMI_CONFIG_PASSPHRASE: env.passphrase } : {}),
+    ...(env.secretsProvider ? { LANDLORD_PULUMI_SECRETS_PROVIDER: env.secretsProvider } : {}),
+  };
+}
+
 export class StackRunFailed extends Error {
   override name = 'StackRunFailed';
   constructor(readonly failure: StackFailure) {
@@ -47,22 +67,7 @@ export async function runStack(
 ): Promise<StackResult> {
   const child = spawn(process.execPath, ['--import', 'tsx', RUNNER], {
     stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
-    env: {
-      ...process.env,
-      PATH: [dirname(env.cliPath), env.pluginDir, process.env.PATH ?? ''].join(delimiter),
-      // The dynamic-provider plugin resolves @pulumi/pulumi (and our providers tsx) from its
-      // working directory, which may be outside the project (a data folder elsewhere).
-      NODE_PATH: [NODE_MODULES, process.env.NODE_PATH ?? ''].filter(Boolean).join(delimiter),
-      PULUMI_BACKEND_URL: env.backendUrl,
-      PULUMI_HOME: env.home,
-      PULUMI_SKIP_UPDATE_CHECK: 'true',
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
-      // Old checkpoints would keep copies of secrets (data keys) that destroy must remove.
-      PULUMI_DISABLE_CHECKPOINT_BACKUPS: 'true',
-      PULUMI_RETAIN_CHECKPOINTS: 'false',
-      ...(env.passphrase !== undefined ? { PULUMI_CONFIG_PASSPHRASE: env.passphrase } : {}),
-      ...(env.secretsProvider ? { LANDLORD_PULUMI_SECRETS_PROVIDER: env.secretsProvider } : {}),
-    },
+    env: stackProcessEnv(env),
   });
   const onAbort = () => child.kill('SIGTERM');
   signal?.addEventListener('abort', onAbort, { once: true });
