@@ -49,10 +49,15 @@ export const notifications = proxyActivities<NotificationActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes },
 });
 
-/** Data moves on the data workers' queue: copying a tenant's rows can take a while; heartbeats tell. */
+/**
+ * Data moves on the data workers' queue: copying a tenant's rows can take a while; heartbeats tell.
+ * A call no data worker picks up within two minutes fails, so a frozen tenant is thawed rather than
+ * left waiting for a worker that is not running.
+ */
 export function dataOn(taskQueue: string) {
   return proxyActivities<DataActivities>({
     taskQueue,
+    scheduleToStartTimeout: '2m',
     startToCloseTimeout: '2h',
     heartbeatTimeout: '1m',
     retry: {

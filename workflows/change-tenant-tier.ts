@@ -1,10 +1,9 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
 import { dataOn, policy, pool, poolCompensation, registry } from './activities.js';
-import { errorInfoOf, OperationTracker, operationFailure } from './operation-tracker.js';
-import type { OperationOutcome } from './operation-tracker.js';
+import { errorInfoOf, OperationTracker, operationFailure, withLeftovers } from './operation-tracker.js';
+import type { Compensation, OperationOutcome } from './operation-tracker.js';
 import { provisionSiloStacks } from './silo-stacks.js';
-import type { Compensation } from './silo-stacks.js';
 
 export interface ChangeTierInput {
   operation: OperationSnapshot;
@@ -58,10 +57,15 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
         await project({}, ['readOnly']);
       },
     });
-    await op.run('freeze-writes', async (stepRef) => {
-      await pool.setTenantWrites({ stepRef, ...where, writable: false });
-      await project({ readOnly: { since: new Date().toISOString(), operationId: input.operation.id } });
-    });
+    // Not cancellable once begun: a cancel must not race its own undo (the freeze could land after
+    // the thaw). The data worker is checked first, so that no tenant is frozen with nobody to copy it.
+    await CancellationScope.nonCancellable(() =>
+      op.run('freeze-writes', async (stepRef) => {
+        await data.checkCopyable({ stepRef, ...where });
+        await pool.setTenantWrites({ stepRef, ...where, writable: false });
+        await project({ readOnly: { since: new Date().toISOString(), operationId: input.operation.id } });
+      }),
+    );
     const copied = await op.run('copy-data', (stepRef) => data.copyTenantToSilo({ stepRef, ...where }));
     const counts = await op.run('verify-data', (stepRef) => data.verifyTenantCopy({ stepRef, ...where }));
 
@@ -87,13 +91,9 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
   } catch (err) {
     const error = errorInfoOf(err);
     const outcome = await CancellationScope.nonCancellable(async () => {
-      if (!switched) {
-        for (const { step, undo } of compensations.reverse()) {
-          await undo();
-          op.compensated(step);
-        }
-      }
-      const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', error);
+      // Past the switch the tenant lives in its silo: nothing is undone (the rest only goes forward).
+      const left = switched ? [] : await op.compensate(compensations);
+      const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', withLeftovers(error, left));
       return { snapshot, tenant };
     });
     throw operationFailure(outcome);

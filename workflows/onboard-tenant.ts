@@ -1,10 +1,9 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
 import { notifications, policy, pool, poolCompensation, registry } from './activities.js';
-import { errorInfoOf, OperationTracker, operationFailure } from './operation-tracker.js';
-import type { OperationOutcome } from './operation-tracker.js';
+import { errorInfoOf, OperationTracker, operationFailure, withLeftovers } from './operation-tracker.js';
+import type { Compensation, OperationOutcome } from './operation-tracker.js';
 import { provisionSiloStacks } from './silo-stacks.js';
-import type { Compensation } from './silo-stacks.js';
 
 export interface OnboardInput {
   operation: OperationSnapshot;
@@ -135,12 +134,9 @@ export async function onboardTenant(input: OnboardInput): Promise<OperationOutco
   } catch (err) {
     const error = errorInfoOf(err);
     const outcome = await CancellationScope.nonCancellable(async () => {
-      for (const { step, undo } of compensations.reverse()) {
-        await undo();
-        op.compensated(step);
-      }
+      const left = await op.compensate(compensations);
       if (tenant) await project({ status: 'failed', statusReason: error.message });
-      const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', error);
+      const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', withLeftovers(error, left));
       return { snapshot, ...(tenant ? { tenant } : {}) };
     });
     throw operationFailure(outcome);

@@ -17,6 +17,12 @@ const now = () => new Date().toISOString();
 /** Workflow code has no structuredClone; snapshots are plain JSON anyway. */
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
+/** A saga step's undo, registered before the step runs (a step can take effect and still fail). */
+export interface Compensation {
+  step: string;
+  undo: () => Promise<void>;
+}
+
 /** What a finished operation run reports to the tenant workflow. */
 export interface OperationOutcome {
   snapshot: OperationSnapshot;
@@ -97,6 +103,25 @@ export class OperationTracker {
     }
   }
 
+  /**
+   * Runs the undos of a failed run in reverse. One that fails in the end is noted on its step and
+   * the others still run; returns the steps left not undone.
+   */
+  async compensate(compensations: readonly Compensation[]): Promise<string[]> {
+    const left: string[] = [];
+    for (const { step, undo } of [...compensations].reverse()) {
+      try {
+        await undo();
+        this.compensated(step);
+      } catch (err) {
+        const { type, message } = errorInfoOf(err);
+        this.step(step).error = { type, message: `could not be undone: ${message}` };
+        left.push(step);
+      }
+    }
+    return left;
+  }
+
   /** Marks a step whose effect was undone by its compensation. */
   compensated(name: string): void {
     const step = this.step(name);
@@ -125,6 +150,13 @@ export class OperationTracker {
     this.snapshot.updatedAt = this.snapshot.finishedAt;
     return clone(this.snapshot);
   }
+}
+
+/** A run's error, naming the steps whose undo failed (their stacks or rows need a look). */
+export function withLeftovers(error: ErrorInfo, left: readonly string[]): ErrorInfo {
+  return left.length === 0
+    ? error
+    : { ...error, message: `${error.message} (not undone: ${left.join(', ')})` };
 }
 
 /**

@@ -2,13 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/index.js';
 import type { SiloSpec } from '../domain/index.js';
 import type { ProvisioningActivities } from '../activities/provisioning/index.js';
-import type { OperationTracker } from './operation-tracker.js';
-
-/** A saga step's undo, registered before the step runs. */
-export interface Compensation {
-  step: string;
-  undo: () => Promise<void>;
-}
+import type { Compensation, OperationTracker } from './operation-tracker.js';
 
 /** Pulumi activities on the provisioning queue: long, heartbeating, cancellable. */
 export function provisioningOn(taskQueue: string) {

@@ -155,7 +155,8 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
         if (request.kind === 'change-tier') {
           if (!request.tier || !request.plan)
             throw invalid('a tier change needs the tier and its plan', 'ValidationFailed');
-          const tierRefusal = tierChangeRefusal(state.tenant!, request.tier, request.plan.deploymentModel);
+          if (!state.tenant) throw invalid('the tenant is still being onboarded');
+          const tierRefusal = tierChangeRefusal(state.tenant, request.tier, request.plan.deploymentModel);
           if (tierRefusal) throw invalid(tierRefusal.message, tierRefusal.type);
           if (state.queue.some((id) => find(id)?.kind === 'change-tier'))
             throw invalid('another tier change of this tenant is queued or running');

@@ -38,6 +38,18 @@ async function copyableColumns(c: pg.ClientBase, table: string): Promise<string[
   return rows.map((r) => r.column_name);
 }
 
+/** Each column's name and type (with its type modifier), in table order. */
+async function columnTypes(c: pg.ClientBase, table: string): Promise<string[]> {
+  const { rows } = await c.query<{ column: string }>(
+    `SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) AS column
+     FROM pg_attribute a
+     WHERE a.attrelid = to_regclass(quote_ident($1)) AND a.attnum > 0 AND NOT a.attisdropped
+     ORDER BY a.attnum`,
+    [table],
+  );
+  return rows.map((r) => r.column);
+}
+
 /** Moves each identity or serial sequence of `table` past the rows copied in. */
 async function advanceSequences(c: pg.ClientBase, table: string): Promise<void> {
   const { rows } = await c.query<{ column_name: string; seq: string }>(
@@ -54,8 +66,10 @@ async function advanceSequences(c: pg.ClientBase, table: string): Promise<void> 
   }
 }
 
+const APPLICATION_NAME = 'landlord-data';
+
 async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: 'landlord-data' });
+  const client = new pg.Client({ connectionString: url, application_name: APPLICATION_NAME });
   client.on('error', () => undefined);
   await client.connect();
   return client;
@@ -73,64 +87,101 @@ export function createDataActivities({
   const siloUrl = (tenantId: string, region: string) =>
     directory.serverDatabaseUrl(region, siloDatabaseName(tenantId));
 
+  /** Runs `work` with a client on the tenant's pool database and one on its silo database. */
+  async function withBoth<T>(
+    { tenantId, region }: MoveInput,
+    work: (pool: pg.Client, silo: pg.Client) => Promise<T>,
+  ): Promise<T> {
+    const [poolUrl, targetUrl] = [directory.databaseUrl(region), siloUrl(tenantId, region)];
+    const source = await connect(poolUrl);
+    let target: pg.Client | undefined;
+    try {
+      target = await connect(targetUrl);
+      return await work(source, target);
+    } finally {
+      // Ending a connection with an open transaction rolls it back.
+      await Promise.allSettled([source.end(), target?.end()]);
+    }
+  }
+
   return {
+    /**
+     * Checks, before the tenant is frozen, that both databases answer and that every table of the
+     * manifest has the same columns of the same types in both (a binary COPY needs that).
+     */
+    async checkCopyable(input: MoveInput): Promise<void> {
+      await withBoth(input, async (source, target) => {
+        const differing: string[] = [];
+        for (const table of manifest.tables) {
+          const [a, b] = [await columnTypes(source, table.name), await columnTypes(target, table.name)];
+          if (a.length === 0 || a.join(',') !== b.join(',')) differing.push(table.name);
+        }
+        if (differing.length > 0)
+          throw new LandlordError(
+            'PolicyViolation',
+            `the silo's schema differs from the pool's in ${differing.join(', ')}; migrate both to the same version first`,
+          );
+      });
+    },
+
     /**
      * Copies the tenant's rows from the pool into its silo in one silo transaction, from one
      * consistent snapshot of the pool; rows an earlier attempt left in the silo are replaced, so a
      * retry copies everything again. Returns the rows copied per table.
      */
-    async copyTenantToSilo({ stepRef, tenantId, region }: MoveInput): Promise<Record<string, number>> {
+    async copyTenantToSilo(input: MoveInput): Promise<Record<string, number>> {
+      const { stepRef, tenantId } = input;
       const context = Context.current();
       let latest: { done: number; total: number; current?: string } | undefined;
-      // Heartbeat while a large table streams too, so a live copy is not taken for a dead one.
-      const beat = setInterval(() => context.heartbeat(latest), 10_000);
-      const source = await connect(directory.databaseUrl(region)).catch((err: unknown) => {
-        clearInterval(beat);
-        throw err;
-      });
-      let target: pg.Client | undefined;
-      try {
-        target = await connect(siloUrl(tenantId, region));
-        await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        await target.query('BEGIN');
-        for (const table of [...manifest.tables].reverse()) {
-          await target.query(`DELETE FROM ${q(table.name)} WHERE ${q(table.tenantKey)} = $1`, [tenantId]);
-        }
-        const copied: Record<string, number> = {};
-        const total = manifest.tables.length;
-        for (const [i, table] of manifest.tables.entries()) {
-          const progress = { done: i, total, current: table.name };
-          latest = progress;
-          context.heartbeat(progress);
-          if (stepRef)
-            await store
-              .recordStepProgress(stepRef.operationId, stepRef.run, stepRef.step, progress)
-              .catch(() => undefined);
-          const columns = (await copyableColumns(source, table.name)).map(q).join(', ');
-          const out = source.query(
-            copyTo(
-              `COPY (SELECT ${columns} FROM ${q(table.name)} WHERE ${q(table.tenantKey)} = ${pg.escapeLiteral(tenantId)})
-               TO STDOUT (FORMAT binary)`,
-            ),
-          );
-          const into = target.query(
-            copyFrom(`COPY ${q(table.name)} (${columns}) FROM STDIN (FORMAT binary)`),
-          );
-          await pipeline(out, into, { signal: context.cancellationSignal });
-          copied[table.name] = into.rowCount;
-          await advanceSequences(target, table.name);
-        }
-        await target.query('COMMIT');
-        await source.query('COMMIT');
+      const progress = async (next: { done: number; total: number; current?: string }) => {
+        latest = next;
+        context.heartbeat(next);
         if (stepRef)
           await store
-            .recordStepProgress(stepRef.operationId, stepRef.run, stepRef.step, { done: total, total })
+            .recordStepProgress(stepRef.operationId, stepRef.run, stepRef.step, next)
             .catch(() => undefined);
-        return copied;
+      };
+      // Heartbeat while a large table streams too, so a live copy is not taken for a dead one.
+      const beat = setInterval(() => context.heartbeat(latest), 10_000);
+      try {
+        return await withBoth(input, async (source, target) => {
+          // An earlier attempt whose worker vanished may still hold its silo transaction (and the
+          // rows it inserted) until TCP gives up on it; one move per tenant runs at a time, so end it.
+          await target.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()`,
+            [APPLICATION_NAME],
+          );
+          await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          await target.query('BEGIN');
+          for (const table of [...manifest.tables].reverse()) {
+            await target.query(`DELETE FROM ${q(table.name)} WHERE ${q(table.tenantKey)} = $1`, [tenantId]);
+          }
+          const copied: Record<string, number> = {};
+          const total = manifest.tables.length;
+          for (const [i, table] of manifest.tables.entries()) {
+            await progress({ done: i, total, current: table.name });
+            const columns = (await copyableColumns(source, table.name)).map(q).join(', ');
+            const out = source.query(
+              copyTo(
+                `COPY (SELECT ${columns} FROM ${q(table.name)} WHERE ${q(table.tenantKey)} = ${pg.escapeLiteral(tenantId)})
+                 TO STDOUT (FORMAT binary)`,
+              ),
+            );
+            const into = target.query(
+              copyFrom(`COPY ${q(table.name)} (${columns}) FROM STDIN (FORMAT binary)`),
+            );
+            await pipeline(out, into, { signal: context.cancellationSignal });
+            copied[table.name] = into.rowCount;
+            await advanceSequences(target, table.name);
+          }
+          await target.query('COMMIT');
+          await source.query('COMMIT');
+          await progress({ done: total, total });
+          return copied;
+        });
       } finally {
         clearInterval(beat);
-        // Ending a connection with an open transaction rolls it back.
-        await Promise.allSettled([source.end(), target?.end()]);
       }
     },
 
@@ -138,28 +189,24 @@ export function createDataActivities({
      * Counts the tenant's rows per table in the pool and in the silo, and fails unless they match
      * (and the silo holds no one else's rows).
      */
-    async verifyTenantCopy({ tenantId, region }: MoveInput): Promise<TableCounts> {
-      const source = await connect(directory.databaseUrl(region));
-      let target: pg.Client | undefined;
-      try {
-        target = await connect(siloUrl(tenantId, region));
+    async verifyTenantCopy(input: MoveInput): Promise<TableCounts> {
+      const context = Context.current();
+      return withBoth(input, async (source, target) => {
         const counts: TableCounts = {};
         const mismatched: string[] = [];
-        for (const table of manifest.tables) {
-          const count = async (c: pg.Client, where: string) =>
-            Number(
-              (
-                await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${q(table.name)} ${where}`, [
-                  tenantId,
-                ])
-              ).rows[0]!.n,
-            );
-          const ofTenant = `WHERE ${q(table.tenantKey)} = $1`;
-          const pool = await count(source, ofTenant);
-          const silo = await count(target, ofTenant);
-          const siloAll = Number(
-            (await target.query<{ n: string }>(`SELECT count(*) AS n FROM ${q(table.name)}`)).rows[0]!.n,
+        const count = async (c: pg.Client, table: string, where = '', params: unknown[] = []) => {
+          context.heartbeat({ table });
+          const { rows } = await c.query<{ n: string }>(
+            `SELECT count(*) AS n FROM ${q(table)} ${where}`,
+            params,
           );
+          return Number(rows[0]!.n);
+        };
+        for (const table of manifest.tables) {
+          const ofTenant = `WHERE ${q(table.tenantKey)} = $1`;
+          const pool = await count(source, table.name, ofTenant, [input.tenantId]);
+          const silo = await count(target, table.name, ofTenant, [input.tenantId]);
+          const siloAll = await count(target, table.name);
           counts[table.name] = { pool, silo };
           if (pool !== silo || siloAll !== silo)
             mismatched.push(
@@ -173,9 +220,7 @@ export function createDataActivities({
           );
         }
         return counts;
-      } finally {
-        await Promise.allSettled([source.end(), target?.end()]);
-      }
+      });
     },
   };
 }

@@ -49,8 +49,11 @@ async function inTransaction<T>(
   }
 }
 
+/** Ends the role's sessions, waiting (up to 5 s each) until their backends are gone. */
 async function terminateSessions(client: pg.ClientBase | pg.Pool, role: string): Promise<void> {
-  await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
+  await client.query('SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = $1', [
+    role,
+  ]);
 }
 
 /** The silo database's name; matches pulumi/local's naming. */
@@ -210,6 +213,20 @@ export function createPoolActivities({
           : [READ_ONLY_GROUP_ROLE, TENANTS_GROUP_ROLE];
         await c.query(`GRANT ${grant} TO ${q(role)}`);
         await c.query(`REVOKE ${revoke} FROM ${q(role)}`);
+        if (writable) return;
+        // REVOKE only warns when it removes nothing (a grant by another grantor, or made directly on
+        // a table), so check what the role can really do before anyone relies on the freeze.
+        const { rows } = await c.query<{ name: string }>(
+          `SELECT t.name FROM unnest($2::text[]) AS t(name)
+           WHERE has_table_privilege($1, quote_ident(t.name), 'INSERT, UPDATE, DELETE, TRUNCATE')`,
+          [role, manifest.tables.map((t) => t.name)],
+        );
+        if (rows.length > 0)
+          throw new LandlordError(
+            'PolicyViolation',
+            `tenant ${tenantId}'s role can still write to ${rows.map((r) => r.name).join(', ')} after the freeze; ` +
+              'remove the grants made outside Landlord',
+          );
       });
       // Once committed: a session ended earlier could reconnect with the old grants.
       if (!writable) await terminateSessions(directory.pool(region), role);

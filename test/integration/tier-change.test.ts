@@ -19,6 +19,10 @@ const COPY_FAILS = 'copyfail';
 
 describe('moving a pool tenant to a silo tier (PATCH /v1/tenants/{id})', () => {
   let h: Harness;
+  /** Per tenant: copy attempts, and what the tenant looked like while its rows were being copied. */
+  const copyAttempts = new Map<string, number>();
+  const duringCopy = new Map<string, { readOnly: unknown; writeError: string }>();
+
   beforeAll(async () => {
     h = await Harness.create({
       provisioning: true,
@@ -26,9 +30,23 @@ describe('moving a pool tenant to a silo tier (PATCH /v1/tenants/{id})', () => {
       decorateDataActivities: (activities) => ({
         ...activities,
         async copyTenantToSilo(input) {
+          const attempt = (copyAttempts.get(input.tenantId) ?? 0) + 1;
+          copyAttempts.set(input.tenantId, attempt);
+          const tenant = await h.store.getTenant(input.tenantId);
+          const write = await asTenant(input.tenantId, (c) =>
+            c.query(`INSERT INTO projects (tenant_id, name) VALUES ($1, 'during the copy')`, [
+              input.tenantId,
+            ]),
+          ).then(
+            () => 'none: the write went through',
+            (err: Error) => err.message,
+          );
+          duringCopy.set(input.tenantId, { readOnly: tenant?.readOnly, writeError: write });
           const copied = await activities.copyTenantToSilo(input);
           if (input.tenantId.startsWith(COPY_FAILS))
             throw new LandlordError('InjectedFault', 'the copy failed (injected by the test)');
+          // The first attempt loses its reply after the rows were committed: the retry copies again.
+          if (attempt === 1) throw new Error('connection lost after the copy (injected by the test)');
           return copied;
         },
       }),
@@ -121,6 +139,13 @@ describe('moving a pool tenant to a silo tier (PATCH /v1/tenants/{id})', () => {
 
     const op = await changeTier(id, 'premium');
     expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+    // While its rows were copied the tenant showed as read-only and its own role could not write.
+    expect(duringCopy.get(id)).toEqual({
+      readOnly: { since: expect.any(String), operationId: op.id },
+      writeError: expect.stringMatching(/permission denied/),
+    });
+    // The first copy's reply was lost after it committed; the second replaced its rows (counts below).
+    expect(copyAttempts.get(id)).toBe(2);
     expect(op.steps.map((s) => [s.name, s.status])).toEqual([
       ['validate', 'succeeded'],
       ['provision-primary', 'succeeded'],
