@@ -8,6 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, freePortRange } from '../../scripts/stack/ports.js';
 
 const START = fileURLToPath(new URL('../../scripts/start.ts', import.meta.url));
+/** The tsx CLI, which `npm start` runs the script with (it relays signals to the script's process). */
+const TSX_CLI = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
 const ADMIN_KEY = 'e2e-admin-key-'.padEnd(40, 'z');
 
 /** `npm start`'s script as a user runs it: its own process, its own data folder, Ctrl-C to stop. */
@@ -16,7 +18,7 @@ function start(env: Record<string, string>): {
   output: () => string;
   running: Promise<void>;
 } {
-  const child = spawn(process.execPath, ['--import', 'tsx', START], {
+  const child = spawn(process.execPath, [TSX_CLI, START], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -84,6 +86,8 @@ describe('npm start', () => {
     }
     expect(status).toBe('succeeded');
     expect(await stop(first.child)).toBe(0);
+    // It stopped its workers and servers itself, in order, before exiting.
+    expect(first.output()).toContain('Stopped. Data is kept in');
     // Everything it started is gone: nothing answers on the API port any more.
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
 
