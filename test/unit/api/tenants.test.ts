@@ -172,6 +172,41 @@ describe('suspend and resume', () => {
   });
 });
 
+describe('tier changes', () => {
+  it('accepts PATCH from operators and maps refusals to 409, 422, 403, 400 and 404', async () => {
+    await call(api, 'POST', '/v1/tenants', {
+      role: 'sales',
+      body: { id: 'grow-co', name: 'Grow', tier: 'basic', region: 'local-a', adminEmail: 'a@grow.example' },
+    });
+    await api.lifecycle.finishOnboarding('grow-co');
+    const patch = (body: unknown, role: 'operator' | 'sales' | 'viewer' | 'admin' = 'operator') =>
+      call(api, 'PATCH', '/v1/tenants/grow-co', { role, body });
+
+    expect((await patch({ tier: 'premium' }, 'sales')).status).toBe(403);
+    expect((await patch({ tier: 'premium' }, 'viewer')).status).toBe(403);
+    expect((await patch({ tier: 'premium', name: 'x' })).status).toBe(400);
+    const same = await patch({ tier: 'basic' });
+    expect(same.status).toBe(409);
+    expect(same.body.type).toBe('https://landlord.dev/problems/invalid-transition');
+    const unknown = await patch({ tier: 'platinum' });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.detail).toMatch(/unknown tier "platinum"/);
+    expect((await call(api, 'PATCH', '/v1/tenants/ghost-co', { body: { tier: 'premium' } })).status).toBe(
+      404,
+    );
+
+    const moved = await patch({ tier: 'premium' });
+    expect(moved.status).toBe(202);
+    expect(moved.body).toMatchObject({
+      kind: 'change-tier',
+      tenantId: 'grow-co',
+      input: { tier: 'premium' },
+    });
+    expect(moved.headers.get('location')).toBe(`/v1/operations/${moved.body.id}`);
+    expect(api.lifecycle.calls.at(-1)).toMatchObject({ method: 'changeTenantTier', tenantId: 'grow-co' });
+  });
+});
+
 describe('operations', () => {
   it('cancels a running operation, refuses to cancel it twice, then retries it', async () => {
     const created = await call(api, 'POST', '/v1/tenants', {
