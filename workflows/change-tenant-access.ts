@@ -11,16 +11,18 @@ export interface ChangeAccessInput {
 }
 
 /**
- * Suspends or resumes a tenant: turns its database role's login off or on, then records the new
- * status. If recording fails, the role is put back as it was.
+ * Suspends or resumes a tenant: turns its database role's login off or on (its pool role, or its
+ * silo's login role), then records the new status. If recording fails, the role is put back as it was.
  */
 export async function changeTenantAccess(input: ChangeAccessInput): Promise<OperationOutcome> {
   const suspend = input.operation.kind === 'suspend';
   const op = new OperationTracker(input.operation);
   const where = { tenantId: input.tenant.id, region: input.tenant.region };
+  // A pool tenant's role is in its region's pool database; a silo tenant's is its stack's login role.
+  const setLogin = input.tenant.deploymentModel === 'silo' ? 'setSiloLogin' : 'setTenantLogin';
   try {
     await op.run(suspend ? 'disable-role' : 'enable-role', (stepRef) =>
-      pool.setTenantLogin({ stepRef, ...where, enabled: !suspend }),
+      pool[setLogin]({ stepRef, ...where, enabled: !suspend }),
     );
     const tenant: TenantRecord = {
       ...input.tenant,
@@ -36,7 +38,7 @@ export async function changeTenantAccess(input: ChangeAccessInput): Promise<Oper
     const snapshot = await CancellationScope.nonCancellable(async () => {
       // Put the role back even if the step reported failure: it may have taken effect regardless.
       if (error.type !== 'TenantNotFound') {
-        await poolCompensation.setTenantLogin({ ...where, enabled: suspend });
+        await poolCompensation[setLogin]({ ...where, enabled: suspend });
         op.compensated(suspend ? 'disable-role' : 'enable-role');
       }
       return op.finish(isCancellation(err) ? 'cancelled' : 'failed', error);

@@ -195,6 +195,25 @@ export function createPoolActivities({
     },
 
     /**
+     * Lets a silo tenant's login role (on its home region's server) log in, or stops it and ends its
+     * sessions; idempotent. The role is the stack's; only its LOGIN attribute changes here.
+     */
+    async setSiloLogin({ tenantId, region, enabled }: PartitionInput & { enabled: boolean }): Promise<void> {
+      const role = siloDatabaseName(tenantId);
+      const client = new pg.Client({ connectionString: directory.serverDatabaseUrl(region, 'postgres') });
+      await client.connect();
+      try {
+        const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+        if (!rowCount)
+          throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no silo role in ${region}`);
+        await client.query(`ALTER ROLE ${q(role)} ${enabled ? 'LOGIN' : 'NOLOGIN'}`);
+        if (!enabled) await terminateSessions(client, role);
+      } finally {
+        await client.end();
+      }
+    },
+
+    /**
      * Makes the tenant read-only in the pool (its role may only select; open sessions are ended, so
      * no transaction begun before can still write), or writable again; idempotent.
      */

@@ -111,6 +111,7 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
       logins.set(tenantId, enabled);
     },
     async setTenantWrites() {},
+    async setSiloLogin() {},
     async deliverNotification({ tenantId }) {
       const downFor = faults.get(tenantId)?.receiverDownForMs;
       if (downFor !== undefined) {

@@ -220,6 +220,25 @@ describe('moving a pool tenant to a silo tier (PATCH /v1/tenants/{id})', () => {
     expect(String(back.body!.detail)).toMatch(/back to the pool/);
     const same = await h.api('PATCH', `/v1/tenants/${id}`, { role: 'operator', body: { tier: 'premium' } });
     expect(same.status).toBe(409);
+
+    // Suspend and resume now act on the silo's login role.
+    const canLogin = () =>
+      withClient(poolUrl(), async (c) => {
+        const { rows } = await c.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [
+          siloDatabaseName(id),
+        ]);
+        return rows[0]?.rolcanlogin as boolean | undefined;
+      });
+    for (const [action, login] of [
+      ['suspend', false],
+      ['resume', true],
+    ] as const) {
+      const res = await h.api('POST', `/v1/tenants/${id}/${action}`, { role: 'operator' });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      const done = await h.waitForOperation(res.body!.id as string);
+      expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+      expect(await canLogin()).toBe(login);
+    }
   }, 300_000);
 
   it('undoes a move whose copy fails: the tenant stays on the pool, writable, with all rows', async () => {
