@@ -7,7 +7,7 @@
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import type { NativeConnection } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { loadConfig } from '../config/index.js';
 import { PoolDirectory } from '../activities/pool/directory.js';
@@ -19,6 +19,7 @@ import { tenantWorkflowId } from '../workflows/definitions.js';
 import { bundleWorkflows, createLifecycleWorker } from '../workers/lifecycle.js';
 import type { LifecycleWorkerDeps } from '../workers/lifecycle.js';
 import type { BenchStack } from './stack.js';
+import { WebhookSink } from './webhook-sink.js';
 
 export interface OnboardingSample {
   operationId: string;
@@ -224,4 +225,27 @@ export class Landlord {
   async close(): Promise<void> {
     await this.stop();
   }
+}
+
+/**
+ * A loopback webhook receiver, a worker connection and Landlord on `stack`, each handed to `cleanup`
+ * (which stops them in reverse order).
+ */
+export async function startLandlordWithSink(
+  stack: BenchStack,
+  pollMs: number,
+  cleanup: (fn: () => Promise<unknown>) => void,
+): Promise<{ sink: WebhookSink; connection: NativeConnection; landlord: Landlord }> {
+  const sink = await new WebhookSink().start();
+  cleanup(() => sink.stop());
+  const connection = await NativeConnection.connect({ address: stack.infra.temporalAddress });
+  cleanup(() => connection.close());
+  const landlord = await Landlord.start({
+    stack,
+    connection,
+    webhook: { url: sink.url, secret: stack.secret.slice(0, 32) },
+    pollMs,
+  });
+  cleanup(() => landlord.close());
+  return { sink, connection, landlord };
 }

@@ -10,11 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { installQuietRuntime } from '../workers/lifecycle.js';
 import { createBaselineWorker } from './baseline-worker.js';
 import type { baselineWorkflow, BaselineInput } from './baseline-workflows.js';
-import { Landlord } from './landlord.js';
+import { startLandlordWithSink } from './landlord.js';
 import type { ActivityCounts } from './landlord.js';
 import { runLevel } from './load.js';
 import { consoleTable, currentLoad, targetVerdict, writeDocsSection } from './report.js';
@@ -23,7 +22,6 @@ import { runSiloBenchmark, siloPlanFrom } from './silo.js';
 import { siloConsoleSummary, writeSiloDocsSection } from './silo-report.js';
 import { startBenchStack } from './stack.js';
 import type { BenchStack } from './stack.js';
-import { WebhookSink } from './webhook-sink.js';
 
 const DOCS_FILE = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 const BASELINE_TASK_QUEUE = 'bench-baseline';
@@ -82,17 +80,7 @@ async function benchmark(
 ): Promise<PoolOnboardingReport> {
   const loadAtStart = currentLoad();
   const run = randomBytes(3).toString('hex');
-  const sink = await new WebhookSink().start();
-  cleanup(() => sink.stop());
-  const connection = await NativeConnection.connect({ address: stack.infra.temporalAddress });
-  cleanup(() => connection.close());
-  const landlord = await Landlord.start({
-    stack,
-    connection,
-    webhook: { url: sink.url, secret: stack.secret.slice(0, 32) },
-    pollMs: plan.pollMs,
-  });
-  cleanup(() => landlord.close());
+  const { sink, connection, landlord } = await startLandlordWithSink(stack, plan.pollMs, cleanup);
   const baselineWorker = await createBaselineWorker({ connection, taskQueue: BASELINE_TASK_QUEUE });
   const baselineRun = baselineWorker.run();
   cleanup(async () => {

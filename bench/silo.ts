@@ -8,7 +8,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config/index.js';
 import { createPolicyActivities } from '../activities/policy/index.js';
 import { CreateTenantRequest, SILO_PROJECT, siloStackName, tenantSpecFrom } from '../domain/index.js';
@@ -16,7 +15,7 @@ import type { SiloSpec } from '../domain/index.js';
 import { pulumiEnvironment } from '../workers/provisioning.js';
 import { runBarePulumi } from './bare-pulumi.js';
 import type { BareStackRequest, BareStackRun } from './bare-pulumi.js';
-import { BENCH_TASK_QUEUE_PREFIX, createTenantBody, Landlord } from './landlord.js';
+import { BENCH_TASK_QUEUE_PREFIX, createTenantBody, startLandlordWithSink } from './landlord.js';
 import type { OnboardingSample } from './landlord.js';
 import { runLevel } from './load.js';
 import type { LevelResult } from './load.js';
@@ -26,7 +25,6 @@ import { currentLoad } from './report.js';
 import { highWaterMark, maxPeaks, TreeRssSampler } from './rss-sampler.js';
 import type { RssPeaks } from './rss-sampler.js';
 import type { BenchStack } from './stack.js';
-import { WebhookSink } from './webhook-sink.js';
 
 export const SILO_TIER = 'premium';
 const REGION = 'local-a';
@@ -152,17 +150,7 @@ export async function runSiloBenchmark(
   const config = loadConfig({ ...stack.env, PATH: process.env.PATH });
   const workerSlots = Math.max(config.pulumi.concurrency, plan.concurrency);
 
-  const sink = await new WebhookSink().start();
-  cleanup(() => sink.stop());
-  const connection = await NativeConnection.connect({ address: stack.infra.temporalAddress });
-  cleanup(() => connection.close());
-  const landlord = await Landlord.start({
-    stack,
-    connection,
-    webhook: { url: sink.url, secret: stack.secret.slice(0, 32) },
-    pollMs: plan.pollMs,
-  });
-  cleanup(() => landlord.close());
+  const { landlord } = await startLandlordWithSink(stack, plan.pollMs, cleanup);
   log('starting the provisioning worker process');
   const worker = await ProvisioningWorkerProcess.start({
     ...stack.env,
