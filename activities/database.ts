@@ -7,18 +7,25 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** Creates `database` on the server at `serverUrl` unless it exists; safe to race. */
-export async function ensureDatabase(serverUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+/** Runs `work` on a connection of its own to `url`, closed afterwards. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates `database` on the server at `serverUrl` unless it exists; safe to race. */
+export async function ensureDatabase(serverUrl: string, database: string): Promise<void> {
+  await withClient(withDatabase(serverUrl, 'postgres'), async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (rowCount) return;
     await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`).catch((err: { code?: string }) => {
       // Another process created it between our check and our create.
       if (err.code !== '42P04' && err.code !== '23505') throw err;
     });
-  } finally {
-    await client.end();
-  }
+  });
 }

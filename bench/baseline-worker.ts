@@ -5,16 +5,9 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
+import { SILENT_LOGGER } from '../workers/lifecycle.js';
 
 const BASELINE_WORKFLOWS_PATH = fileURLToPath(new URL('./baseline-workflows.ts', import.meta.url));
-const silent = {
-  log: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  debug: () => undefined,
-  trace: () => undefined,
-};
 
 export function createBaselineActivities() {
   return {
@@ -36,7 +29,10 @@ export async function createBaselineWorker({
     connection,
     namespace: 'default',
     taskQueue,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOWS_PATH, logger: silent }),
+    workflowBundle: await bundleWorkflowCode({
+      workflowsPath: BASELINE_WORKFLOWS_PATH,
+      logger: SILENT_LOGGER,
+    }),
     activities: createBaselineActivities(),
     maxConcurrentActivityTaskExecutions: 64,
     maxConcurrentLocalActivityExecutions: 64,

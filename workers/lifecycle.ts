@@ -19,18 +19,21 @@ export { installQuietRuntime } from './process.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
+/** A logger for the workflow bundler, which is chatty about what it packs. */
+export const SILENT_LOGGER = {
+  log: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  debug: () => undefined,
+  trace: () => undefined,
+};
+
 /** Bundles the workflow code once; tests and benchmarks share a bundle across workers. */
 export function bundleWorkflows(): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
-    logger: {
-      log: () => undefined,
-      info: () => undefined,
-      warn: () => undefined,
-      error: () => undefined,
-      debug: () => undefined,
-      trace: () => undefined,
-    },
+    logger: SILENT_LOGGER,
   });
 }
 

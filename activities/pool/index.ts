@@ -6,6 +6,7 @@ import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import { LandlordError } from '../../domain/index.js';
 import type { DataPlaneManifest } from '../../domain/index.js';
+import { withClient } from '../database.js';
 import type { StepRef } from '../step-ref.js';
 import type { PoolDirectory } from './directory.js';
 import { POOL_DATABASE, READ_ONLY_GROUP_ROLE, TENANTS_GROUP_ROLE } from './schema.js';
@@ -50,6 +51,12 @@ async function inTransaction<T>(
 }
 
 /** Ends the role's sessions, waiting (up to 5 s each) until their backends are gone. */
+/** Fails with TenantNotFound unless the tenant's role exists. */
+async function requireRole(c: pg.ClientBase, role: string, what: string): Promise<void> {
+  const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+  if (!rowCount) throw new LandlordError('TenantNotFound', what);
+}
+
 async function terminateSessions(client: pg.ClientBase | pg.Pool, role: string): Promise<void> {
   await client.query('SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = $1', [
     role,
@@ -154,15 +161,9 @@ export function createPoolActivities({
       region,
       email,
     }: PartitionInput & { email: string }): Promise<{ userId: string }> {
-      const client = new pg.Client({
-        connectionString: directory.serverDatabaseUrl(region, siloDatabaseName(tenantId)),
-      });
-      await client.connect();
-      try {
-        return await upsertAdminUser(client, manifest, tenantId, email);
-      } finally {
-        await client.end();
-      }
+      return withClient(directory.serverDatabaseUrl(region, siloDatabaseName(tenantId)), (client) =>
+        upsertAdminUser(client, manifest, tenantId, email),
+      );
     },
 
     /** Deletes the admin user onboarding created; idempotent. */
@@ -185,9 +186,7 @@ export function createPoolActivities({
     }: PartitionInput & { enabled: boolean }): Promise<void> {
       const role = tenantRoleName(tenantId);
       await inTransaction(directory.pool(region), tenantId, async (c) => {
-        const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-        if (!rowCount)
-          throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no database role in ${region}`);
+        await requireRole(c, role, `tenant ${tenantId} has no database role in ${region}`);
         await c.query(`ALTER ROLE ${q(role)} ${enabled ? 'LOGIN' : 'NOLOGIN'}`);
       });
       // Once committed: a session ended earlier could log in again under the old setting.
@@ -200,17 +199,11 @@ export function createPoolActivities({
      */
     async setSiloLogin({ tenantId, region, enabled }: PartitionInput & { enabled: boolean }): Promise<void> {
       const role = siloDatabaseName(tenantId);
-      const client = new pg.Client({ connectionString: directory.serverDatabaseUrl(region, 'postgres') });
-      await client.connect();
-      try {
-        const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-        if (!rowCount)
-          throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no silo role in ${region}`);
+      await withClient(directory.serverDatabaseUrl(region, 'postgres'), async (client) => {
+        await requireRole(client, role, `tenant ${tenantId} has no silo role in ${region}`);
         await client.query(`ALTER ROLE ${q(role)} ${enabled ? 'LOGIN' : 'NOLOGIN'}`);
         if (!enabled) await terminateSessions(client, role);
-      } finally {
-        await client.end();
-      }
+      });
     },
 
     /**
@@ -224,9 +217,7 @@ export function createPoolActivities({
     }: PartitionInput & { writable: boolean }): Promise<void> {
       const role = tenantRoleName(tenantId);
       await inTransaction(directory.pool(region), tenantId, async (c) => {
-        const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-        if (!rowCount)
-          throw new LandlordError('TenantNotFound', `tenant ${tenantId} has no database role in ${region}`);
+        await requireRole(c, role, `tenant ${tenantId} has no database role in ${region}`);
         const [grant, revoke] = writable
           ? [TENANTS_GROUP_ROLE, READ_ONLY_GROUP_ROLE]
           : [READ_ONLY_GROUP_ROLE, TENANTS_GROUP_ROLE];

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../../activities/database.js';
 import { siloDatabaseName, tenantRoleName, tenantRolePassword } from '../../activities/pool/index.js';
 import { LandlordError } from '../../domain/index.js';
 import type { OperationSnapshot, TenantRecord } from '../../domain/index.js';
@@ -59,16 +60,6 @@ describe('moving a pool tenant to a silo tier (PATCH /v1/tenants/{id})', () => {
   const region = 'local-a';
   const poolUrl = () => h.directory.databaseUrl(region);
   const siloUrl = (id: string) => h.directory.serverDatabaseUrl(region, siloDatabaseName(id));
-
-  async function withClient<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  }
 
   /** Connected as the tenant's own pool role, as the application would be (row-level security on). */
   const asTenant = <T>(id: string, work: (c: pg.Client) => Promise<T>) =>
