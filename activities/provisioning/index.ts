@@ -17,6 +17,7 @@ import type {
 } from '../../pulumi/stack-protocol.js';
 import type { RegistryStore } from '../registry/store.js';
 import type { StepRef } from '../step-ref.js';
+import { stepProgressWriter } from '../step-progress.js';
 import { clearStaleLocks } from './stack-lock.js';
 import { runStack, StackRunFailed } from './stack-runner.js';
 import type { PulumiEnvironment } from './stack-runner.js';
@@ -82,18 +83,12 @@ export function createProvisioningActivities({
     // and the interrupted update's pending operations are repaired by a refresh first.
     const cleared = clearStaleLocks(settings.pulumi.backendUrl, SILO_PROJECT, stack);
     if (cleared > 0 || context.info.attempt > 1) request.repair = action !== 'preview' && action !== 'drift';
-    let lastWrite = 0;
     let latest: StackProgress | undefined;
+    const shown = stepProgressWriter(store, stepRef);
     const onProgress = (progress: StackProgress) => {
       latest = progress;
       context.heartbeat(progress);
-      const now = Date.now();
-      if (stepRef && now - lastWrite > 500) {
-        lastWrite = now;
-        void store
-          .recordStepProgress(stepRef.operationId, stepRef.run, stepRef.step, progress)
-          .catch(() => undefined);
-      }
+      shown.report(progress);
     };
     // Heartbeat between engine events too, so a live but quiet update is not taken for dead.
     const beat = setInterval(() => context.heartbeat(latest), 5_000);
@@ -102,13 +97,7 @@ export function createProvisioningActivities({
         onProgress,
         signal: context.cancellationSignal,
       });
-      if (stepRef && latest)
-        await store
-          .recordStepProgress(stepRef.operationId, stepRef.run, stepRef.step, {
-            ...latest,
-            done: latest.total,
-          })
-          .catch(() => undefined);
+      if (latest) await shown.finish({ ...latest, done: latest.total });
       return result;
     } catch (err) {
       if (!(err instanceof StackRunFailed)) throw err;
@@ -124,6 +113,8 @@ export function createProvisioningActivities({
       throw ApplicationFailure.retryable(`stack ${stack}: ${message}`, type);
     } finally {
       clearInterval(beat);
+      // A failed attempt shows how far it got, and nothing of it lands after the next attempt starts.
+      await shown.settle();
     }
   }
 
