@@ -52,7 +52,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const secret = resolveSecret(config);
   console.log('Starting Landlord…');
-  const infra = await startInfrastructure(config, secret);
+  // A terminal's Ctrl-C signals every process in its foreground group at once: the workers and the
+  // Postgres servers stop by themselves, while Temporal, in a group of its own, stays up until the
+  // workers have drained against it, and is stopped after them.
+  const infra = await startInfrastructure(config, secret, { ownProcessGroup: true });
   const children: ChildProcess[] = [];
   let stopping = false;
   const stop = async (code: number) => {
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
   // servers are down; this script stops everything, in order, and then exits itself. Not
   // removeAllListeners: tsx's own handler (hidden from listeners()) tells the tsx CLI that this
   // process handles the signal; without it tsx kills this process before it has stopped anything.
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     for (const listener of process.listeners(sig)) process.removeListener(sig, listener);
     process.on(sig, () => void stop(0));
   }

@@ -30,7 +30,14 @@ export interface Infrastructure {
 export async function startInfrastructure(
   config: Config,
   secret: string,
-  { log }: { log?: NodeJS.WritableStream } = {},
+  {
+    log,
+    ownProcessGroup = false,
+  }: {
+    log?: NodeJS.WritableStream;
+    /** Temporal in a process group of its own (`npm start`; see DevServerOptions). */
+    ownProcessGroup?: boolean;
+  } = {},
 ): Promise<Infrastructure> {
   const postgres: EmbeddedServer[] = [];
   let temporal: DevServer | undefined;
@@ -52,6 +59,7 @@ export async function startInfrastructure(
         uiPort: config.temporal.uiPort,
         namespace: config.temporal.namespace,
         ...(log ? { log } : {}),
+        ownProcessGroup,
       });
       temporalAddress = temporal.address;
     } else {

