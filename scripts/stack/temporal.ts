@@ -4,9 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { pidFrom, stopLeftover } from './leftovers.js';
 
 export interface DevServer {
   address: string;
@@ -76,6 +77,11 @@ export async function startTemporalDevServer({
   ownProcessGroup = false,
 }: DevServerOptions): Promise<DevServer> {
   mkdirSync(dirname(dbFile), { recursive: true });
+  // A server an earlier run left behind (its starter was killed outright) holds the port and the file.
+  const pidFile = `${dbFile}.pid`;
+  const leftover = pidFrom(pidFile);
+  if (leftover && (await stopLeftover(leftover, dbFile)))
+    console.warn(`Stopped a Temporal server an earlier run left behind (pid ${leftover}).`);
   const child = spawn(
     cliPath,
     [
@@ -119,9 +125,11 @@ export async function startTemporalDevServer({
   // Outside the terminal's process group nothing else would stop it if this process ended first.
   const killOnExit = () => void child.kill('SIGKILL');
   if (ownProcessGroup) process.once('exit', killOnExit);
+  if (child.pid) writeFileSync(pidFile, `${child.pid}\n`);
   child.once('exit', () => {
     dead = true;
     process.removeListener('exit', killOnExit);
+    rmSync(pidFile, { force: true });
   });
   const address = `127.0.0.1:${port}`;
   const stopWith = async (signal: NodeJS.Signals) => {

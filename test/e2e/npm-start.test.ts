@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,24 +62,40 @@ const listening = (port: number) =>
     socket.once('error', () => resolve(false));
   });
 
+/** Ports and environment for one data folder's stack. */
+async function stackEnv(dir: string) {
+  const port = await freePort();
+  const temporalPort = await freePort();
+  const postgresPort = await freePortRange(3);
+  const env = {
+    LANDLORD_DATA_DIR: dir,
+    PORT: String(port),
+    LANDLORD_TEMPORAL_PORT: String(temporalPort),
+    LANDLORD_TEMPORAL_UI_PORT: String(await freePort()),
+    LANDLORD_POSTGRES_PORT: String(postgresPort),
+    LANDLORD_ADMIN_KEY: ADMIN_KEY,
+    LANDLORD_TASK_QUEUE_PREFIX: `e2e-${port}`,
+  };
+  return {
+    env,
+    port,
+    temporalPort,
+    ports: [port, temporalPort, postgresPort, postgresPort + 1, postgresPort + 2],
+  };
+}
+
 describe('npm start', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'landlord-e2e-'));
-  chmodSync(dir, 0o755);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dirs: string[] = [];
+  const dataDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'landlord-e2e-'));
+    chmodSync(dir, 0o755);
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
   it('starts the whole stack, serves the API, stops on Ctrl-C, and finds its data again', async () => {
-    const port = await freePort();
-    const temporalPort = await freePort();
-    const postgresPort = await freePortRange(3);
-    const env = {
-      LANDLORD_DATA_DIR: dir,
-      PORT: String(port),
-      LANDLORD_TEMPORAL_PORT: String(temporalPort),
-      LANDLORD_TEMPORAL_UI_PORT: String(await freePort()),
-      LANDLORD_POSTGRES_PORT: String(postgresPort),
-      LANDLORD_ADMIN_KEY: ADMIN_KEY,
-      LANDLORD_TASK_QUEUE_PREFIX: `e2e-${port}`,
-    };
+    const { env, port, ports } = await stackEnv(dataDir());
     const api = (path: string, init: RequestInit = {}) =>
       fetch(`http://127.0.0.1:${port}${path}`, {
         ...init,
@@ -110,7 +126,6 @@ describe('npm start', () => {
     // It waited for its workers and stopped its servers, in order, before exiting.
     expect(first.output()).toContain('Stopped. Data is kept in');
     // Everything it started is gone: the API, Temporal and the three Postgres servers.
-    const ports = [port, temporalPort, postgresPort, postgresPort + 1, postgresPort + 2];
     expect(await Promise.all(ports.map(listening))).toEqual(ports.map(() => false));
 
     const second = start(env);
@@ -125,6 +140,40 @@ describe('npm start', () => {
       expect(await stop(second.child, 'sigterm')).toBe(0);
     }
     expect(second.output()).toContain('Stopped. Data is kept in');
+    expect(await Promise.all(ports.map(listening))).toEqual(ports.map(() => false));
+  }, 240_000);
+
+  it('refuses a second start on the same data folder, and clears what a killed one left behind', async () => {
+    const { env, port, temporalPort, ports } = await stackEnv(dataDir());
+    const first = start(env);
+    await first.running;
+    const second = start(env);
+    await expect(second.running).rejects.toThrow(/Landlord is already running with the data folder/);
+    expect(second.child.exitCode).toBe(1);
+
+    // Killed outright: the script cannot stop anything. Its workers and API notice their parent is
+    // gone and stop themselves; Temporal and Postgres keep running, holding their ports and files.
+    const script = Number(
+      execFileSync('pgrep', ['-P', String(first.child.pid)], { encoding: 'utf8' }).trim(),
+    );
+    process.kill(script, 'SIGKILL');
+    const deadline = Date.now() + 60_000;
+    while ((await listening(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await listening(port)).toBe(false);
+    expect(await listening(temporalPort)).toBe(true);
+
+    const third = start(env);
+    await third.running;
+    try {
+      expect(third.output()).toContain('Stopped a Temporal server an earlier run left behind');
+      expect(third.output()).toContain('Postgres server an earlier run left behind');
+      const res = await fetch(`http://127.0.0.1:${port}/v1/tenants`, {
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      expect(await stop(third.child, 'sigterm')).toBe(0);
+    }
     expect(await Promise.all(ports.map(listening))).toEqual(ports.map(() => false));
   }, 240_000);
 });

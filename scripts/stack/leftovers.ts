@@ -1,0 +1,67 @@
+/**
+ * Servers an earlier run left behind. If `npm start` was killed outright, its Temporal and Postgres
+ * servers keep running and hold their ports and files; the next start stops them first. A process
+ * is only signalled when its command line names the file or folder it was started for, so a reused
+ * pid never hits someone else's process.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** The command line of a live process, or undefined if there is none (or it cannot be read). */
+export function commandLineOf(pid: number): string | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim() || undefined;
+  } catch {
+    // No /proc (macOS): ask ps.
+  }
+  try {
+    return (
+      execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' }).trim() || undefined
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Stops process `pid` if it is still running `mustContain`: `signal` first, SIGKILL if it has not
+ * exited within `graceMs`. Returns whether there was such a process.
+ */
+export async function stopLeftover(
+  pid: number,
+  mustContain: string,
+  { signal = 'SIGTERM', graceMs = 15_000 }: { signal?: NodeJS.Signals; graceMs?: number } = {},
+): Promise<boolean> {
+  if (!commandLineOf(pid)?.includes(mustContain)) return false;
+  process.kill(pid, signal);
+  const deadline = Date.now() + graceMs;
+  let killed = false;
+  while (alive(pid)) {
+    if (!killed && Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      killed = true;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+/** The first line of a pid file as a pid, or undefined. */
+export function pidFrom(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').split('\n')[0]!.trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
