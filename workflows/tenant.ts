@@ -6,6 +6,7 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   setHandler,
   uuid4,
   workflowInfo,
@@ -269,8 +270,7 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
       state.status = outcome.tenant.status;
       state.tenantVersion = Math.max(state.tenantVersion, outcome.tenant.version);
     }
-    await Promise.all([
-      registry.projectOperation(snapshot),
+    const audit = () =>
       registry.appendAudit({
         eventKey: `${snapshot.id}:${snapshot.run}:${snapshot.status}`,
         tenantId: snapshot.tenantId,
@@ -281,8 +281,16 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
         action: `tenant.${snapshot.kind}`,
         outcome: snapshot.status,
         detail: { run: snapshot.run, ...(snapshot.error ? { error: snapshot.error } : {}) },
-      }),
-    ]);
+      });
+    if (patched('audit-before-operation-end')) {
+      // The audit trail records the end before the operation shows it, so whoever sees the
+      // operation ended finds its audit event too.
+      await audit();
+      await registry.projectOperation(snapshot);
+    } else {
+      // Histories recorded before the patch wrote both at once.
+      await Promise.all([registry.projectOperation(snapshot), audit()]);
+    }
   };
 
   /** Ends an operation the tenant workflow itself had to stop (refused at its turn, or lost its child). */
