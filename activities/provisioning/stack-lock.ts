@@ -7,19 +7,11 @@ import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isProcessAlive } from '../processes.js';
 
 interface LockFile {
   pid?: number;
   hostname?: string;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Lock files of a stack in a `file://` backend; empty for other backends. */
@@ -54,7 +46,7 @@ export function clearStaleLocks(backendUrl: string, project: string, stack: stri
     } catch {
       continue;
     }
-    if (lock.hostname === hostname() && typeof lock.pid === 'number' && !isAlive(lock.pid)) {
+    if (lock.hostname === hostname() && typeof lock.pid === 'number' && !isProcessAlive(lock.pid)) {
       rmSync(file, { force: true });
       cleared += 1;
     }

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { isProcessAlive } from '../../activities/processes.js';
 
 /** The command line of a live process, or undefined if there is none (or it cannot be read). */
 export function commandLineOf(pid: number): string | undefined {
@@ -24,15 +25,6 @@ export function commandLineOf(pid: number): string | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Stops process `pid` if it is still running `mustContain`: `signal` first, SIGKILL if it has not
  * exited within `graceMs`. Returns whether there was such a process.
@@ -46,7 +38,7 @@ export async function stopLeftover(
   process.kill(pid, signal);
   const deadline = Date.now() + graceMs;
   let killed = false;
-  while (alive(pid)) {
+  while (isProcessAlive(pid)) {
     if (!killed && Date.now() > deadline) {
       process.kill(pid, 'SIGKILL');
       killed = true;
