@@ -9,11 +9,11 @@ import type { RegistryStore } from './registry/store.js';
 import type { StepRef } from './step-ref.js';
 
 export interface StepProgressWriter {
-  /** Records progress soon; cheap enough to call on every engine event. */
+  /** Records progress soon; cheap enough to call on every engine event. Ignored once closed. */
   report(progress: StepProgress): void;
-  /** Drops any pending write and records `progress` now, after the writes already under way. */
+  /** Closes the writer: drops any pending write and records `progress`, after the writes under way. */
   finish(progress: StepProgress): Promise<void>;
-  /** Records the latest pending report now, and waits for every write to land. */
+  /** Closes the writer: records the latest pending report now, and waits for every write to land. */
   settle(): Promise<void>;
 }
 
@@ -36,14 +36,22 @@ export function stepProgressWriter(
   const throttled = throttle((progress: StepProgress) => void write(progress), intervalMs, {
     edges: ['leading', 'trailing'],
   });
+  // After finish or settle the attempt is over: a late engine event must not overwrite the step
+  // (the next attempt writes the same row).
+  let closed = false;
   return {
-    report: (progress) => throttled(progress),
+    report: (progress) => {
+      if (!closed) throttled(progress);
+    },
     finish: (progress) => {
+      closed = true;
       throttled.cancel();
       return write(progress);
     },
     settle: () => {
-      throttled.flush();
+      if (!closed) throttled.flush();
+      closed = true;
+      throttled.cancel();
       return chain;
     },
   };

@@ -14,6 +14,7 @@ import { createApp } from './app.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  stopWithParent(config);
   const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', 'authorization'] });
   if (!config.postgres.registryUrl)
     throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
@@ -46,9 +47,8 @@ async function main(): Promise<void> {
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), 10_000).unref();
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
-  stopWithParent(config);
+  // SIGHUP too: a closed terminal stops the API as Ctrl-C does.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, shutdown);
 }
 
 main().catch((err: unknown) => {

@@ -67,7 +67,7 @@ const Env = z.object({
     .optional(),
   PULUMI_CONFIG_PASSPHRASE: z.string().optional(),
   LANDLORD_PROVISIONING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  LANDLORD_STOP_WITH_PARENT: bool.default(false),
+  LANDLORD_PARENT_PID: z.coerce.number().int().positive().optional(),
 });
 
 export interface TemporalConfig {
@@ -124,8 +124,8 @@ export interface Config {
   manifest: DataPlaneManifest;
   /** Absolute folder of the manifest's SQL migrations. */
   migrationsDir: string;
-  /** Stop this process when the one that started it is gone (`npm start` sets it for its children). */
-  stopWithParent: boolean;
+  /** Stop this process when this parent is gone (`npm start` sets it for its children). */
+  parentPid?: number;
 }
 
 export class ConfigError extends Error {
@@ -280,6 +280,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     catalog: catalog.data,
     manifest,
     migrationsDir,
-    stopWithParent: e.LANDLORD_STOP_WITH_PARENT,
+    ...(e.LANDLORD_PARENT_PID ? { parentPid: e.LANDLORD_PARENT_PID } : {}),
   };
 }

