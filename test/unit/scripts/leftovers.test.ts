@@ -23,6 +23,11 @@ async function sleeper(marker: string, ignoreTerm = false): Promise<ChildProcess
 }
 
 const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+/** How the child ended, once Node has reaped it (stopLeftover may return while it is a zombie). */
+const endOf = (child: ChildProcess): Promise<NodeJS.Signals | null> =>
+  exited(child)
+    ? Promise.resolve(child.signalCode)
+    : new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
 
 afterEach(() => {
   for (const child of started.splice(0)) if (!exited(child)) child.kill('SIGKILL');
@@ -43,13 +48,13 @@ describe('leftover servers', () => {
     expect(await stopLeftover(child.pid!, '--some-other-folder')).toBe(false);
     expect(exited(child)).toBe(false);
     expect(await stopLeftover(child.pid!, '--leftover-marker-b')).toBe(true);
-    expect(child.signalCode).toBe('SIGTERM');
+    expect(await endOf(child)).toBe('SIGTERM');
   });
 
   it('kills a process that ignores the polite signal once the grace period is over', async () => {
     const child = await sleeper('--leftover-marker-c', true);
     expect(await stopLeftover(child.pid!, '--leftover-marker-c', { graceMs: 300 })).toBe(true);
-    expect(child.signalCode).toBe('SIGKILL');
+    expect(await endOf(child)).toBe('SIGKILL');
   });
 
   it('reads the pid from the first line of a pid file', () => {
