@@ -52,14 +52,14 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000)
   throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
 }
 
-/** The script's own path, which a running `npm start` has on its command line. */
+/** This script's file name, on the command line of a running `npm start`. */
 const SCRIPT = 'start.ts';
 
 /**
- * One npm start per data folder: a second would fight the first over its servers' files. Returns
- * a function that gives the folder up (only if it is still ours).
+ * One npm start per data folder: a second would fight the first over its servers' files. The
+ * claim is given up when this process exits (only if it is still ours).
  */
-function claimDataFolder(dataDir: string): () => void {
+function claimDataFolder(dataDir: string): void {
   const runFile = join(dataDir, 'npm-start.pid');
   const running = pidFrom(runFile);
   if (
@@ -76,11 +76,9 @@ function claimDataFolder(dataDir: string): () => void {
   }
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(runFile, `${process.pid}\n`);
-  const release = () => {
+  process.once('exit', () => {
     if (pidFrom(runFile) === process.pid) rmSync(runFile, { force: true });
-  };
-  process.once('exit', release);
-  return release;
+  });
 }
 
 /** Asks a child to stop (SIGTERM) and waits for it; SIGKILL after 15 s. */
