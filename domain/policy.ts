@@ -16,6 +16,10 @@ export const TierPolicy = z.strictObject({
   }),
   backup: z.strictObject({ cadence: Duration, retentionDays: z.number().int().positive() }),
   apiQuota: z.strictObject({ requestsPerMinute: z.number().int().positive() }),
+  /** What each tenant's database role may hold: its sessions at once. */
+  database: z
+    .strictObject({ connectionLimit: z.number().int().min(1).max(10_000) })
+    .default({ connectionLimit: 10 }),
   /** Region ids this tier may be placed in; absent means every region. */
   allowedRegions: z.array(z.string()).optional(),
   /** Providers this tier may be placed on; absent means every provider. */

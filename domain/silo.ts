@@ -33,6 +33,8 @@ export interface SiloSpec {
   dataRetentionDays: number;
   /** Refuse to delete the database by accident (enterprise). */
   deletionProtection: boolean;
+  /** Sessions the tenant's database role may hold at once (the tier's); absent in older specs. */
+  connectionLimit?: number;
   /** Tenant labels, added to the `tenant`, `tier` and `managed-by` tags. */
   labels: Record<string, string>;
 }

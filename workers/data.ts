@@ -10,7 +10,7 @@ import type { DataActivities } from '../activities/data/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
 import type { PoolDirectory } from '../activities/pool/directory.js';
 import type { RegistryStore } from '../activities/registry/store.js';
-import { runAsMain, runWorkerProcess } from './process.js';
+import { logEndedSession, runAsMain, runWorkerProcess } from './process.js';
 
 export interface DataWorkerDeps {
   config: Pick<Config, 'manifest' | 'taskQueues'>;
@@ -18,6 +18,7 @@ export interface DataWorkerDeps {
   namespace: string;
   store: RegistryStore;
   directory: PoolDirectory;
+  secret: string;
   /** Wraps the activities, e.g. to inject faults in tests. */
   decorateActivities?: (activities: DataActivities) => DataActivities;
   taskQueue?: string;
@@ -29,6 +30,7 @@ export async function createDataWorker(deps: DataWorkerDeps): Promise<Worker> {
     directory: deps.directory,
     manifest: deps.config.manifest,
     store: deps.store,
+    secret: deps.secret,
   });
   return Worker.create({
     connection: deps.connection,
@@ -47,13 +49,16 @@ runAsMain(import.meta.url, 'data', () =>
     'data',
     async ({ config, store, connection }) => {
       const { PoolDirectory } = await import('../activities/pool/directory.js');
+      const { resolveSecret } = await import('../config/secret.js');
       const directory = new PoolDirectory(config.postgres.regionUrls);
+      directory.watchLocks({ onEnded: logEndedSession });
       const worker = await createDataWorker({
         config,
         connection,
         namespace: config.temporal.namespace,
         store,
         directory,
+        secret: resolveSecret(config),
       });
       return { worker, taskQueue: config.taskQueues.data, close: () => directory.close() };
     },

@@ -13,7 +13,7 @@ import { createPoolActivities } from '../activities/pool/index.js';
 import { createRegistryActivities } from '../activities/registry/index.js';
 import type { RegistryStore } from '../activities/registry/store.js';
 import { activityInterceptors } from '../activities/interceptors.js';
-import { runAsMain, runWorkerProcess } from './process.js';
+import { logEndedSession, runAsMain, runWorkerProcess } from './process.js';
 
 export { installQuietRuntime } from './process.js';
 
@@ -89,16 +89,21 @@ export async function createLifecycleWorker(deps: LifecycleWorkerDeps): Promise<
 runAsMain(import.meta.url, 'lifecycle', () =>
   runWorkerProcess('lifecycle', async ({ config, store, connection }) => {
     const { resolveSecret } = await import('../config/secret.js');
-    const { preparePoolDatabases } = await import('../activities/pool/schema.js');
-    await preparePoolDatabases(config.postgres.regionUrls, config.manifest, config.migrationsDir);
+    const { prepareRegionServers } = await import('../activities/pool/schema.js');
+    const secret = resolveSecret(config);
+    const log = (message: string) => console.warn(message);
+    await prepareRegionServers(config.postgres.regionUrls, config.manifest, config.migrationsDir, secret, {
+      log,
+    });
     const directory = new PoolDirectory(config.postgres.regionUrls);
+    directory.watchLocks({ onEnded: logEndedSession });
     const worker = await createLifecycleWorker({
       config,
       connection,
       namespace: config.temporal.namespace,
       store,
       directory,
-      secret: resolveSecret(config),
+      secret,
     });
     return { worker, taskQueue: config.taskQueues.lifecycle, close: () => directory.close() };
   }),

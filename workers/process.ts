@@ -7,6 +7,14 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
 import type { RegistryStore } from '../activities/registry/store.js';
+import type { EndedSession } from '../activities/pool/lock-watchdog.js';
+
+/** The line a worker prints when its lock watchdog ends a tenant's session. */
+export function logEndedSession(region: string, s: EndedSession): void {
+  console.warn(
+    `${region}: ended session ${s.pid} of ${s.role}: it kept ${s.blockedRole} (${s.blockedApplication || 'no application name'}) waiting on a lock`,
+  );
+}
 
 /** Temporal's runtime logs at WARN and above; once per process, before the first worker. */
 export function installQuietRuntime(): void {

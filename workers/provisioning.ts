@@ -61,6 +61,7 @@ export async function createProvisioningWorker(deps: ProvisioningWorkerDeps): Pr
       dataDir: deps.config.dataDir,
       regionServerUrls: deps.regionServerUrls,
       migrationsDir: deps.config.migrationsDir,
+      secret: deps.secret,
     },
   });
   return Worker.create({

@@ -65,7 +65,7 @@ export async function onboardTenant(input: OnboardInput): Promise<OperationOutco
     if (!placement.silo) {
       compensations.push({ step: 'create-partition', undo: () => poolCompensation.dropPartition(where) });
       const partition = await op.run('create-partition', (stepRef) =>
-        pool.createPartition({ stepRef, ...where }),
+        pool.createPartition({ stepRef, ...where, connectionLimit: placement.connectionLimit }),
       );
       compensations.push({
         step: 'create-admin-user',

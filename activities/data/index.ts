@@ -9,7 +9,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { LandlordError } from '../../domain/index.js';
 import type { DataPlaneManifest } from '../../domain/index.js';
 import type { PoolDirectory } from '../pool/directory.js';
-import { siloDatabaseName } from '../pool/index.js';
+import { siloOwnerUrl } from '../pool/silo.js';
 import type { RegistryStore } from '../registry/store.js';
 import type { StepRef } from '../step-ref.js';
 
@@ -79,13 +79,17 @@ export function createDataActivities({
   directory,
   manifest,
   store,
+  secret,
 }: {
   directory: PoolDirectory;
   manifest: DataPlaneManifest;
   store: RegistryStore;
+  /** Master secret: the silo's owner role, which Landlord works in a silo as, has a password derived from it. */
+  secret: string;
 }) {
+  // Never a superuser inside a database the tenant can log in to: the silo's owner role.
   const siloUrl = (tenantId: string, region: string) =>
-    directory.serverDatabaseUrl(region, siloDatabaseName(tenantId));
+    siloOwnerUrl(directory.serverUrl(region), region, tenantId, secret);
 
   /** Runs `work` with a client on the tenant's pool database and one on its silo database. */
   async function withBoth<T>(

@@ -7,6 +7,8 @@ export interface PlacementDecision {
   region: string;
   drRegion?: string;
   residency: string;
+  /** Sessions the tenant's database role may hold at once. */
+  connectionLimit: number;
   /** For silo tiers: what each stack is to provision. */
   silo?: { primary: SiloSpec; standby?: SiloSpec };
 }
@@ -26,6 +28,7 @@ function siloSpec(spec: TenantSpec, tier: TierPolicy, region: Region, role: Silo
     backupRetentionDays: Math.max(tier.backup.retentionDays, Math.ceil(durationMs(tier.dr.rpo) / DAY_MS)),
     dataRetentionDays: tier.backup.retentionDays,
     deletionProtection: tier.dr.enabled,
+    connectionLimit: tier.database.connectionLimit,
     labels: spec.labels,
   };
 }
@@ -55,6 +58,7 @@ export function createPolicyActivities({
         region: region.id,
         ...(drRegion ? { drRegion: drRegion.id } : {}),
         residency: region.residency,
+        connectionLimit: tier.database.connectionLimit,
         ...(tier.deploymentModel === 'silo'
           ? {
               silo: {

@@ -1,10 +1,13 @@
 import pg from 'pg';
 import { LandlordError } from '../../domain/index.js';
-import { POOL_DATABASE } from './schema.js';
+import { LockWatchdog } from './lock-watchdog.js';
+import type { EndedSession } from './lock-watchdog.js';
+import { POOL_DATABASE } from './names.js';
 
 /** Connections to each region's pool database, opened on first use. */
 export class PoolDirectory {
   private readonly pools = new Map<string, pg.Pool>();
+  private readonly watchdogs: LockWatchdog[] = [];
 
   /** @param serverUrls superuser URL of each region's Postgres server, by region id. */
   constructor(private readonly serverUrls: Readonly<Record<string, string>>) {}
@@ -13,12 +16,17 @@ export class PoolDirectory {
     return new Set(Object.keys(this.serverUrls));
   }
 
-  /** Superuser URL of the region's server, connected to `database`. */
-  serverDatabaseUrl(region: string, database: string): string {
+  /** Superuser URL of the region's server, as configured. */
+  serverUrl(region: string): string {
     const server = this.serverUrls[region];
     if (!server)
       throw new LandlordError('PolicyViolation', `region "${region}" has no Postgres server configured`);
-    const u = new URL(server);
+    return server;
+  }
+
+  /** Superuser URL of the region's server, connected to `database`. */
+  serverDatabaseUrl(region: string, database: string): string {
+    const u = new URL(this.serverUrl(region));
     u.pathname = `/${database}`;
     return u.toString();
   }
@@ -51,8 +59,26 @@ export class PoolDirectory {
     return pool;
   }
 
+  /**
+   * Watches every region's pool database until `close`: a tenant session that keeps another role
+   * (another tenant, or Landlord) waiting on a lock longer than the grace period is ended.
+   */
+  watchLocks(options: { graceMs?: number; onEnded?: (region: string, session: EndedSession) => void } = {}): void {
+    for (const region of this.regions) {
+      this.watchdogs.push(
+        new LockWatchdog(this.databaseUrl(region), {
+          ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+          onEnded: (session) => options.onEnded?.(region, session),
+        }).start(),
+      );
+    }
+  }
+
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.end()));
+    await Promise.all([
+      ...[...this.pools.values()].map((p) => p.end()),
+      ...this.watchdogs.splice(0).map((w) => w.stop()),
+    ]);
     this.pools.clear();
   }
 }

@@ -9,7 +9,15 @@ import type { DataPlaneManifest } from '../../domain/index.js';
 import { withClient } from '../database.js';
 import type { StepRef } from '../step-ref.js';
 import type { PoolDirectory } from './directory.js';
-import { POOL_DATABASE, READ_ONLY_GROUP_ROLE, TENANTS_GROUP_ROLE } from './schema.js';
+import { grantMembership, tenantRoleAttributes } from './hardening.js';
+import { POOL_DATABASE, READ_ONLY_GROUP_ROLE, TENANTS_GROUP_ROLE } from './names.js';
+import { takeLock } from './schema.js';
+import { siloDatabaseName, siloOwnerUrl } from './silo.js';
+
+export { siloDatabaseName };
+
+/** Connections a pool tenant's role may hold when its tier does not say. */
+export const DEFAULT_CONNECTION_LIMIT = 10;
 
 const q = pg.escapeIdentifier;
 
@@ -37,8 +45,8 @@ async function inTransaction<T>(
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    // One change to a tenant's partition at a time, even across workers.
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext('landlord.partition:' || $1))`, [tenantId]);
+    // One change to a tenant's partition at a time, even across workers, on a lock no tenant can reach.
+    await takeLock(client, `partition:${tenantId}`);
     const result = await work(client);
     await client.query('COMMIT');
     return result;
@@ -50,22 +58,17 @@ async function inTransaction<T>(
   }
 }
 
-/** Ends the role's sessions, waiting (up to 5 s each) until their backends are gone. */
 /** Fails with TenantNotFound unless the tenant's role exists. */
 async function requireRole(c: pg.ClientBase, role: string, what: string): Promise<void> {
   const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
   if (!rowCount) throw new LandlordError('TenantNotFound', what);
 }
 
+/** Ends the role's sessions, waiting (up to 5 s each) until their backends are gone. */
 async function terminateSessions(client: pg.ClientBase | pg.Pool, role: string): Promise<void> {
   await client.query('SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = $1', [
     role,
   ]);
-}
-
-/** The silo database's name; matches pulumi/local's naming. */
-export function siloDatabaseName(tenantId: string): string {
-  return `silo_${tenantId.replaceAll('-', '_')}`;
 }
 
 async function upsertAdminUser(
@@ -98,20 +101,27 @@ export function createPoolActivities({
   manifest: DataPlaneManifest;
 }) {
   return {
-    /** Creates the tenant's partition row and its login role; idempotent. */
+    /**
+     * Creates the tenant's partition row and its login role (at most `connectionLimit` sessions,
+     * its privileges only through the tenants group); idempotent.
+     */
     async createPartition({
       tenantId,
       region,
-    }: PartitionInput): Promise<{ roleName: string; database: string }> {
+      connectionLimit = DEFAULT_CONNECTION_LIMIT,
+    }: PartitionInput & { connectionLimit?: number }): Promise<{ roleName: string; database: string }> {
       const role = tenantRoleName(tenantId);
       const password = tenantRolePassword(secret, region, tenantId);
       await inTransaction(directory.pool(region), tenantId, async (c) => {
         const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
         if (!rowCount) await c.query(`CREATE ROLE ${q(role)} NOINHERIT`);
-        await c.query(`ALTER ROLE ${q(role)} INHERIT LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
-        await c.query(`GRANT ${TENANTS_GROUP_ROLE} TO ${q(role)}`);
+        await c.query(
+          `ALTER ROLE ${q(role)} INHERIT LOGIN ${tenantRoleAttributes(connectionLimit)} PASSWORD ${pg.escapeLiteral(password)}`,
+        );
+        await grantMembership(c, TENANTS_GROUP_ROLE, role);
         await c.query(`REVOKE ${READ_ONLY_GROUP_ROLE} FROM ${q(role)}`);
-        await c.query(`GRANT CONNECT ON DATABASE ${q(POOL_DATABASE)} TO ${q(role)}`);
+        // CONNECT comes with the group; earlier versions granted it to each role.
+        await c.query(`REVOKE CONNECT ON DATABASE ${q(POOL_DATABASE)} FROM ${q(role)}`);
         await c.query(
           `INSERT INTO landlord.tenant_partitions (tenant_id, role_name) VALUES ($1, $2)
            ON CONFLICT (tenant_id) DO UPDATE SET role_name = EXCLUDED.role_name`,
@@ -155,13 +165,13 @@ export function createPoolActivities({
       });
     },
 
-    /** Creates the tenant's first user in its silo database; idempotent. */
+    /** Creates the tenant's first user in its silo database, as the silo's owner; idempotent. */
     async createSiloAdminUser({
       tenantId,
       region,
       email,
     }: PartitionInput & { email: string }): Promise<{ userId: string }> {
-      return withClient(directory.serverDatabaseUrl(region, siloDatabaseName(tenantId)), (client) =>
+      return withClient(siloOwnerUrl(directory.serverUrl(region), region, tenantId, secret), (client) =>
         upsertAdminUser(client, manifest, tenantId, email),
       );
     },
@@ -221,7 +231,7 @@ export function createPoolActivities({
         const [grant, revoke] = writable
           ? [TENANTS_GROUP_ROLE, READ_ONLY_GROUP_ROLE]
           : [READ_ONLY_GROUP_ROLE, TENANTS_GROUP_ROLE];
-        await c.query(`GRANT ${grant} TO ${q(role)}`);
+        await grantMembership(c, grant, role);
         await c.query(`REVOKE ${revoke} FROM ${q(role)}`);
         if (writable) return;
         // REVOKE only warns when it removes nothing (a grant by another grantor, or made directly on

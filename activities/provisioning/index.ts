@@ -15,6 +15,7 @@ import type {
   StackProgress,
   StackRequest,
 } from '../../pulumi/stack-protocol.js';
+import { siloOwnerPassword } from '../pool/silo.js';
 import type { RegistryStore } from '../registry/store.js';
 import type { StepRef } from '../step-ref.js';
 import { stepProgressWriter } from '../step-progress.js';
@@ -29,6 +30,8 @@ export interface ProvisioningSettings {
   /** Superuser URL of each local region's Postgres server. */
   regionServerUrls: Readonly<Record<string, string>>;
   migrationsDir: string;
+  /** Master secret: a local silo's owner role has a password derived from it. */
+  secret: string;
 }
 
 interface StackInput {
@@ -62,6 +65,10 @@ export function createProvisioningActivities({
       );
     return {
       'landlord:serverUrl': { value: serverUrl, secret: true },
+      'landlord:ownerPassword': {
+        value: siloOwnerPassword(settings.secret, spec.region.id, spec.tenantId),
+        secret: true,
+      },
       'landlord:objectsRoot': { value: join(settings.dataDir, 'objects') },
       'landlord:migrationsDir': { value: settings.migrationsDir },
     };

@@ -33,7 +33,7 @@ export class PostgresRole extends pulumi.dynamic.Resource {
   declare readonly password: pulumi.Output<string>;
   constructor(
     name: string,
-    args: In<{ serverUrl: string; name: string }>,
+    args: In<{ serverUrl: string; name: string; connectionLimit: number }>,
     opts?: pulumi.CustomResourceOptions,
   ) {
     super(
@@ -47,12 +47,16 @@ export class PostgresRole extends pulumi.dynamic.Resource {
 
 export class PostgresDatabase extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
+  declare readonly owner: pulumi.Output<string>;
   constructor(
     name: string,
-    args: In<{ serverUrl: string; name: string; owner: string }>,
+    args: In<{ serverUrl: string; name: string; tenantRole: string; owner: string; ownerPassword: string }>,
     opts?: pulumi.CustomResourceOptions,
   ) {
-    super(delegateTo('database'), name, args, { ...opts, additionalSecretOutputs: ['serverUrl'] });
+    super(delegateTo('database'), name, args, {
+      ...opts,
+      additionalSecretOutputs: ['serverUrl', 'ownerPassword'],
+    });
   }
 }
 
@@ -63,8 +67,11 @@ export class ApplicationMigrations extends pulumi.dynamic.Resource {
     args: In<{
       serverUrl: string;
       database: string;
+      /** Who applies them: the silo's owner. */
       role: string;
       password: string;
+      /** Who may then use the tables. */
+      tenantRole: string;
       migrationsDir: string;
       checksum: string;
     }>,

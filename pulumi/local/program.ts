@@ -19,7 +19,8 @@ function checksumOf(dir: string): string {
 
 /**
  * The inline program for a tenant's silo on a `local` region. Stack config (set by the
- * provisioning activity): `landlord:serverUrl` (secret), `landlord:objectsRoot`, `landlord:migrationsDir`.
+ * provisioning activity): `landlord:serverUrl` and `landlord:ownerPassword` (secrets),
+ * `landlord:objectsRoot`, `landlord:migrationsDir`.
  */
 export function localSiloProgram(spec: SiloSpec) {
   return async () => {
@@ -27,6 +28,7 @@ export function localSiloProgram(spec: SiloSpec) {
     const migrationsDir = config.require('migrationsDir');
     const silo = new LocalTenantSilo(spec.tenantId, spec, {
       serverUrl: config.requireSecret('serverUrl'),
+      ownerPassword: config.requireSecret('ownerPassword'),
       objectsRoot: config.require('objectsRoot'),
       migrationsDir,
       migrationsChecksum: checksumOf(migrationsDir),

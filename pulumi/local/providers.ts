@@ -12,6 +12,8 @@ import pg from 'pg';
 import type * as pulumi from '@pulumi/pulumi';
 import { applyApplicationMigrations } from '../../activities/pool/schema.js';
 import { withDatabase } from '../../activities/database.js';
+import { grantTablesSql, tenantRoleAttributes } from '../../activities/pool/hardening.js';
+import { ensureSiloOwner, MIGRATIONS_TABLE, secureSiloDatabase } from '../../activities/pool/silo.js';
 
 type Provider = Required<
   Pick<pulumi.dynamic.ResourceProvider, 'create' | 'delete' | 'diff' | 'read' | 'update'>
@@ -40,17 +42,24 @@ const replaceOn =
     return { changes, replaces, deleteBeforeReplace: true };
   };
 
-/** A login role with a generated password; the password is a secret output. */
+/** Connections a silo tenant's role may hold when its spec does not say. */
+const DEFAULT_CONNECTION_LIMIT = 20;
+
+/**
+ * The tenant's login role, with a generated password (a secret output) and a connection limit; it
+ * can create nothing and owns nothing.
+ */
 const role: Provider = {
-  async create({ serverUrl, name }) {
+  async create({ serverUrl, name, connectionLimit }) {
     const password = randomBytes(24).toString('base64url');
     await withClient(serverUrl, async (c) => {
       const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
       await c.query(
-        `${rowCount ? 'ALTER' : 'CREATE'} ROLE ${q(name)} LOGIN PASSWORD ${pg.escapeLiteral(password)}`,
+        `${rowCount ? 'ALTER' : 'CREATE'} ROLE ${q(name)} LOGIN ${tenantRoleAttributes(connectionLimit ?? DEFAULT_CONNECTION_LIMIT)}
+         PASSWORD ${pg.escapeLiteral(password)}`,
       );
     });
-    return { id: name, outs: { serverUrl, name, password } };
+    return { id: name, outs: { serverUrl, name, connectionLimit, password } };
   },
   async read(id, props) {
     const exists = await withClient(props.serverUrl, (c) =>
@@ -59,27 +68,38 @@ const role: Provider = {
     return exists.rowCount ? { id, props } : { id: '', props: {} };
   },
   diff: replaceOn('name'),
-  async update(_id, _olds, news) {
-    return { outs: { ...news, password: _olds.password } };
+  async update(id, olds, news) {
+    await withClient(news.serverUrl, (c) =>
+      c.query(`ALTER ROLE ${q(id)} ${tenantRoleAttributes(news.connectionLimit ?? DEFAULT_CONNECTION_LIMIT)}`),
+    );
+    return { outs: { ...news, password: olds.password } };
   },
   async delete(id, props) {
-    await withClient(props.serverUrl, async (c) => {
-      await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [id]);
-      await c.query(`DROP ROLE IF EXISTS ${q(id)}`);
-    });
+    await dropRole(props.serverUrl, id);
   },
 };
 
-/** The tenant's own database, owned by its role. */
+async function dropRole(serverUrl: string, name: string): Promise<void> {
+  await withClient(serverUrl, async (c) => {
+    await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [name]);
+    await c.query(`DROP ROLE IF EXISTS ${q(name)}`);
+  });
+}
+
+/**
+ * The tenant's own database, owned by a role of its own (`owner`, whose password Landlord derives)
+ * that owns everything in it; the tenant's role may connect and use its tables, nothing more.
+ */
 const database: Provider = {
-  async create({ serverUrl, name, owner }) {
+  async create(inputs) {
+    const { serverUrl, name, owner, ownerPassword } = inputs;
     await withClient(serverUrl, async (c) => {
+      await ensureSiloOwner(c, owner, ownerPassword);
       const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
       if (!rowCount) await c.query(`CREATE DATABASE ${q(name)} OWNER ${q(owner)}`);
-      else await c.query(`ALTER DATABASE ${q(name)} OWNER TO ${q(owner)}`);
-      await c.query(`REVOKE ALL ON DATABASE ${q(name)} FROM PUBLIC`);
     });
-    return { id: name, outs: { serverUrl, name, owner } };
+    await secure(inputs);
+    return { id: name, outs: inputs };
   },
   async read(id, props) {
     const found = await withClient(props.serverUrl, (c) =>
@@ -88,16 +108,22 @@ const database: Provider = {
     return found.rowCount ? { id, props: { ...props, owner: found.rows[0].owner } } : { id: '', props: {} };
   },
   diff: replaceOn('name'),
-  async update(id, _olds, news) {
-    await withClient(news.serverUrl, (c) => c.query(`ALTER DATABASE ${q(id)} OWNER TO ${q(news.owner)}`));
+  // Also how a silo made by an earlier version (owned by the tenant's role) comes under its owner.
+  async update(_id, _olds, news) {
+    await secure(news);
     return { outs: news };
   },
   async delete(id, props) {
     await withClient(props.serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${q(id)} WITH (FORCE)`));
+    if (props.ownerPassword !== undefined) await dropRole(props.serverUrl, props.owner);
   },
 };
 
-/** The application's migrations, applied as the tenant's role so that it owns its tables. */
+function secure({ serverUrl, name, tenantRole, owner, ownerPassword }: Record<string, string>) {
+  return secureSiloDatabase(serverUrl, { database: name, role: tenantRole, owner, ownerPassword });
+}
+
+/** The application's migrations, applied as the silo's owner; then the tenant's role may use the tables. */
 const migrations: Provider = {
   async create(inputs) {
     const applied = await applyAs(inputs);
@@ -119,7 +145,8 @@ const migrations: Provider = {
   async delete() {},
 };
 
-function tenantDatabaseUrl({ serverUrl, database, role, password }: Record<string, string>): string {
+/** The silo database as `role` (its owner; in the state of an earlier version, the tenant's role). */
+function ownDatabaseUrl({ serverUrl, database, role, password }: Record<string, string>): string {
   const u = new URL(withDatabase(serverUrl, database));
   u.username = encodeURIComponent(role);
   u.password = encodeURIComponent(password);
@@ -127,15 +154,21 @@ function tenantDatabaseUrl({ serverUrl, database, role, password }: Record<strin
 }
 
 async function applyAs(inputs: Record<string, string>): Promise<string[]> {
-  await applyApplicationMigrations(tenantDatabaseUrl(inputs), inputs.migrationsDir);
-  return listApplied(inputs);
+  return withClient(ownDatabaseUrl(inputs), async (c) => {
+    // One stack action at a time per stack: the silo's migrations need no lock of their own.
+    await applyApplicationMigrations(c, inputs.migrationsDir);
+    if (inputs.tenantRole) await c.query(grantTablesSql(inputs.tenantRole, MIGRATIONS_TABLE));
+    return applied(c);
+  });
 }
 
 async function listApplied(inputs: Record<string, string>): Promise<string[]> {
-  return withClient(withDatabase(inputs.serverUrl, inputs.database), async (c) =>
-    (await c.query('SELECT name FROM app_migrations ORDER BY run_on, name')).rows.map(
-      (r) => r.name as string,
-    ),
+  return withClient(ownDatabaseUrl(inputs), applied);
+}
+
+async function applied(c: pg.ClientBase): Promise<string[]> {
+  return (await c.query(`SELECT name FROM public.${q(MIGRATIONS_TABLE)} ORDER BY run_on, name`)).rows.map(
+    (r) => r.name as string,
   );
 }
 
@@ -188,12 +221,15 @@ export type LocalProviderKind = keyof typeof localProviders;
 /** Checks used by tests: what exists for a tenant on a region server and on disk. */
 export async function inspectLocalSilo(
   serverUrl: string,
-  names: { database: string; role: string; folder: string },
+  names: { database: string; role: string; owner: string; folder: string },
 ) {
-  return withClient(serverUrl, async (c) => ({
-    database:
-      ((await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.database])).rowCount ?? 0) > 0,
-    role: ((await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [names.role])).rowCount ?? 0) > 0,
-    folder: existsSync(names.folder),
-  }));
+  return withClient(serverUrl, async (c) => {
+    const roles = await c.query('SELECT 1 FROM pg_roles WHERE rolname = ANY($1)', [[names.role, names.owner]]);
+    return {
+      database:
+        ((await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.database])).rowCount ?? 0) > 0,
+      role: (roles.rowCount ?? 0) > 0,
+      folder: existsSync(names.folder),
+    };
+  });
 }

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { SiloSpec } from '../../domain/index.js';
-import { siloDatabaseName } from '../../activities/pool/index.js';
+import { siloNames } from '../../activities/pool/silo.js';
 import {
   ApplicationMigrations,
   DataEncryptionKey,
@@ -17,12 +17,13 @@ export interface LocalSiloSettings {
   migrationsDir: string;
   /** Changes whenever the migrations do, so that an `up` applies new ones. */
   migrationsChecksum: string;
+  /** Password of the silo's owner role (derived by Landlord from its master secret). */
+  ownerPassword: pulumi.Input<string>;
 }
 
 /** Names of a tenant's silo objects on a region server: stable, and distinct from its pool role. */
 export function localSiloNames(tenantId: string, objectsRoot: string, regionId: string) {
-  const database = siloDatabaseName(tenantId);
-  return { database, role: database, folder: `${objectsRoot}/${regionId}/${tenantId}` };
+  return { ...siloNames(tenantId), folder: `${objectsRoot}/${regionId}/${tenantId}` };
 }
 
 /** A tenant's silo on a local region: database, login role, schema, storage folder and data key. */
@@ -42,10 +43,15 @@ export class LocalTenantSilo extends pulumi.ComponentResource {
     super('landlord:local:TenantSilo', name, {}, opts);
     const names = localSiloNames(spec.tenantId, settings.objectsRoot, spec.region.id);
     const serverUrl = pulumi.secret(settings.serverUrl);
-    const role = new PostgresRole(`${name}-role`, { serverUrl, name: names.role }, { parent: this });
+    const ownerPassword = pulumi.secret(settings.ownerPassword);
+    const role = new PostgresRole(
+      `${name}-role`,
+      { serverUrl, name: names.role, connectionLimit: spec.connectionLimit ?? 20 },
+      { parent: this },
+    );
     const database = new PostgresDatabase(
       `${name}-database`,
-      { serverUrl, name: names.database, owner: role.name },
+      { serverUrl, name: names.database, tenantRole: role.name, owner: names.owner, ownerPassword },
       { parent: this },
     );
     const migrations = new ApplicationMigrations(
@@ -53,8 +59,9 @@ export class LocalTenantSilo extends pulumi.ComponentResource {
       {
         serverUrl,
         database: database.name,
-        role: role.name,
-        password: role.password,
+        role: database.owner,
+        password: ownerPassword,
+        tenantRole: role.name,
         migrationsDir: settings.migrationsDir,
         checksum: settings.migrationsChecksum,
       },

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Config } from '../../config/index.js';
 import { RegistryStore } from '../../activities/registry/store.js';
-import { preparePoolDatabases } from '../../activities/pool/schema.js';
+import { prepareRegionServers } from '../../activities/pool/schema.js';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase } from './postgres.js';
 import type { EmbeddedServer } from './postgres.js';
 import { startTemporalDevServer, waitForTemporal } from './temporal.js';
@@ -95,7 +95,9 @@ export async function startInfrastructure(
     } finally {
       await store.close();
     }
-    await preparePoolDatabases(regionUrls, config.manifest, config.migrationsDir);
+    await prepareRegionServers(regionUrls, config.manifest, config.migrationsDir, secret, {
+      log: (message) => console.warn(message),
+    });
 
     const env: Record<string, string> = {
       LANDLORD_TEMPORAL_ADDRESS: temporalAddress,

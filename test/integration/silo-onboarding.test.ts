@@ -75,14 +75,27 @@ describe('silo onboarding through the Pulumi Automation API', () => {
         folder: true,
       });
     }
-    // The application schema is in both silos, owned by the silo's role; the admin user is in the primary.
+    // The application schema is in both silos, owned by the silo's owner role, of which the tenant's
+    // role owns nothing and may only use the tables; the admin user is in the primary.
     const silo = new pg.Client({
       connectionString: h.directory.serverDatabaseUrl('local-a', siloDatabaseName(id)),
     });
     await silo.connect();
     try {
       const owner = await silo.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'app_users'`);
-      expect(owner.rows).toEqual([{ tableowner: siloDatabaseName(id) }]);
+      expect(owner.rows).toEqual([{ tableowner: `${siloDatabaseName(id)}_owner` }]);
+      const ownedByTenant = await silo.query(
+        `SELECT count(*)::int AS n FROM pg_class WHERE relowner = $1::regrole`,
+        [siloDatabaseName(id)],
+      );
+      expect(ownedByTenant.rows).toEqual([{ n: 0 }]);
+      const rights = await silo.query(
+        `SELECT has_table_privilege($1, 'app_users', 'SELECT, INSERT, UPDATE, DELETE') AS dml,
+                has_table_privilege($1, 'app_users', 'TRUNCATE') AS truncate,
+                has_table_privilege($1, 'app_migrations', 'SELECT') AS migrations`,
+        [siloDatabaseName(id)],
+      );
+      expect(rights.rows).toEqual([{ dml: true, truncate: false, migrations: false }]);
       const users = await silo.query('SELECT tenant_id, email, role FROM app_users');
       expect(users.rows).toEqual([{ tenant_id: id, email: `owner@${id}.test`, role: 'owner' }]);
     } finally {
@@ -163,6 +176,7 @@ describe('silo onboarding through the Pulumi Automation API', () => {
         dataDir: h.config.dataDir,
         regionServerUrls: h.config.postgres.regionUrls,
         migrationsDir: h.config.migrationsDir,
+        secret: testStack().secret,
       },
     });
     await new MockActivityEnvironment().run(activities.destroySilo, { spec });

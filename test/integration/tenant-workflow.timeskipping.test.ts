@@ -88,6 +88,7 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
         deploymentModel: placement.tier.deploymentModel,
         region: placement.region.id,
         residency: placement.region.residency,
+        connectionLimit: placement.tier.database.connectionLimit,
       };
     },
     async createPartition({ tenantId }) {

@@ -91,6 +91,7 @@ export class Harness {
     const store = RegistryStore.connect(env.LANDLORD_REGISTRY_URL!);
     await store.migrate();
     const directory = new PoolDirectory(config.postgres.regionUrls);
+    directory.watchLocks();
     const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
     const lifecycle = new TemporalLifecycleClient(client, config.taskQueues, config.catalog);
     const harness = new Harness(config, env, store, directory, client, lifecycle, options);
@@ -148,6 +149,7 @@ export class Harness {
       namespace: 'default',
       store: this.store,
       directory: this.directory,
+      secret: testStack().secret,
       ...(this.options.decorateDataActivities
         ? { decorateActivities: this.options.decorateDataActivities }
         : {}),

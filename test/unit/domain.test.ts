@@ -36,6 +36,7 @@ const tier = (id: string, overrides: Partial<TierPolicy> = {}): TierPolicy => ({
   dr: { enabled: false, rpo: '1h', rto: '4h' },
   backup: { cadence: '24h', retentionDays: 7 },
   apiQuota: { requestsPerMinute: 100 },
+  database: { connectionLimit: 10 },
   ...overrides,
 });
 const region = (id: string, overrides: Partial<Region> = {}): Region => ({
