@@ -63,7 +63,9 @@ export class PoolDirectory {
    * Watches every region's pool database until `close`: a tenant session that keeps another role
    * (another tenant, or Landlord) waiting on a lock longer than the grace period is ended.
    */
-  watchLocks(options: { graceMs?: number; onEnded?: (region: string, session: EndedSession) => void } = {}): void {
+  watchLocks(
+    options: { graceMs?: number; onEnded?: (region: string, session: EndedSession) => void } = {},
+  ): void {
     for (const region of this.regions) {
       this.watchdogs.push(
         new LockWatchdog(this.databaseUrl(region), {

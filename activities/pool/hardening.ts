@@ -40,7 +40,9 @@ ${REVOKE_ADVISORY_LOCKS_SQL}`;
 
 /** The server's major version, e.g. 18. */
 export async function serverMajorVersion(c: pg.ClientBase): Promise<number> {
-  const { rows } = await c.query<{ v: string }>(`SELECT pg_catalog.current_setting('server_version_num') AS v`);
+  const { rows } = await c.query<{ v: string }>(
+    `SELECT pg_catalog.current_setting('server_version_num') AS v`,
+  );
   return Math.floor(Number(rows[0]!.v) / 10_000);
 }
 

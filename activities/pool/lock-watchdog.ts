@@ -50,7 +50,11 @@ export class LockWatchdog {
       onEnded?: (session: EndedSession) => void;
     } = {},
   ) {
-    this.pool = new pg.Pool({ connectionString: databaseUrl, max: 1, application_name: 'landlord-lock-watchdog' });
+    this.pool = new pg.Pool({
+      connectionString: databaseUrl,
+      max: 1,
+      application_name: 'landlord-lock-watchdog',
+    });
     this.pool.on('error', () => undefined);
   }
 

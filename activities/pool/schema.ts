@@ -22,7 +22,10 @@ const GROUPS = `${TENANTS_GROUP_ROLE}, ${READ_ONLY_GROUP_ROLE}`;
  * Applies the application's migrations on a connected client. No advisory lock: tenants share a
  * database's advisory locks, so callers serialise migrators by other means (a row lock, a stack).
  */
-export async function applyApplicationMigrations(client: pg.ClientBase, migrationsDir: string): Promise<void> {
+export async function applyApplicationMigrations(
+  client: pg.ClientBase,
+  migrationsDir: string,
+): Promise<void> {
   await runner({
     dbClient: client,
     dir: migrationsDir,
@@ -179,7 +182,10 @@ export async function preparePoolDatabase(
     onEnded: (s) => log?.(`ended a session of ${s.role} that held up preparing the pool database`),
   }).start();
   const locking = new pg.Client({ connectionString: poolDatabaseUrl, application_name: 'landlord-prepare' });
-  const migrating = new pg.Client({ connectionString: poolDatabaseUrl, application_name: 'landlord-migrate' });
+  const migrating = new pg.Client({
+    connectionString: poolDatabaseUrl,
+    application_name: 'landlord-migrate',
+  });
   for (const c of [locking, migrating]) c.on('error', () => undefined);
   try {
     await Promise.all([locking.connect(), migrating.connect()]);
@@ -224,7 +230,8 @@ export async function prepareRegionServers(
     await withClient(withDatabase(serverUrl, 'postgres'), secureMaintenanceDatabases);
     await preparePoolDatabase(withDatabase(serverUrl, POOL_DATABASE), manifest, migrationsDir, { log });
     const secured = await secureExistingSilos(serverUrl, region, secret);
-    if (secured.length > 0) log?.(`${region}: secured ${secured.length} silo database(s) made by an earlier version`);
+    if (secured.length > 0)
+      log?.(`${region}: secured ${secured.length} silo database(s) made by an earlier version`);
     const open = await withClient(withDatabase(serverUrl, 'postgres'), databasesOpenToEveryone);
     if (open.length > 0)
       log?.(

@@ -127,7 +127,11 @@ export function searchPathPinned(url: string): string {
  * Secures every silo database on a region server that is not yet under its owner role (made by an
  * earlier Landlord) or still open to PUBLIC; returns their names. Run at worker start.
  */
-export async function secureExistingSilos(serverUrl: string, region: string, secret: string): Promise<string[]> {
+export async function secureExistingSilos(
+  serverUrl: string,
+  region: string,
+  secret: string,
+): Promise<string[]> {
   const stale = await withClient(withDatabase(serverUrl, 'postgres'), async (c) => {
     const { rows } = await c.query<{ datname: string }>(
       `SELECT d.datname FROM pg_catalog.pg_database d

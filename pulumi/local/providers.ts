@@ -70,7 +70,9 @@ const role: Provider = {
   diff: replaceOn('name'),
   async update(id, olds, news) {
     await withClient(news.serverUrl, (c) =>
-      c.query(`ALTER ROLE ${q(id)} ${tenantRoleAttributes(news.connectionLimit ?? DEFAULT_CONNECTION_LIMIT)}`),
+      c.query(
+        `ALTER ROLE ${q(id)} ${tenantRoleAttributes(news.connectionLimit ?? DEFAULT_CONNECTION_LIMIT)}`,
+      ),
     );
     return { outs: { ...news, password: olds.password } };
   },
@@ -224,7 +226,9 @@ export async function inspectLocalSilo(
   names: { database: string; role: string; owner: string; folder: string },
 ) {
   return withClient(serverUrl, async (c) => {
-    const roles = await c.query('SELECT 1 FROM pg_roles WHERE rolname = ANY($1)', [[names.role, names.owner]]);
+    const roles = await c.query('SELECT 1 FROM pg_roles WHERE rolname = ANY($1)', [
+      [names.role, names.owner],
+    ]);
     return {
       database:
         ((await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.database])).rowCount ?? 0) > 0,

@@ -27,3 +27,34 @@ export function listStacks(h: Harness): string[] {
     s.name.split('/').slice(-2).join('/'),
   );
 }
+
+/**
+ * The outputs of every resource in a stack's state, secrets shown, by resource name (the last part
+ * of its URN): what a test needs to act as the tenant with its real credentials.
+ */
+export function stackResourceOutputs(h: Harness, stack: string): Record<string, Record<string, unknown>> {
+  const qualified = listStacksQualified(h).find((name) => name.endsWith(`/${stack}`));
+  if (!qualified) throw new Error(`no stack ${stack}`);
+  const exported = JSON.parse(pulumiCli(h, ['stack', 'export', '--show-secrets', '--stack', qualified])) as {
+    deployment: { resources?: { urn: string; outputs?: Record<string, unknown> }[] };
+  };
+  return Object.fromEntries(
+    (exported.deployment.resources ?? []).map((r) => [
+      r.urn.split('::').at(-1)!,
+      Object.fromEntries(Object.entries(r.outputs ?? {}).map(([k, v]) => [k, plain(v)])),
+    ]),
+  );
+}
+
+/** An exported secret is `{ <sig>: …, plaintext: "<JSON>" }`; anything else is as it is. */
+function plain(value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && 'plaintext' in value)
+    return JSON.parse((value as { plaintext: string }).plaintext);
+  return value;
+}
+
+function listStacksQualified(h: Harness): string[] {
+  return (JSON.parse(pulumiCli(h, ['stack', 'ls', '--all', '--json'])) as { name: string }[]).map(
+    (s) => s.name,
+  );
+}
