@@ -9,6 +9,20 @@ import { ERROR_KINDS, LandlordError } from '../domain/index.js';
 import type { RegistryStore } from './registry/store.js';
 import type { StepRef } from './step-ref.js';
 
+/**
+ * Postgres SQLSTATE classes of errors about the data or the statement itself: a data exception
+ * (22: a NUL in text, a value out of range), an integrity constraint violation (23), a cardinality
+ * violation (21), a syntax or access rule violation (42), a feature not supported (0A). Retrying
+ * the same write gives the same answer, so the step fails at once with the database's reason.
+ */
+const REJECTED_DATA = /^(0A|21|22|23|42)[0-9A-Z]{3}$/;
+
+/** Whether an error is a Postgres refusal of the data as it is. */
+export function isRejectedData(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && REJECTED_DATA.test(code) && err instanceof Error && 'severity' in err;
+}
+
 /** Turns any thrown value into a failure that carries no stack trace or SQL text to the workflow. */
 export function toApplicationFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure || err instanceof CancelledFailure) return err;
@@ -23,6 +37,8 @@ export function toApplicationFailure(err: unknown): unknown {
     return err;
   const code = (err as { code?: unknown }).code;
   const message = err instanceof Error ? err.message : String(err);
+  if (isRejectedData(err))
+    return ApplicationFailure.nonRetryable(`${message} (code ${String(code)})`, 'DataRejected');
   return ApplicationFailure.retryable(
     typeof code === 'string' ? `${message} (code ${code})` : message,
     err instanceof Error ? err.name : 'Error',

@@ -71,6 +71,8 @@ function fromBodyParser(err: { type?: unknown; status?: unknown }): HttpProblem 
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new HttpProblem('UnsupportedMediaType', 'the request body must be UTF-8 encoded JSON');
+    case 'encoding.invalid':
+      return new HttpProblem('MalformedBody', 'the request body is not valid UTF-8');
     case 'request.aborted':
     case 'request.size.invalid':
     case 'stream.encoding.set':
@@ -80,6 +82,9 @@ function fromBodyParser(err: { type?: unknown; status?: unknown }): HttpProblem 
   }
 }
 
+const UNAVAILABLE =
+  'a backing service is unavailable or did not answer in time; a mutation may still take effect, so read its state before trying again';
+
 /** Turns anything thrown inside a request into an HttpProblem; unknown errors become a generic 500. */
 export function toHttpProblem(err: unknown): HttpProblem {
   if (err instanceof HttpProblem) return err;
@@ -87,16 +92,22 @@ export function toHttpProblem(err: unknown): HttpProblem {
     if (ERROR_KINDS[err.kind].status >= 500 && err.kind !== 'ServiceUnavailable') {
       return new HttpProblem('InternalError', 'the request could not be completed; try again later');
     }
-    if (err.kind === 'ServiceUnavailable')
-      return new HttpProblem('ServiceUnavailable', 'a backing service is unavailable; try again later');
+    // Never which service or where: that stays in the logs.
+    if (err.kind === 'ServiceUnavailable') return new HttpProblem('ServiceUnavailable', UNAVAILABLE);
     return new HttpProblem(err.kind, err.message);
   }
   if (err !== null && typeof err === 'object' && 'type' in err) {
     const mapped = fromBodyParser(err as { type?: unknown });
     if (mapped) return mapped;
   }
-  if (isUnavailable(err))
-    return new HttpProblem('ServiceUnavailable', 'a backing service is unavailable; try again later');
+  // A path the router could not percent-decode.
+  if (err instanceof URIError)
+    return new HttpProblem('ValidationFailed', 'the request path is not validly percent-encoded', {
+      errors: [
+        { in: 'path', path: [], code: 'invalid_format', message: 'not validly percent-encoded UTF-8' },
+      ],
+    });
+  if (isUnavailable(err)) return new HttpProblem('ServiceUnavailable', UNAVAILABLE);
   return new HttpProblem('InternalError', 'the request could not be completed; try again later');
 }
 

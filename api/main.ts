@@ -11,6 +11,7 @@ import { temporalAddress, tlsOptions } from '../client/temporal.js';
 import { TemporalLifecycleClient } from '../client/temporal-lifecycle.js';
 import { bootstrapAdminKey } from './admin-key.js';
 import { createApp } from './app.js';
+import { listen } from './serve.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -35,11 +36,11 @@ async function main(): Promise<void> {
     new Client({ connection, namespace: t.namespace }),
     config.taskQueues,
     config.catalog,
+    { answerTimeoutMs: config.api.workflowTimeoutMs },
   );
   const app = createApp({ store, lifecycle, catalog: config.catalog, logger });
-  const server = app.listen(config.api.port, config.api.host, () =>
-    logger.info({ port: config.api.port, host: config.api.host }, 'API listening'),
-  );
+  const server = await listen(app, config.api.port, config.api.host);
+  logger.info({ port: config.api.port, host: config.api.host }, 'API listening');
   const shutdown = () => {
     server.close(
       () => void Promise.allSettled([store.close(), connection.close()]).then(() => process.exit(0)),

@@ -9,13 +9,29 @@ import { jsonBody } from './json-body.js';
 import { requestIdOf } from './request-id.js';
 import type { RouteContext, RouteDefinition, RouteDeps, RouteResult } from './route.js';
 import { EmptyRequest } from './schemas.js';
+import { findUnsafeText } from '../domain/index.js';
 
 /** `/v1/tenants/{id}` → `/v1/tenants/:id`. */
 export function expressPath(openApiPath: string): string {
   return openApiPath.replace(/\{(\w+)\}/g, ':$1');
 }
 
+/**
+ * Refuses, in any part of any request, a string Landlord could not store (NUL, an unpaired
+ * surrogate) or a key that would land on a prototype; before any schema, so no route can miss it.
+ */
+function refuseUnsafeText(where: ProblemIssue['in'], value: unknown): void {
+  const found = findUnsafeText(value);
+  if (found.length === 0) return;
+  throw new HttpProblem(
+    'ValidationFailed',
+    `the request ${where} holds text that cannot be stored: ${found.map((f) => f.path.join('.') || where).join(', ')}`,
+    { errors: found.map((f) => ({ in: where, path: f.path, message: f.message, code: 'invalid_string' })) },
+  );
+}
+
 function parseIn(where: ProblemIssue['in'], schema: z.ZodType | undefined, value: unknown): unknown {
+  refuseUnsafeText(where, value);
   if (!schema) return value;
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
@@ -34,7 +50,8 @@ function parseIn(where: ProblemIssue['in'], schema: z.ZodType | undefined, value
 
 function parseInput(route: RouteDefinition, req: Request) {
   const params = parseIn('path', route.params, { ...req.params });
-  const query = parseIn('query', route.query, { ...(req.query as Record<string, unknown>) });
+  // A route that declares no query takes none.
+  const query = parseIn('query', route.query ?? EmptyRequest, { ...(req.query as Record<string, unknown>) });
   let body: unknown;
   if (route.body) {
     if (req.body === undefined) {
@@ -164,6 +181,28 @@ export function mountRoutes(routes: readonly RouteDefinition[], deps: RouteDeps)
       else send(res, await run());
     });
     router[route.method](expressPath(route.path), ...chain);
+  }
+  // A known path asked with a method it does not take: 405 naming the ones it does (OPTIONS: 204).
+  const methodsByPath = new Map<string, Set<string>>();
+  for (const route of routes) {
+    const methods = methodsByPath.get(route.path) ?? new Set<string>();
+    methods.add(route.method.toUpperCase());
+    if (route.method === 'get') methods.add('HEAD');
+    methodsByPath.set(route.path, methods);
+  }
+  for (const [path, methods] of methodsByPath) {
+    const allow = [...methods, 'OPTIONS'].join(', ');
+    router.all(expressPath(path), (req, res) => {
+      res.locals.route = undefined;
+      if (req.method === 'OPTIONS') {
+        res.setHeader('Allow', allow);
+        res.status(204).end();
+        return;
+      }
+      throw new HttpProblem('MethodNotAllowed', `${req.method} is not allowed on ${path}; use ${allow}`, {
+        headers: { Allow: allow },
+      });
+    });
   }
   return router;
 }

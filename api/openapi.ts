@@ -42,10 +42,13 @@ function problemResponses(route: RouteDefinition): Record<number, ErrorKind[]> {
   if (['suspendTenant', 'resumeTenant', 'checkTenantDrift'].includes(route.operationId))
     add('InvalidTransition');
   if (route.operationId === 'changeTenant') add('InvalidTransition', 'PolicyViolation');
+  if (route.operationId === 'endTenantWorkflow') add('NotFound', 'InvalidTransition');
   if (route.operationId === 'cancelOperation') add('OperationNotCancellable');
   if (route.operationId === 'retryOperation') add('OperationNotRetryable');
   if (route.idempotent) add('IdempotencyKeyReused', 'IdempotencyKeyInFlight');
   if (route.permission || route.operationId === 'readiness') add('ServiceUnavailable');
+  // What Node's HTTP parser refuses before any route runs.
+  add('MalformedRequest', 'RequestTimeout', 'HeaderFieldsTooLarge');
   add('InternalError');
   return byStatus;
 }

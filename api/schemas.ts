@@ -9,22 +9,34 @@ import {
   OPERATION_STATUSES,
   Role,
   STEP_STATUSES,
+  StoredText,
   TenantId,
   TenantStatus,
 } from '../domain/index.js';
 import type { ApiKeyRecord, AuditEvent, OperationSnapshot, TenantRecord } from '../domain/index.js';
+import { CURSOR_PATTERN } from '../activities/registry/store.js';
+
+/**
+ * An integer in a query string: decimal digits only (no sign, hex, exponent or blanks), within
+ * bounds. Anything else stays a string and fails as one.
+ */
+const queryInteger = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(v) ? Number(v) : v),
+    z.number({ error: 'must be a decimal integer' }).int().min(min).max(max),
+  );
 
 /** Body of `POST /v1/tenants`; unknown fields are rejected. */
 export const CreateTenantRequest = DomainCreateTenantRequest.meta({ id: 'CreateTenantRequest' });
 
 /** Body of `POST /v1/api-keys`. */
 export const CreateApiKeyRequest = z
-  .strictObject({ name: z.string().trim().min(1).max(100), role: Role })
+  .strictObject({ name: StoredText.trim().min(1).max(100), role: Role })
   .meta({ id: 'CreateApiKeyRequest' });
 
 /** Body of `PATCH /v1/tenants/{id}`: what to change. Only the tier, for now. */
 export const ChangeTenantRequest = z
-  .strictObject({ tier: z.string().min(1).max(64).describe('the tier to move the tenant to') })
+  .strictObject({ tier: StoredText.min(1).max(64).describe('the tier to move the tenant to') })
   .meta({ id: 'ChangeTenantRequest' });
 
 /** Bodyless mutating routes accept no body, or an empty JSON object. */
@@ -45,20 +57,21 @@ export const ApiKeyIdParams = z.strictObject({
 
 /** Query of `GET /v1/tenants`. */
 export const ListTenantsQuery = z.strictObject({
-  tier: z.string().min(1).max(64).optional(),
-  region: z.string().min(1).max(64).optional(),
+  tier: StoredText.min(1).max(64).optional(),
+  region: StoredText.min(1).max(64).optional(),
   status: TenantStatus.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().min(1).max(512).optional().describe('nextCursor of the previous page'),
+  limit: queryInteger(1, 100).default(20),
+  cursor: z
+    .string()
+    .regex(CURSOR_PATTERN, 'must be the nextCursor of a previous page')
+    .optional()
+    .describe('nextCursor of the previous page'),
 });
 
 /** Query of `GET /v1/tenants/{id}/events`. */
 export const ListEventsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  afterSeq: z.coerce
-    .number()
-    .int()
-    .min(0)
+  limit: queryInteger(1, 500).default(100),
+  afterSeq: queryInteger(0, Number.MAX_SAFE_INTEGER)
     .default(0)
     .describe('only events with a higher seq (nextAfterSeq of the previous page)'),
 });

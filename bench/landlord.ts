@@ -14,6 +14,7 @@ import { PoolDirectory } from '../activities/pool/directory.js';
 import { RegistryStore } from '../activities/registry/store.js';
 import { bootstrapAdminKey } from '../api/admin-key.js';
 import { createApp } from '../api/app.js';
+import { listen } from '../api/serve.js';
 import { TemporalLifecycleClient } from '../client/temporal-lifecycle.js';
 import { tenantWorkflowId } from '../workflows/definitions.js';
 import { bundleWorkflows, createLifecycleWorker } from '../workers/lifecycle.js';
@@ -133,9 +134,7 @@ export class Landlord {
         catalog: config.catalog,
         logger: pino({ level: 'silent' }),
       });
-      server = await new Promise<Server>((resolve) => {
-        const s = app.listen(0, '127.0.0.1', () => resolve(s));
-      });
+      server = await listen(app, 0, '127.0.0.1');
       const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
       return new Landlord(baseUrl, adminKey, pollMs, client, stop);
     } catch (err) {

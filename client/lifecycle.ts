@@ -28,6 +28,11 @@ export interface LifecycleClient {
   changeTenantTier(tenant: TenantRecord, tier: string, actor: Actor): Promise<OperationSnapshot>;
   cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
   retryOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
+  /**
+   * Terminates the tenant's lifecycle workflow — the way out for one wedged before its tenant was
+   * ever recorded. Resolves false when no such workflow is running.
+   */
+  endTenantWorkflow(tenantId: string, actor: Actor, reason: string): Promise<boolean>;
   /** Resolves when Temporal answers. */
   ping(): Promise<void>;
 }

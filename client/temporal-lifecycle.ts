@@ -7,6 +7,8 @@ import {
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcDeadlineError,
   type Client,
 } from '@temporalio/client';
 import { checkPlacement, isErrorKind, LandlordError } from '../domain/index.js';
@@ -31,21 +33,43 @@ import type { LifecycleClient } from './lifecycle.js';
 /** Maps what Temporal said to a LandlordError; anything unexpected means Temporal is unavailable. */
 function translate(err: unknown, tenantId: string): LandlordError {
   if (err instanceof LandlordError) return err;
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    const type = err.cause.type;
-    return new LandlordError(isErrorKind(type) ? type : 'InternalError', err.cause.message);
+  if (err instanceof WorkflowUpdateFailedError) {
+    if (err.cause instanceof ApplicationFailure) {
+      const type = err.cause.type;
+      return new LandlordError(isErrorKind(type) ? type : 'InternalError', err.cause.message);
+    }
+    // The handler failed (a projection the registry refused): the operation was not accepted.
+    return new LandlordError('InternalError', `tenant ${tenantId}'s workflow could not take the operation`);
   }
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err))
+    return new LandlordError(
+      'ServiceUnavailable',
+      `tenant ${tenantId}'s workflow did not answer in time; the operation may still start, see GET /v1/tenants/${tenantId}`,
+    );
   if (err instanceof WorkflowNotFoundError)
     return new LandlordError('TenantNotFound', `tenant ${tenantId} has no lifecycle workflow`);
   return new LandlordError('ServiceUnavailable', 'the workflow service did not answer; try again');
 }
 
+/** How long the API waits for a tenant workflow's answer unless told otherwise. */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
+
 export class TemporalLifecycleClient implements LifecycleClient {
+  private readonly answerTimeoutMs: number;
+
   constructor(
     private readonly client: Client,
     private readonly taskQueues: Pick<TaskQueues, 'lifecycle' | 'provisioning' | 'data'>,
     private readonly catalog: PolicyCatalog,
-  ) {}
+    { answerTimeoutMs = DEFAULT_ANSWER_TIMEOUT_MS }: { answerTimeoutMs?: number } = {},
+  ) {
+    this.answerTimeoutMs = answerTimeoutMs;
+  }
+
+  /** Runs a call to Temporal that gives up (DEADLINE_EXCEEDED) once the answer timeout has passed. */
+  private bounded<T>(call: () => Promise<T>): Promise<T> {
+    return this.client.withDeadline(Date.now() + this.answerTimeoutMs, call);
+  }
 
   async createTenant(spec: TenantSpec, actor: Actor): Promise<OperationSnapshot> {
     // Throws PolicyViolation for a placement the policy refuses: nothing is started then.
@@ -63,17 +87,19 @@ export class TemporalLifecycleClient implements LifecycleClient {
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     try {
-      return await this.client.workflow.executeUpdateWithStart(requestOperation, {
-        args: [
-          {
-            kind: 'onboard',
-            actor,
-            spec,
-            plan: { deploymentModel: tier.deploymentModel, dr: drRegion !== undefined },
-          },
-        ],
-        startWorkflowOperation,
-      });
+      return await this.bounded(() =>
+        this.client.workflow.executeUpdateWithStart(requestOperation, {
+          args: [
+            {
+              kind: 'onboard',
+              actor,
+              spec,
+              plan: { deploymentModel: tier.deploymentModel, dr: drRegion !== undefined },
+            },
+          ],
+          startWorkflowOperation,
+        }),
+      );
     } catch (err) {
       const e = translate(err, spec.id);
       if (e.kind === 'InvalidTransition')
@@ -88,9 +114,11 @@ export class TemporalLifecycleClient implements LifecycleClient {
     actor: Actor,
   ): Promise<OperationSnapshot> {
     try {
-      return await this.client.workflow
-        .getHandle(tenantWorkflowId(tenantId))
-        .executeUpdate(requestOperation, { args: [{ kind, actor }] });
+      return await this.bounded(() =>
+        this.client.workflow
+          .getHandle(tenantWorkflowId(tenantId))
+          .executeUpdate(requestOperation, { args: [{ kind, actor }] }),
+      );
     } catch (err) {
       throw translate(err, tenantId);
     }
@@ -108,9 +136,11 @@ export class TemporalLifecycleClient implements LifecycleClient {
       dr: placement.drRegion !== undefined,
     };
     try {
-      return await this.client.workflow
-        .getHandle(tenantWorkflowId(tenant.id))
-        .executeUpdate(requestOperation, { args: [{ kind: 'change-tier', actor, tier, plan }] });
+      return await this.bounded(() =>
+        this.client.workflow
+          .getHandle(tenantWorkflowId(tenant.id))
+          .executeUpdate(requestOperation, { args: [{ kind: 'change-tier', actor, tier, plan }] }),
+      );
     } catch (err) {
       throw translate(err, tenant.id);
     }
@@ -118,9 +148,11 @@ export class TemporalLifecycleClient implements LifecycleClient {
 
   async cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot> {
     try {
-      return await this.client.workflow
-        .getHandle(tenantWorkflowId(operation.tenantId))
-        .executeUpdate(cancelOperation, { args: [{ operationId: operation.id, actor }] });
+      return await this.bounded(() =>
+        this.client.workflow
+          .getHandle(tenantWorkflowId(operation.tenantId))
+          .executeUpdate(cancelOperation, { args: [{ operationId: operation.id, actor }] }),
+      );
     } catch (err) {
       throw translate(err, operation.tenantId);
     }
@@ -128,11 +160,27 @@ export class TemporalLifecycleClient implements LifecycleClient {
 
   async retryOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot> {
     try {
-      return await this.client.workflow
-        .getHandle(tenantWorkflowId(operation.tenantId))
-        .executeUpdate(retryOperation, { args: [{ operationId: operation.id, actor }] });
+      return await this.bounded(() =>
+        this.client.workflow
+          .getHandle(tenantWorkflowId(operation.tenantId))
+          .executeUpdate(retryOperation, { args: [{ operationId: operation.id, actor }] }),
+      );
     } catch (err) {
       throw translate(err, operation.tenantId);
+    }
+  }
+
+  async endTenantWorkflow(tenantId: string, actor: Actor, reason: string): Promise<boolean> {
+    try {
+      await this.bounded(() =>
+        this.client.workflow
+          .getHandle(tenantWorkflowId(tenantId))
+          .terminate(`${reason} (by ${actor.principal}, request ${actor.requestId})`),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw translate(err, tenantId);
     }
   }
 

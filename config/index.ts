@@ -20,6 +20,7 @@ const url = z.url();
 const Env = z.object({
   PORT: port.default(8080),
   LANDLORD_HOST: z.string().default('127.0.0.1'),
+  LANDLORD_API_WORKFLOW_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
   LANDLORD_DATA_DIR: z.string().default('.data'),
   LANDLORD_CONFIG_DIR: z.string().default('config'),
   LANDLORD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -103,7 +104,8 @@ export interface PulumiConfig {
 }
 
 export interface Config {
-  api: { host: string; port: number };
+  /** `workflowTimeoutMs`: how long a request waits for a tenant workflow's answer before a 503. */
+  api: { host: string; port: number; workflowTimeoutMs: number };
   dataDir: string;
   logLevel: z.infer<typeof Env>['LANDLORD_LOG_LEVEL'];
   adminKey?: string;
@@ -231,7 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const prefix = e.LANDLORD_TASK_QUEUE_PREFIX;
   const migrationsDir = resolve(dirname(manifestFile), manifest.migrationsDir);
   return {
-    api: { host: e.LANDLORD_HOST, port: e.PORT },
+    api: { host: e.LANDLORD_HOST, port: e.PORT, workflowTimeoutMs: e.LANDLORD_API_WORKFLOW_TIMEOUT_MS },
     dataDir: isAbsolute(e.LANDLORD_DATA_DIR) ? e.LANDLORD_DATA_DIR : join(PROJECT_ROOT, e.LANDLORD_DATA_DIR),
     logLevel: e.LANDLORD_LOG_LEVEL,
     ...(e.LANDLORD_ADMIN_KEY ? { adminKey: e.LANDLORD_ADMIN_KEY } : {}),

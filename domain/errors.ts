@@ -5,9 +5,13 @@
 export const ERROR_KINDS = {
   ValidationFailed: { status: 400, retryable: false, title: 'Request validation failed' },
   MalformedBody: { status: 400, retryable: false, title: 'Malformed request body' },
+  /** Node's HTTP parser refused the request (a bad header, a broken chunked body). */
+  MalformedRequest: { status: 400, retryable: false, title: 'Malformed HTTP request' },
   Unauthenticated: { status: 401, retryable: false, title: 'Missing or unknown API key' },
   Forbidden: { status: 403, retryable: false, title: 'The API key lacks the role for this action' },
   NotFound: { status: 404, retryable: false, title: 'Not found' },
+  MethodNotAllowed: { status: 405, retryable: false, title: 'The route does not take this method' },
+  RequestTimeout: { status: 408, retryable: false, title: 'The request was not received in time' },
   TenantNotFound: { status: 404, retryable: false, title: 'Tenant not found' },
   OperationNotFound: { status: 404, retryable: false, title: 'Operation not found' },
   TenantExists: { status: 409, retryable: false, title: 'A tenant with this id already exists' },
@@ -37,6 +41,7 @@ export const ERROR_KINDS = {
     title: 'A request with this Idempotency-Key is still in progress',
   },
   PayloadTooLarge: { status: 413, retryable: false, title: 'Request body too large' },
+  HeaderFieldsTooLarge: { status: 431, retryable: false, title: 'Request headers or URL too large' },
   UnsupportedMediaType: { status: 415, retryable: false, title: 'Content-Type must be application/json' },
   PolicyViolation: { status: 422, retryable: false, title: 'The request violates tier or region policy' },
   ServiceUnavailable: { status: 503, retryable: true, title: 'A backing service is unavailable' },
@@ -56,6 +61,11 @@ export const ERROR_KINDS = {
     title: 'Copied data did not match its source',
   },
   OperationCancelled: { status: 409, retryable: false, title: 'The operation was cancelled' },
+  /**
+   * A database refused data as it is (a Postgres data exception or constraint violation): retrying
+   * the same write cannot succeed, so the step fails at once and shows why.
+   */
+  DataRejected: { status: 500, retryable: false, title: 'A database refused the data' },
 } as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
 
 export type ErrorKind = keyof typeof ERROR_KINDS;

@@ -6,3 +6,4 @@ export * from './lifecycle.js';
 export * from './manifest.js';
 export * from './auth.js';
 export * from './silo.js';
+export * from './text.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { DriftedResource } from './silo.js';
+import { StoredText } from './text.js';
 
 /** Tenant ids are slugs: they name workflows, database roles and stacks, so keep them boring. */
 export const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]{2,39}$/;
@@ -15,14 +16,14 @@ export const Residency = z.string().regex(/^[A-Z]{2,8}$/, 'a residency code such
 const LabelKey = z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/, 'a lowercase label key');
 
 export const CreateTenantRequest = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  tier: z.string().min(1).max(64),
-  region: z.string().min(1).max(64),
+  name: StoredText.trim().min(1).max(200),
+  tier: StoredText.min(1).max(64),
+  region: StoredText.min(1).max(64),
   adminEmail: z.email().max(320),
   id: TenantId.optional(),
   residency: Residency.optional(),
   features: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/), z.boolean()).optional(),
-  labels: z.record(LabelKey, z.string().max(256)).optional(),
+  labels: z.record(LabelKey, StoredText.max(256)).optional(),
   /** Silo tiers: keep what a failed onboarding provisioned, for debugging, instead of destroying it. */
   retainOnFailure: z.boolean().optional(),
 });

@@ -11,7 +11,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { newSteps, tierChangeRefusal, transitionRefusal } from '../domain/index.js';
+import { findUnsafeText, newSteps, tierChangeRefusal, transitionRefusal } from '../domain/index.js';
 import type {
   Actor,
   OperationKind,
@@ -101,6 +101,7 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     kind === 'onboard' && status === 'failed' ? undefined : transitionRefusal(kind, status);
 
   const accept = async (snapshot: OperationSnapshot, actor: Actor) => {
+    const before = find(snapshot.id);
     replace(snapshot);
     state.queue.push(snapshot.id);
     await Promise.all([
@@ -116,7 +117,13 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
         outcome: snapshot.run > 1 ? 'retry-accepted' : 'accepted',
         detail: { run: snapshot.run },
       }),
-    ]);
+    ]).catch((err: unknown) => {
+      // The registry refused the operation for good: it is not taken, as if never asked for.
+      state.queue = state.queue.filter((id) => id !== snapshot.id);
+      if (before) replace(before);
+      else state.operations = state.operations.filter((o) => o.id !== snapshot.id);
+      throw err;
+    });
     return snapshot;
   };
 
@@ -151,6 +158,9 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
       validator: (request: OperationRequest) => {
         if (request.kind === 'onboard' && request.spec?.id !== state.tenantId)
           throw invalid('onboarding needs the spec of this tenant', 'ValidationFailed');
+        // Text the registry cannot store would fail every projection of the operation.
+        const unsafe = findUnsafeText({ spec: request.spec, tier: request.tier })[0];
+        if (unsafe) throw invalid(`${unsafe.path.join('.')} ${unsafe.message}`, 'ValidationFailed');
         const refusal = transitionRefusal(request.kind, projectedStatus());
         if (refusal) throw invalid(refusal);
         if (request.kind === 'change-tier') {

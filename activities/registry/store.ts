@@ -41,29 +41,23 @@ export type IdempotencyBegin =
   | { state: 'mismatch' }
   | { state: 'in-flight' };
 
+/** How long an Idempotency-Key may stay in flight before its request is taken for lost. */
+export const IN_FLIGHT_STALE_MS = 5 * 60_000;
+
 const iso = (v: Date | null | undefined): string | undefined => (v ? v.toISOString() : undefined);
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
-}
+/**
+ * A page cursor: the last tenant's creation time in microseconds since the epoch and its id,
+ * `<microseconds>.<id>`. Every string of this form is a position in the list, so the format is all
+ * a client can get wrong; the OpenAPI document states it.
+ */
+export const CURSOR_PATTERN = /^(0|[1-9][0-9]{0,15})\.([a-z][a-z0-9-]{2,39})$/;
 
-/** Returns undefined for a cursor that is not one of ours. */
-export function decodeCursor(cursor: string): [string, string] | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(value) &&
-      value.length === 2 &&
-      value.every((v) => typeof v === 'string') &&
-      !Number.isNaN(Date.parse(value[0]))
-    ) {
-      return value as [string, string];
-    }
-  } catch {
-    // fall through: not a cursor we issued
-  }
-  return undefined;
+/** Returns undefined for a string that is not a cursor. */
+export function decodeCursor(cursor: string): { micros: string; id: string } | undefined {
+  const match = CURSOR_PATTERN.exec(cursor);
+  return match ? { micros: match[1]!, id: match[2]! } : undefined;
 }
 
 type Row = Record<string, unknown>;
@@ -284,20 +278,21 @@ export class RegistryStore {
     if (f.status) add('status = ?', f.status);
     const after = f.cursor ? decodeCursor(f.cursor) : undefined;
     if (after) {
-      args.push(after[0], after[1]);
-      where.push(`(created_at, id) > ($${args.length - 1}::timestamptz, $${args.length})`);
+      args.push(after.micros, after.id);
+      where.push(
+        `(created_at, id) > (to_timestamp(0) + $${args.length - 1}::bigint * interval '1 microsecond', $${args.length})`,
+      );
     }
     args.push(f.limit + 1);
     const { rows } = await this.pool.query(
-      `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      `SELECT *, (extract(epoch FROM created_at) * 1000000)::bigint::text AS cursor_micros
+       FROM tenants ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY created_at, id LIMIT $${args.length}`,
       args,
     );
     const items = rows.slice(0, f.limit).map(tenantFromRow);
     const last = rows.length > f.limit ? rows[f.limit - 1] : undefined;
-    return last
-      ? { items, nextCursor: encodeCursor((last.created_at as Date).toISOString(), last.id as string) }
-      : { items };
+    return last ? { items, nextCursor: `${last.cursor_micros as string}.${last.id as string}` } : { items };
   }
 
   /** The operation with live attempt counts merged in from failed attempts of running steps. */
@@ -418,10 +413,18 @@ export class RegistryStore {
 
   // --- Idempotency-Key ----------------------------------------------------------------------------
 
+  /**
+   * Claims `key` for a request, or says how it was used. A key still in flight after
+   * `IN_FLIGHT_STALE_MS` belongs to an API process that died mid-request (no request waits that
+   * long for its workflow): the same request may claim it again.
+   */
   async beginIdempotent(principal: string, key: string, requestHash: string): Promise<IdempotencyBegin> {
     const inserted = await this.pool.query(
-      `INSERT INTO idempotency_keys (principal, key, request_hash) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
-      [principal, key, requestHash],
+      `INSERT INTO idempotency_keys (principal, key, request_hash) VALUES ($1,$2,$3)
+       ON CONFLICT (principal, key) DO UPDATE SET created_at = now()
+       WHERE idempotency_keys.response_status IS NULL AND idempotency_keys.request_hash = EXCLUDED.request_hash
+         AND idempotency_keys.created_at < now() - make_interval(secs => $4)`,
+      [principal, key, requestHash, IN_FLIGHT_STALE_MS / 1000],
     );
     if ((inserted.rowCount ?? 0) > 0) return { state: 'new' };
     const { rows } = await this.pool.query(

@@ -42,7 +42,10 @@ function tenantInPath({ params }: { params: Record<string, string> }): { tenantI
   return tenantId ? { tenantId } : {};
 }
 
-/** The tenant routes: onboard, list, show, change tier, audit trail, suspend, resume and drift check. */
+/**
+ * The tenant routes: onboard, list, show, change tier, audit trail, end a wedged workflow, suspend,
+ * resume and drift check.
+ */
 export const tenantRoutes: RouteDefinition[] = [
   defineRoute({
     method: 'post',
@@ -188,6 +191,47 @@ export const tenantRoutes: RouteDefinition[] = [
       });
       const last = items.length === query.limit ? items.at(-1) : undefined;
       return { status: 200, body: last ? { items, nextAfterSeq: last.seq } : { items } };
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/v1/tenants/{id}/workflow',
+    operationId: 'endTenantWorkflow',
+    summary: 'End the lifecycle workflow of a tenant that was never recorded',
+    description:
+      'The way out for a tenant workflow left stuck before its tenant reached the registry (by an ' +
+      'earlier version that let text the registry cannot store through): the workflow ' +
+      '`tenant:<id>` is terminated and the id is free again. A tenant the registry knows is refused ' +
+      'with 409: its workflow is its lifecycle.',
+    tag: 'tenants',
+    permission: 'repair',
+    action: 'tenant.end-workflow',
+    params: TenantIdParams,
+    responses: { 204: { description: 'The workflow was ended' } },
+    auditSubject: tenantInPath,
+    async handle({ params }, { actor, deps }) {
+      if (await deps.store.getTenant(params.id))
+        throw new LandlordError(
+          'InvalidTransition',
+          `tenant "${params.id}" is recorded; its workflow is its lifecycle and is not ended by hand`,
+        );
+      const ended = await deps.lifecycle.endTenantWorkflow(
+        params.id,
+        actor,
+        'ended by an operator: the tenant was never recorded',
+      );
+      if (!ended) throw new LandlordError('NotFound', `no running workflow for tenant "${params.id}"`);
+      await deps.store.appendAudit({
+        eventKey: `api:${actor.requestId}:tenant.end-workflow`,
+        tenantId: params.id,
+        actor: actor.principal,
+        actorRole: actor.role,
+        requestId: actor.requestId,
+        action: 'tenant.end-workflow',
+        outcome: 'succeeded',
+        detail: {},
+      });
+      return { status: 204 };
     },
   }),
   ...(

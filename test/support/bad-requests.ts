@@ -8,11 +8,14 @@ import type { Role } from '../../domain/index.js';
 
 export interface BadRequest {
   name: string;
-  method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'TRACE';
   path: string;
   headers?: Record<string, string>;
-  /** An object is sent as JSON; a string is sent as is (as application/json unless headers say otherwise). */
-  body?: string | object;
+  /**
+   * An object is sent as JSON; a string or bytes are sent as they are (as application/json unless
+   * headers say otherwise).
+   */
+  body?: string | Uint8Array | object;
   /** Whose key to send: a role's valid key (default admin), no Authorization header, or a key nobody issued. */
   role?: Role | 'none' | 'unknown-key';
   expectStatus: number;
@@ -429,8 +432,184 @@ export const badRequests: BadRequest[] = [
     method: 'PUT',
     path: '/v1/tenants',
     body: validTenant,
+    expectStatus: 405,
+    expectType: problem('method-not-allowed'),
+  },
+  {
+    name: 'TRACE on a public route',
+    method: 'TRACE',
+    path: '/healthz',
+    expectStatus: 405,
+    expectType: problem('method-not-allowed'),
+  },
+  {
+    name: 'PUT on a tenant',
+    method: 'PUT',
+    path: `/v1/tenants/${ABSENT_TENANT}`,
+    body: validTenant,
+    expectStatus: 405,
+    expectType: problem('method-not-allowed'),
+  },
+
+  // --- text no database can store, and keys that would reach a prototype -----------------------
+  createWith('NUL in the name', tenant({ name: 'Nul\u0000Corp' })),
+  createWith('a lone high surrogate as the name', tenant({ name: '\ud800' })),
+  createWith('a lone low surrogate in the name', tenant({ name: 'Acme \udc00 Corp' })),
+  createWith('NUL in a label value', tenant({ labels: { team: 'a\u0000b' } })),
+  createWith('NUL in the tier', tenant({ tier: 'basic\u0000' })),
+  createWith('NUL in the admin email', tenant({ adminEmail: 'ops\u0000@probe.example' })),
+  createWith('NUL in an unknown field', tenant({ 'x\u0000': 1 })),
+  createWith(
+    'a __proto__ label',
+    '{"name":"Proto Labels","tier":"basic","region":"local-a","adminEmail":"a@b.example","labels":{"__proto__":{"x":"y"}}}',
+  ),
+  createWith(
+    'a __proto__ feature',
+    '{"name":"Proto Features","tier":"basic","region":"local-a","adminEmail":"a@b.example","features":{"__proto__":true}}',
+  ),
+  {
+    name: 'NUL in a tier filter',
+    method: 'GET',
+    path: '/v1/tenants?tier=%00',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'a region filter of bytes that are not UTF-8 and NUL',
+    method: 'GET',
+    path: '/v1/tenants?region=%ED%A0%80x%00',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'NUL as a path id',
+    method: 'GET',
+    path: '/v1/tenants/%00',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'a path id that is not percent-encoded UTF-8',
+    method: 'GET',
+    path: '/v1/tenants/%E0%A4%A',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'NUL in an API key name',
+    method: 'POST',
+    path: '/v1/api-keys',
+    body: { name: 'ci\u0000', role: 'viewer' },
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'NUL in a tier change',
+    method: 'PATCH',
+    path: `/v1/tenants/${ABSENT_TENANT}`,
+    body: { tier: 'premium\u0000' },
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'a UTF-16 body',
+    method: 'POST',
+    path: '/v1/tenants',
+    headers: { 'content-type': 'application/json; charset=utf-16le' },
+    body: new Uint8Array(Buffer.from(JSON.stringify(validTenant), 'utf16le')),
+    expectStatus: 415,
+    expectType: problem('unsupported-media-type'),
+  },
+  createWith(
+    'bytes that are not UTF-8',
+    new Uint8Array([...Buffer.from('{"name":"Bad '), 0xff, 0xfe, ...Buffer.from('","tier":"basic"}')]),
+    400,
+    problem('malformed-body'),
+  ),
+
+  // --- cursors and query integers ---------------------------------------------------------------
+  ...[
+    ['a cursor of a number and a word', Buffer.from('["1","x"]').toString('base64url')],
+    ['a cursor with a loose date', Buffer.from('["March 7","a"]').toString('base64url')],
+    ['a cursor past the last date', Buffer.from('["+275760-09-13T00:00:00.000Z","a"]').toString('base64url')],
+    ['a cursor with NUL', '1764628712345678.a%00b'],
+    ['a cursor with a negative time', '-5.acme-corp'],
+    ['a cursor with 17 digits', '12345678901234567.acme-corp'],
+  ].map(([name, cursor]): BadRequest => ({
+    name: name!,
+    method: 'GET',
+    path: `/v1/tenants?cursor=${cursor}`,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  ...['0x10', '1e1', '+5', '%2010', '10.0', '010'].map((limit): BadRequest => ({
+    name: `limit=${limit}`,
+    method: 'GET',
+    path: `/v1/tenants?limit=${limit}`,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  {
+    name: 'a negative afterSeq',
+    method: 'GET',
+    path: `/v1/tenants/${ABSENT_TENANT}/events?afterSeq=-1`,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'a query on a route that takes none',
+    method: 'GET',
+    path: `/v1/tenants/${ABSENT_TENANT}?expand=all`,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+
+  // --- ending a wedged tenant workflow ------------------------------------------------------------
+  {
+    name: 'operator ending a tenant workflow',
+    method: 'DELETE',
+    path: `/v1/tenants/${ABSENT_TENANT}/workflow`,
+    role: 'operator',
+    expectStatus: 403,
+    expectType: problem('forbidden'),
+  },
+  {
+    name: 'sales ending a tenant workflow',
+    method: 'DELETE',
+    path: `/v1/tenants/${ABSENT_TENANT}/workflow`,
+    role: 'sales',
+    expectStatus: 403,
+    expectType: problem('forbidden'),
+  },
+  {
+    name: 'ending a tenant workflow without a key',
+    method: 'DELETE',
+    path: `/v1/tenants/${ABSENT_TENANT}/workflow`,
+    role: 'none',
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  },
+  {
+    name: 'ending the workflow of a bad tenant id',
+    method: 'DELETE',
+    path: '/v1/tenants/Bad_Id/workflow',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'ending a workflow that does not exist',
+    method: 'DELETE',
+    path: `/v1/tenants/${ABSENT_TENANT}/workflow`,
     expectStatus: 404,
     expectType: problem('not-found'),
+  },
+  {
+    name: 'ending a tenant workflow with a body',
+    method: 'DELETE',
+    path: `/v1/tenants/${ABSENT_TENANT}/workflow`,
+    body: { force: true },
+    expectStatus: 400,
+    expectType: VALIDATION,
   },
 ];
 
@@ -457,9 +636,12 @@ export async function sendBadRequest(
   else if (role !== 'none') headers.authorization = `Bearer ${keyFor(role)}`;
   let payload: Buffer | undefined;
   if (badRequest.body !== undefined) {
-    payload = Buffer.from(
-      typeof badRequest.body === 'string' ? badRequest.body : JSON.stringify(badRequest.body),
-    );
+    payload =
+      badRequest.body instanceof Uint8Array
+        ? Buffer.from(badRequest.body)
+        : Buffer.from(
+            typeof badRequest.body === 'string' ? badRequest.body : JSON.stringify(badRequest.body),
+          );
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(payload.length);
   }

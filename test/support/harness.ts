@@ -19,6 +19,7 @@ import { PoolDirectory } from '../../activities/pool/directory.js';
 import { RegistryStore } from '../../activities/registry/store.js';
 import { TemporalLifecycleClient } from '../../client/temporal-lifecycle.js';
 import { createApp } from '../../api/app.js';
+import { listen } from '../../api/serve.js';
 import { bootstrapAdminKey } from '../../api/admin-key.js';
 import type { OperationSnapshot, Role } from '../../domain/index.js';
 import { createLifecycleWorker, installQuietRuntime } from '../../workers/lifecycle.js';
@@ -48,6 +49,8 @@ export interface HarnessOptions {
   /** Also run a data worker (rows moving between databases) in this process. */
   data?: boolean;
   decorateDataActivities?: (activities: DataActivities) => DataActivities;
+  /** How long the API waits for a tenant workflow's answer (default: the product's). */
+  answerTimeoutMs?: number;
 }
 
 export class Harness {
@@ -93,7 +96,9 @@ export class Harness {
     const directory = new PoolDirectory(config.postgres.regionUrls);
     directory.watchLocks();
     const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
-    const lifecycle = new TemporalLifecycleClient(client, config.taskQueues, config.catalog);
+    const lifecycle = new TemporalLifecycleClient(client, config.taskQueues, config.catalog, {
+      ...(options.answerTimeoutMs ? { answerTimeoutMs: options.answerTimeoutMs } : {}),
+    });
     const harness = new Harness(config, env, store, directory, client, lifecycle, options);
     if (!options.noWorker) await harness.startWorker();
     if (options.provisioning) await harness.startProvisioningWorker();
@@ -213,9 +218,7 @@ export class Harness {
       catalog: this.config.catalog,
       logger: pino({ level: 'silent' }),
     });
-    this.server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
+    this.server = await listen(app, 0, '127.0.0.1');
     this.baseUrl = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
   }
 

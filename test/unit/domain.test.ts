@@ -3,13 +3,16 @@ import { loadConfig } from '../../config/index.js';
 import {
   checkPlacement,
   CreateTenantRequest,
+  findUnsafeText,
   LandlordError,
   PolicyCatalog,
   slugFromName,
   stepNames,
+  StoredText,
   TENANT_ID_PATTERN,
   tierChangeRefusal,
   transitionRefusal,
+  unsafeTextReason,
 } from '../../domain/index.js';
 import type { Region, TierPolicy } from '../../domain/index.js';
 
@@ -328,5 +331,31 @@ describe('CreateTenantRequest', () => {
 
   it('refuses a missing required field', () => {
     expect(problems({ ...valid, tier: undefined })).toEqual(['invalid_type:tier']);
+  });
+});
+
+describe('text the registry can store', () => {
+  it('finds NUL, lone surrogates and __proto__ keys anywhere, with their paths', () => {
+    expect(
+      findUnsafeText({
+        name: 'Nul\u0000Corp',
+        fine: 'emoji 😀 and ünïcode',
+        labels: JSON.parse('{"__proto__": {"x": "y"}, "ok": "\\udc00"}'),
+        list: ['a', '\ud800b'],
+      }),
+    ).toEqual([
+      { path: ['name'], message: expect.stringContaining('NUL') },
+      { path: ['labels', '__proto__'], message: expect.stringContaining('__proto__') },
+      { path: ['labels', 'ok'], message: expect.stringContaining('surrogate') },
+      { path: ['list', 1], message: expect.stringContaining('surrogate') },
+    ]);
+    expect(findUnsafeText({ a: ['b', { c: 'd' }], n: 1, z: null })).toEqual([]);
+  });
+
+  it('states the same rule as a schema pattern', () => {
+    expect(StoredText.safeParse('emoji 😀').success).toBe(true);
+    for (const bad of ['a\u0000', '\ud800', 'x\udc00y'])
+      expect(StoredText.safeParse(bad).success).toBe(false);
+    for (const bad of ['a\u0000', '\ud800', 'x\udc00y']) expect(unsafeTextReason(bad)).toBeDefined();
   });
 });

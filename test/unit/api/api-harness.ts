@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { RegistryStore } from '../../../activities/registry/store.js';
 import { createApp } from '../../../api/app.js';
+import { listen } from '../../../api/serve.js';
 import { loadConfig } from '../../../config/index.js';
 import type { PolicyCatalog, Role } from '../../../domain/index.js';
 import { ROLES } from '../../../domain/index.js';
 import { ensureDatabase, withDatabase } from '../../../activities/database.js';
 import { testStack } from '../../support/stack.js';
 import { FakeLifecycle } from './fake-lifecycle.js';
+
+/** How long the harness's server waits for a whole request (short, so that a test can see the 408). */
+export const REQUEST_TIMEOUT_MS = 1_500;
 
 /** A running API over a real registry database and a fake lifecycle, with one key per role. */
 export interface ApiHarness {
@@ -45,9 +48,7 @@ export async function startApiHarness(): Promise<ApiHarness> {
     const logLines: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
     const app = createApp({ store, lifecycle, catalog, logger, metrics });
-    const server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
+    const server = await listen(app, 0, '127.0.0.1', { requestTimeoutMs: REQUEST_TIMEOUT_MS });
     stops.push(
       () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
     );

@@ -21,7 +21,12 @@ import type {
 /** A call the API made on the lifecycle client. */
 export interface LifecycleCall {
   method:
-    'createTenant' | 'requestTenantOperation' | 'changeTenantTier' | 'cancelOperation' | 'retryOperation';
+    | 'createTenant'
+    | 'requestTenantOperation'
+    | 'changeTenantTier'
+    | 'cancelOperation'
+    | 'retryOperation'
+    | 'endTenantWorkflow';
   tenantId: string;
   operationId?: string;
   actor: Actor;
@@ -38,10 +43,20 @@ export class FakeLifecycle implements LifecycleClient {
   pingFails = false;
   private sequence = 0;
 
+  /** Tenant ids whose workflow runs without a registry record (as a wedged one would). */
+  readonly unrecordedWorkflows = new Set<string>();
+
   constructor(
     private readonly store: RegistryStore,
     private readonly catalog: PolicyCatalog,
   ) {}
+
+  /** Recorded as a call only when it ends something. */
+  async endTenantWorkflow(tenantId: string, actor: Actor): Promise<boolean> {
+    if (!this.unrecordedWorkflows.delete(tenantId)) return false;
+    this.calls.push({ method: 'endTenantWorkflow', tenantId, actor });
+    return true;
+  }
 
   async createTenant(spec: TenantSpec, actor: Actor): Promise<OperationSnapshot> {
     this.calls.push({ method: 'createTenant', tenantId: spec.id, actor });

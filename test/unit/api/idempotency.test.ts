@@ -123,4 +123,24 @@ describe('Idempotency-Key', () => {
     expect(retried.status).toBe(202);
     expect(retried.headers.get('idempotent-replayed')).toBeNull();
   });
+
+  it('takes over a key left in flight by an API process that died mid-request, for the same request only', async () => {
+    const headers = { 'idempotency-key': 'orphaned-suspend' };
+    const path = '/v1/tenants/idem-co/suspend';
+    // What a process killed while waiting on its workflow leaves behind: a key with no answer.
+    const keyId = (await api.store.authenticate(api.keys.admin))!.id;
+    const { requestFingerprint } = await import('../../../api/idempotency.js');
+    const fingerprint = requestFingerprint({ method: 'POST', path, body: undefined } as never);
+    await api.store.pool.query(
+      `INSERT INTO idempotency_keys (principal, key, request_hash, created_at) VALUES ($1, $2, $3, now() - interval '1 hour')`,
+      [keyId, headers['idempotency-key'], fingerprint],
+    );
+    const other = await call(api, 'POST', '/v1/tenants/idem-co/resume', { headers });
+    expect(other.body.type).toBe('https://landlord.dev/problems/idempotency-key-reused');
+    const taken = await call(api, 'POST', path, { headers });
+    expect(taken.status).toBe(202);
+    expect(taken.headers.get('idempotent-replayed')).toBeNull();
+    const replayed = await call(api, 'POST', path, { headers });
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+  });
 });
