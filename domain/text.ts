@@ -5,6 +5,7 @@ import { z } from 'zod';
  * one) and no unpaired UTF-16 surrogate (it has no UTF-8 form). Checked at the API's edge for
  * every string it accepts, and again by the tenant workflow for what reaches it another way.
  */
+// eslint-disable-next-line no-control-regex -- NUL is the character refused
 const NUL = /\u0000/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -48,4 +49,5 @@ export function findUnsafeText(value: unknown, path: (string | number)[] = []): 
  */
 export const StoredText = z
   .string()
+  // eslint-disable-next-line no-control-regex -- NUL is the character refused
   .regex(/^[^\u0000\uD800-\uDFFF]*$/u, 'must not contain NUL characters or unpaired UTF-16 surrogates');
