@@ -39,7 +39,7 @@ export function createApp({ store, lifecycle, catalog, logger, metrics = new Reg
       catalog,
       logger,
       metrics,
-      openApiDocument: () => (openApiDocument ??= buildOpenApiDocument(routeTable)),
+      openApiDocument: () => (openApiDocument ??= buildOpenApiDocument(routeTable, catalog)),
     }),
   );
   app.use(notFound());

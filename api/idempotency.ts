@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { HttpProblem } from './http-problem.js';
 
-const VISIBLE_ASCII = /^[\x21-\x7e]{1,255}$/;
+/** An Idempotency-Key: 1 to 255 visible ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /** The request's `Idempotency-Key`, if sent; 400 unless it is 1..255 visible ASCII characters. */
 export function idempotencyKeyOf(req: Request): string | undefined {
   const key = req.get('idempotency-key');
   if (key === undefined) return undefined;
-  if (!VISIBLE_ASCII.test(key)) {
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
     throw new HttpProblem('ValidationFailed', 'Idempotency-Key must be 1 to 255 visible ASCII characters', {
       errors: [
         {

@@ -4,16 +4,16 @@ import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi
 type RouteParameter = NonNullable<RouteConfig['request']>['params'];
 import { z } from 'zod';
 import { ERROR_KINDS, PERMISSIONS } from '../domain/index.js';
-import type { ErrorKind } from '../domain/index.js';
+import type { ErrorKind, PolicyCatalog } from '../domain/index.js';
 import { problemType } from './http-problem.js';
+import { IDEMPOTENCY_KEY_PATTERN } from './idempotency.js';
 import type { RouteDefinition } from './route.js';
 import { Problem } from './schemas.js';
 
 const IdempotencyHeaders = z.object({
   'Idempotency-Key': z
     .string()
-    .min(1)
-    .max(255)
+    .regex(IDEMPOTENCY_KEY_PATTERN)
     .optional()
     .describe(
       'Replays the first answer for the same key and request; 409 for the same key with another request.',
@@ -57,8 +57,28 @@ function zodContent(schema: z.ZodType, contentType = 'application/json') {
   return { [contentType]: { schema } };
 }
 
-/** Builds the OpenAPI 3.1 document of `routes` from their zod schemas. */
-export function buildOpenApiDocument(routes: readonly RouteDefinition[]): unknown {
+/**
+ * Where a tenant may be placed is data (config/): the tiers and regions the code accepts become
+ * enums of the request bodies that name them. Their combinations (residency, DR partners, tiers
+ * per region) stay the 422 the document lists.
+ */
+function statePlacementPolicy(document: OpenApiDocument, catalog: PolicyCatalog): void {
+  const tiers = catalog.tiers.map((t) => t.id);
+  const regions = catalog.regions.map((r) => r.id);
+  const schemas = document.components?.schemas ?? {};
+  const create = schemas.CreateTenantRequest?.properties;
+  if (create?.tier) create.tier.enum = tiers;
+  if (create?.region) create.region.enum = regions;
+  const change = schemas.ChangeTenantRequest?.properties;
+  if (change?.tier) change.tier.enum = tiers;
+}
+
+interface OpenApiDocument {
+  components?: { schemas?: Record<string, { properties?: Record<string, { enum?: string[] }> }> };
+}
+
+/** Builds the OpenAPI 3.1 document of `routes` from their zod schemas (and the placement policy). */
+export function buildOpenApiDocument(routes: readonly RouteDefinition[], catalog?: PolicyCatalog): unknown {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -78,6 +98,7 @@ export function buildOpenApiDocument(routes: readonly RouteDefinition[]): unknow
               ),
             }
           : {}),
+        ...(response.links ? { links: response.links } : {}),
       };
     }
     for (const [status, kinds] of Object.entries(problemResponses(route)))
@@ -103,14 +124,18 @@ export function buildOpenApiDocument(routes: readonly RouteDefinition[]): unknow
     };
     registry.registerPath(config);
   }
-  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'Landlord API',
       version: '1',
       description:
-        'Tenant lifecycle orchestration. Mutations answer 202 with an operation; errors are RFC 9457 problem documents.',
+        'Tenant lifecycle orchestration. Mutations answer 202 with an operation; errors are RFC 9457 problem documents. ' +
+        'Every string in a request (body, query, path) must be valid Unicode without the NUL character: a NUL or an ' +
+        'unpaired UTF-16 surrogate anywhere answers 400, as does an object key "__proto__".',
     },
     servers: [{ url: '/' }],
   });
+  if (catalog) statePlacementPolicy(document as OpenApiDocument, catalog);
+  return document;
 }

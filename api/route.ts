@@ -33,12 +33,22 @@ export interface RouteResult {
   contentType?: string;
 }
 
+/** An OpenAPI link: how a value of this response feeds another route's parameter. */
+export interface RouteLink {
+  operationId: string;
+  /** Parameter name → runtime expression, e.g. `$response.body#/id`. */
+  parameters: Record<string, string>;
+  description?: string;
+}
+
 /** One documented response of a route. */
 export interface RouteResponse {
   description: string;
   schema?: z.ZodType;
   contentType?: string;
   headers?: Record<string, { description: string }>;
+  /** Routes the response leads to (what clients and stateful API tests follow). */
+  links?: Record<string, RouteLink>;
 }
 
 /**

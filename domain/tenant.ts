@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DriftedResource } from './silo.js';
-import { StoredText } from './text.js';
+import { recordWithKeys, StoredText } from './text.js';
 
 /** Tenant ids are slugs: they name workflows, database roles and stacks, so keep them boring. */
 export const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]{2,39}$/;
@@ -13,20 +13,36 @@ export type TenantStatus = z.infer<typeof TenantStatus>;
 
 export const Residency = z.string().regex(/^[A-Z]{2,8}$/, 'a residency code such as EU or US');
 
-const LabelKey = z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/, 'a lowercase label key');
+const LABEL_KEY = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;
+const FEATURE_KEY = /^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/;
 
-export const CreateTenantRequest = z.strictObject({
-  name: StoredText.trim().min(1).max(200),
-  tier: StoredText.min(1).max(64),
-  region: StoredText.min(1).max(64),
-  adminEmail: z.email().max(320),
-  id: TenantId.optional(),
-  residency: Residency.optional(),
-  features: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/), z.boolean()).optional(),
-  labels: z.record(LabelKey, StoredText.max(256)).optional(),
-  /** Silo tiers: keep what a failed onboarding provisioned, for debugging, instead of destroying it. */
-  retainOnFailure: z.boolean().optional(),
-});
+/** A name from which a tenant id can be derived holds at least one letter A–Z. */
+const NAMES_A_SLUG = /[A-Za-z]/;
+
+export const CreateTenantRequest = z
+  .strictObject({
+    name: StoredText.trim().min(1).max(200),
+    tier: StoredText.min(1).max(64),
+    region: StoredText.min(1).max(64),
+    // The pattern is the one the check uses, so that the OpenAPI document states it.
+    adminEmail: z.email().max(320).meta({ pattern: z.regexes.email.source }),
+    id: TenantId.optional(),
+    residency: Residency.optional(),
+    features: recordWithKeys(FEATURE_KEY, z.boolean(), 'a feature name').optional(),
+    labels: recordWithKeys(LABEL_KEY, StoredText.max(256), 'a lowercase label key').optional(),
+    /** Silo tiers: keep what a failed onboarding provisioned, for debugging, instead of destroying it. */
+    retainOnFailure: z.boolean().optional(),
+  })
+  .superRefine((request, ctx) => {
+    // A blank name is refused as such already.
+    if (request.id === undefined && request.name.length > 0 && !NAMES_A_SLUG.test(request.name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['id'],
+        message: 'required when the name has no letter A-Z to derive the id from',
+      });
+  })
+  .meta({ anyOf: [{ required: ['id'] }, { properties: { name: { pattern: NAMES_A_SLUG.source } } }] });
 export type CreateTenantRequest = z.infer<typeof CreateTenantRequest>;
 
 /** The tenant as onboarding needs it: every optional field settled. */

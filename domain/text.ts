@@ -44,10 +44,19 @@ export function findUnsafeText(value: unknown, path: (string | number)[] = []): 
 }
 
 /**
- * A string Postgres and UTF-8 can hold, for schemas: the pattern states the rule in the OpenAPI
- * document (no NUL, no lone surrogate; code points above U+FFFF are fine).
+ * A string Postgres and UTF-8 can hold, for schemas. The pattern states the NUL rule in the OpenAPI
+ * document; the surrogate rule has no pattern JSON Schema tools can compile (their regex engines
+ * have no lone surrogates), so the document says it in words.
  */
 export const StoredText = z
   .string()
   // eslint-disable-next-line no-control-regex -- NUL is the character refused
-  .regex(/^[^\u0000\uD800-\uDFFF]*$/u, 'must not contain NUL characters or unpaired UTF-16 surrogates');
+  .regex(/^[^\u0000]*$/, 'must not contain the NUL character (U+0000)')
+  .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode: it holds an unpaired UTF-16 surrogate');
+
+/** A record whose keys match `pattern`; the OpenAPI document states the key rule too. */
+export function recordWithKeys<V extends z.ZodType>(pattern: RegExp, value: V, message: string) {
+  return z
+    .record(z.string().regex(pattern, message), value)
+    .meta({ propertyNames: { type: 'string', pattern: pattern.source } });
+}

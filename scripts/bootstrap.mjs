@@ -31,6 +31,13 @@ export const TOOLS = {
   },
 };
 
+/**
+ * Schemathesis (PyPI), for `npm test` only: a virtual environment under .tools/ from the hashed
+ * requirements in scripts/toolchain/schemathesis. Not taken from PATH: its checks and config file
+ * change between releases, and the tests are written against this one.
+ */
+export const SCHEMATHESIS = { env: 'LANDLORD_SCHEMATHESIS', version: '4.32.5' };
+
 /** The Pulumi CLI, built from the Go module proxy by the pinned module in scripts/toolchain/pulumi. */
 export const PULUMI = { env: 'LANDLORD_PULUMI_CLI', version: '3.248.0', binary: 'pulumi' };
 
@@ -181,13 +188,61 @@ function ensurePulumi() {
   return cached;
 }
 
+/** Resolves Schemathesis: its environment variable, then a virtual environment made once in .tools/. */
+function ensureSchemathesis() {
+  const fromEnv = process.env[SCHEMATHESIS.env];
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new BootstrapError(`${SCHEMATHESIS.env}=${fromEnv} does not exist.`);
+    return fromEnv;
+  }
+  const venv = join(toolsDir, 'schemathesis', SCHEMATHESIS.version);
+  const cli = join(venv, 'bin', 'schemathesis');
+  // Written last: a virtual environment cannot be moved once made, so completeness is this marker.
+  const complete = join(venv, '.landlord-complete');
+  if (existsSync(complete)) return cli;
+  const howTo = `or set ${SCHEMATHESIS.env} to a schemathesis ${SCHEMATHESIS.version} executable`;
+  const python = findPython();
+  if (!python)
+    throw new BootstrapError(
+      `Schemathesis needs Python 3 with pip and venv to install: install them, ${howTo}.`,
+    );
+  console.error(`bootstrap: installing schemathesis==${SCHEMATHESIS.version} from PyPI (tests only)…`);
+  mkdirSync(dirname(venv), { recursive: true });
+  if (run(python, ['-m', 'venv', '--clear', venv]) !== 0)
+    throw new BootstrapError(`could not make a Python virtual environment (python3 -m venv) ${howTo}.`);
+  const requirements = join(root, 'scripts', 'toolchain', 'schemathesis', 'requirements.txt');
+  const installed = run(join(venv, 'bin', 'python'), [
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '--require-hashes',
+    '--only-binary=:all:',
+    '-r',
+    requirements,
+  ]);
+  if (installed !== 0 || !existsSync(cli))
+    throw new BootstrapError(`could not install schemathesis from PyPI (see above) ${howTo}.`);
+  writeFileSync(complete, `${SCHEMATHESIS.version}\n`);
+  return cli;
+}
+
 function main() {
   const npmOnly = process.argv.includes('--npm-only');
+  const withTestTools = process.argv.includes('--test');
   checkNode();
   ensureNpmDependencies();
   if (npmOnly) return;
   const resolved = Object.fromEntries(Object.keys(TOOLS).map((key) => [key, ensureTool(key)]));
   resolved.pulumi = ensurePulumi();
+  if (withTestTools) resolved.schemathesis = ensureSchemathesis();
+  else if (existsSync(join(toolsDir, 'resolved.json'))) {
+    // Keep what a test bootstrap found, so that a plain bootstrap does not forget it.
+    const earlier = JSON.parse(readFileSync(join(toolsDir, 'resolved.json'), 'utf8'));
+    if (earlier.schemathesis && existsSync(earlier.schemathesis))
+      resolved.schemathesis = earlier.schemathesis;
+  }
   // Dynamic providers run through this plugin, which the @pulumi/pulumi npm package ships.
   resolved.pulumiPluginDir = join(root, 'node_modules', '@pulumi', 'pulumi');
   mkdirSync(toolsDir, { recursive: true });

@@ -402,13 +402,16 @@ export class RegistryStore {
     return rows.map(apiKeyFromRow);
   }
 
-  /** Revokes a key; returns false when there is no such active key. */
-  async revokeApiKey(id: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL',
+  /** Revokes a key: `revoked` now, `already` revoked before, or `unknown`. */
+  async revokeApiKey(id: string): Promise<'revoked' | 'already' | 'unknown'> {
+    const { rows } = await this.pool.query<{ was_active: boolean }>(
+      `UPDATE api_keys k SET revoked_at = coalesce(k.revoked_at, now())
+       FROM (SELECT id, revoked_at IS NULL AS was_active FROM api_keys WHERE id = $1 FOR UPDATE) old
+       WHERE k.id = old.id RETURNING old.was_active`,
       [id],
     );
-    return (rowCount ?? 0) > 0;
+    if (!rows[0]) return 'unknown';
+    return rows[0].was_active ? 'revoked' : 'already';
   }
 
   // --- Idempotency-Key ----------------------------------------------------------------------------

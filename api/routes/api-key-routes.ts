@@ -15,7 +15,15 @@ export const apiKeyRoutes: RouteDefinition[] = [
     action: 'api-key.create',
     idempotent: true,
     body: CreateApiKeyRequest,
-    responses: { 201: { description: 'The key and its secret', schema: CreatedApiKey } },
+    responses: {
+      201: {
+        description: 'The key and its secret',
+        schema: CreatedApiKey,
+        links: {
+          revokeApiKey: { operationId: 'revokeApiKey', parameters: { id: '$response.body#/key/id' } },
+        },
+      },
+    },
     // The idempotency store must never hold a usable secret: a replay shows the key without it.
     replayable: (body) => ({ key: (body as { key: unknown }).key }),
     async handle({ body }, { actor, deps }) {
@@ -52,15 +60,16 @@ export const apiKeyRoutes: RouteDefinition[] = [
     method: 'delete',
     path: '/v1/api-keys/{id}',
     operationId: 'revokeApiKey',
-    summary: 'Revoke an API key',
+    summary: 'Revoke an API key (revoking a revoked key again changes nothing and answers 204)',
     tag: 'api-keys',
     permission: 'manageKeys',
     action: 'api-key.revoke',
     params: ApiKeyIdParams,
-    responses: { 204: { description: 'Revoked' } },
+    responses: { 204: { description: 'Revoked (now, or before)' } },
     async handle({ params }, { actor, deps }) {
-      if (!(await deps.store.revokeApiKey(params.id)))
-        throw new LandlordError('NotFound', `no active API key "${params.id}"`);
+      const revoked = await deps.store.revokeApiKey(params.id);
+      if (revoked === 'unknown') throw new LandlordError('NotFound', `no API key "${params.id}"`);
+      if (revoked === 'already') return { status: 204 };
       await deps.store.appendAudit({
         eventKey: `api:${actor.requestId}:api-key.revoke`,
         actor: actor.principal,

@@ -2,7 +2,7 @@ import { LandlordError } from '../../domain/index.js';
 import { defineRoute } from '../route.js';
 import type { RouteDefinition } from '../route.js';
 import { Operation, OperationIdParams } from '../schemas.js';
-import { acceptedOperation } from './tenant-routes.js';
+import { acceptedOperation, OPERATION_LINKS } from './tenant-routes.js';
 
 /** The operation a request names, when it is a well-formed id. */
 function operationInPath({ params }: { params: Record<string, string> }): { operationId?: string } {
@@ -43,6 +43,7 @@ export const operationRoutes: RouteDefinition[] = [
           description: 'Accepted: the operation as recorded now.',
           schema: Operation,
           headers: { Location: { description: 'URL of the operation' } },
+          links: OPERATION_LINKS,
         },
       },
       auditSubject: operationInPath,

@@ -8,7 +8,7 @@ import {
 import { decodeCursor } from '../../activities/registry/store.js';
 import { HttpProblem } from '../http-problem.js';
 import { defineRoute } from '../route.js';
-import type { RouteDefinition, RouteResult } from '../route.js';
+import type { RouteDefinition, RouteLink, RouteResult } from '../route.js';
 import {
   AuditEventPage,
   ChangeTenantRequest,
@@ -22,10 +22,27 @@ import {
 } from '../schemas.js';
 import type { OperationSnapshot } from '../../domain/index.js';
 
+const byTenant = { id: '$response.body#/tenantId' };
+const byOperation = { id: '$response.body#/id' };
+
+/** Where an accepted operation leads: the operation itself and its tenant's routes. */
+export const OPERATION_LINKS: Record<string, RouteLink> = {
+  getOperation: { operationId: 'getOperation', parameters: byOperation },
+  cancelOperation: { operationId: 'cancelOperation', parameters: byOperation },
+  retryOperation: { operationId: 'retryOperation', parameters: byOperation },
+  getTenant: { operationId: 'getTenant', parameters: byTenant },
+  listTenantEvents: { operationId: 'listTenantEvents', parameters: byTenant },
+  suspendTenant: { operationId: 'suspendTenant', parameters: byTenant },
+  resumeTenant: { operationId: 'resumeTenant', parameters: byTenant },
+  checkTenantDrift: { operationId: 'checkTenantDrift', parameters: byTenant },
+  changeTenant: { operationId: 'changeTenant', parameters: byTenant },
+};
+
 const ACCEPTED = {
   description: 'Accepted: the operation as first recorded; follow Location for its progress.',
   schema: Operation,
   headers: { Location: { description: 'URL of the operation' } },
+  links: OPERATION_LINKS,
 };
 
 /** A 202 answer pointing at the operation. */
