@@ -15,6 +15,8 @@ import { RegistryStore } from '../activities/registry/store.js';
 import { bootstrapAdminKey } from '../api/admin-key.js';
 import { startInfrastructure } from './stack/infrastructure.js';
 import type { Infrastructure } from './stack/infrastructure.js';
+import { childEnvironment } from './stack/child-environment.js';
+import type { LandlordProcess } from './stack/child-environment.js';
 import { commandLineOf, pidFrom } from './stack/leftovers.js';
 
 const redact = (url: string) => {
@@ -27,7 +29,7 @@ const redact = (url: string) => {
 function startChild(name: string, entry: string, env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(entry, import.meta.url))], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout!, child.stderr!]) {
@@ -152,16 +154,17 @@ async function main(): Promise<void> {
   const store = RegistryStore.connect(infra.registryUrl, 1);
   const firstKey = await bootstrapAdminKey(store, config.adminKey).finally(() => store.close());
 
-  const env = {
-    ...infra.env,
+  const extra = {
     PORT: String(config.api.port),
     LANDLORD_HOST: config.api.host,
     LANDLORD_PARENT_PID: String(process.pid),
   };
-  const worker = startChild('worker', '../workers/lifecycle.ts', env);
-  const provisioning = startChild('provisioning', '../workers/provisioning.ts', env);
-  const data = startChild('data', '../workers/data.ts', env);
-  const api = startChild('api', '../api/main.ts', env);
+  // Each process sees only the secrets its job uses.
+  const envOf = (kind: LandlordProcess) => childEnvironment(kind, process.env, infra.env, extra);
+  const worker = startChild('worker', '../workers/lifecycle.ts', envOf('lifecycle'));
+  const provisioning = startChild('provisioning', '../workers/provisioning.ts', envOf('provisioning'));
+  const data = startChild('data', '../workers/data.ts', envOf('data'));
+  const api = startChild('api', '../api/main.ts', envOf('api'));
   children.push(worker, provisioning, data, api);
   for (const child of children) {
     child.once('exit', (code, signal) => {

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -146,6 +146,35 @@ describe('npm start', () => {
       if (status === 'running') await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe('succeeded');
+    // Each process got only the secrets its job uses: the API not the master secret, the
+    // region servers' superuser URLs or the admin key; no worker the admin key.
+    const script = childrenOf(first.child.pid!)[0]!;
+    const environOf = (pid: number) =>
+      Object.fromEntries(
+        readFileSync(`/proc/${pid}/environ`, 'utf8')
+          .split('\0')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      );
+    const processes = Object.fromEntries(
+      childrenOf(script)
+        .map((pid) => [/(workers\/\w+|api\/main)\.ts/.exec(commandLineOf(pid) ?? '')?.[1], pid] as const)
+        .filter(([entry]) => entry !== undefined),
+    );
+    expect(Object.keys(processes).sort()).toEqual([
+      'api/main',
+      'workers/data',
+      'workers/lifecycle',
+      'workers/provisioning',
+    ]);
+    const apiEnv = environOf(processes['api/main']!);
+    expect(Object.keys(apiEnv)).toContain('LANDLORD_REGISTRY_URL');
+    expect(Object.keys(apiEnv).filter((k) => /SECRET|ADMIN_KEY|REGION_.*_URL/.test(k))).toEqual([]);
+    for (const worker of ['workers/lifecycle', 'workers/provisioning', 'workers/data']) {
+      const workerEnv = environOf(processes[worker]!);
+      expect(workerEnv.LANDLORD_SECRET, worker).toBeDefined();
+      expect(workerEnv.LANDLORD_ADMIN_KEY, worker).toBeUndefined();
+    }
     expect(await stop(first.child, 'ctrl-c')).toBe(0);
     // It waited for its workers and stopped its servers, in order, before exiting.
     expect(first.output()).toContain('Stopped. Data is kept in');

@@ -1,0 +1,65 @@
+/**
+ * What each process `npm start` starts may see of the environment: everything but secrets, and of
+ * the secrets only those its job uses. The API answers HTTP: it needs the registry and Temporal,
+ * never the master secret, the region servers' superuser URLs or the admin key (which `npm start`
+ * has already made an API key of).
+ */
+export type LandlordProcess = 'lifecycle' | 'provisioning' | 'data' | 'api';
+
+/** Variables that hold a secret (or a URL with a password in it), by what they grant. */
+const REGISTRY = ['LANDLORD_REGISTRY_URL'];
+const TEMPORAL = ['LANDLORD_TEMPORAL_API_KEY'];
+const MASTER = ['LANDLORD_SECRET'];
+const ADMIN = ['LANDLORD_ADMIN_KEY'];
+const WEBHOOKS = ['LANDLORD_WEBHOOK_SECRET'];
+/** Pulumi's and the clouds' credentials, which only stack actions use. */
+const CLOUD = [
+  'PULUMI_CONFIG_PASSPHRASE',
+  'PULUMI_ACCESS_TOKEN',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'GOOGLE_CREDENTIALS',
+  'GOOGLE_APPLICATION_CREDENTIALS',
+  'CLOUDSDK_AUTH_ACCESS_TOKEN',
+];
+const REGION_URL = /^LANDLORD_REGION_[A-Z0-9_]+_URL$/;
+
+const SECRETS = [...REGISTRY, ...TEMPORAL, ...MASTER, ...ADMIN, ...WEBHOOKS, ...CLOUD];
+
+/** The secrets each process is given; `regions`: the superuser URLs of the region servers. */
+const NEEDS: Record<LandlordProcess, { names: string[]; regions: boolean }> = {
+  // Pool roles' passwords, webhooks, the region servers.
+  lifecycle: { names: [...REGISTRY, ...TEMPORAL, ...MASTER, ...WEBHOOKS], regions: true },
+  // The Pulumi passphrase (derived from the master secret unless set), silo owners' passwords, clouds.
+  provisioning: { names: [...REGISTRY, ...TEMPORAL, ...MASTER, ...CLOUD], regions: true },
+  // Silo owners' passwords (derived from the master secret), the region servers.
+  data: { names: [...REGISTRY, ...TEMPORAL, ...MASTER], regions: true },
+  api: { names: [...REGISTRY, ...TEMPORAL], regions: false },
+};
+
+function isSecret(name: string): boolean {
+  return SECRETS.includes(name) || REGION_URL.test(name);
+}
+
+/**
+ * The environment of one process: `base` (the caller's environment) without any secret, then the
+ * secrets `kind` needs from `base` and `provided` (what npm start resolved; it wins), then `extra`.
+ */
+export function childEnvironment(
+  kind: LandlordProcess,
+  base: NodeJS.ProcessEnv,
+  provided: Record<string, string>,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const { names, regions } = NEEDS[kind];
+  const allowed = (name: string) => names.includes(name) || (regions && REGION_URL.test(name));
+  const env: Record<string, string> = {};
+  for (const source of [base, provided]) {
+    for (const [name, value] of Object.entries(source)) {
+      if (value === undefined) continue;
+      if (!isSecret(name) || allowed(name)) env[name] = value;
+    }
+  }
+  return { ...env, ...extra };
+}
