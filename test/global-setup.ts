@@ -11,6 +11,7 @@ import { loadConfig } from '../config/index.js';
 import { startInfrastructure } from '../scripts/stack/infrastructure.js';
 import { freePort, freePortRange } from '../scripts/stack/ports.js';
 import { bundleWorkflows } from '../workers/lifecycle.js';
+import { startExternalPostgres } from './support/external-postgres.js';
 import type { TestStack } from './support/stack.js';
 
 export default async function setup(project: TestProject) {
@@ -24,8 +25,18 @@ export default async function setup(project: TestProject) {
     LANDLORD_POSTGRES_PORT: String(await freePortRange(3)),
     LANDLORD_SECRET: secret,
   };
-  const config = loadConfig({ ...env, PATH: process.env.PATH });
-  const [infra, bundle] = await Promise.all([startInfrastructure(config, secret), bundleWorkflows()]);
+  // Region local-b lives on a server started apart from Landlord, when this machine has Postgres.
+  const external = startExternalPostgres(join(dir, 'external-postgres'), await freePort());
+  const regionEnv = external ? { LANDLORD_REGION_LOCAL_B_URL: external.url } : {};
+  const config = loadConfig({ ...env, ...regionEnv, PATH: process.env.PATH });
+  let infra: Awaited<ReturnType<typeof startInfrastructure>>;
+  let bundle: Awaited<ReturnType<typeof bundleWorkflows>>;
+  try {
+    [infra, bundle] = await Promise.all([startInfrastructure(config, secret), bundleWorkflows()]);
+  } catch (err) {
+    external?.stop();
+    throw err;
+  }
   const bundlePath = join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
   const stack: TestStack = {
@@ -39,10 +50,12 @@ export default async function setup(project: TestProject) {
     regionUrls: infra.regionUrls,
     workflowBundlePath: bundlePath,
     secret,
+    ...(external ? { externalRegion: { region: 'local-b', version: external.version } } : {}),
   };
   project.provide('stack', stack);
   return async () => {
     await infra.stop();
+    external?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
 }

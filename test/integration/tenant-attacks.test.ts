@@ -16,7 +16,9 @@ import { Harness, uniqueTenantId } from '../support/harness.js';
 import { stackResourceOutputs } from '../support/pulumi-cli.js';
 import { testStack } from '../support/stack.js';
 
-const region = 'local-a';
+/** Pool attacks run in both regions: local-b is on a server started apart from Landlord when one is installed. */
+const POOL_REGIONS = ['local-a', 'local-b'] as const;
+const SILO_REGION = 'local-a';
 const TABLES = ['app_users', 'projects', 'documents', 'activity_log'] as const;
 
 interface Credentials {
@@ -25,7 +27,12 @@ interface Credentials {
 }
 
 /** A session as `who` on `database` of the region server; errors of a killed session are kept. */
-async function connect(h: Harness, who: Credentials, database: string): Promise<pg.Client> {
+async function connectAs(
+  h: Harness,
+  who: Credentials,
+  database: string,
+  region = SILO_REGION,
+): Promise<pg.Client> {
   const u = new URL(h.directory.serverDatabaseUrl(region, database));
   u.username = encodeURIComponent(who.user);
   u.password = encodeURIComponent(who.password);
@@ -46,21 +53,28 @@ async function outcome(c: pg.ClientBase, sql: string, params: unknown[] = []): P
 }
 
 /** The SQLSTATE a connection attempt fails with, or 'ok'. */
-async function connectOutcome(h: Harness, who: Credentials, database: string): Promise<string> {
+async function connectOutcomeAs(
+  h: Harness,
+  who: Credentials,
+  database: string,
+  region = SILO_REGION,
+): Promise<string> {
   try {
-    await (await connect(h, who, database)).end();
+    await (await connectAs(h, who, database, region)).end();
     return 'ok';
   } catch (err) {
     return (err as { code?: string }).code ?? String(err);
   }
 }
 
-const poolTenant = (id: string): Credentials => ({
-  user: tenantRoleName(id),
-  password: tenantRolePassword(testStack().secret, region, id),
-});
-
-describe('a pool tenant attacking its neighbours', () => {
+describe.each(POOL_REGIONS)('a pool tenant attacking its neighbours in %s', (region) => {
+  const poolTenant = (id: string): Credentials => ({
+    user: tenantRoleName(id),
+    password: tenantRolePassword(testStack().secret, region, id),
+  });
+  const connect = (h: Harness, who: Credentials, database: string) => connectAs(h, who, database, region);
+  const connectOutcome = (h: Harness, who: Credentials, database: string) =>
+    connectOutcomeAs(h, who, database, region);
   let h: Harness;
   const attacker = uniqueTenantId('atk');
   const victim = uniqueTenantId('vic');
@@ -81,7 +95,7 @@ describe('a pool tenant attacking its neighbours', () => {
 
   beforeAll(async () => {
     h = await Harness.create();
-    for (const id of [attacker, victim]) expect((await h.onboard({ id })).status).toBe('succeeded');
+    for (const id of [attacker, victim]) expect((await h.onboard({ id, region })).status).toBe('succeeded');
     for (const id of [attacker, victim]) {
       const c = await connect(h, poolTenant(id), 'landlord_pool');
       try {
@@ -166,6 +180,20 @@ describe('a pool tenant attacking its neighbours', () => {
     ['COPY to a server file', `COPY app_users TO '/tmp/loot'`, '42501'],
     ['COPY to a program', `COPY app_users TO PROGRAM 'id'`, '42501'],
   ];
+
+  if (region === testStack().externalRegion?.region) {
+    it(`runs on the Postgres ${testStack().externalRegion!.version} server started apart from Landlord`, async () => {
+      await withClient(superuserPool(), async (c) => {
+        const { rows } = await c.query<{ server_version: string }>('SHOW server_version');
+        expect(rows[0]!.server_version.startsWith(testStack().externalRegion!.version)).toBe(true);
+      });
+    });
+  }
+  // Without a Postgres of its own on this machine, local-b is embedded too: say so as a skipped test.
+  if (region === 'local-b' && testStack().externalRegion === undefined)
+    it.skip(
+      'runs on a Postgres server started apart from Landlord (none installed: Debian postgresql, or LANDLORD_TEST_POSTGRES_BIN)',
+    );
 
   it.each(refused)('refuses %s', async (_name, sql, code) => {
     const c = await asAttacker();
@@ -329,7 +357,7 @@ describe('a pool tenant attacking its neighbours', () => {
         h
           .api('POST', `/v1/tenants/${victim}/suspend`, { role: 'operator' })
           .then((r) => h.waitForOperation(r.body!.id as string, 30_000)),
-        h.onboard({ id: newcomer }),
+        h.onboard({ id: newcomer, region }),
       ]);
       expect(suspended.status).toBe('succeeded');
       expect(onboarded.status).toBe('succeeded');
@@ -373,6 +401,7 @@ describe('a pool tenant attacking its neighbours', () => {
 });
 
 describe('a silo tenant attacking the server it shares', () => {
+  const region = SILO_REGION;
   let h: Harness;
   const tenant = uniqueTenantId('silo');
   const neighbour = uniqueTenantId('nbr');
@@ -391,7 +420,7 @@ describe('a silo tenant attacking the server it shares', () => {
   });
 
   it('may use its own tables', async () => {
-    const c = await connect(h, credentials, siloNames(tenant).database);
+    const c = await connectAs(h, credentials, siloNames(tenant).database);
     try {
       await c.query(`INSERT INTO projects (tenant_id, name) VALUES ($1, 'mine')`, [tenant]);
       expect((await c.query('SELECT name FROM projects')).rows).toEqual([{ name: 'mine' }]);
@@ -402,7 +431,7 @@ describe('a silo tenant attacking the server it shares', () => {
 
   it('reaches no other database: not the pool, not another silo, not the maintenance databases', async () => {
     for (const database of ['landlord_pool', siloNames(neighbour).database, 'postgres', 'template1'])
-      expect(await connectOutcome(h, credentials, database), database).toBe('42501');
+      expect(await connectOutcomeAs(h, credentials, database), database).toBe('42501');
   });
 
   const refused: [string, string, string][] = [
@@ -427,7 +456,7 @@ describe('a silo tenant attacking the server it shares', () => {
   ];
 
   it.each(refused)('refuses %s', async (_name, sql, code) => {
-    const c = await connect(h, credentials, siloNames(tenant).database);
+    const c = await connectAs(h, credentials, siloNames(tenant).database);
     try {
       expect(await outcome(c, sql)).toBe(code);
     } finally {
@@ -436,7 +465,7 @@ describe('a silo tenant attacking the server it shares', () => {
   });
 
   it('is served by an owner role that is no superuser, and cannot become it', async () => {
-    const c = await connect(h, credentials, siloNames(tenant).database);
+    const c = await connectAs(h, credentials, siloNames(tenant).database);
     try {
       expect(await outcome(c, `SET ROLE ${siloNames(tenant).owner}`)).toBe('42501');
     } finally {
@@ -463,7 +492,7 @@ describe('a silo tenant attacking the server it shares', () => {
     });
     // What the tenant could do as the owner of its database before: tables, a trigger for whoever
     // writes its users, and a setting for every session.
-    const asLegacy = await connect(h, { user: names.role, password }, names.database);
+    const asLegacy = await connectAs(h, { user: names.role, password }, names.database);
     try {
       await asLegacy.query(`CREATE TABLE app_users (tenant_id text NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid(),
         email text NOT NULL, display_name text, role text NOT NULL DEFAULT 'member',
@@ -496,7 +525,7 @@ describe('a silo tenant attacking the server it shares', () => {
       );
       expect(settings.rows).toEqual([{ n: 0 }]);
     });
-    const after = await connect(h, { user: names.role, password }, names.database);
+    const after = await connectAs(h, { user: names.role, password }, names.database);
     try {
       expect(await outcome(after, 'CREATE TABLE more_loot (x int)')).toBe('42501');
       expect(await outcome(after, `DROP TRIGGER steal ON app_users`)).toBe('42501');

@@ -13,6 +13,8 @@ export interface TestStack {
   regionUrls: Record<string, string>;
   workflowBundlePath: string;
   secret: string;
+  /** The region on a Postgres server started apart from Landlord, and its version (absent: none installed). */
+  externalRegion?: { region: string; version: string };
 }
 
 declare module 'vitest' {
