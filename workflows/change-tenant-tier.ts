@@ -1,4 +1,4 @@
-import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
 import { dataOn, policy, pool, poolCompensation, registry } from './activities.js';
 import { errorInfoOf, OperationTracker, operationFailure, withLeftovers } from './operation-tracker.js';
@@ -18,7 +18,8 @@ export interface ChangeTierInput {
 }
 
 /**
- * Moves a tenant to another tier. Between pool tiers only the record changes. From the pool to a
+ * Moves a tenant to another tier. Between pool tiers the record and its role's connection limit
+ * change. From the pool to a
  * silo tier: provision the silo (standby first for DR tiers), make the tenant read-only, copy its
  * rows into the silo and check the counts, switch the registry's routing to the silo, remove the
  * pool rows, and make it writable again. A failure or cancellation before the switch undoes it all:
@@ -43,7 +44,16 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
       policy.validatePlacement({ stepRef, spec: { ...input.spec, tier: input.tier } }),
     );
     if (!placement.silo) {
-      await op.run('switch-routing', () => project({ tier: input.tier }));
+      await op.run('switch-routing', async (stepRef) => {
+        // The new tier's connection limit for the tenant's role (histories from before keep none).
+        if (patched('tier-connection-limit'))
+          await pool.setTenantConnectionLimit({
+            stepRef,
+            ...where,
+            connectionLimit: placement.connectionLimit,
+          });
+        await project({ tier: input.tier });
+      });
       return { snapshot: op.finish('succeeded'), tenant };
     }
 

@@ -188,6 +188,19 @@ export function createPoolActivities({
       });
     },
 
+    /** Sets how many sessions the tenant's role may hold (its tier's); idempotent. */
+    async setTenantConnectionLimit({
+      tenantId,
+      region,
+      connectionLimit,
+    }: PartitionInput & { connectionLimit: number }): Promise<void> {
+      const role = tenantRoleName(tenantId);
+      await inTransaction(directory.pool(region), tenantId, async (c) => {
+        await requireRole(c, role, `tenant ${tenantId} has no database role in ${region}`);
+        await c.query(`ALTER ROLE ${q(role)} CONNECTION LIMIT ${Math.trunc(connectionLimit)}`);
+      });
+    },
+
     /** Lets the tenant's role log in, or stops it (ending its open sessions); idempotent. */
     async setTenantLogin({
       tenantId,

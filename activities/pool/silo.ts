@@ -53,7 +53,9 @@ export function siloOwnerUrl(serverUrl: string, region: string, tenantId: string
 export async function ensureSiloOwner(c: pg.ClientBase, owner: string, password: string): Promise<void> {
   const exists = await c.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [owner]);
   await c.query(
-    `${exists.rowCount ? 'ALTER' : 'CREATE'} ROLE ${q(owner)} LOGIN NOINHERIT ${tenantRoleAttributes(OWNER_CONNECTION_LIMIT)}
+    // INHERIT: the database owner's rights on schema public come through pg_database_owner, which
+    // a role that does not inherit does not get on Postgres 15.
+    `${exists.rowCount ? 'ALTER' : 'CREATE'} ROLE ${q(owner)} LOGIN INHERIT ${tenantRoleAttributes(OWNER_CONNECTION_LIMIT)}
      PASSWORD ${pg.escapeLiteral(password)}`,
   );
 }

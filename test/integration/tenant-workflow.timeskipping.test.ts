@@ -112,6 +112,7 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
       logins.set(tenantId, enabled);
     },
     async setTenantWrites() {},
+    async setTenantConnectionLimit() {},
     async setSiloLogin() {},
     async deliverNotification({ tenantId }) {
       const downFor = faults.get(tenantId)?.receiverDownForMs;

@@ -319,10 +319,21 @@ describe('moving a pool tenant to a silo tier (PATCH /v1/tenants/{id})', () => {
       404,
     );
 
-    // Between pool tiers only the record changes.
+    // Between pool tiers the record changes, and the role's connection limit to the new tier's.
+    const limitOf = () =>
+      withClient(poolUrl(), async (c) =>
+        Number(
+          (await c.query('SELECT rolconnlimit FROM pg_roles WHERE rolname = $1', [tenantRoleName(id)]))
+            .rows[0].rolconnlimit,
+        ),
+      );
+    const tierLimit = (tier: string) =>
+      h.config.catalog.tiers.find((t) => t.id === tier)!.database.connectionLimit;
+    expect(await limitOf()).toBe(tierLimit('basic'));
     const op = await changeTier(id, 'standard');
     expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
     expect(op.steps.map((s) => s.name)).toEqual(['validate', 'switch-routing']);
     expect(await tenantOf(id)).toMatchObject({ tier: 'standard', deploymentModel: 'pool', status: 'active' });
+    expect(await limitOf()).toBe(tierLimit('standard'));
   });
 });

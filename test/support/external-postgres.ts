@@ -55,8 +55,9 @@ export function startExternalPostgres(dir: string, port: number): ExternalPostgr
   ]);
   // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
   const version =
-    /\(PostgreSQL\) (\S+)/.exec(execFileSync(join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }))?.[1] ??
-    'unknown';
+    /\(PostgreSQL\) (\S+)/.exec(
+      execFileSync(join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }),
+    )?.[1] ?? 'unknown';
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     version,
