@@ -100,6 +100,16 @@ export function createPoolActivities({
   secret: string;
   manifest: DataPlaneManifest;
 }) {
+  /** Changes attributes of a pool tenant's role under its partition lock; returns the role. */
+  async function alterTenantRole(tenantId: string, region: string, attributes: string): Promise<string> {
+    const role = tenantRoleName(tenantId);
+    await inTransaction(directory.pool(region), tenantId, async (c) => {
+      await requireRole(c, role, `tenant ${tenantId} has no database role in ${region}`);
+      await c.query(`ALTER ROLE ${q(role)} ${attributes}`);
+    });
+    return role;
+  }
+
   return {
     /**
      * Creates the tenant's partition row and its login role (at most `connectionLimit` sessions,
@@ -194,11 +204,7 @@ export function createPoolActivities({
       region,
       connectionLimit,
     }: PartitionInput & { connectionLimit: number }): Promise<void> {
-      const role = tenantRoleName(tenantId);
-      await inTransaction(directory.pool(region), tenantId, async (c) => {
-        await requireRole(c, role, `tenant ${tenantId} has no database role in ${region}`);
-        await c.query(`ALTER ROLE ${q(role)} CONNECTION LIMIT ${Math.trunc(connectionLimit)}`);
-      });
+      await alterTenantRole(tenantId, region, `CONNECTION LIMIT ${Math.trunc(connectionLimit)}`);
     },
 
     /** Lets the tenant's role log in, or stops it (ending its open sessions); idempotent. */
@@ -207,11 +213,7 @@ export function createPoolActivities({
       region,
       enabled,
     }: PartitionInput & { enabled: boolean }): Promise<void> {
-      const role = tenantRoleName(tenantId);
-      await inTransaction(directory.pool(region), tenantId, async (c) => {
-        await requireRole(c, role, `tenant ${tenantId} has no database role in ${region}`);
-        await c.query(`ALTER ROLE ${q(role)} ${enabled ? 'LOGIN' : 'NOLOGIN'}`);
-      });
+      const role = await alterTenantRole(tenantId, region, enabled ? 'LOGIN' : 'NOLOGIN');
       // Once committed: a session ended earlier could log in again under the old setting.
       if (!enabled) await terminateSessions(directory.pool(region), role);
     },

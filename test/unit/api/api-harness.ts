@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { Registry } from 'prom-client';
 import { RegistryStore } from '../../../activities/registry/store.js';
 import { createApp } from '../../../api/app.js';
@@ -62,6 +63,24 @@ export async function startApiHarness(): Promise<ApiHarness> {
     await stop();
     throw err;
   }
+}
+
+/**
+ * Starts an API harness before the file's tests and stops it after them; the getter returns it.
+ * What every API test file begins with.
+ */
+export function useApiHarness(): () => ApiHarness {
+  let api: ApiHarness | undefined;
+  beforeAll(async () => {
+    api = await startApiHarness();
+  }, 120_000);
+  afterAll(async () => {
+    await api?.stop();
+  }, 60_000);
+  return () => {
+    if (!api) throw new Error('the API harness is not running');
+    return api;
+  };
 }
 
 /** Number of operations the registry holds. */

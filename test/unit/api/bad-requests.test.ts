@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { badRequests, sendBadRequest } from '../../support/bad-requests.js';
-import { operationCount, startApiHarness } from './api-harness.js';
-import type { ApiHarness } from './api-harness.js';
+import { operationCount, useApiHarness } from './api-harness.js';
 
-let api: ApiHarness;
-
-beforeAll(async () => {
-  api = await startApiHarness();
-}, 120_000);
-
-afterAll(async () => {
-  await api?.stop();
-}, 60_000);
+const api = useApiHarness();
 
 describe('bad requests', () => {
   it('has a broad table', () => {
@@ -20,7 +11,7 @@ describe('bad requests', () => {
   });
 
   it.each(badRequests.map((c) => [c.name, c] as const))('refuses: %s', async (_name, badRequest) => {
-    const answer = await sendBadRequest(api.baseUrl, badRequest, (role) => api.keys[role]);
+    const answer = await sendBadRequest(api().baseUrl, badRequest, (role) => api().keys[role]);
     expect(answer.status, JSON.stringify(answer.body)).toBe(badRequest.expectStatus);
     expect(answer.contentType).toMatch(/^application\/problem\+json/);
     const body = answer.body as Record<string, unknown>;
@@ -28,8 +19,8 @@ describe('bad requests', () => {
     if (badRequest.expectType) expect(body.type).toBe(badRequest.expectType);
     expect(typeof body.requestId).toBe('string');
     expect(JSON.stringify(body)).not.toMatch(/\bat .*\.(ts|js):\d+|SELECT |INSERT |llk_/);
-    expect(api.lifecycle.calls).toEqual([]);
-    expect(await operationCount(api.store)).toBe(0);
-    expect(await api.store.getTenant('bad-request-probe')).toBeUndefined();
+    expect(api().lifecycle.calls).toEqual([]);
+    expect(await operationCount(api().store)).toBe(0);
+    expect(await api().store.getTenant('bad-request-probe')).toBeUndefined();
   });
 });

@@ -1,21 +1,12 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { operationCount, startApiHarness } from './api-harness.js';
-import type { ApiHarness } from './api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { operationCount, useApiHarness } from './api-harness.js';
 
-let api: ApiHarness;
-
-beforeAll(async () => {
-  api = await startApiHarness();
-}, 120_000);
-
-afterAll(async () => {
-  await api?.stop();
-}, 60_000);
+const api = useApiHarness();
 
 /** Sends raw bytes (what no well-behaved client library would send) and reads the whole answer. */
 function sendRaw(request: string | Buffer, { endAfterWrite = true } = {}): Promise<string> {
-  const url = new URL(api.baseUrl);
+  const url = new URL(api().baseUrl);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(url.port), url.hostname, () => {
       socket.write(request);
@@ -73,17 +64,17 @@ describe('requests Node itself refuses get a problem document', () => {
     expect(answer.headers['content-type']).toBe('application/problem+json');
     expect(answer.body).toMatchObject({ type: problem(kind), status });
     expect(answer.body.requestId).toBe(answer.headers['x-request-id']);
-    expect(await operationCount(api.store)).toBe(0);
+    expect(await operationCount(api().store)).toBe(0);
   });
 
   it('a body shorter than its Content-Length → 408 once the request time is up', async () => {
     const raw =
       'POST /v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ' +
-      api.keys.admin +
+      api().keys.admin +
       '\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"name":';
     const answer = parse(await sendRaw(raw, { endAfterWrite: false }));
     expect(answer.status).toBe(408);
     expect(answer.body).toMatchObject({ type: problem('request-timeout'), status: 408 });
-    expect(api.lifecycle.calls).toEqual([]);
+    expect(api().lifecycle.calls).toEqual([]);
   });
 });

@@ -1,16 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, operationCount, startApiHarness } from './api-harness.js';
-import type { ApiHarness } from './api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { call, operationCount, useApiHarness } from './api-harness.js';
 
-let api: ApiHarness;
-
-beforeAll(async () => {
-  api = await startApiHarness();
-}, 120_000);
-
-afterAll(async () => {
-  await api?.stop();
-}, 60_000);
+const api = useApiHarness();
 
 const body = {
   id: 'idem-co',
@@ -24,10 +15,10 @@ const body = {
 describe('Idempotency-Key', () => {
   it('replays the first answer for the same key and body (in any key order), starting nothing new', async () => {
     const headers = { 'idempotency-key': 'create-idem-co' };
-    const first = await call(api, 'POST', '/v1/tenants', { body, headers });
+    const first = await call(api(), 'POST', '/v1/tenants', { body, headers });
     expect(first.status).toBe(202);
     expect(first.headers.get('idempotent-replayed')).toBeNull();
-    const calls = api.lifecycle.calls.length;
+    const calls = api().lifecycle.calls.length;
 
     const reordered = {
       labels: { b: '2', a: '1' },
@@ -37,17 +28,17 @@ describe('Idempotency-Key', () => {
       name: body.name,
       id: body.id,
     };
-    const second = await call(api, 'POST', '/v1/tenants', { body: reordered, headers });
+    const second = await call(api(), 'POST', '/v1/tenants', { body: reordered, headers });
     expect(second.status).toBe(202);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
     expect(second.headers.get('location')).toBe(first.headers.get('location'));
     expect(second.body).toEqual(first.body);
-    expect(api.lifecycle.calls.length).toBe(calls);
-    expect(await operationCount(api.store)).toBe(1);
+    expect(api().lifecycle.calls.length).toBe(calls);
+    expect(await operationCount(api().store)).toBe(1);
   });
 
   it('answers 409 IdempotencyKeyReused for the same key with another body', async () => {
-    const res = await call(api, 'POST', '/v1/tenants', {
+    const res = await call(api(), 'POST', '/v1/tenants', {
       body: { ...body, name: 'Other' },
       headers: { 'idempotency-key': 'create-idem-co' },
     });
@@ -56,7 +47,7 @@ describe('Idempotency-Key', () => {
   });
 
   it('keeps keys per caller: the same key from another key holder is a new request', async () => {
-    const res = await call(api, 'POST', '/v1/tenants', {
+    const res = await call(api(), 'POST', '/v1/tenants', {
       role: 'sales',
       body,
       headers: { 'idempotency-key': 'create-idem-co' },
@@ -67,8 +58,8 @@ describe('Idempotency-Key', () => {
 
   it('replays a 4xx answer too', async () => {
     const headers = { 'idempotency-key': 'suspend-ghost' };
-    const first = await call(api, 'POST', '/v1/tenants/ghost-co/suspend', { headers });
-    const second = await call(api, 'POST', '/v1/tenants/ghost-co/suspend', { headers });
+    const first = await call(api(), 'POST', '/v1/tenants/ghost-co/suspend', { headers });
+    const second = await call(api(), 'POST', '/v1/tenants/ghost-co/suspend', { headers });
     expect(first.status).toBe(404);
     expect(second.status).toBe(404);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
@@ -77,49 +68,49 @@ describe('Idempotency-Key', () => {
   });
 
   it('answers 409 IdempotencyKeyInFlight while the first request is still running', async () => {
-    await api.lifecycle.finishOnboarding('idem-co');
-    const original = api.lifecycle.requestTenantOperation.bind(api.lifecycle);
+    await api().lifecycle.finishOnboarding('idem-co');
+    const original = api().lifecycle.requestTenantOperation.bind(api().lifecycle);
     let release!: () => void;
     let entered!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const inHandler = new Promise<void>((resolve) => (entered = resolve));
-    api.lifecycle.requestTenantOperation = async (...args) => {
+    api().lifecycle.requestTenantOperation = async (...args) => {
       entered();
       await gate;
       return original(...args);
     };
     try {
       const headers = { 'idempotency-key': 'suspend-idem-co' };
-      const slow = call(api, 'POST', '/v1/tenants/idem-co/suspend', { headers });
+      const slow = call(api(), 'POST', '/v1/tenants/idem-co/suspend', { headers });
       await inHandler;
-      const concurrent = await call(api, 'POST', '/v1/tenants/idem-co/suspend', { headers });
+      const concurrent = await call(api(), 'POST', '/v1/tenants/idem-co/suspend', { headers });
       expect(concurrent.status).toBe(409);
       expect(concurrent.body.type).toBe('https://landlord.dev/problems/idempotency-key-in-flight');
       release();
       expect((await slow).status).toBe(202);
     } finally {
-      api.lifecycle.requestTenantOperation = original;
+      api().lifecycle.requestTenantOperation = original;
     }
   });
 
   it('forgets the key after a 5xx so that the client can retry with it', async () => {
-    const original = api.lifecycle.requestTenantOperation.bind(api.lifecycle);
-    api.lifecycle.requestTenantOperation = async () => {
+    const original = api().lifecycle.requestTenantOperation.bind(api().lifecycle);
+    api().lifecycle.requestTenantOperation = async () => {
       throw Object.assign(new Error('relation "secret_table" does not exist'), { name: 'DatabaseError' });
     };
     const headers = { 'idempotency-key': 'resume-idem-co' };
     try {
-      const failed = await call(api, 'POST', '/v1/tenants/idem-co/resume', { headers });
+      const failed = await call(api(), 'POST', '/v1/tenants/idem-co/resume', { headers });
       expect(failed.status).toBe(500);
       expect(failed.body.type).toBe('https://landlord.dev/problems/internal-error');
       expect(JSON.stringify(failed.body)).not.toMatch(/secret_table|DatabaseError|at /);
-      const logged = api.logLines.join('');
+      const logged = api().logLines.join('');
       expect(logged).toContain('"errorName":"DatabaseError"');
       expect(logged).not.toContain('secret_table');
     } finally {
-      api.lifecycle.requestTenantOperation = original;
+      api().lifecycle.requestTenantOperation = original;
     }
-    const retried = await call(api, 'POST', '/v1/tenants/idem-co/resume', { headers });
+    const retried = await call(api(), 'POST', '/v1/tenants/idem-co/resume', { headers });
     expect(retried.status).toBe(202);
     expect(retried.headers.get('idempotent-replayed')).toBeNull();
   });
@@ -128,19 +119,19 @@ describe('Idempotency-Key', () => {
     const headers = { 'idempotency-key': 'orphaned-suspend' };
     const path = '/v1/tenants/idem-co/suspend';
     // What a process killed while waiting on its workflow leaves behind: a key with no answer.
-    const keyId = (await api.store.authenticate(api.keys.admin))!.id;
+    const keyId = (await api().store.authenticate(api().keys.admin))!.id;
     const { requestFingerprint } = await import('../../../api/idempotency.js');
     const fingerprint = requestFingerprint({ method: 'POST', path, body: undefined } as never);
-    await api.store.pool.query(
+    await api().store.pool.query(
       `INSERT INTO idempotency_keys (principal, key, request_hash, created_at) VALUES ($1, $2, $3, now() - interval '1 hour')`,
       [keyId, headers['idempotency-key'], fingerprint],
     );
-    const other = await call(api, 'POST', '/v1/tenants/idem-co/resume', { headers });
+    const other = await call(api(), 'POST', '/v1/tenants/idem-co/resume', { headers });
     expect(other.body.type).toBe('https://landlord.dev/problems/idempotency-key-reused');
-    const taken = await call(api, 'POST', path, { headers });
+    const taken = await call(api(), 'POST', path, { headers });
     expect(taken.status).toBe(202);
     expect(taken.headers.get('idempotent-replayed')).toBeNull();
-    const replayed = await call(api, 'POST', path, { headers });
+    const replayed = await call(api(), 'POST', path, { headers });
     expect(replayed.headers.get('idempotent-replayed')).toBe('true');
   });
 });

@@ -1,35 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LandlordError } from '../../../domain/index.js';
 import { expressPath } from '../../../api/mount-routes.js';
 import { routeTable } from '../../../api/routes/route-table.js';
-import { call, startApiHarness } from './api-harness.js';
-import type { ApiHarness } from './api-harness.js';
+import { call, useApiHarness } from './api-harness.js';
 
-let api: ApiHarness;
-
-beforeAll(async () => {
-  api = await startApiHarness();
-}, 120_000);
-
-afterAll(async () => {
-  await api?.stop();
-}, 60_000);
+const api = useApiHarness();
 
 describe('probes', () => {
   it('answers /healthz without a key', async () => {
-    const res = await call(api, 'GET', '/healthz', { role: 'none' });
+    const res = await call(api(), 'GET', '/healthz', { role: 'none' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'ok' });
   });
 
   it('is ready when the registry and Temporal answer, and says which one did not otherwise', async () => {
-    expect((await call(api, 'GET', '/readyz', { role: 'none' })).body).toEqual({
+    expect((await call(api(), 'GET', '/readyz', { role: 'none' })).body).toEqual({
       status: 'ready',
       checks: { registry: 'ok', temporal: 'ok' },
     });
-    api.lifecycle.pingFails = true;
+    api().lifecycle.pingFails = true;
     try {
-      const res = await call(api, 'GET', '/readyz', { role: 'none' });
+      const res = await call(api(), 'GET', '/readyz', { role: 'none' });
       expect(res.status).toBe(503);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(res.body).toMatchObject({
@@ -38,32 +29,34 @@ describe('probes', () => {
       });
       expect(JSON.stringify(res.body)).not.toContain('ECONNREFUSED');
     } finally {
-      api.lifecycle.pingFails = false;
+      api().lifecycle.pingFails = false;
     }
   });
 
   it('maps a ServiceUnavailable from the lifecycle to 503', async () => {
-    const original = api.lifecycle.createTenant.bind(api.lifecycle);
-    api.lifecycle.createTenant = async () => {
+    const original = api().lifecycle.createTenant.bind(api().lifecycle);
+    api().lifecycle.createTenant = async () => {
       throw new LandlordError('ServiceUnavailable', 'Temporal at 10.0.0.7:7233 refused');
     };
     try {
-      const res = await call(api, 'POST', '/v1/tenants', {
+      const res = await call(api(), 'POST', '/v1/tenants', {
         body: { name: 'Down Co', tier: 'basic', region: 'local-a', adminEmail: 'a@down.example' },
       });
       expect(res.status).toBe(503);
       expect(res.body.detail).not.toContain('10.0.0.7');
     } finally {
-      api.lifecycle.createTenant = original;
+      api().lifecycle.createTenant = original;
     }
   });
 });
 
 describe('request ids', () => {
   it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
-    const kept = await call(api, 'GET', '/healthz', { headers: { 'x-request-id': 'abc.DEF:123-_' } });
+    const kept = await call(api(), 'GET', '/healthz', { headers: { 'x-request-id': 'abc.DEF:123-_' } });
     expect(kept.headers.get('x-request-id')).toBe('abc.DEF:123-_');
-    const replaced = await call(api, 'GET', '/v1/nowhere', { headers: { 'x-request-id': 'bad id<script>' } });
+    const replaced = await call(api(), 'GET', '/v1/nowhere', {
+      headers: { 'x-request-id': 'bad id<script>' },
+    });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(replaced.body.requestId).toBe(replaced.headers.get('x-request-id'));
     expect(replaced.body.instance).toBe('/v1/nowhere');
@@ -72,8 +65,8 @@ describe('request ids', () => {
 
 describe('metrics', () => {
   it('counts requests by route template and status, next to the default process metrics', async () => {
-    await call(api, 'GET', '/v1/tenants/some-tenant', { role: 'viewer' });
-    const res = await fetch(`${api.baseUrl}/metrics`);
+    await call(api(), 'GET', '/v1/tenants/some-tenant', { role: 'viewer' });
+    const res = await fetch(`${api().baseUrl}/metrics`);
     const text = await res.text();
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -88,7 +81,7 @@ describe('metrics', () => {
 
 describe('OpenAPI', () => {
   it('serves an OpenAPI 3.1 document listing every route with its problem responses and bearer security', async () => {
-    const res = await call(api, 'GET', '/openapi.json', { role: 'none' });
+    const res = await call(api(), 'GET', '/openapi.json', { role: 'none' });
     expect(res.status).toBe(200);
     const doc = res.body;
     expect(doc.openapi).toMatch(/^3\.1\./);
@@ -124,7 +117,7 @@ describe('OpenAPI', () => {
 
 describe('bodies', () => {
   it('accepts bodyless POSTs with no content type, and an empty JSON object', async () => {
-    await call(api, 'POST', '/v1/tenants', {
+    await call(api(), 'POST', '/v1/tenants', {
       body: {
         id: 'bodyless-co',
         name: 'Bodyless',
@@ -133,27 +126,27 @@ describe('bodies', () => {
         adminEmail: 'a@b.example',
       },
     });
-    await api.lifecycle.finishOnboarding('bodyless-co');
-    const bare = await fetch(`${api.baseUrl}/v1/tenants/bodyless-co/suspend`, {
+    await api().lifecycle.finishOnboarding('bodyless-co');
+    const bare = await fetch(`${api().baseUrl}/v1/tenants/bodyless-co/suspend`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${api.keys.operator}` },
+      headers: { authorization: `Bearer ${api().keys.operator}` },
     });
     expect(bare.status).toBe(202);
     await bare.body?.cancel();
-    const empty = await call(api, 'POST', '/v1/tenants/bodyless-co/resume', { role: 'operator', body: {} });
+    const empty = await call(api(), 'POST', '/v1/tenants/bodyless-co/resume', { role: 'operator', body: {} });
     expect(empty.status).toBe(202);
   });
 
   it('answers 413 for a body over 1 MiB and 415 for a non-JSON content type', async () => {
-    const big = await call(api, 'POST', '/v1/tenants', { body: { name: 'x'.repeat(1024 * 1024 + 1) } });
+    const big = await call(api(), 'POST', '/v1/tenants', { body: { name: 'x'.repeat(1024 * 1024 + 1) } });
     expect(big.status).toBe(413);
     expect(big.body.type).toBe('https://landlord.dev/problems/payload-too-large');
-    const text = await call(api, 'POST', '/v1/api-keys', {
+    const text = await call(api(), 'POST', '/v1/api-keys', {
       body: 'name=x',
       headers: { 'content-type': 'text/plain' },
     });
     expect(text.status).toBe(415);
-    const malformed = await call(api, 'POST', '/v1/api-keys', {
+    const malformed = await call(api(), 'POST', '/v1/api-keys', {
       body: '{"name":',
       headers: { 'content-type': 'application/json' },
     });
@@ -164,16 +157,16 @@ describe('bodies', () => {
 
 describe('logs', () => {
   it('never carry keys, Authorization headers or bodies', async () => {
-    await call(api, 'POST', '/v1/tenants', {
+    await call(api(), 'POST', '/v1/tenants', {
       body: { name: 'Log Probe', tier: 'basic', region: 'local-a', adminEmail: 'private@probe.example' },
     });
-    await call(api, 'GET', '/v1/tenants', {
+    await call(api(), 'GET', '/v1/tenants', {
       role: 'none',
       headers: { authorization: 'Bearer llk_guessed-secret-value' },
     });
-    const logged = api.logLines.join('');
+    const logged = api().logLines.join('');
     expect(logged).toContain('"route":"/v1/tenants"');
-    for (const secret of [...Object.values(api.keys), 'llk_guessed-secret-value', 'private@probe.example'])
+    for (const secret of [...Object.values(api().keys), 'llk_guessed-secret-value', 'private@probe.example'])
       expect(logged).not.toContain(secret);
     expect(logged.toLowerCase()).not.toContain('authorization');
   });

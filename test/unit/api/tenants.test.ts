@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TenantRecord } from '../../../domain/index.js';
-import { call, startApiHarness } from './api-harness.js';
-import type { ApiHarness } from './api-harness.js';
+import { call, useApiHarness } from './api-harness.js';
 
-let api: ApiHarness;
-
-beforeAll(async () => {
-  api = await startApiHarness();
-}, 120_000);
-
-afterAll(async () => {
-  await api?.stop();
-}, 60_000);
+const api = useApiHarness();
 
 const PROBLEM_KEYS = ['detail', 'instance', 'requestId', 'status', 'title', 'type'];
 
 describe('onboarding', () => {
   it('accepts a tenant with 202, points at the operation, and the operation can be read', async () => {
-    const res = await call(api, 'POST', '/v1/tenants', {
+    const res = await call(api(), 'POST', '/v1/tenants', {
       role: 'sales',
       body: {
         name: 'Acme Corporation',
@@ -33,7 +24,7 @@ describe('onboarding', () => {
     expect(res.body).toMatchObject({ tenantId: 'acme-corporation', kind: 'onboard', status: 'running' });
     expect(res.headers.get('location')).toBe(`/v1/operations/${res.body.id}`);
 
-    const op = await call(api, 'GET', res.headers.get('location')!, { role: 'viewer' });
+    const op = await call(api(), 'GET', res.headers.get('location')!, { role: 'viewer' });
     expect(op.status).toBe(200);
     expect(op.body).toMatchObject({
       id: res.body.id,
@@ -42,11 +33,11 @@ describe('onboarding', () => {
     });
     expect(op.body.steps.map((s: { name: string }) => s.name)).toContain('create-partition');
 
-    expect(api.lifecycle.calls.at(-1)).toMatchObject({
+    expect(api().lifecycle.calls.at(-1)).toMatchObject({
       method: 'createTenant',
       tenantId: 'acme-corporation',
     });
-    const shown = await call(api, 'GET', '/v1/tenants/acme-corporation');
+    const shown = await call(api(), 'GET', '/v1/tenants/acme-corporation');
     expect(shown.status).toBe(200);
     expect(shown.body).toMatchObject({
       id: 'acme-corporation',
@@ -65,12 +56,12 @@ describe('onboarding', () => {
       region: 'local-b',
       adminEmail: 'a@dupe.example',
     };
-    expect((await call(api, 'POST', '/v1/tenants', { body })).status).toBe(202);
-    const calls = api.lifecycle.calls.length;
-    const again = await call(api, 'POST', '/v1/tenants', { body: { ...body, name: 'Dupe again' } });
+    expect((await call(api(), 'POST', '/v1/tenants', { body })).status).toBe(202);
+    const calls = api().lifecycle.calls.length;
+    const again = await call(api(), 'POST', '/v1/tenants', { body: { ...body, name: 'Dupe again' } });
     expect(again.status).toBe(409);
     expect(again.body.type).toBe('https://landlord.dev/problems/tenant-exists');
-    expect(api.lifecycle.calls.length).toBe(calls);
+    expect(api().lifecycle.calls.length).toBe(calls);
   });
 
   it('maps a TenantExists from the lifecycle (a race the registry has not seen yet) to 409', async () => {
@@ -81,24 +72,24 @@ describe('onboarding', () => {
       region: 'local-a',
       adminEmail: 'a@racer.example',
     };
-    const original = api.lifecycle.createTenant.bind(api.lifecycle);
-    api.lifecycle.createTenant = async () => {
+    const original = api().lifecycle.createTenant.bind(api().lifecycle);
+    api().lifecycle.createTenant = async () => {
       throw new (await import('../../../domain/index.js')).LandlordError(
         'TenantExists',
         'tenant "racer-co" already exists',
       );
     };
     try {
-      const res = await call(api, 'POST', '/v1/tenants', { body });
+      const res = await call(api(), 'POST', '/v1/tenants', { body });
       expect(res.status).toBe(409);
       expect(res.body.detail).toBe('tenant "racer-co" already exists');
     } finally {
-      api.lifecycle.createTenant = original;
+      api().lifecycle.createTenant = original;
     }
   });
 
   it('answers 422 with the policy reason, and a problem document of the RFC 9457 shape', async () => {
-    const res = await call(api, 'POST', '/v1/tenants', {
+    const res = await call(api(), 'POST', '/v1/tenants', {
       body: { name: 'Far Away', tier: 'enterprise', region: 'aws-us-east-1', adminEmail: 'a@far.example' },
     });
     expect(res.status).toBe(422);
@@ -110,11 +101,11 @@ describe('onboarding', () => {
       instance: '/v1/tenants',
     });
     expect(res.body.detail).toMatch(/no DR partner/);
-    expect(await api.store.getTenant('far-away')).toBeUndefined();
+    expect(await api().store.getTenant('far-away')).toBeUndefined();
   });
 
   it('lists validation issues with where, path, message and code', async () => {
-    const res = await call(api, 'POST', '/v1/tenants', {
+    const res = await call(api(), 'POST', '/v1/tenants', {
       body: { name: 'X Co', tier: 'basic', region: 'local-a', adminEmail: 'nope', extra: 1 },
     });
     expect(res.status).toBe(400);
@@ -134,7 +125,7 @@ describe('onboarding', () => {
 
 describe('suspend and resume', () => {
   it('suspends, refuses a second suspend with a clear 409, and resumes', async () => {
-    await call(api, 'POST', '/v1/tenants', {
+    await call(api(), 'POST', '/v1/tenants', {
       body: {
         id: 'pause-co',
         name: 'Pause',
@@ -143,44 +134,44 @@ describe('suspend and resume', () => {
         adminEmail: 'a@pause.example',
       },
     });
-    await api.lifecycle.finishOnboarding('pause-co');
+    await api().lifecycle.finishOnboarding('pause-co');
 
-    const suspended = await call(api, 'POST', '/v1/tenants/pause-co/suspend', { role: 'operator' });
+    const suspended = await call(api(), 'POST', '/v1/tenants/pause-co/suspend', { role: 'operator' });
     expect(suspended.status).toBe(202);
     expect(suspended.body).toMatchObject({ kind: 'suspend', tenantId: 'pause-co' });
     expect(suspended.headers.get('location')).toBe(`/v1/operations/${suspended.body.id}`);
-    expect((await api.store.getTenant('pause-co'))?.status).toBe('suspended');
+    expect((await api().store.getTenant('pause-co'))?.status).toBe('suspended');
 
-    const again = await call(api, 'POST', '/v1/tenants/pause-co/suspend', { role: 'operator' });
+    const again = await call(api(), 'POST', '/v1/tenants/pause-co/suspend', { role: 'operator' });
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({
       type: 'https://landlord.dev/problems/invalid-transition',
       detail: 'the tenant is already suspended',
     });
 
-    const resumed = await call(api, 'POST', '/v1/tenants/pause-co/resume', { role: 'operator', body: {} });
+    const resumed = await call(api(), 'POST', '/v1/tenants/pause-co/resume', { role: 'operator', body: {} });
     expect(resumed.status).toBe(202);
-    expect((await api.store.getTenant('pause-co'))?.status).toBe('active');
+    expect((await api().store.getTenant('pause-co'))?.status).toBe('active');
   });
 
   it('answers 404 for an unknown tenant without calling the lifecycle', async () => {
-    const calls = api.lifecycle.calls.length;
-    const res = await call(api, 'POST', '/v1/tenants/ghost-co/suspend');
+    const calls = api().lifecycle.calls.length;
+    const res = await call(api(), 'POST', '/v1/tenants/ghost-co/suspend');
     expect(res.status).toBe(404);
     expect(res.body.type).toBe('https://landlord.dev/problems/tenant-not-found');
-    expect(api.lifecycle.calls.length).toBe(calls);
+    expect(api().lifecycle.calls.length).toBe(calls);
   });
 });
 
 describe('tier changes', () => {
   it('accepts PATCH from operators and maps refusals to 409, 422, 403, 400 and 404', async () => {
-    await call(api, 'POST', '/v1/tenants', {
+    await call(api(), 'POST', '/v1/tenants', {
       role: 'sales',
       body: { id: 'grow-co', name: 'Grow', tier: 'basic', region: 'local-a', adminEmail: 'a@grow.example' },
     });
-    await api.lifecycle.finishOnboarding('grow-co');
+    await api().lifecycle.finishOnboarding('grow-co');
     const patch = (body: unknown, role: 'operator' | 'sales' | 'viewer' | 'admin' = 'operator') =>
-      call(api, 'PATCH', '/v1/tenants/grow-co', { role, body });
+      call(api(), 'PATCH', '/v1/tenants/grow-co', { role, body });
 
     expect((await patch({ tier: 'premium' }, 'sales')).status).toBe(403);
     expect((await patch({ tier: 'premium' }, 'viewer')).status).toBe(403);
@@ -191,7 +182,7 @@ describe('tier changes', () => {
     const unknown = await patch({ tier: 'platinum' });
     expect(unknown.status).toBe(422);
     expect(unknown.body.detail).toMatch(/unknown tier "platinum"/);
-    expect((await call(api, 'PATCH', '/v1/tenants/ghost-co', { body: { tier: 'premium' } })).status).toBe(
+    expect((await call(api(), 'PATCH', '/v1/tenants/ghost-co', { body: { tier: 'premium' } })).status).toBe(
       404,
     );
 
@@ -203,33 +194,33 @@ describe('tier changes', () => {
       input: { tier: 'premium' },
     });
     expect(moved.headers.get('location')).toBe(`/v1/operations/${moved.body.id}`);
-    expect(api.lifecycle.calls.at(-1)).toMatchObject({ method: 'changeTenantTier', tenantId: 'grow-co' });
+    expect(api().lifecycle.calls.at(-1)).toMatchObject({ method: 'changeTenantTier', tenantId: 'grow-co' });
   });
 });
 
 describe('operations', () => {
   it('cancels a running operation, refuses to cancel it twice, then retries it', async () => {
-    const created = await call(api, 'POST', '/v1/tenants', {
+    const created = await call(api(), 'POST', '/v1/tenants', {
       body: { id: 'cancel-co', name: 'Cancel', tier: 'basic', region: 'local-a', adminEmail: 'a@c.example' },
     });
     const id = created.body.id as string;
-    expect((await call(api, 'POST', `/v1/operations/${id}/retry`, { role: 'operator' })).status).toBe(409);
+    expect((await call(api(), 'POST', `/v1/operations/${id}/retry`, { role: 'operator' })).status).toBe(409);
 
-    const cancelled = await call(api, 'POST', `/v1/operations/${id}/cancel`, { role: 'operator' });
+    const cancelled = await call(api(), 'POST', `/v1/operations/${id}/cancel`, { role: 'operator' });
     expect(cancelled.status).toBe(202);
     expect(cancelled.body.status).toBe('cancelled');
-    const again = await call(api, 'POST', `/v1/operations/${id}/cancel`, { role: 'operator' });
+    const again = await call(api(), 'POST', `/v1/operations/${id}/cancel`, { role: 'operator' });
     expect(again.status).toBe(409);
     expect(again.body.type).toBe('https://landlord.dev/problems/operation-not-cancellable');
 
-    const retried = await call(api, 'POST', `/v1/operations/${id}/retry`, { role: 'admin' });
+    const retried = await call(api(), 'POST', `/v1/operations/${id}/retry`, { role: 'admin' });
     expect(retried.status).toBe(202);
     expect(retried.body).toMatchObject({ status: 'running', run: 2 });
-    expect((await call(api, 'GET', `/v1/operations/${id}`)).body.run).toBe(2);
+    expect((await call(api(), 'GET', `/v1/operations/${id}`)).body.run).toBe(2);
   });
 
   it('answers 404 OperationNotFound for an unknown operation', async () => {
-    const res = await call(api, 'GET', '/v1/operations/onboard-nobody-1', { role: 'viewer' });
+    const res = await call(api(), 'GET', '/v1/operations/onboard-nobody-1', { role: 'viewer' });
     expect(res.status).toBe(404);
     expect(res.body.type).toBe('https://landlord.dev/problems/operation-not-found');
   });
@@ -254,14 +245,14 @@ describe('listing', () => {
       updatedAt: new Date(base).toISOString(),
       version: 1,
     }));
-    for (const t of seeded) await api.store.upsertTenant(t);
+    for (const t of seeded) await api().store.upsertTenant(t);
 
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
     do {
       const res = await call(
-        api,
+        api(),
         'GET',
         `/v1/tenants?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
         { role: 'viewer' },
@@ -275,17 +266,17 @@ describe('listing', () => {
     expect(listIds).toEqual(seeded.map((t) => t.id));
     expect(new Set(seen).size).toBe(seen.length);
 
-    const premiumInA = await call(api, 'GET', '/v1/tenants?tier=premium&region=local-a&limit=100');
+    const premiumInA = await call(api(), 'GET', '/v1/tenants?tier=premium&region=local-a&limit=100');
     expect(premiumInA.body.items.map((t: TenantRecord) => t.id)).toEqual(
       seeded.filter((t) => t.tier === 'premium' && t.region === 'local-a').map((t) => t.id),
     );
     expect(premiumInA.body.nextCursor).toBeUndefined();
 
-    const suspended = await call(api, 'GET', '/v1/tenants?status=suspended&limit=2');
+    const suspended = await call(api(), 'GET', '/v1/tenants?status=suspended&limit=2');
     expect(suspended.body.items).toHaveLength(2);
     expect(suspended.body.items.every((t: TenantRecord) => t.status === 'suspended')).toBe(true);
     const rest = await call(
-      api,
+      api(),
       'GET',
       `/v1/tenants?status=suspended&limit=100&cursor=${encodeURIComponent(suspended.body.nextCursor)}`,
     );
@@ -293,11 +284,11 @@ describe('listing', () => {
       seeded.filter((t) => t.status === 'suspended').map((t) => t.id),
     );
 
-    expect((await call(api, 'GET', '/v1/tenants')).body.items).toHaveLength(20);
+    expect((await call(api(), 'GET', '/v1/tenants')).body.items).toHaveLength(20);
   });
 
   it('answers 400 for a cursor it did not issue', async () => {
-    const res = await call(api, 'GET', '/v1/tenants?cursor=garbage');
+    const res = await call(api(), 'GET', '/v1/tenants?cursor=garbage');
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([expect.objectContaining({ in: 'query', path: ['cursor'] })]);
   });
