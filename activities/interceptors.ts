@@ -10,12 +10,13 @@ import type { RegistryStore } from './registry/store.js';
 import type { StepRef } from './step-ref.js';
 
 /**
- * Postgres SQLSTATE classes of errors about the data or the statement itself: a data exception
- * (22: a NUL in text, a value out of range), an integrity constraint violation (23), a cardinality
- * violation (21), a syntax or access rule violation (42), a feature not supported (0A). Retrying
- * the same write gives the same answer, so the step fails at once with the database's reason.
+ * Postgres errors about the data itself, which the same write meets again however often it is
+ * retried: any data exception (class 22: a NUL in text, a value out of range), a NOT NULL, foreign
+ * key, check or exclusion violation, a cardinality violation, a feature not supported. Not a unique
+ * violation or an undefined object (two writers racing, a migration not landed yet: a retry can
+ * succeed), nor a privilege error. The step fails at once with the database's reason.
  */
-const REJECTED_DATA = /^(0A|21|22|23|42)[0-9A-Z]{3}$/;
+const REJECTED_DATA = /^(22[0-9A-Z]{3}|23502|23503|23514|23P01|21000|0A000)$/;
 
 /** Whether an error is a Postgres refusal of the data as it is. */
 export function isRejectedData(err: unknown): boolean {

@@ -32,7 +32,9 @@ function refusal(code: string | undefined): { kind: ErrorKind; detail: string } 
 
 /** Writes a problem document for a request Node refused, then closes the connection. */
 export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // A response already under way on this connection (Node's own handler checks the same).
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }

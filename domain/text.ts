@@ -24,21 +24,48 @@ export interface UnsafeText {
   message: string;
 }
 
-/** Every string (values and keys) in a JSON value that cannot be stored, with its path. */
+/** How deep a request's JSON may nest; no route takes more than a few levels. */
+export const MAX_NESTING = 32;
+/** At most this many findings are reported. */
+const MAX_FINDINGS = 20;
+
+/**
+ * Every string (values and keys) in a JSON value that cannot be stored, with its path, in document
+ * order; and a value nested deeper than MAX_NESTING. Walks without recursion, so no body can
+ * exhaust the stack.
+ */
 export function findUnsafeText(value: unknown, path: (string | number)[] = []): UnsafeText[] {
-  if (typeof value === 'string') {
-    const message = unsafeTextReason(value);
-    return message ? [{ path, message }] : [];
-  }
-  if (Array.isArray(value)) return value.flatMap((v, i) => findUnsafeText(v, [...path, i]));
-  if (value === null || typeof value !== 'object') return [];
   const found: UnsafeText[] = [];
-  for (const key of Object.keys(value)) {
-    const reason = PROTOTYPE_KEYS.has(key)
-      ? 'must not be "__proto__": the key would be dropped, not stored'
-      : unsafeTextReason(key);
-    if (reason) found.push({ path: [...path, key], message: `the key ${reason}` });
-    found.push(...findUnsafeText((value as Record<string, unknown>)[key], [...path, key]));
+  const stack: { value: unknown; path: (string | number)[]; keyReason?: string }[] = [{ value, path }];
+  while (stack.length > 0 && found.length < MAX_FINDINGS) {
+    const node = stack.pop()!;
+    if (node.keyReason) found.push({ path: node.path, message: `the key ${node.keyReason}` });
+    if (typeof node.value === 'string') {
+      const message = unsafeTextReason(node.value);
+      if (message) found.push({ path: node.path, message });
+      continue;
+    }
+    if (node.value === null || typeof node.value !== 'object') continue;
+    if (node.path.length >= path.length + MAX_NESTING) {
+      found.push({ path: node.path, message: `nests deeper than ${MAX_NESTING} levels` });
+      continue;
+    }
+    const children: { value: unknown; path: (string | number)[]; keyReason?: string }[] = Array.isArray(
+      node.value,
+    )
+      ? node.value.map((v, i) => ({ value: v, path: [...node.path, i] }))
+      : Object.keys(node.value).map((key) => {
+          const keyReason = PROTOTYPE_KEYS.has(key)
+            ? 'must not be "__proto__": the key would be dropped, not stored'
+            : unsafeTextReason(key);
+          return {
+            value: (node.value as Record<string, unknown>)[key],
+            path: [...node.path, key],
+            ...(keyReason ? { keyReason } : {}),
+          };
+        });
+    // Last pushed, first taken: reversed, so that findings come in document order.
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
   return found;
 }

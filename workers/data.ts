@@ -10,7 +10,7 @@ import type { DataActivities } from '../activities/data/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
 import type { PoolDirectory } from '../activities/pool/directory.js';
 import type { RegistryStore } from '../activities/registry/store.js';
-import { logEndedSession, runAsMain, runWorkerProcess } from './process.js';
+import { logEndedSession, logWatchdogError, runAsMain, runWorkerProcess } from './process.js';
 
 export interface DataWorkerDeps {
   config: Pick<Config, 'manifest' | 'taskQueues'>;
@@ -51,7 +51,7 @@ runAsMain(import.meta.url, 'data', () =>
       const { PoolDirectory } = await import('../activities/pool/directory.js');
       const { resolveSecret } = await import('../config/secret.js');
       const directory = new PoolDirectory(config.postgres.regionUrls);
-      directory.watchLocks({ onEnded: logEndedSession });
+      directory.watchLocks({ onEnded: logEndedSession, onError: logWatchdogError });
       const worker = await createDataWorker({
         config,
         connection,

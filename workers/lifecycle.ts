@@ -13,7 +13,7 @@ import { createPoolActivities } from '../activities/pool/index.js';
 import { createRegistryActivities } from '../activities/registry/index.js';
 import type { RegistryStore } from '../activities/registry/store.js';
 import { activityInterceptors } from '../activities/interceptors.js';
-import { logEndedSession, runAsMain, runWorkerProcess } from './process.js';
+import { logEndedSession, logWatchdogError, runAsMain, runWorkerProcess } from './process.js';
 
 export { installQuietRuntime } from './process.js';
 
@@ -96,7 +96,7 @@ runAsMain(import.meta.url, 'lifecycle', () =>
       log,
     });
     const directory = new PoolDirectory(config.postgres.regionUrls);
-    directory.watchLocks({ onEnded: logEndedSession });
+    directory.watchLocks({ onEnded: logEndedSession, onError: logWatchdogError });
     const worker = await createLifecycleWorker({
       config,
       connection,

@@ -9,11 +9,24 @@ import type { Config } from '../config/index.js';
 import type { RegistryStore } from '../activities/registry/store.js';
 import type { EndedSession } from '../activities/pool/lock-watchdog.js';
 
+const watchdogErrorsShown = new Map<string, number>();
+
+/** The line a worker prints when its lock watchdog cannot look (at most once a minute per region). */
+export function logWatchdogError(region: string, err: Error): void {
+  const last = watchdogErrorsShown.get(region) ?? 0;
+  if (Date.now() - last < 60_000) return;
+  watchdogErrorsShown.set(region, Date.now());
+  console.warn(`${region}: the lock watchdog could not look at the pool database: ${err.message}`);
+}
+
 /** The line a worker prints when its lock watchdog ends a tenant's session. */
 export function logEndedSession(region: string, s: EndedSession): void {
-  console.warn(
-    `${region}: ended session ${s.pid} of ${s.role}: it kept ${s.blockedRole} (${s.blockedApplication || 'no application name'}) waiting on a lock`,
-  );
+  const what = s.gid ? `prepared transaction ${JSON.stringify(s.gid)}` : `session ${s.pid}`;
+  const why =
+    s.reason === 'strong-lock'
+      ? 'it held or asked for a table lock stronger than writes take'
+      : 'it kept Landlord waiting on a lock';
+  console.warn(`${region}: ended ${what} of ${s.role}: ${why}`);
 }
 
 /** Temporal's runtime logs at WARN and above; once per process, before the first worker. */

@@ -75,6 +75,9 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     queue: [],
   };
   let running: { id: string; scope: CancellationScope } | undefined;
+  /** Queued operations whose acceptance the registry has not recorded yet; they wait to run. */
+  const unconfirmed = new Set<string>();
+  const headReady = () => state.queue.length > 0 && !unconfirmed.has(state.queue[0]!);
 
   const find = (id: string) => state.operations.find((o) => o.id === id);
   const replace = (snapshot: OperationSnapshot) => {
@@ -104,6 +107,11 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     const before = find(snapshot.id);
     replace(snapshot);
     state.queue.push(snapshot.id);
+    // Queued (so that later updates are validated behind it) but not run until the registry has
+    // it: if the registry refuses it, it is dropped having done nothing. Histories recorded before
+    // this patch started the operation at once.
+    const confirmFirst = patched('run-after-accepted');
+    if (confirmFirst) unconfirmed.add(snapshot.id);
     await Promise.all([
       registry.projectOperation(snapshot),
       registry.appendAudit({
@@ -117,13 +125,19 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
         outcome: snapshot.run > 1 ? 'retry-accepted' : 'accepted',
         detail: { run: snapshot.run },
       }),
-    ]).catch((err: unknown) => {
-      // The registry refused the operation for good: it is not taken, as if never asked for.
-      state.queue = state.queue.filter((id) => id !== snapshot.id);
-      if (before) replace(before);
-      else state.operations = state.operations.filter((o) => o.id !== snapshot.id);
-      throw err;
-    });
+    ]).then(
+      () => unconfirmed.delete(snapshot.id),
+      (err: unknown) => {
+        if (confirmFirst) {
+          // The registry refused the operation for good: it is not taken, as if never asked for.
+          unconfirmed.delete(snapshot.id);
+          state.queue = state.queue.filter((id) => id !== snapshot.id);
+          if (before) replace(before);
+          else state.operations = state.operations.filter((o) => o.id !== snapshot.id);
+        }
+        throw err;
+      },
+    );
     return snapshot;
   };
 
@@ -408,7 +422,7 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
   };
 
   for (;;) {
-    await condition(() => state.queue.length > 0 || workflowInfo().continueAsNewSuggested);
+    await condition(() => headReady() || (state.queue.length === 0 && workflowInfo().continueAsNewSuggested));
     if (state.queue.length === 0) {
       await condition(allHandlersFinished);
       if (state.queue.length === 0) return continueAsNew<typeof tenantWorkflow>({ ...input, state });

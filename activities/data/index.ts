@@ -153,7 +153,8 @@ export function createDataActivities({
           // rows it inserted) until TCP gives up on it; one move per tenant runs at a time, so end it.
           await target.query(
             `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-             WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()`,
+             WHERE datname = current_database() AND application_name = $1 AND usename = current_user
+               AND pid <> pg_backend_pid()`,
             [APPLICATION_NAME],
           );
           await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

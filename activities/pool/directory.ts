@@ -64,13 +64,18 @@ export class PoolDirectory {
    * (another tenant, or Landlord) waiting on a lock longer than the grace period is ended.
    */
   watchLocks(
-    options: { graceMs?: number; onEnded?: (region: string, session: EndedSession) => void } = {},
+    options: {
+      graceMs?: number;
+      onEnded?: (region: string, session: EndedSession) => void;
+      onError?: (region: string, err: Error) => void;
+    } = {},
   ): void {
     for (const region of this.regions) {
       this.watchdogs.push(
         new LockWatchdog(this.databaseUrl(region), {
           ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
           onEnded: (session) => options.onEnded?.(region, session),
+          onError: (err) => options.onError?.(region, err),
         }).start(),
       );
     }

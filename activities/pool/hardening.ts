@@ -28,14 +28,43 @@ BEGIN
 END $revoke$;`;
 
 /**
+ * Revokes EXECUTE from PUBLIC on the functions that create large objects: they live outside every
+ * table of the manifest, where retention, erasure and backups never see them.
+ */
+export const REVOKE_LARGE_OBJECTS_SQL = `
+REVOKE EXECUTE ON FUNCTION pg_catalog.lo_creat(integer), pg_catalog.lo_create(oid),
+  pg_catalog.lo_from_bytea(oid, bytea), pg_catalog.lo_import(text), pg_catalog.lo_import(text, oid)
+  FROM PUBLIC;`;
+
+/**
  * What PUBLIC may do in a database Landlord manages: connect to it, create temporary objects in it,
- * create objects in its public schema — none of it; each role is granted what it needs instead.
+ * create objects in its public schema, take advisory locks, create large objects — none of it;
+ * each role is granted what it needs instead.
  */
 export function revokePublicSql(database: string): string {
   return `
 REVOKE ALL ON DATABASE ${q(database)} FROM PUBLIC;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-${REVOKE_ADVISORY_LOCKS_SQL}`;
+${REVOKE_ADVISORY_LOCKS_SQL}
+${REVOKE_LARGE_OBJECTS_SQL}`;
+}
+
+/**
+ * SQLSTATEs of two sessions changing the same catalog row at once (creating one role, granting on
+ * one database): the loser tries again and finds the work done.
+ */
+const RACES = new Set(['23505', '42P06', '42P07', '42710', 'XX000', '40P01', '40001']);
+
+/** Runs `work` again (up to 5 times, after a short random pause) when it lost such a race. */
+export async function retryRaces<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt >= 5 || !RACES.has((err as { code?: string }).code ?? '')) throw err;
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 80 * attempt));
+    }
+  }
 }
 
 /** The server's major version, e.g. 18. */
@@ -65,9 +94,16 @@ export function tenantRoleAttributes(connectionLimit: number): string {
  * maintenance databases. Run as a superuser connected to any database of the server; idempotent.
  */
 export async function secureMaintenanceDatabases(c: pg.ClientBase): Promise<void> {
-  for (const database of MAINTENANCE_DATABASES) {
-    await c.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${q(database)} FROM PUBLIC`);
-  }
+  // Only where PUBLIC still has them: a REVOKE rewrites the database's row, which two sessions
+  // doing it at once fail on.
+  const { rows } = await c.query<{ datname: string }>(
+    `SELECT d.datname FROM pg_catalog.pg_database d
+     WHERE d.datname = ANY($1) AND (pg_catalog.has_database_privilege('public', d.oid, 'CONNECT')
+        OR pg_catalog.has_database_privilege('public', d.oid, 'TEMPORARY'))`,
+    [[...MAINTENANCE_DATABASES]],
+  );
+  for (const { datname } of rows)
+    await retryRaces(() => c.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${q(datname)} FROM PUBLIC`));
 }
 
 /** Databases of the server any role may still connect to (PUBLIC holds CONNECT), for a warning. */

@@ -10,14 +10,18 @@ import { withClient } from '../database.js';
 import type { StepRef } from '../step-ref.js';
 import type { PoolDirectory } from './directory.js';
 import { grantMembership, tenantRoleAttributes } from './hardening.js';
-import { POOL_DATABASE, READ_ONLY_GROUP_ROLE, TENANTS_GROUP_ROLE } from './names.js';
+import {
+  DEFAULT_CONNECTION_LIMIT,
+  POOL_DATABASE,
+  READ_ONLY_GROUP_ROLE,
+  TENANTS_GROUP_ROLE,
+} from './names.js';
 import { takeLock } from './schema.js';
 import { siloDatabaseName, siloOwnerUrl } from './silo.js';
 
 export { siloDatabaseName };
 
-/** Connections a pool tenant's role may hold when its tier does not say. */
-export const DEFAULT_CONNECTION_LIMIT = 10;
+export { DEFAULT_CONNECTION_LIMIT };
 
 const q = pg.escapeIdentifier;
 
@@ -118,15 +122,16 @@ export function createPoolActivities({
     async createPartition({
       tenantId,
       region,
-      connectionLimit = DEFAULT_CONNECTION_LIMIT,
+      connectionLimit,
     }: PartitionInput & { connectionLimit?: number }): Promise<{ roleName: string; database: string }> {
+      const limit = Number.isInteger(connectionLimit) ? connectionLimit! : DEFAULT_CONNECTION_LIMIT;
       const role = tenantRoleName(tenantId);
       const password = tenantRolePassword(secret, region, tenantId);
       await inTransaction(directory.pool(region), tenantId, async (c) => {
         const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
         if (!rowCount) await c.query(`CREATE ROLE ${q(role)} NOINHERIT`);
         await c.query(
-          `ALTER ROLE ${q(role)} INHERIT LOGIN ${tenantRoleAttributes(connectionLimit)} PASSWORD ${pg.escapeLiteral(password)}`,
+          `ALTER ROLE ${q(role)} INHERIT LOGIN ${tenantRoleAttributes(limit)} PASSWORD ${pg.escapeLiteral(password)}`,
         );
         await grantMembership(c, TENANTS_GROUP_ROLE, role);
         await c.query(`REVOKE ${READ_ONLY_GROUP_ROLE} FROM ${q(role)}`);
@@ -203,8 +208,10 @@ export function createPoolActivities({
       tenantId,
       region,
       connectionLimit,
-    }: PartitionInput & { connectionLimit: number }): Promise<void> {
-      await alterTenantRole(tenantId, region, `CONNECTION LIMIT ${Math.trunc(connectionLimit)}`);
+    }: PartitionInput & { connectionLimit?: number }): Promise<void> {
+      // A placement recorded by an earlier version carries no limit.
+      const limit = Number.isInteger(connectionLimit) ? connectionLimit! : DEFAULT_CONNECTION_LIMIT;
+      await alterTenantRole(tenantId, region, `CONNECTION LIMIT ${limit}`);
     },
 
     /** Lets the tenant's role log in, or stops it (ending its open sessions); idempotent. */

@@ -8,9 +8,20 @@ import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { DataPlaneManifest } from '../../domain/index.js';
 import { ensureDatabase, withClient, withDatabase } from '../database.js';
-import { databasesOpenToEveryone, revokePublicSql, secureMaintenanceDatabases } from './hardening.js';
+import {
+  databasesOpenToEveryone,
+  grantMembership,
+  retryRaces,
+  revokePublicSql,
+  secureMaintenanceDatabases,
+} from './hardening.js';
 import { LockWatchdog } from './lock-watchdog.js';
-import { POOL_DATABASE, READ_ONLY_GROUP_ROLE, TENANTS_GROUP_ROLE } from './names.js';
+import {
+  DEFAULT_CONNECTION_LIMIT,
+  POOL_DATABASE,
+  READ_ONLY_GROUP_ROLE,
+  TENANTS_GROUP_ROLE,
+} from './names.js';
 import { MIGRATIONS_TABLE, secureExistingSilos } from './silo.js';
 
 export { POOL_DATABASE, READ_ONLY_GROUP_ROLE, TENANTS_GROUP_ROLE };
@@ -64,18 +75,9 @@ CREATE TABLE IF NOT EXISTS landlord.schema_state (
   applied_at timestamptz NOT NULL DEFAULT now()
 );`;
 
-/** SQLSTATEs of two sessions creating the same object at once; the loser simply tries again. */
-const CREATE_RACE = new Set(['23505', '42P06', '42P07', '42710']);
-
+/** Two preparers creating the schema at once: the loser tries again and finds it made. */
 async function ensureLandlordSchema(c: pg.ClientBase): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await c.query(LANDLORD_SCHEMA_SQL);
-      return;
-    } catch (err) {
-      if (attempt >= 5 || !CREATE_RACE.has((err as { code?: string }).code ?? '')) throw err;
-    }
-  }
+  await retryRaces(() => c.query(LANDLORD_SCHEMA_SQL));
 }
 
 /**
@@ -162,6 +164,28 @@ async function rowLevelSecurityCurrent(
   return rows[0]?.current === true;
 }
 
+/**
+ * Tenant roles made by earlier versions: they get a connection limit (the default; a tier change
+ * sets its tier's) and, from Postgres 16 on, lose the right to SET ROLE to their group.
+ */
+async function settleTenantRoles(c: pg.ClientBase): Promise<void> {
+  const unlimited = await c.query<{ role_name: string }>(
+    `SELECT p.role_name FROM landlord.tenant_partitions p
+     JOIN pg_catalog.pg_roles r ON r.rolname = p.role_name WHERE r.rolconnlimit = -1`,
+  );
+  for (const { role_name: role } of unlimited.rows)
+    await c.query(`ALTER ROLE ${q(role)} CONNECTION LIMIT ${DEFAULT_CONNECTION_LIMIT}`);
+  const { rows } = await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+  if (Number(rows[0]!.v) < 160000) return;
+  const settable = await c.query<{ member: string; grp: string }>(
+    `SELECT m.rolname AS member, g.rolname AS grp FROM pg_catalog.pg_auth_members a
+     JOIN pg_catalog.pg_roles m ON m.oid = a.member JOIN pg_catalog.pg_roles g ON g.oid = a.roleid
+     WHERE g.rolname IN ($1, $2) AND a.set_option`,
+    [TENANTS_GROUP_ROLE, READ_ONLY_GROUP_ROLE],
+  );
+  for (const { member, grp } of settable.rows) await grantMembership(c, grp, member);
+}
+
 export interface PrepareOptions {
   /** Told about each tenant session ended for holding up the preparation. */
   log?: (message: string) => void;
@@ -179,7 +203,8 @@ export async function preparePoolDatabase(
   { log }: PrepareOptions = {},
 ): Promise<void> {
   const watchdog = new LockWatchdog(poolDatabaseUrl, {
-    onEnded: (s) => log?.(`ended a session of ${s.role} that held up preparing the pool database`),
+    onEnded: (s) =>
+      log?.(`ended a session of ${s.role} that held a table lock or held up preparing the pool database`),
   }).start();
   const locking = new pg.Client({ connectionString: poolDatabaseUrl, application_name: 'landlord-prepare' });
   const migrating = new pg.Client({
@@ -194,6 +219,7 @@ export async function preparePoolDatabase(
     await takeLock(locking, 'pool-schema');
     await applyApplicationMigrations(migrating, migrationsDir);
     await locking.query(accessSql());
+    await settleTenantRoles(locking);
     const sql = rowLevelSecuritySql(manifest);
     const digest = createHash('sha256').update(sql).digest('hex');
     if (!(await rowLevelSecurityCurrent(locking, manifest, digest))) {

@@ -216,10 +216,11 @@ export const tenantRoutes: RouteDefinition[] = [
     operationId: 'endTenantWorkflow',
     summary: 'End the lifecycle workflow of a tenant that was never recorded',
     description:
-      'The way out for a tenant workflow left stuck before its tenant reached the registry (by an ' +
-      'earlier version that let text the registry cannot store through): the workflow ' +
-      '`tenant:<id>` is terminated and the id is free again. A tenant the registry knows is refused ' +
-      'with 409: its workflow is its lifecycle.',
+      'The way out for a tenant workflow left stuck before its tenant or its operation reached the ' +
+      'registry (by an earlier version that let text the registry cannot store through): the ' +
+      'workflow `tenant:<id>` is terminated and the id is free again. A tenant the registry knows, ' +
+      'or one with an operation running in the registry (an onboarding on its way), is refused with ' +
+      '409: cancel the operation instead.',
     tag: 'tenants',
     permission: 'repair',
     action: 'tenant.end-workflow',
@@ -232,22 +233,34 @@ export const tenantRoutes: RouteDefinition[] = [
           'InvalidTransition',
           `tenant "${params.id}" is recorded; its workflow is its lifecycle and is not ended by hand`,
         );
+      const running = (await deps.store.listTenantOperations(params.id)).find(
+        (op) => op.status === 'running',
+      );
+      if (running)
+        throw new LandlordError(
+          'InvalidTransition',
+          `operation ${running.id} of tenant "${params.id}" is running; cancel it instead`,
+        );
+      // Recorded before it happens: an end that is not in the audit trail must not happen.
+      const audit = (outcome: string) =>
+        deps.store.appendAudit({
+          eventKey: `api:${actor.requestId}:tenant.end-workflow:${outcome}`,
+          tenantId: params.id,
+          actor: actor.principal,
+          actorRole: actor.role,
+          requestId: actor.requestId,
+          action: 'tenant.end-workflow',
+          outcome,
+          detail: {},
+        });
+      await audit('requested');
       const ended = await deps.lifecycle.endTenantWorkflow(
         params.id,
         actor,
         'ended by an operator: the tenant was never recorded',
       );
       if (!ended) throw new LandlordError('NotFound', `no running workflow for tenant "${params.id}"`);
-      await deps.store.appendAudit({
-        eventKey: `api:${actor.requestId}:tenant.end-workflow`,
-        tenantId: params.id,
-        actor: actor.principal,
-        actorRole: actor.role,
-        requestId: actor.requestId,
-        action: 'tenant.end-workflow',
-        outcome: 'succeeded',
-        detail: {},
-      });
+      await audit('succeeded').catch(() => undefined);
       return { status: 204 };
     },
   }),

@@ -13,7 +13,12 @@ import type * as pulumi from '@pulumi/pulumi';
 import { applyApplicationMigrations } from '../../activities/pool/schema.js';
 import { withDatabase } from '../../activities/database.js';
 import { grantTablesSql, tenantRoleAttributes } from '../../activities/pool/hardening.js';
-import { ensureSiloOwner, MIGRATIONS_TABLE, secureSiloDatabase } from '../../activities/pool/silo.js';
+import {
+  ensureSiloOwner,
+  MIGRATIONS_TABLE,
+  ownerSession,
+  secureSiloDatabase,
+} from '../../activities/pool/silo.js';
 
 type Provider = Required<
   Pick<pulumi.dynamic.ResourceProvider, 'create' | 'delete' | 'diff' | 'read' | 'update'>
@@ -152,7 +157,7 @@ function ownDatabaseUrl({ serverUrl, database, role, password }: Record<string, 
   const u = new URL(withDatabase(serverUrl, database));
   u.username = encodeURIComponent(role);
   u.password = encodeURIComponent(password);
-  return u.toString();
+  return ownerSession(u.toString());
 }
 
 async function applyAs(inputs: Record<string, string>): Promise<string[]> {

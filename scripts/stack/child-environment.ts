@@ -1,8 +1,9 @@
 /**
  * What each process `npm start` starts may see of the environment: everything but secrets, and of
- * the secrets only those its job uses. The API answers HTTP: it needs the registry and Temporal,
- * never the master secret, the region servers' superuser URLs or the admin key (which `npm start`
- * has already made an API key of).
+ * the secrets only those its job uses. A secret is one of Landlord's own, a region server's URL, or
+ * anything named like a credential (`*PASSWORD*`, `*TOKEN*`, `*SECRET*`, …). The API answers HTTP:
+ * it needs the registry and Temporal, never the master secret, the region servers' superuser URLs
+ * or the admin key (which `npm start` has already made an API key of).
  */
 export type LandlordProcess = 'lifecycle' | 'provisioning' | 'data' | 'api';
 
@@ -23,7 +24,12 @@ const CLOUD = [
   'GOOGLE_APPLICATION_CREDENTIALS',
   'CLOUDSDK_AUTH_ACCESS_TOKEN',
 ];
+/** Any other credential of a cloud, also only for stack actions. */
+const CLOUD_PREFIX = /^(AWS|GOOGLE|CLOUDSDK|GCP|ARM|AZURE|PULUMI)_/;
 const REGION_URL = /^LANDLORD_REGION_[A-Z0-9_]+_URL$/;
+/** What any other variable holding a credential is called (PGPASSWORD, VAULT_TOKEN, …). */
+const CREDENTIAL_NAME =
+  /(SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|CREDENTIAL|API_?KEY|ACCESS_KEY|PRIVATE_KEY)/i;
 
 const SECRETS = [...REGISTRY, ...TEMPORAL, ...MASTER, ...ADMIN, ...WEBHOOKS, ...CLOUD];
 
@@ -39,7 +45,7 @@ const NEEDS: Record<LandlordProcess, { names: string[]; regions: boolean }> = {
 };
 
 function isSecret(name: string): boolean {
-  return SECRETS.includes(name) || REGION_URL.test(name);
+  return SECRETS.includes(name) || REGION_URL.test(name) || CREDENTIAL_NAME.test(name);
 }
 
 /**
@@ -53,7 +59,10 @@ export function childEnvironment(
   extra: Record<string, string> = {},
 ): Record<string, string> {
   const { names, regions } = NEEDS[kind];
-  const allowed = (name: string) => names.includes(name) || (regions && REGION_URL.test(name));
+  const allowed = (name: string) =>
+    names.includes(name) ||
+    (regions && REGION_URL.test(name)) ||
+    (kind === 'provisioning' && CLOUD_PREFIX.test(name));
   const env: Record<string, string> = {};
   for (const source of [base, provided]) {
     for (const [name, value] of Object.entries(source)) {

@@ -80,6 +80,12 @@ export async function startEmbeddedPostgres({
       'unix_socket_directories=',
       '-c',
       'max_connections=200',
+      // Connections tenants cannot take: superusers' (Landlord's admin sessions) and, from 16 on,
+      // those of roles granted pg_use_reserved_connections (the silos' owner roles).
+      '-c',
+      'superuser_reserved_connections=10',
+      '-c',
+      'reserved_connections=10',
       '-c',
       'fsync=on',
     ],

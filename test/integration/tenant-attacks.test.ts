@@ -9,16 +9,17 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../activities/database.js';
-import { siloNames, secureExistingSilos } from '../../activities/pool/silo.js';
+import { secureExistingSilos, secureSiloDatabase, siloNames } from '../../activities/pool/silo.js';
 import { createPoolActivities, tenantRoleName, tenantRolePassword } from '../../activities/pool/index.js';
 import { preparePoolDatabase } from '../../activities/pool/schema.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
 import { stackResourceOutputs } from '../support/pulumi-cli.js';
 import { testStack } from '../support/stack.js';
 
-/** Pool attacks run in both regions: local-b is on a server started apart from Landlord when one is installed. */
-const POOL_REGIONS = ['local-a', 'local-b'] as const;
-const SILO_REGION = 'local-a';
+/** Attacks run in both regions: local-b is on a server started apart from Landlord when one is installed. */
+const REGIONS = ['local-a', 'local-b'] as const;
+/** Where a session goes unless told. */
+const DEFAULT_REGION = 'local-a';
 const TABLES = ['app_users', 'projects', 'documents', 'activity_log'] as const;
 
 interface Credentials {
@@ -31,7 +32,7 @@ async function connectAs(
   h: Harness,
   who: Credentials,
   database: string,
-  region = SILO_REGION,
+  region = DEFAULT_REGION,
 ): Promise<pg.Client> {
   const u = new URL(h.directory.serverDatabaseUrl(region, database));
   u.username = encodeURIComponent(who.user);
@@ -57,7 +58,7 @@ async function connectOutcomeAs(
   h: Harness,
   who: Credentials,
   database: string,
-  region = SILO_REGION,
+  region = DEFAULT_REGION,
 ): Promise<string> {
   try {
     await (await connectAs(h, who, database, region)).end();
@@ -67,7 +68,7 @@ async function connectOutcomeAs(
   }
 }
 
-describe.each(POOL_REGIONS)('a pool tenant attacking its neighbours in %s', (region) => {
+describe.each(REGIONS)('a pool tenant attacking its neighbours in %s', (region) => {
   const poolTenant = (id: string): Credentials => ({
     user: tenantRoleName(id),
     password: tenantRolePassword(testStack().secret, region, id),
@@ -289,23 +290,35 @@ describe.each(POOL_REGIONS)('a pool tenant attacking its neighbours in %s', (reg
     }
   });
 
-  it("keeps settings it may make on its own role away from Landlord's sessions", async () => {
+  it('gains nothing from the defaults it may set on its own role', async () => {
     const c = await asAttacker();
     try {
-      // A role may change its own defaults; they apply to its own sessions only.
-      expect(await outcome(c, `ALTER ROLE CURRENT_USER SET search_path = pg_temp, public`)).toBe('ok');
+      // A role may change its own defaults (only the database and other roles are refused, above).
+      expect(
+        await outcome(
+          c,
+          `ALTER ROLE CURRENT_USER SET search_path = pg_temp, public; ALTER ROLE CURRENT_USER SET row_security = off`,
+        ),
+      ).toBe('ok');
     } finally {
       await c.end();
     }
     const again = await asAttacker();
     try {
+      // With row security off by default, everything under a policy refuses to answer.
+      expect(await outcome(again, 'SELECT landlord.current_tenant()')).toBe('42501');
+      expect(await outcome(again, 'SELECT * FROM app_users')).toBe('42501');
+      // With it on, its pg_temp-first search path changes nothing either.
+      await again.query('SET row_security = on');
+      expect((await again.query('SHOW search_path')).rows).toEqual([{ search_path: 'pg_temp, public' }]);
       expect((await again.query('SELECT landlord.current_tenant() AS t')).rows).toEqual([{ t: attacker }]);
+      expect((await again.query('SELECT DISTINCT tenant_id FROM app_users')).rows).toEqual([
+        { tenant_id: attacker },
+      ]);
     } finally {
+      await again.query('ALTER ROLE CURRENT_USER RESET ALL');
       await again.end();
     }
-    await withClient(superuserPool(), async (c) => {
-      expect((await c.query('SHOW search_path')).rows).toEqual([{ search_path: '"$user", public' }]);
-    });
     // The victim's operations still run.
     const suspend = await h.api('POST', `/v1/tenants/${victim}/suspend`, { role: 'operator' });
     expect((await h.waitForOperation(suspend.body!.id as string)).status).toBe('succeeded');
@@ -313,22 +326,63 @@ describe.each(POOL_REGIONS)('a pool tenant attacking its neighbours in %s', (reg
     expect((await h.waitForOperation(resume.body!.id as string)).status).toBe('succeeded');
   });
 
-  it('reaches no database but its own', async () => {
-    const silo = uniqueTenantId('nosilo');
-    await withClient(h.directory.serverDatabaseUrl(region, 'postgres'), (c) =>
-      c.query(`CREATE DATABASE ${siloNames(silo).database}`),
-    );
+  it('reaches no database but its own: not a silo, not the maintenance databases', async () => {
+    // A silo as Landlord secures one, on the same server.
+    const silo = siloNames(uniqueTenantId('nosilo'));
+    await withClient(h.directory.serverDatabaseUrl(region, 'postgres'), async (c) => {
+      await c.query(`CREATE ROLE ${silo.role} LOGIN`);
+      await c.query(`CREATE DATABASE ${silo.database}`);
+    });
     try {
-      await withClient(h.directory.serverDatabaseUrl(region, 'postgres'), (c) =>
-        c.query(`REVOKE ALL ON DATABASE ${siloNames(silo).database} FROM PUBLIC`),
-      );
-      for (const database of ['postgres', 'template1', siloNames(silo).database])
+      await secureSiloDatabase(testStack().regionUrls[region]!, { ...silo, ownerPassword: 'owner-password' });
+      for (const database of ['postgres', 'template1', silo.database])
         expect(await connectOutcome(h, poolTenant(attacker), database), database).toBe('42501');
       expect(await connectOutcome(h, poolTenant(attacker), 'landlord_pool')).toBe('ok');
     } finally {
-      await withClient(h.directory.serverDatabaseUrl(region, 'postgres'), (c) =>
-        c.query(`DROP DATABASE ${siloNames(silo).database}`),
+      await withClient(h.directory.serverDatabaseUrl(region, 'postgres'), async (c) => {
+        await c.query(`DROP DATABASE ${silo.database}`);
+        await c.query(`DROP ROLE ${silo.role}`);
+        await c.query(`DROP ROLE ${silo.owner}`);
+      });
+    }
+  });
+
+  it('cannot turn the watchdog on a neighbour: its own LOCK TABLE is what is ended', async () => {
+    // The victim reads in an open transaction, as an application does.
+    const reader = await connect(h, poolTenant(victim), 'landlord_pool');
+    await reader.query('BEGIN');
+    await reader.query('SELECT count(*) FROM projects');
+    const locker = await asAttacker();
+    try {
+      // It queues behind the victim's read; the watchdog ends it rather than the reader.
+      expect(await outcome(locker, 'BEGIN; LOCK TABLE projects IN ACCESS EXCLUSIVE MODE')).toBe('57P01');
+      expect((await reader.query('SELECT count(*)::int AS n FROM projects')).rows).toEqual([{ n: 1 }]);
+      await reader.query('COMMIT');
+    } finally {
+      await Promise.allSettled([reader.end(), locker.end()]);
+    }
+  });
+
+  it('cannot hold a lock in a prepared transaction: refused, or rolled back', async () => {
+    const c = await asAttacker();
+    const gid = `attack-${attacker}`;
+    try {
+      const prepared = await outcome(
+        c,
+        `BEGIN; LOCK TABLE app_users IN SHARE MODE; PREPARE TRANSACTION '${gid}'`,
       );
+      // Refused where the server allows no prepared transactions (the default, and embedded);
+      // otherwise it must not outlive the watchdog's next look.
+      expect(['55000', 'ok']).toContain(prepared);
+      if (prepared === 'ok') {
+        // A newcomer's admin user is written into app_users, which the lock would hold up.
+        expect((await h.onboard({ id: uniqueTenantId('after2pc'), region })).status).toBe('succeeded');
+        await withClient(superuserPool(), async (s) => {
+          expect((await s.query('SELECT gid FROM pg_prepared_xacts WHERE gid = $1', [gid])).rows).toEqual([]);
+        });
+      }
+    } finally {
+      await c.end();
     }
   });
 
@@ -348,9 +402,12 @@ describe.each(POOL_REGIONS)('a pool tenant attacking its neighbours in %s', (reg
     const holder = await asAttacker();
     let ended = false;
     holder.on('error', () => (ended = true));
-    await holder.query('BEGIN');
-    for (const table of TABLES) await holder.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
-    await holder.query('SELECT * FROM app_users FOR UPDATE');
+    // All at once: the watchdog may end the session any moment after its first LOCK TABLE.
+    await holder
+      .query(
+        `BEGIN; ${TABLES.map((t) => `LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE;`).join(' ')} SELECT * FROM app_users FOR UPDATE`,
+      )
+      .catch(() => undefined);
     try {
       const newcomer = uniqueTenantId('new');
       const [suspended, onboarded] = await Promise.all([
@@ -400,8 +457,10 @@ describe.each(POOL_REGIONS)('a pool tenant attacking its neighbours in %s', (reg
   });
 });
 
-describe('a silo tenant attacking the server it shares', () => {
-  const region = SILO_REGION;
+describe.each(REGIONS)('a silo tenant attacking the server it shares, in %s', (region) => {
+  const connect = (h: Harness, who: Credentials, database: string) => connectAs(h, who, database, region);
+  const connectOutcome = (h: Harness, who: Credentials, database: string) =>
+    connectOutcomeAs(h, who, database, region);
   let h: Harness;
   const tenant = uniqueTenantId('silo');
   const neighbour = uniqueTenantId('nbr');
@@ -410,7 +469,7 @@ describe('a silo tenant attacking the server it shares', () => {
   beforeAll(async () => {
     h = await Harness.create({ provisioning: true });
     for (const id of [tenant, neighbour])
-      expect((await h.onboard({ id, tier: 'premium' })).status).toBe('succeeded');
+      expect((await h.onboard({ id, tier: 'premium', region })).status).toBe('succeeded');
     // Its real password, from its stack's state.
     const outputs = stackResourceOutputs(h, `${tenant}.${region}`);
     credentials = { user: siloNames(tenant).role, password: outputs[`${tenant}-role`]!.password as string };
@@ -420,7 +479,7 @@ describe('a silo tenant attacking the server it shares', () => {
   });
 
   it('may use its own tables', async () => {
-    const c = await connectAs(h, credentials, siloNames(tenant).database);
+    const c = await connect(h, credentials, siloNames(tenant).database);
     try {
       await c.query(`INSERT INTO projects (tenant_id, name) VALUES ($1, 'mine')`, [tenant]);
       expect((await c.query('SELECT name FROM projects')).rows).toEqual([{ name: 'mine' }]);
@@ -431,7 +490,7 @@ describe('a silo tenant attacking the server it shares', () => {
 
   it('reaches no other database: not the pool, not another silo, not the maintenance databases', async () => {
     for (const database of ['landlord_pool', siloNames(neighbour).database, 'postgres', 'template1'])
-      expect(await connectOutcomeAs(h, credentials, database), database).toBe('42501');
+      expect(await connectOutcome(h, credentials, database), database).toBe('42501');
   });
 
   const refused: [string, string, string][] = [
@@ -456,7 +515,7 @@ describe('a silo tenant attacking the server it shares', () => {
   ];
 
   it.each(refused)('refuses %s', async (_name, sql, code) => {
-    const c = await connectAs(h, credentials, siloNames(tenant).database);
+    const c = await connect(h, credentials, siloNames(tenant).database);
     try {
       expect(await outcome(c, sql)).toBe(code);
     } finally {
@@ -465,7 +524,7 @@ describe('a silo tenant attacking the server it shares', () => {
   });
 
   it('is served by an owner role that is no superuser, and cannot become it', async () => {
-    const c = await connectAs(h, credentials, siloNames(tenant).database);
+    const c = await connect(h, credentials, siloNames(tenant).database);
     try {
       expect(await outcome(c, `SET ROLE ${siloNames(tenant).owner}`)).toBe('42501');
     } finally {
@@ -492,7 +551,7 @@ describe('a silo tenant attacking the server it shares', () => {
     });
     // What the tenant could do as the owner of its database before: tables, a trigger for whoever
     // writes its users, and a setting for every session.
-    const asLegacy = await connectAs(h, { user: names.role, password }, names.database);
+    const asLegacy = await connect(h, { user: names.role, password }, names.database);
     try {
       await asLegacy.query(`CREATE TABLE app_users (tenant_id text NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid(),
         email text NOT NULL, display_name text, role text NOT NULL DEFAULT 'member',
@@ -507,6 +566,11 @@ describe('a silo tenant attacking the server it shares', () => {
         `CREATE TRIGGER steal AFTER INSERT ON app_users FOR EACH ROW EXECUTE FUNCTION public.steal()`,
       );
       await asLegacy.query(`ALTER DATABASE ${names.database} SET search_path = loot, public`);
+      // And grants it could give itself, and everyone, as that owner.
+      await asLegacy.query(`GRANT CREATE ON SCHEMA public TO ${names.role}`);
+      await asLegacy.query(`CREATE SCHEMA loot`);
+      await asLegacy.query(`GRANT ALL ON SCHEMA loot TO PUBLIC`);
+      await asLegacy.query(`GRANT ALL ON loot TO PUBLIC`);
     } finally {
       await asLegacy.end();
     }
@@ -525,9 +589,13 @@ describe('a silo tenant attacking the server it shares', () => {
       );
       expect(settings.rows).toEqual([{ n: 0 }]);
     });
-    const after = await connectAs(h, { user: names.role, password }, names.database);
+    const after = await connect(h, { user: names.role, password }, names.database);
     try {
-      expect(await outcome(after, 'CREATE TABLE more_loot (x int)')).toBe('42501');
+      expect(await outcome(after, 'CREATE TABLE public.more_loot (x int)')).toBe('42501');
+      expect(await outcome(after, 'CREATE TABLE loot.more_loot (x int)')).toBe('42501');
+      expect(await outcome(after, 'CREATE FUNCTION loot.f() RETURNS int LANGUAGE sql AS $$SELECT 1$$')).toBe(
+        '42501',
+      );
       expect(await outcome(after, `DROP TRIGGER steal ON app_users`)).toBe('42501');
     } finally {
       await after.end();

@@ -521,6 +521,10 @@ export const badRequests: BadRequest[] = [
     expectType: problem('unsupported-media-type'),
   },
   createWith(
+    'a body nested 50,000 levels deep',
+    `{"name":"Deep","tier":"basic","region":"local-a","adminEmail":"a@b.example","labels":${'['.repeat(50_000)}${']'.repeat(50_000)}}`,
+  ),
+  createWith(
     'bytes that are not UTF-8',
     new Uint8Array([...Buffer.from('{"name":"Bad '), 0xff, 0xfe, ...Buffer.from('","tier":"basic"}')]),
     400,

@@ -1,7 +1,8 @@
 /**
  * A Postgres server started apart from Landlord, as a user who brings their own would run one: the
  * machine's own installation (Debian's postgresql package, or LANDLORD_TEST_POSTGRES_BIN), its own
- * initdb, a password-protected superuser, a port of its own. The test run points region local-b at
+ * initdb, a password-protected superuser, a port of its own, prepared transactions allowed. The
+ * test run points region local-b at
  * it, so every test that uses that region runs against a server (and major version) Landlord did
  * not start.
  */
@@ -50,7 +51,8 @@ export function startExternalPostgres(dir: string, port: number): ExternalPostgr
     '-l',
     join(dir, 'server.log'),
     '-o',
-    `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200`,
+    // Prepared transactions on, as some users run them: a tenant's must not hold a lock for ever.
+    `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c max_prepared_transactions=10`,
     'start',
   ]);
   // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"

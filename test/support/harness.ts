@@ -94,7 +94,10 @@ export class Harness {
     const store = RegistryStore.connect(env.LANDLORD_REGISTRY_URL!);
     await store.migrate();
     const directory = new PoolDirectory(config.postgres.regionUrls);
-    directory.watchLocks();
+    // A look that fails is a test's failure to see: say so.
+    directory.watchLocks({
+      onError: (region, err) => console.error(`lock watchdog (${region}): ${err.message}`),
+    });
     const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
     const lifecycle = new TemporalLifecycleClient(client, config.taskQueues, config.catalog, {
       ...(options.answerTimeoutMs ? { answerTimeoutMs: options.answerTimeoutMs } : {}),

@@ -359,3 +359,16 @@ describe('text the registry can store', () => {
     for (const bad of ['a\u0000', '\ud800', 'x\udc00y']) expect(unsafeTextReason(bad)).toBeDefined();
   });
 });
+
+describe('text checks on hostile shapes', () => {
+  it('reports a value nested too deep instead of exhausting the stack', () => {
+    const deep = JSON.parse('['.repeat(100_000) + ']'.repeat(100_000));
+    expect(findUnsafeText(deep)).toEqual([
+      { path: Array(32).fill(0), message: 'nests deeper than 32 levels' },
+    ]);
+  });
+
+  it('reports at most 20 findings', () => {
+    expect(findUnsafeText(Array.from({ length: 1000 }, () => '\u0000'))).toHaveLength(20);
+  });
+});

@@ -10,6 +10,9 @@ const base = {
   LANDLORD_TEMPORAL_API_KEY: 'temporal-cloud-key',
   PULUMI_CONFIG_PASSPHRASE: 'passphrase',
   AWS_SECRET_ACCESS_KEY: 'aws-secret',
+  ARM_CLIENT_SECRET: 'azure-secret',
+  PGPASSWORD: 'a-postgres-password',
+  VAULT_TOKEN: 'a-vault-token',
 };
 const provided = {
   LANDLORD_SECRET: 'master-secret-'.padEnd(40, 'x'),
@@ -42,6 +45,7 @@ describe('the environment of each process npm start starts', () => {
       'LANDLORD_WEBHOOK_SECRET',
     ]);
     expect(secretsOf(childEnvironment('provisioning', base, provided))).toEqual([
+      'ARM_CLIENT_SECRET',
       'AWS_SECRET_ACCESS_KEY',
       'LANDLORD_REGION_LOCAL_A_URL',
       'LANDLORD_REGISTRY_URL',
@@ -55,6 +59,14 @@ describe('the environment of each process npm start starts', () => {
       'LANDLORD_SECRET',
       'LANDLORD_TEMPORAL_API_KEY',
     ]);
+  });
+
+  it('keeps any other variable named like a credential from every process', () => {
+    for (const kind of ['api', 'lifecycle', 'provisioning', 'data'] as const) {
+      const env = childEnvironment(kind, base, provided);
+      expect(env.PGPASSWORD, kind).toBeUndefined();
+      expect(env.VAULT_TOKEN, kind).toBeUndefined();
+    }
   });
 
   it('takes what npm start resolved over what the caller had', () => {
