@@ -19,12 +19,28 @@ describe('poison inputs', () => {
   let h: Harness;
   /** Tenant ids whose next tenant projection carries a NUL past every check, as a bug would. */
   const poisonNext = new Set<string>();
+  /** Tenant ids whose operation projections fail (and are retried) for as long as they are here. */
+  const stuck = new Set<string>();
+  /** Tenant ids whose next operation projection the registry refuses for good. */
+  const refuseNext = new Set<string>();
+  /** Tenant ids whose placement check waits for the promise. */
+  const held = new Map<string, Promise<void>>();
 
   beforeAll(async () => {
     h = await Harness.create({
       answerTimeoutMs: ANSWER_TIMEOUT_MS,
       decorateActivities: (activities) => ({
         ...activities,
+        async validatePlacement(input) {
+          await held.get(input.spec.id);
+          return activities.validatePlacement(input);
+        },
+        async projectOperation(snapshot) {
+          if (refuseNext.delete(snapshot.tenantId))
+            throw new LandlordError('DataRejected', 'the registry refused the operation (test)');
+          if (stuck.has(snapshot.tenantId)) throw new Error('the registry is refusing this tenant (test)');
+          return activities.projectOperation(snapshot);
+        },
         async projectTenant(record) {
           if (poisonNext.delete(record.id))
             return activities.projectTenant({ ...record, name: 'Nul\u0000Corp' });
@@ -106,6 +122,19 @@ describe('poison inputs', () => {
     expect((await h.waitForOperation(op.id)).status).toBe('succeeded');
   });
 
+  it('does not run an operation the registry refused to record as accepted', async () => {
+    const id = uniqueTenantId('unrecorded');
+    refuseNext.add(id);
+    const refused = await create(id, {}, { 'idempotency-key': `unrecorded-${id}` });
+    expect(refused.status).toBe(500);
+    // Nothing ran: no tenant, no operation, and the id and the key are free.
+    expect((await h.api('GET', `/v1/tenants/${id}`)).status).toBe(404);
+    expect(await h.store.listTenantOperations(id)).toEqual([]);
+    const again = await create(id, {}, { 'idempotency-key': `unrecorded-${id}` });
+    expect(again.status).toBe(202);
+    expect((await h.waitForOperation(again.body!.id as string)).status).toBe('succeeded');
+  });
+
   it('answers within its bound while no worker runs, releasing the Idempotency-Key', async () => {
     await h.stopWorker();
     const id = uniqueTenantId('nowork');
@@ -128,6 +157,38 @@ describe('poison inputs', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(status).toBe('active');
+  });
+
+  it('ends a workflow wedged while its onboarding is being accepted, so that the id can be onboarded', async () => {
+    const id = uniqueTenantId('stuck');
+    stuck.add(id);
+    // The update waits on a projection that keeps failing, as the NUL made it do before: the API
+    // gives up at its bound, and nothing of the tenant or its operation reaches the registry.
+    const first = await create(id, {}, { 'idempotency-key': `stuck-${id}` });
+    expect(first.status).toBe(503);
+    expect(await workflowRuns(id)).toBe('RUNNING');
+    expect(await h.store.listTenantOperations(id)).toEqual([]);
+    const ended = await h.api('DELETE', `/v1/tenants/${id}/workflow`);
+    expect(ended.status).toBe(204);
+    expect(await workflowRuns(id)).toBe('TERMINATED');
+    stuck.delete(id);
+    const again = await create(id, {}, { 'idempotency-key': `stuck-${id}` });
+    expect(again.status).toBe(202);
+    expect((await h.waitForOperation(again.body!.id as string)).status).toBe('succeeded');
+  });
+
+  it('refuses to end the workflow of a tenant whose onboarding is on its way', async () => {
+    const id = uniqueTenantId('onway');
+    let release!: () => void;
+    held.set(id, new Promise<void>((r) => (release = r)));
+    const res = await create(id);
+    expect(res.status).toBe(202);
+    // Recorded as running, held in its first step: not a wedge, an onboarding on its way.
+    const refused = await h.api('DELETE', `/v1/tenants/${id}/workflow`);
+    expect(refused.status).toBe(409);
+    expect(refused.body!.detail).toMatch(/is running; cancel it instead/);
+    release();
+    expect((await h.waitForOperation(res.body!.id as string)).status).toBe('succeeded');
   });
 
   it('ends a tenant workflow that was never recorded, so that the id can be onboarded', async () => {

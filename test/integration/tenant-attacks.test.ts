@@ -9,7 +9,12 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../activities/database.js';
-import { secureExistingSilos, secureSiloDatabase, siloNames } from '../../activities/pool/silo.js';
+import {
+  secureExistingSilos,
+  secureSiloDatabase,
+  siloNames,
+  siloOwnerPassword,
+} from '../../activities/pool/silo.js';
 import { createPoolActivities, tenantRoleName, tenantRolePassword } from '../../activities/pool/index.js';
 import { preparePoolDatabase } from '../../activities/pool/schema.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
@@ -167,6 +172,8 @@ describe.each(REGIONS)('a pool tenant attacking its neighbours in %s', (region) 
     ['an advisory lock', 'SELECT pg_advisory_lock(1)', '42501'],
     ['a shared advisory lock', 'SELECT pg_try_advisory_lock_shared(1, 2)', '42501'],
     ['a transaction advisory lock', 'BEGIN; SELECT pg_advisory_xact_lock(42); COMMIT', '42501'],
+    ['a large object', 'SELECT lo_create(0)', '42501'],
+    ['a large object from bytes', `SELECT lo_from_bytea(0, 'loot')`, '42501'],
     ["Landlord's lock table", 'SELECT * FROM landlord.locks', '42501'],
     ["locking Landlord's partition table", 'BEGIN; LOCK TABLE landlord.tenant_partitions; COMMIT', '42501'],
     ["Landlord's schema state", 'SELECT * FROM landlord.schema_state', '42501'],
@@ -511,6 +518,7 @@ describe.each(REGIONS)('a silo tenant attacking the server it shares, in %s', (r
     ],
     ['TRUNCATE', 'TRUNCATE app_users', '42501'],
     ['an advisory lock', 'SELECT pg_advisory_lock(1)', '42501'],
+    ['a large object', 'SELECT lo_create(0)', '42501'],
     ['the migrations table', 'SELECT * FROM app_migrations', '42501'],
   ];
 
@@ -539,6 +547,20 @@ describe.each(REGIONS)('a silo tenant attacking the server it shares, in %s', (r
         { rolname: siloNames(tenant).owner, rolsuper: false, rolcreaterole: false, rolcreatedb: false },
       ]);
     });
+  });
+
+  it('secures one silo from several places at once', async () => {
+    // Stack updates and workers starting at the same time all secure the same silo and server.
+    const names = siloNames(tenant);
+    const access = { ...names, ownerPassword: siloOwnerPassword(testStack().secret, region, tenant) };
+    const serverUrl = testStack().regionUrls[region]!;
+    await Promise.all(Array.from({ length: 6 }, () => secureSiloDatabase(serverUrl, access)));
+    const c = await connect(h, credentials, names.database);
+    try {
+      expect((await c.query('SELECT count(*)::int AS n FROM projects')).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await c.end();
+    }
   });
 
   it('takes over a silo an earlier version left owned by its tenant; a trigger planted there runs as the owner', async () => {
