@@ -4,6 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { siloDatabaseName } from '../../activities/pool/index.js';
+import { siloNames } from '../../activities/pool/silo.js';
 import { createProvisioningActivities } from '../../activities/provisioning/index.js';
 import { inspectLocalSilo } from '../../pulumi/local/providers.js';
 import { localSiloNames } from '../../pulumi/local/tenant-silo.js';
@@ -83,7 +84,7 @@ describe('silo onboarding through the Pulumi Automation API', () => {
     await silo.connect();
     try {
       const owner = await silo.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'app_users'`);
-      expect(owner.rows).toEqual([{ tableowner: `${siloDatabaseName(id)}_owner` }]);
+      expect(owner.rows).toEqual([{ tableowner: siloNames(id).owner }]);
       const ownedByTenant = await silo.query(
         `SELECT count(*)::int AS n FROM pg_class WHERE relowner = $1::regrole`,
         [siloDatabaseName(id)],
