@@ -73,14 +73,19 @@ async function connectOutcomeAs(
   }
 }
 
+/** connectAs and connectOutcomeAs bound to one region. */
+const sessionsIn = (region: string) => ({
+  connect: (h: Harness, who: Credentials, database: string) => connectAs(h, who, database, region),
+  connectOutcome: (h: Harness, who: Credentials, database: string) =>
+    connectOutcomeAs(h, who, database, region),
+});
+
 describe.each(REGIONS)('a pool tenant attacking its neighbours in %s', (region) => {
   const poolTenant = (id: string): Credentials => ({
     user: tenantRoleName(id),
     password: tenantRolePassword(testStack().secret, region, id),
   });
-  const connect = (h: Harness, who: Credentials, database: string) => connectAs(h, who, database, region);
-  const connectOutcome = (h: Harness, who: Credentials, database: string) =>
-    connectOutcomeAs(h, who, database, region);
+  const { connect, connectOutcome } = sessionsIn(region);
   let h: Harness;
   const attacker = uniqueTenantId('atk');
   const victim = uniqueTenantId('vic');
@@ -465,9 +470,7 @@ describe.each(REGIONS)('a pool tenant attacking its neighbours in %s', (region) 
 });
 
 describe.each(REGIONS)('a silo tenant attacking the server it shares, in %s', (region) => {
-  const connect = (h: Harness, who: Credentials, database: string) => connectAs(h, who, database, region);
-  const connectOutcome = (h: Harness, who: Credentials, database: string) =>
-    connectOutcomeAs(h, who, database, region);
+  const { connect, connectOutcome } = sessionsIn(region);
   let h: Harness;
   const tenant = uniqueTenantId('silo');
   const neighbour = uniqueTenantId('nbr');
