@@ -60,8 +60,9 @@ export class PoolDirectory {
   }
 
   /**
-   * Watches every region's pool database until `close`: a tenant session that keeps another role
-   * (another tenant, or Landlord) waiting on a lock longer than the grace period is ended.
+   * Watches every region's pool database until `close` with a LockWatchdog: a session not
+   * Landlord's that takes a table lock stronger than writes need, or keeps Landlord waiting longer
+   * than the grace period, is ended.
    */
   watchLocks(
     options: {

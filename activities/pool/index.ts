@@ -21,7 +21,9 @@ import { siloDatabaseName, siloOwnerUrl } from './silo.js';
 
 export { siloDatabaseName };
 
-export { DEFAULT_CONNECTION_LIMIT };
+/** A tier's connection limit, or the default where a placement recorded by an earlier version has none. */
+const limitOrDefault = (connectionLimit: number | undefined) =>
+  Number.isInteger(connectionLimit) ? connectionLimit! : DEFAULT_CONNECTION_LIMIT;
 
 const q = pg.escapeIdentifier;
 
@@ -124,7 +126,7 @@ export function createPoolActivities({
       region,
       connectionLimit,
     }: PartitionInput & { connectionLimit?: number }): Promise<{ roleName: string; database: string }> {
-      const limit = Number.isInteger(connectionLimit) ? connectionLimit! : DEFAULT_CONNECTION_LIMIT;
+      const limit = limitOrDefault(connectionLimit);
       const role = tenantRoleName(tenantId);
       const password = tenantRolePassword(secret, region, tenantId);
       await inTransaction(directory.pool(region), tenantId, async (c) => {
@@ -209,9 +211,7 @@ export function createPoolActivities({
       region,
       connectionLimit,
     }: PartitionInput & { connectionLimit?: number }): Promise<void> {
-      // A placement recorded by an earlier version carries no limit.
-      const limit = Number.isInteger(connectionLimit) ? connectionLimit! : DEFAULT_CONNECTION_LIMIT;
-      await alterTenantRole(tenantId, region, `CONNECTION LIMIT ${limit}`);
+      await alterTenantRole(tenantId, region, `CONNECTION LIMIT ${limitOrDefault(connectionLimit)}`);
     },
 
     /** Lets the tenant's role log in, or stops it (ending its open sessions); idempotent. */

@@ -58,7 +58,7 @@ WHERE NOT l.granted
 // when it holds a strong table lock, or when it is older than the grace period while one of
 // Landlord's sessions waits on a prepared transaction (pid 0 among its blockers).
 const PREPARED_SQL = `
-SELECT DISTINCT x.gid, x.owner::text AS role,
+SELECT x.gid, x.owner::text AS role,
   bool_or(l.locktype = 'relation' AND l.mode = ANY($1)) AS strong
 FROM pg_catalog.pg_prepared_xacts x
 JOIN pg_catalog.pg_locks t ON t.locktype = 'transactionid' AND t.transactionid = x.transaction AND t.pid IS NULL
@@ -77,6 +77,8 @@ export class LockWatchdog {
   private sweeping: Promise<unknown> = Promise.resolve();
   /** A connection of its own: the ones it protects may all be waiting. */
   private readonly pool: pg.Pool;
+  /** Whether the server allows prepared transactions at all (a setting only a restart changes). */
+  private preparedAllowed: boolean | undefined;
 
   /** @param databaseUrl URL of the pool database to watch, as the region's admin role. */
   constructor(
@@ -134,6 +136,12 @@ export class LockWatchdog {
       graceSeconds,
     ]);
     for (const r of blocking.rows) await end({ pid: r.pid, role: r.role, reason: 'blocked-landlord' });
+    this.preparedAllowed ??= (
+      await this.pool.query<{ on: boolean }>(
+        `SELECT pg_catalog.current_setting('max_prepared_transactions')::int > 0 AS on`,
+      )
+    ).rows[0]!.on;
+    if (!this.preparedAllowed) return ended;
     const prepared = await this.pool.query<{ gid: string; role: string; strong: boolean }>(PREPARED_SQL, [
       STRONG_MODES,
       graceSeconds,

@@ -14,6 +14,7 @@ import {
   retryRaces,
   revokePublicSql,
   secureMaintenanceDatabases,
+  serverMajorVersion,
 } from './hardening.js';
 import { LockWatchdog } from './lock-watchdog.js';
 import {
@@ -23,8 +24,6 @@ import {
   TENANTS_GROUP_ROLE,
 } from './names.js';
 import { MIGRATIONS_TABLE, secureExistingSilos } from './silo.js';
-
-export { POOL_DATABASE, READ_ONLY_GROUP_ROLE, TENANTS_GROUP_ROLE };
 
 const q = pg.escapeIdentifier;
 const GROUPS = `${TENANTS_GROUP_ROLE}, ${READ_ONLY_GROUP_ROLE}`;
@@ -175,8 +174,7 @@ async function settleTenantRoles(c: pg.ClientBase): Promise<void> {
   );
   for (const { role_name: role } of unlimited.rows)
     await c.query(`ALTER ROLE ${q(role)} CONNECTION LIMIT ${DEFAULT_CONNECTION_LIMIT}`);
-  const { rows } = await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
-  if (Number(rows[0]!.v) < 160000) return;
+  if ((await serverMajorVersion(c)) < 16) return;
   const settable = await c.query<{ member: string; grp: string }>(
     `SELECT m.rolname AS member, g.rolname AS grp FROM pg_catalog.pg_auth_members a
      JOIN pg_catalog.pg_roles m ON m.oid = a.member JOIN pg_catalog.pg_roles g ON g.oid = a.roleid

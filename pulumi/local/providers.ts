@@ -47,9 +47,6 @@ const replaceOn =
     return { changes, replaces, deleteBeforeReplace: true };
   };
 
-/** Connections a silo tenant's role may hold when its spec does not say. */
-const DEFAULT_CONNECTION_LIMIT = 20;
-
 /**
  * The tenant's login role, with a generated password (a secret output) and a connection limit; it
  * can create nothing and owns nothing.
@@ -60,7 +57,7 @@ const role: Provider = {
     await withClient(serverUrl, async (c) => {
       const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
       await c.query(
-        `${rowCount ? 'ALTER' : 'CREATE'} ROLE ${q(name)} LOGIN ${tenantRoleAttributes(connectionLimit ?? DEFAULT_CONNECTION_LIMIT)}
+        `${rowCount ? 'ALTER' : 'CREATE'} ROLE ${q(name)} LOGIN ${tenantRoleAttributes(connectionLimit)}
          PASSWORD ${pg.escapeLiteral(password)}`,
       );
     });
@@ -75,9 +72,7 @@ const role: Provider = {
   diff: replaceOn('name'),
   async update(id, olds, news) {
     await withClient(news.serverUrl, (c) =>
-      c.query(
-        `ALTER ROLE ${q(id)} ${tenantRoleAttributes(news.connectionLimit ?? DEFAULT_CONNECTION_LIMIT)}`,
-      ),
+      c.query(`ALTER ROLE ${q(id)} ${tenantRoleAttributes(news.connectionLimit)}`),
     );
     return { outs: { ...news, password: olds.password } };
   },

@@ -21,6 +21,9 @@ export interface LocalSiloSettings {
   ownerPassword: pulumi.Input<string>;
 }
 
+/** Connections a silo tenant's role may hold when its spec (from an earlier version) does not say. */
+const DEFAULT_CONNECTION_LIMIT = 20;
+
 /** Names of a tenant's silo objects on a region server: stable, and distinct from its pool role. */
 export function localSiloNames(tenantId: string, objectsRoot: string, regionId: string) {
   return { ...siloNames(tenantId), folder: `${objectsRoot}/${regionId}/${tenantId}` };
@@ -46,7 +49,7 @@ export class LocalTenantSilo extends pulumi.ComponentResource {
     const ownerPassword = pulumi.secret(settings.ownerPassword);
     const role = new PostgresRole(
       `${name}-role`,
-      { serverUrl, name: names.role, connectionLimit: spec.connectionLimit ?? 20 },
+      { serverUrl, name: names.role, connectionLimit: spec.connectionLimit ?? DEFAULT_CONNECTION_LIMIT },
       { parent: this },
     );
     const database = new PostgresDatabase(

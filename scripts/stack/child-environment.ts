@@ -13,32 +13,24 @@ const TEMPORAL = ['LANDLORD_TEMPORAL_API_KEY'];
 const MASTER = ['LANDLORD_SECRET'];
 const ADMIN = ['LANDLORD_ADMIN_KEY'];
 const WEBHOOKS = ['LANDLORD_WEBHOOK_SECRET'];
-/** Pulumi's and the clouds' credentials, which only stack actions use. */
-const CLOUD = [
-  'PULUMI_CONFIG_PASSPHRASE',
-  'PULUMI_ACCESS_TOKEN',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'GOOGLE_CREDENTIALS',
-  'GOOGLE_APPLICATION_CREDENTIALS',
-  'CLOUDSDK_AUTH_ACCESS_TOKEN',
-];
-/** Any other credential of a cloud, also only for stack actions. */
+/**
+ * Pulumi's and the clouds' variables (PULUMI_CONFIG_PASSPHRASE, AWS_SECRET_ACCESS_KEY,
+ * GOOGLE_APPLICATION_CREDENTIALS, …): their credentials go to stack actions only.
+ */
 const CLOUD_PREFIX = /^(AWS|GOOGLE|CLOUDSDK|GCP|ARM|AZURE|PULUMI)_/;
 const REGION_URL = /^LANDLORD_REGION_[A-Z0-9_]+_URL$/;
 /** What any other variable holding a credential is called (PGPASSWORD, VAULT_TOKEN, …). */
 const CREDENTIAL_NAME =
   /(SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|CREDENTIAL|API_?KEY|ACCESS_KEY|PRIVATE_KEY)/i;
 
-const SECRETS = [...REGISTRY, ...TEMPORAL, ...MASTER, ...ADMIN, ...WEBHOOKS, ...CLOUD];
+const SECRETS = [...REGISTRY, ...TEMPORAL, ...MASTER, ...ADMIN, ...WEBHOOKS];
 
 /** The secrets each process is given; `regions`: the superuser URLs of the region servers. */
 const NEEDS: Record<LandlordProcess, { names: string[]; regions: boolean }> = {
   // Pool roles' passwords, webhooks, the region servers.
   lifecycle: { names: [...REGISTRY, ...TEMPORAL, ...MASTER, ...WEBHOOKS], regions: true },
   // The Pulumi passphrase (derived from the master secret unless set), silo owners' passwords, clouds.
-  provisioning: { names: [...REGISTRY, ...TEMPORAL, ...MASTER, ...CLOUD], regions: true },
+  provisioning: { names: [...REGISTRY, ...TEMPORAL, ...MASTER], regions: true },
   // Silo owners' passwords (derived from the master secret), the region servers.
   data: { names: [...REGISTRY, ...TEMPORAL, ...MASTER], regions: true },
   api: { names: [...REGISTRY, ...TEMPORAL], regions: false },

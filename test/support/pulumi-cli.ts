@@ -23,9 +23,7 @@ export function pulumiCli(h: Harness, args: string[]): string {
 
 /** `pulumi stack ls --all` as `<project>/<stack>` names (a DIY backend qualifies them with an org). */
 export function listStacks(h: Harness): string[] {
-  return (JSON.parse(pulumiCli(h, ['stack', 'ls', '--all', '--json'])) as { name: string }[]).map((s) =>
-    s.name.split('/').slice(-2).join('/'),
-  );
+  return listStacksQualified(h).map((name) => name.split('/').slice(-2).join('/'));
 }
 
 /**
@@ -53,6 +51,7 @@ function plain(value: unknown): unknown {
   return value;
 }
 
+/** `pulumi stack ls --all` names as the backend gives them. */
 function listStacksQualified(h: Harness): string[] {
   return (JSON.parse(pulumiCli(h, ['stack', 'ls', '--all', '--json'])) as { name: string }[]).map(
     (s) => s.name,
