@@ -40,6 +40,10 @@ const Env = z.object({
 
   LANDLORD_REGISTRY_URL: url.optional(),
   LANDLORD_POSTGRES_PORT: port.default(54320),
+  LANDLORD_POSTGRES_HOME: z
+    .string()
+    .refine((p) => isAbsolute(p), 'must be an absolute folder')
+    .default('/var/lib/landlord'),
 
   LANDLORD_WEBHOOK_URLS: z
     .string()
@@ -117,6 +121,11 @@ export interface Config {
     /** Per region id, the admin URL of its Postgres server; absent regions use embedded servers when local. */
     regionUrls: Record<string, string>;
     embeddedBasePort: number;
+    /**
+     * As root, the embedded servers run as the system user `postgres`. Where that user cannot reach
+     * the clone (a private folder above it), their binaries and data live in per-clone folders here.
+     */
+    embeddedHome: string;
   };
   webhooks: { urls: string[]; secret?: string };
   pulumi: PulumiConfig;
@@ -265,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.LANDLORD_REGISTRY_URL ? { registryUrl: e.LANDLORD_REGISTRY_URL } : {}),
       regionUrls,
       embeddedBasePort: e.LANDLORD_POSTGRES_PORT,
+      embeddedHome: e.LANDLORD_POSTGRES_HOME,
     },
     webhooks: {
       urls: e.LANDLORD_WEBHOOK_URLS,

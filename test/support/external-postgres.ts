@@ -9,6 +9,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pidFrom } from '../../scripts/stack/leftovers.js';
+import { stopWithThisProcess } from '../../scripts/stack/reaper.js';
 
 export interface ExternalPostgres {
   url: string;
@@ -55,6 +57,9 @@ export function startExternalPostgres(dir: string, port: number): ExternalPostgr
     `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c max_prepared_transactions=10`,
     'start',
   ]);
+  // Stopped with the test run however it ends.
+  const pid = pidFrom(join(data, 'postmaster.pid'));
+  if (pid) stopWithThisProcess(pid, 'SIGINT', data);
   // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
   const version =
     /\(PostgreSQL\) (\S+)/.exec(

@@ -30,7 +30,11 @@ describe('loadConfig from the environment', () => {
       provisioning: 'landlord-provisioning',
       data: 'landlord-data',
     });
-    expect(config.postgres).toEqual({ regionUrls: {}, embeddedBasePort: 54320 });
+    expect(config.postgres).toEqual({
+      regionUrls: {},
+      embeddedBasePort: 54320,
+      embeddedHome: '/var/lib/landlord',
+    });
     expect(config.webhooks).toEqual({ urls: [] });
     expect(config.catalog.tiers.map((t) => t.id)).toEqual(['basic', 'standard', 'premium', 'enterprise']);
     expect(config.catalog.regions.map((r) => r.id)).toContain('local-a');
