@@ -6,7 +6,7 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
 import { ERROR_KINDS, LandlordError } from '../domain/index.js';
-import type { RegistryStore } from './registry/store.js';
+import type { Registry } from '../registry/index.js';
 import type { StepRef } from './step-ref.js';
 
 /**
@@ -47,7 +47,7 @@ export function toApplicationFailure(err: unknown): unknown {
 }
 
 class StepFailureInterceptor implements ActivityInboundCallsInterceptor {
-  constructor(private readonly store: RegistryStore) {}
+  constructor(private readonly store: Registry) {}
 
   async execute(
     input: ActivityExecuteInput,
@@ -60,7 +60,7 @@ class StepFailureInterceptor implements ActivityInboundCallsInterceptor {
       const stepRef = (input.args[0] as { stepRef?: StepRef } | undefined)?.stepRef;
       if (stepRef && failure instanceof ApplicationFailure) {
         const { attempt } = Context.current().info;
-        await this.store
+        await this.store.operations
           .recordStepFailure(stepRef.operationId, stepRef.run, stepRef.step, attempt, {
             type: failure.type ?? 'Error',
             message: failure.message,
@@ -72,6 +72,6 @@ class StepFailureInterceptor implements ActivityInboundCallsInterceptor {
   }
 }
 
-export function activityInterceptors({ store }: { store: RegistryStore }) {
+export function activityInterceptors({ store }: { store: Registry }) {
   return () => ({ inbound: new StepFailureInterceptor(store) });
 }

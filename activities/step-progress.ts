@@ -5,7 +5,7 @@
  */
 import { throttle } from 'es-toolkit';
 import type { StepProgress } from '../domain/index.js';
-import type { RegistryStore } from './registry/store.js';
+import type { Registry } from '../registry/index.js';
 import type { StepRef } from './step-ref.js';
 
 export interface StepProgressWriter {
@@ -18,7 +18,7 @@ export interface StepProgressWriter {
 }
 
 export function stepProgressWriter(
-  store: RegistryStore,
+  store: Registry,
   stepRef: StepRef | undefined,
   intervalMs = 500,
 ): StepProgressWriter {
@@ -27,7 +27,7 @@ export function stepProgressWriter(
     if (!stepRef) return chain;
     // Progress is shown, not relied upon: a failed write is skipped, never an activity failure.
     chain = chain.then(() =>
-      store
+      store.operations
         .recordStepProgress(stepRef.operationId, stepRef.run, stepRef.step, progress)
         .catch(() => undefined),
     );

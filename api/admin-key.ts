@@ -1,4 +1,4 @@
-import type { RegistryStore } from '../activities/registry/store.js';
+import type { Registry } from '../registry/index.js';
 
 /** Fixed id of the admin key given by LANDLORD_ADMIN_KEY. */
 export const ENV_ADMIN_KEY_ID = 'key_env_admin';
@@ -8,15 +8,15 @@ export const ENV_ADMIN_KEY_ID = 'key_env_admin';
  * start; otherwise, when no admin key exists yet, one is created and its secret returned (once).
  */
 export async function bootstrapAdminKey(
-  store: RegistryStore,
+  store: Registry,
   adminKey: string | undefined,
 ): Promise<string | undefined> {
   if (adminKey) {
-    await store.ensureAdminKey(ENV_ADMIN_KEY_ID, adminKey);
+    await store.apiKeys.ensureAdmin(ENV_ADMIN_KEY_ID, adminKey);
     return undefined;
   }
-  if (await store.hasActiveAdminKey()) return undefined;
-  const { secret } = await store.createApiKey({
+  if (await store.apiKeys.hasActiveAdmin()) return undefined;
+  const { secret } = await store.apiKeys.create({
     name: 'first admin',
     role: 'admin',
     createdBy: 'landlord start',

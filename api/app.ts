@@ -1,8 +1,8 @@
 import express from 'express';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
-import type { RegistryStore } from '../activities/registry/store.js';
+import { Registry as MetricsRegistry } from 'prom-client';
+import type { Registry } from '../registry/index.js';
 import type { LifecycleClient } from '../client/lifecycle.js';
 import type { PolicyCatalog } from '../domain/index.js';
 import { accessLog } from './access-log.js';
@@ -15,16 +15,22 @@ import { routeTable } from './routes/route-table.js';
 
 /** What the API needs from the outside world. */
 export interface AppDeps {
-  store: RegistryStore;
+  store: Registry;
   lifecycle: LifecycleClient;
   catalog: PolicyCatalog;
   logger: Logger;
   /** Where HTTP and process metrics go; a fresh registry when absent. */
-  metrics?: Registry;
+  metrics?: MetricsRegistry;
 }
 
 /** Builds the Landlord HTTP API as an express app; it holds no state beyond what `deps` carries. */
-export function createApp({ store, lifecycle, catalog, logger, metrics = new Registry() }: AppDeps): Express {
+export function createApp({
+  store,
+  lifecycle,
+  catalog,
+  logger,
+  metrics = new MetricsRegistry(),
+}: AppDeps): Express {
   let openApiDocument: unknown;
   const app = express();
   app.disable('x-powered-by');

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import type { RegistryStore } from '../activities/registry/store.js';
+import type { Registry } from '../registry/index.js';
 import { actorOf } from './authenticate.js';
 import type { HttpProblem } from './http-problem.js';
 import { problemType } from './http-problem.js';
@@ -11,7 +11,7 @@ import type { RouteDefinition } from './route.js';
  * a failed audit write is logged and never changes the answer.
  */
 export async function auditRejection(
-  { store, logger }: { store: RegistryStore; logger: Logger },
+  { store, logger }: { store: Registry; logger: Logger },
   req: Request,
   res: Response,
   problem: HttpProblem,
@@ -20,7 +20,7 @@ export async function auditRejection(
   const route = res.locals.route as RouteDefinition | undefined;
   if (!actor || !route?.action || req.method === 'GET' || req.method === 'HEAD') return;
   try {
-    await store.appendAudit({
+    await store.audit.append({
       eventKey: `api:${actor.requestId}:${route.action}`,
       ...route.auditSubject?.({
         params: (res.locals.params ?? {}) as Record<string, string>,

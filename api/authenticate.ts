@@ -1,5 +1,5 @@
 import type { RequestHandler, Response } from 'express';
-import type { RegistryStore } from '../activities/registry/store.js';
+import type { Registry } from '../registry/index.js';
 import { allows } from '../domain/index.js';
 import type { Actor, ApiKeyRecord, Permission } from '../domain/index.js';
 import { HttpProblem } from './http-problem.js';
@@ -9,13 +9,13 @@ const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]{1,512})$/i;
 const challenge = { headers: { 'WWW-Authenticate': 'Bearer realm="landlord"' } };
 
 /** Resolves `Authorization: Bearer <key>` to an active API key; sets `res.locals.key` and `res.locals.actor`. */
-export function authenticate(store: RegistryStore): RequestHandler {
+export function authenticate(store: Registry): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');
     if (header === undefined)
       throw new HttpProblem('Unauthenticated', 'send an API key as "Authorization: Bearer <key>"', challenge);
     const secret = BEARER.exec(header)?.[1];
-    const key = secret === undefined ? undefined : await store.authenticate(secret);
+    const key = secret === undefined ? undefined : await store.apiKeys.authenticate(secret);
     if (!key) throw new HttpProblem('Unauthenticated', 'the API key is unknown or revoked', challenge);
     const actor: Actor = { principal: key.id, role: key.role, requestId: requestIdOf(res) };
     res.locals.key = key;

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import type { RegistryStore } from '../activities/registry/store.js';
+import type { Registry } from '../registry/index.js';
 import { auditRejection } from './audit-rejection.js';
 import { HttpProblem, problemDocument, toHttpProblem } from './http-problem.js';
 import { requestIdOf } from './request-id.js';
@@ -17,7 +17,7 @@ export function notFound(): RequestHandler {
  * errors are logged with kind and detail; server errors with the error's name only, so no SQL text,
  * stack or secret reaches a log line or a response.
  */
-export function errorHandler(deps: { store: RegistryStore; logger: Logger }): ErrorRequestHandler {
+export function errorHandler(deps: { store: Registry; logger: Logger }): ErrorRequestHandler {
   return async (err: unknown, req, res, _next) => {
     if (res.headersSent) {
       // Too late for a problem document; cut the response short rather than let express log a stack.

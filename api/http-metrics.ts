@@ -1,5 +1,5 @@
 import { Counter, Histogram, collectDefaultMetrics } from 'prom-client';
-import type { Registry } from 'prom-client';
+import type { Registry as MetricsRegistry } from 'prom-client';
 import type { RequestHandler } from 'express';
 import { routeLabel } from './route-label.js';
 
@@ -7,7 +7,7 @@ import { routeLabel } from './route-label.js';
  * Counts requests and observes their duration by method, route template and status on `registry`,
  * which also gets the default process metrics unless it already has them.
  */
-export function httpMetrics(registry: Registry): RequestHandler {
+export function httpMetrics(registry: MetricsRegistry): RequestHandler {
   if (!registry.getSingleMetric('process_cpu_user_seconds_total'))
     collectDefaultMetrics({ register: registry });
   const labelNames = ['method', 'route', 'status'] as const;

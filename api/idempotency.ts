@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
+import type { Logger } from 'pino';
+import type { IdempotencyStore } from '../registry/index.js';
 import { HttpProblem } from './http-problem.js';
 
 /** An Idempotency-Key: 1 to 255 visible ASCII characters. */
@@ -40,4 +42,38 @@ export function canonicalJson(value: unknown): string {
 export function requestFingerprint(req: Request): string {
   const body = req.body === undefined ? '' : canonicalJson(req.body);
   return createHash('sha256').update(`${req.method}\n${req.path}\n${body}`).digest('hex');
+}
+
+/**
+ * Deletes expired Idempotency-Keys now and every 10 minutes, a batch at a time, while the API
+ * runs; a failure is logged and tried again next time.
+ */
+export function purgeExpiredKeys(
+  keys: Pick<IdempotencyStore, 'purgeExpired'>,
+  logger: Pick<Logger, 'info' | 'warn'>,
+  everyMs = 10 * 60_000,
+): { stop(): void; done: Promise<void> } {
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const purge = async () => {
+    let total = 0;
+    try {
+      for (let n = await keys.purgeExpired(); n > 0 && !stopped; n = await keys.purgeExpired()) total += n;
+      if (total > 0) logger.info({ purged: total }, 'deleted expired Idempotency-Keys');
+    } catch (err) {
+      logger.warn({ err }, 'could not delete expired Idempotency-Keys; trying again later');
+    }
+  };
+  running = purge();
+  const timer = setInterval(() => (running = running.then(purge)), everyMs);
+  timer.unref();
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+    get done() {
+      return running;
+    },
+  };
 }

@@ -6,7 +6,8 @@ import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { stopWithParent } from '../config/lifetime.js';
-import { RegistryStore } from '../activities/registry/store.js';
+import { connectRegistry, DEFAULT_IDEMPOTENCY } from '../registry/index.js';
+import { purgeExpiredKeys } from './idempotency.js';
 import { temporalAddress, tlsOptions } from '../client/temporal.js';
 import { TemporalLifecycleClient } from '../client/temporal-lifecycle.js';
 import { bootstrapAdminKey } from './admin-key.js';
@@ -19,7 +20,9 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', 'authorization'] });
   if (!config.postgres.registryUrl)
     throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
-  const store = RegistryStore.connect(config.postgres.registryUrl);
+  const store = connectRegistry(config.postgres.registryUrl, 10, {
+    idempotency: { ...DEFAULT_IDEMPOTENCY, ttlMs: config.api.idempotencyTtlMs },
+  });
   await store.migrate();
   const firstKey = await bootstrapAdminKey(store, config.adminKey);
   if (firstKey) logger.warn('created the first admin API key; it is printed once on stdout');
@@ -41,7 +44,9 @@ async function main(): Promise<void> {
   const app = createApp({ store, lifecycle, catalog: config.catalog, logger });
   const server = await listen(app, config.api.port, config.api.host);
   logger.info({ port: config.api.port, host: config.api.host }, 'API listening');
+  const purging = purgeExpiredKeys(store.idempotency, logger);
   const shutdown = () => {
+    purging.stop();
     server.close(
       () => void Promise.allSettled([store.close(), connection.close()]).then(() => process.exit(0)),
     );

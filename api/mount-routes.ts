@@ -30,6 +30,37 @@ function refuseUnsafeText(where: ProblemIssue['in'], value: unknown): void {
   );
 }
 
+/**
+ * Refuses a query string whose percent-encoding is not UTF-8 (`%C3%28`, `%ED%A0%80`): the query
+ * parser would keep such a part as its raw text, so the refusal has to look at the raw query.
+ */
+function refuseUndecodableQuery(url: string): void {
+  const start = url.indexOf('?');
+  if (start < 0) return;
+  const decodes = (part: string) => {
+    try {
+      decodeURIComponent(part.replaceAll('+', ' '));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const bad = url
+    .slice(start + 1)
+    .split('&')
+    .filter((pair) => !decodes(pair.split('=')[0]!) || !decodes(pair.split('=').slice(1).join('=')))
+    .map((pair) => pair.split('=')[0]!);
+  if (bad.length === 0) return;
+  throw new HttpProblem('ValidationFailed', `the request query is not UTF-8: ${bad.join(', ')}`, {
+    errors: bad.map((key) => ({
+      in: 'query' as const,
+      path: [decodes(key) ? decodeURIComponent(key.replaceAll('+', ' ')) : key],
+      message: 'is not percent-encoded UTF-8',
+      code: 'invalid_string',
+    })),
+  });
+}
+
 function parseIn(where: ProblemIssue['in'], schema: z.ZodType | undefined, value: unknown): unknown {
   refuseUnsafeText(where, value);
   if (!schema) return value;
@@ -50,6 +81,7 @@ function parseIn(where: ProblemIssue['in'], schema: z.ZodType | undefined, value
 
 function parseInput(route: RouteDefinition, req: Request) {
   const params = parseIn('path', route.params, { ...req.params });
+  refuseUndecodableQuery(req.originalUrl);
   // A route that declares no query takes none.
   const query = parseIn('query', route.query ?? EmptyRequest, { ...(req.query as Record<string, unknown>) });
   let body: unknown;
@@ -92,7 +124,7 @@ async function runIdempotently(
     send(res, await run());
     return;
   }
-  const begun = await deps.store.beginIdempotent(principal, key, requestFingerprint(req));
+  const begun = await deps.store.idempotency.begin(principal, key, requestFingerprint(req));
   if (begun.state === 'mismatch')
     throw new HttpProblem(
       'IdempotencyKeyReused',
@@ -120,7 +152,7 @@ async function runIdempotently(
     const problem = toHttpProblem(err);
     if (problem.status < 500) {
       const document = problemDocument(problem, req, requestIdOf(res));
-      await deps.store.completeIdempotent(
+      await deps.store.idempotency.complete(
         principal,
         key,
         problem.status,
@@ -128,14 +160,14 @@ async function runIdempotently(
         document,
       );
     } else {
-      await deps.store.abandonIdempotent(principal, key);
+      await deps.store.idempotency.abandon(principal, key);
     }
     throw err;
   }
   try {
     const stored =
       result.body !== undefined && route.replayable ? route.replayable(result.body) : result.body;
-    await deps.store.completeIdempotent(
+    await deps.store.idempotency.complete(
       principal,
       key,
       result.status,
@@ -148,7 +180,7 @@ async function runIdempotently(
       { requestId: requestIdOf(res), errorName: (err as Error).name },
       'could not record an Idempotency-Key answer',
     );
-    await deps.store.abandonIdempotent(principal, key).catch(() => undefined);
+    await deps.store.idempotency.abandon(principal, key).catch(() => undefined);
   }
   send(res, result);
 }
@@ -170,7 +202,11 @@ export function mountRoutes(routes: readonly RouteDefinition[], deps: RouteDeps)
     chain.push(async (req, res) => {
       const input = parseInput(route, req);
       const requestId = requestIdOf(res);
+      // Aborted when the client goes away before its answer (a long poll stops waiting).
+      const gone = new AbortController();
+      res.once('close', () => gone.abort());
       const ctx: RouteContext = {
+        signal: gone.signal,
         actor: actorOf(res) ?? { principal: 'anonymous', role: 'none', requestId },
         requestId,
         deps,

@@ -1,17 +1,17 @@
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import type { Registry as MetricsRegistry } from 'prom-client';
 import type { z } from 'zod';
-import type { RegistryStore } from '../activities/registry/store.js';
+import type { Registry } from '../registry/index.js';
 import type { LifecycleClient } from '../client/lifecycle.js';
 import type { Actor, ApiKeyRecord, Permission, PolicyCatalog } from '../domain/index.js';
 
 /** What route handlers may use. */
 export interface RouteDeps {
-  store: RegistryStore;
+  store: Registry;
   lifecycle: LifecycleClient;
   catalog: PolicyCatalog;
   logger: Logger;
-  metrics: Registry;
+  metrics: MetricsRegistry;
   /** The OpenAPI document of every route, built once on first use. */
   openApiDocument(): unknown;
 }
@@ -22,6 +22,8 @@ export interface RouteContext {
   key?: ApiKeyRecord;
   requestId: string;
   deps: RouteDeps;
+  /** Aborted when the client has gone away. */
+  signal: AbortSignal;
 }
 
 /** What a handler answers; the route runner writes it (and stores it for Idempotency-Key replays). */

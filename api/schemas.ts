@@ -14,7 +14,7 @@ import {
   TenantStatus,
 } from '../domain/index.js';
 import type { ApiKeyRecord, AuditEvent, OperationSnapshot, TenantRecord } from '../domain/index.js';
-import { CURSOR_PATTERN } from '../activities/registry/store.js';
+import { CURSOR_PATTERN } from '../registry/index.js';
 
 /**
  * An integer in a query string: decimal digits only (no sign, hex, exponent or blanks), within
@@ -70,6 +70,39 @@ export const ListTenantsQuery = z.strictObject({
 
 /** Query of `GET /v1/tenants/{id}/events`. */
 export const ListEventsQuery = z.strictObject({
+  limit: queryInteger(1, 500).default(100),
+  afterSeq: queryInteger(0, Number.MAX_SAFE_INTEGER)
+    .default(0)
+    .describe('only events with a higher seq (nextAfterSeq of the previous page)'),
+});
+
+/** The longest `?wait=` of `GET /v1/operations/{id}`. */
+export const MAX_OPERATION_WAIT_MS = 30_000;
+
+/** Query of `GET /v1/operations/{id}`: how long to wait for a running operation to end. */
+export const GetOperationQuery = z.strictObject({
+  wait: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,4})(ms|s)$/, 'a duration such as 500ms or 30s')
+    .transform((d) => (d.endsWith('ms') ? Number(d.slice(0, -2)) : Number(d.slice(0, -1)) * 1000))
+    .pipe(z.number().max(MAX_OPERATION_WAIT_MS, 'at most 30s'))
+    .optional()
+    .describe(
+      'wait up to this long (at most 30s) for a running operation to end; the answer comes as soon as it does',
+    ),
+});
+
+/** Query of `GET /v1/audit`. An until at or before since is an empty page (OpenAPI cannot state the pair). */
+export const ListAuditQuery = z.strictObject({
+  tenant: z
+    .union([TenantId, z.literal('none')])
+    .optional()
+    .describe('a tenant id, or `none` for events about no tenant (API keys, fleet-wide runs)'),
+  action: StoredText.min(1).max(100).optional().describe('e.g. `api-key.create`, `tenant.onboard`'),
+  actor: StoredText.min(1).max(200).optional().describe('the principal (an API key id)'),
+  outcome: StoredText.min(1).max(32).optional(),
+  since: z.iso.datetime({ offset: true }).optional().describe('events at or after this time'),
+  until: z.iso.datetime({ offset: true }).optional().describe('events before this time'),
   limit: queryInteger(1, 500).default(100),
   afterSeq: queryInteger(0, Number.MAX_SAFE_INTEGER)
     .default(0)

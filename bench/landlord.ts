@@ -11,7 +11,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { loadConfig } from '../config/index.js';
 import { PoolDirectory } from '../activities/pool/directory.js';
-import { RegistryStore } from '../activities/registry/store.js';
+import { connectRegistry } from '../registry/index.js';
 import { bootstrapAdminKey } from '../api/admin-key.js';
 import { createApp } from '../api/app.js';
 import { listen } from '../api/serve.js';
@@ -60,7 +60,6 @@ export class Landlord {
   private constructor(
     private readonly baseUrl: string,
     private readonly adminKey: string,
-    private readonly pollMs: number,
     private readonly client: Client,
     private readonly stop: () => Promise<void>,
   ) {}
@@ -69,13 +68,11 @@ export class Landlord {
     stack,
     connection,
     webhook,
-    pollMs,
     decorateActivities,
   }: {
     stack: BenchStack;
     connection: NativeConnection;
     webhook: { url: string; secret: string };
-    pollMs: number;
     /** To time the activities (bench/trace-onboarding.ts); the benchmark itself runs them as they are. */
     decorateActivities?: LifecycleWorkerDeps['decorateActivities'];
   }): Promise<Landlord> {
@@ -90,8 +87,8 @@ export class Landlord {
     });
     const registryUrl = config.postgres.registryUrl!;
     // The worker and the API are separate processes in production, each with its own pool.
-    const workerStore = RegistryStore.connect(registryUrl);
-    const apiStore = RegistryStore.connect(registryUrl);
+    const workerStore = connectRegistry(registryUrl);
+    const apiStore = connectRegistry(registryUrl);
     const directory = new PoolDirectory(config.postgres.regionUrls);
     const client = new Client({
       connection: await Connection.connect({ address: stack.infra.temporalAddress }),
@@ -136,7 +133,7 @@ export class Landlord {
       });
       server = await listen(app, 0, '127.0.0.1');
       const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-      return new Landlord(baseUrl, adminKey, pollMs, client, stop);
+      return new Landlord(baseUrl, adminKey, client, stop);
     } catch (err) {
       await stop();
       throw err;
@@ -160,7 +157,10 @@ export class Landlord {
     return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   }
 
-  /** Onboards a tenant (basic tier unless told) in local-a and polls its operation until it has succeeded. */
+  /**
+   * Onboards a tenant (basic tier unless told) in local-a and follows its operation until it has
+   * succeeded, by long poll (`?wait=30s`): answered as soon as the operation ends.
+   */
   async onboard(
     tenantId: string,
     { tier = 'basic', timeoutMs = 120_000 }: { tier?: string; timeoutMs?: number } = {},
@@ -172,7 +172,10 @@ export class Landlord {
       throw new Error(`POST /v1/tenants answered ${created.status}: ${JSON.stringify(created.body)}`);
     const operationId = String(created.body.id);
     for (let polls = 1; ; polls++) {
-      const { status, body } = await this.call('GET', `/v1/operations/${encodeURIComponent(operationId)}`);
+      const { status, body } = await this.call(
+        'GET',
+        `/v1/operations/${encodeURIComponent(operationId)}?wait=30s`,
+      );
       if (status !== 200)
         throw new Error(`GET /v1/operations/${operationId} answered ${status}: ${JSON.stringify(body)}`);
       if (body.status === 'succeeded')
@@ -183,7 +186,6 @@ export class Landlord {
         );
       if (performance.now() - started > timeoutMs)
         throw new Error(`onboarding of ${tenantId} still running after ${timeoutMs} ms`);
-      await sleep(this.pollMs);
     }
   }
 
@@ -232,7 +234,6 @@ export class Landlord {
  */
 export async function startLandlordWithSink(
   stack: BenchStack,
-  pollMs: number,
   cleanup: (fn: () => Promise<unknown>) => void,
 ): Promise<{ sink: WebhookSink; connection: NativeConnection; landlord: Landlord }> {
   const sink = await new WebhookSink().start();
@@ -243,7 +244,6 @@ export async function startLandlordWithSink(
     stack,
     connection,
     webhook: { url: sink.url, secret: stack.secret.slice(0, 32) },
-    pollMs,
   });
   cleanup(() => landlord.close());
   return { sink, connection, landlord };

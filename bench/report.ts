@@ -25,7 +25,6 @@ export interface LevelComparison {
 export interface PoolOnboardingReport {
   date: string;
   warmup: number;
-  pollMs: number;
   counts: ActivityCounts;
   baselineWorkflowTasks: number;
   levels: LevelComparison[];
@@ -128,7 +127,7 @@ _Written by \`npm run bench\` (bench/run.ts); edit the benchmark, not this secti
 
 **What is measured.** Onboarding latency is the time from sending \`POST /v1/tenants\` (tier
 \`basic\`, region \`local-a\`, a fresh id) to reading \`status: "succeeded"\` from
-\`GET /v1/operations/{id}\`, polled every ${report.pollMs} ms. Everything runs for real on loopback:
+\`GET /v1/operations/{id}?wait=30s\` (a long poll, answered as soon as the operation ends). Everything runs for real on loopback:
 the HTTP API, the Temporal dev server (SQLite), embedded Postgres (registry and pool region), the
 lifecycle worker, and webhook delivery of both notifications to a local receiver (every delivery is
 checked to have arrived). The API, the worker, the webhook receiver and the load generator share
@@ -147,7 +146,7 @@ workflow tasks; the baseline needs ${report.baselineWorkflowTasks} workflow task
 activities. Ratios are onboarding / baseline.
 
 **Reproduce.** \`npm run bench\` (under five minutes on 2 CPUs; \`BENCH_QUICK=1 npm run bench\` is a
-short smoke run that does not update this file; \`BENCH_POLL_MS\` changes the polling interval,
+short smoke run that does not update this file;
 \`BENCH_LEVELS=8:120,32:256\` other levels, also without updating this file). \`npx tsx
 bench/trace-onboarding.ts\` prints one onboarding's timeline from its histories.
 

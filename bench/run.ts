@@ -29,20 +29,15 @@ const BASELINE_TASK_QUEUE = 'bench-baseline';
 interface Plan {
   quick: boolean;
   warmup: number;
-  pollMs: number;
   levels: { concurrency: number; count: number }[];
 }
 
 function planFrom(env: NodeJS.ProcessEnv): Plan {
   const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
-  const pollMs = Number(env.BENCH_POLL_MS ?? 5);
-  if (!Number.isFinite(pollMs) || pollMs < 0)
-    throw new Error('BENCH_POLL_MS must be a number of milliseconds');
   const plan = quick
     ? {
         quick,
         warmup: 3,
-        pollMs,
         levels: [
           { concurrency: 1, count: 10 },
           { concurrency: 8, count: 24 },
@@ -52,7 +47,6 @@ function planFrom(env: NodeJS.ProcessEnv): Plan {
     : {
         quick,
         warmup: 10,
-        pollMs,
         levels: [
           { concurrency: 1, count: 40 },
           { concurrency: 8, count: 120 },
@@ -80,7 +74,7 @@ async function benchmark(
 ): Promise<PoolOnboardingReport> {
   const loadAtStart = currentLoad();
   const run = randomBytes(3).toString('hex');
-  const { sink, connection, landlord } = await startLandlordWithSink(stack, plan.pollMs, cleanup);
+  const { sink, connection, landlord } = await startLandlordWithSink(stack, cleanup);
   const baselineWorker = await createBaselineWorker({ connection, taskQueue: BASELINE_TASK_QUEUE });
   const baselineRun = baselineWorker.run();
   cleanup(async () => {
@@ -151,7 +145,6 @@ async function benchmark(
   return {
     date: new Date().toISOString(),
     warmup: plan.warmup,
-    pollMs: plan.pollMs,
     counts,
     baselineWorkflowTasks,
     levels,

@@ -212,7 +212,7 @@ benchmark, not this section._
 
 **What is measured.** The wall time from sending \`POST /v1/tenants\` (tier \`${SILO_TIER}\`: a
 silo of its own, no DR; region \`local-a\`; a fresh id) to reading \`status: "succeeded"\` from
-\`GET /v1/operations/{id}\`, polled every ${plan.pollMs} ms; the tenant is then \`active\`
+\`GET /v1/operations/{id}?wait=30s\` (a long poll); the tenant is then \`active\`
 (checked after each onboarding, outside the timing). That is the whole onboarding saga: validate,
 record, \`provision-primary\` (a \`pulumi up\` of the tenant's stack
 \`landlord-silo/<tenant>.local-a\`: role, database, the application's migrations, storage folder,
@@ -292,8 +292,8 @@ ${memoryTable(report)}
 starting and stopping the servers; \`npm run bench\` runs the pool benchmark too).
 \`BENCH_QUICK=1\` is a short smoke run, and \`BENCH_SILO_SEQUENTIAL\` (default 5),
 \`BENCH_SILO_CONCURRENCY\` (4) and \`BENCH_SILO_CONCURRENT\` (onboardings at that concurrency,
-default the concurrency) set other counts; neither updates this file. \`BENCH_SILO_POLL_MS\` and
-\`BENCH_RSS_INTERVAL_MS\` change the intervals.
+default the concurrency) set other counts; neither updates this file. \`BENCH_RSS_INTERVAL_MS\`
+changes the memory sampler's interval.
 
 **Machine.** ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, Linux; load
 average at start ${report.loadAtStart.join(' / ')}, at the end ${report.loadAtEnd.join(' / ')}.

@@ -40,8 +40,6 @@ export interface SiloPlan {
   concurrency: number;
   /** Onboardings in the concurrent level. */
   concurrentCount: number;
-  /** Interval of `GET /v1/operations/{id}` while an onboarding runs. */
-  pollMs: number;
   /** Interval of the memory sampler. */
   rssIntervalMs: number;
 }
@@ -55,7 +53,7 @@ function positiveInteger(env: NodeJS.ProcessEnv, key: string, fallback: number):
 /**
  * BENCH_QUICK=1: a smoke run. BENCH_SILO_SEQUENTIAL, BENCH_SILO_CONCURRENCY and
  * BENCH_SILO_CONCURRENT (onboardings at that concurrency) change the counts, and then the docs stay
- * as they are; BENCH_SILO_POLL_MS and BENCH_RSS_INTERVAL_MS the intervals.
+ * as they are; BENCH_RSS_INTERVAL_MS the sampler's interval.
  */
 export function siloPlanFrom(env: NodeJS.ProcessEnv): SiloPlan {
   const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
@@ -69,7 +67,6 @@ export function siloPlanFrom(env: NodeJS.ProcessEnv): SiloPlan {
     sequential: positiveInteger(env, 'BENCH_SILO_SEQUENTIAL', quick ? 2 : 5),
     concurrency,
     concurrentCount: positiveInteger(env, 'BENCH_SILO_CONCURRENT', concurrency),
-    pollMs: positiveInteger(env, 'BENCH_SILO_POLL_MS', 50),
     rssIntervalMs: positiveInteger(env, 'BENCH_RSS_INTERVAL_MS', 50),
   };
 }
@@ -150,7 +147,7 @@ export async function runSiloBenchmark(
   const config = loadConfig({ ...stack.env, PATH: process.env.PATH });
   const workerSlots = Math.max(config.pulumi.concurrency, plan.concurrency);
 
-  const { landlord } = await startLandlordWithSink(stack, plan.pollMs, cleanup);
+  const { landlord } = await startLandlordWithSink(stack, cleanup);
   log('starting the provisioning worker process');
   const worker = await ProvisioningWorkerProcess.start({
     ...stack.env,

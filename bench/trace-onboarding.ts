@@ -58,7 +58,6 @@ async function main(): Promise<void> {
     stack,
     connection,
     webhook: { url: sink.url, secret: stack.secret.slice(0, 32) },
-    pollMs: Number(process.env.BENCH_POLL_MS ?? 5),
     decorateActivities: timed(durations),
   });
   const client = new Client({

@@ -21,6 +21,7 @@ const Env = z.object({
   PORT: port.default(8080),
   LANDLORD_HOST: z.string().default('127.0.0.1'),
   LANDLORD_API_WORKFLOW_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
+  LANDLORD_IDEMPOTENCY_KEY_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(24),
   LANDLORD_DATA_DIR: z.string().default('.data'),
   LANDLORD_CONFIG_DIR: z.string().default('config'),
   LANDLORD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -108,8 +109,11 @@ export interface PulumiConfig {
 }
 
 export interface Config {
-  /** `workflowTimeoutMs`: how long a request waits for a tenant workflow's answer before a 503. */
-  api: { host: string; port: number; workflowTimeoutMs: number };
+  /**
+   * `workflowTimeoutMs`: how long a request waits for a tenant workflow's answer before a 503;
+   * `idempotencyTtlMs`: how long an Idempotency-Key answers with its first response.
+   */
+  api: { host: string; port: number; workflowTimeoutMs: number; idempotencyTtlMs: number };
   dataDir: string;
   logLevel: z.infer<typeof Env>['LANDLORD_LOG_LEVEL'];
   adminKey?: string;
@@ -242,7 +246,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const prefix = e.LANDLORD_TASK_QUEUE_PREFIX;
   const migrationsDir = resolve(dirname(manifestFile), manifest.migrationsDir);
   return {
-    api: { host: e.LANDLORD_HOST, port: e.PORT, workflowTimeoutMs: e.LANDLORD_API_WORKFLOW_TIMEOUT_MS },
+    api: {
+      host: e.LANDLORD_HOST,
+      port: e.PORT,
+      workflowTimeoutMs: e.LANDLORD_API_WORKFLOW_TIMEOUT_MS,
+      idempotencyTtlMs: e.LANDLORD_IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
+    },
     dataDir: isAbsolute(e.LANDLORD_DATA_DIR) ? e.LANDLORD_DATA_DIR : join(PROJECT_ROOT, e.LANDLORD_DATA_DIR),
     logLevel: e.LANDLORD_LOG_LEVEL,
     ...(e.LANDLORD_ADMIN_KEY ? { adminKey: e.LANDLORD_ADMIN_KEY } : {}),

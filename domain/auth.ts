@@ -10,6 +10,8 @@ export const PERMISSIONS = {
   createTenant: ['sales', 'admin'],
   operateTenant: ['operator', 'admin'],
   manageKeys: ['admin'],
+  /** The whole audit trail, events about no tenant included. */
+  readAudit: ['admin'],
   /** Repairs outside the lifecycle, such as ending a wedged tenant workflow. */
   repair: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, PROJECT_ROOT } from '../config/index.js';
 import { resolveSecret } from '../config/secret.js';
-import { RegistryStore } from '../activities/registry/store.js';
+import { connectRegistry } from '../registry/index.js';
 import { bootstrapAdminKey } from '../api/admin-key.js';
 import { startInfrastructure } from './stack/infrastructure.js';
 import type { Infrastructure } from './stack/infrastructure.js';
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
   if (stopping) return;
   for (const server of infra.servers) supervisor.watch(server);
 
-  const store = RegistryStore.connect(infra.registryUrl, 1);
+  const store = connectRegistry(infra.registryUrl, 1);
   const firstKey = await bootstrapAdminKey(store, config.adminKey).finally(() => store.close());
 
   const extra = {

@@ -9,14 +9,14 @@ import { createDataActivities } from '../activities/data/index.js';
 import type { DataActivities } from '../activities/data/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
 import type { PoolDirectory } from '../activities/pool/directory.js';
-import type { RegistryStore } from '../activities/registry/store.js';
+import type { Registry } from '../registry/index.js';
 import { logEndedSession, logWatchdogError, runAsMain, runWorkerProcess } from './process.js';
 
 export interface DataWorkerDeps {
   config: Pick<Config, 'manifest' | 'taskQueues'>;
   connection: NativeConnection;
   namespace: string;
-  store: RegistryStore;
+  store: Registry;
   directory: PoolDirectory;
   secret: string;
   /** Wraps the activities, e.g. to inject faults in tests. */

@@ -11,7 +11,7 @@ import { createPolicyActivities } from '../activities/policy/index.js';
 import { PoolDirectory } from '../activities/pool/directory.js';
 import { createPoolActivities } from '../activities/pool/index.js';
 import { createRegistryActivities } from '../activities/registry/index.js';
-import type { RegistryStore } from '../activities/registry/store.js';
+import type { Registry } from '../registry/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
 import { logEndedSession, logWatchdogError, runAsMain, runWorkerProcess } from './process.js';
 
@@ -41,7 +41,7 @@ export interface LifecycleWorkerDeps {
   config: Pick<Config, 'catalog' | 'manifest' | 'webhooks' | 'taskQueues'>;
   connection: NativeConnection;
   namespace: string;
-  store: RegistryStore;
+  store: Registry;
   directory: PoolDirectory;
   secret: string;
   workflowBundle?: WorkflowBundleOption;

@@ -4,9 +4,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { Logger, LogLevel, LogMetadata, NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
-import type { RegistryStore } from '../activities/registry/store.js';
+import type { Registry } from '../registry/index.js';
 import type { EndedSession } from '../activities/pool/lock-watchdog.js';
 
 const watchdogErrorsShown = new Map<string, number>();
@@ -29,11 +29,40 @@ export function logEndedSession(region: string, s: EndedSession): void {
   console.warn(`${region}: ended ${what} of ${s.role}: ${why}`);
 }
 
+/**
+ * What the SDK says, at WARN, to a worker that registers no workflows. The provisioning and data
+ * workers run activities only by design; that is not worth a warning on every start.
+ */
+export const ACTIVITY_ONLY_NOTICE = 'No workflows registered, not polling for workflow tasks';
+
+/** The SDK's own logger at WARN and above, less the notice above. */
+export class WorkerLogger implements Logger {
+  constructor(private readonly inner: Logger = new DefaultLogger('WARN')) {}
+  log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    if (message !== ACTIVITY_ONLY_NOTICE) this.inner.log(level, message, meta);
+  }
+  trace(message: string, meta?: LogMetadata): void {
+    this.log('TRACE', message, meta);
+  }
+  debug(message: string, meta?: LogMetadata): void {
+    this.log('DEBUG', message, meta);
+  }
+  info(message: string, meta?: LogMetadata): void {
+    this.log('INFO', message, meta);
+  }
+  warn(message: string, meta?: LogMetadata): void {
+    this.log('WARN', message, meta);
+  }
+  error(message: string, meta?: LogMetadata): void {
+    this.log('ERROR', message, meta);
+  }
+}
+
 /** Temporal's runtime logs at WARN and above; once per process, before the first worker. */
 export function installQuietRuntime(): void {
   try {
     Runtime.install({
-      logger: new DefaultLogger('WARN'),
+      logger: new WorkerLogger(),
       // The SDK's default shutdown signals, and SIGHUP: a closed terminal stops a worker as Ctrl-C does.
       shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2', 'SIGHUP'],
     });
@@ -44,7 +73,7 @@ export function installQuietRuntime(): void {
 
 export interface WorkerProcessContext {
   config: Config;
-  store: RegistryStore;
+  store: Registry;
   connection: NativeConnection;
 }
 
@@ -61,14 +90,14 @@ export async function runWorkerProcess(
 ): Promise<void> {
   const { loadConfig } = await import('../config/index.js');
   const { connectWorker } = await import('../client/temporal.js');
-  const { RegistryStore } = await import('../activities/registry/store.js');
+  const { connectRegistry } = await import('../registry/index.js');
   const { stopWithParent } = await import('../config/lifetime.js');
   const config = loadConfig();
   stopWithParent(config);
   if (!config.postgres.registryUrl)
     throw new Error('LANDLORD_REGISTRY_URL is not set (npm start sets it for the embedded stack)');
   installQuietRuntime();
-  const store = RegistryStore.connect(config.postgres.registryUrl, registryPoolSize);
+  const store = connectRegistry(config.postgres.registryUrl, registryPoolSize);
   await store.migrate();
   const connection = await connectWorker(config.temporal);
   const { worker, taskQueue, close } = await build({ config, store, connection });

@@ -12,7 +12,7 @@ import type { Config } from '../config/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
 import { createProvisioningActivities } from '../activities/provisioning/index.js';
 import type { PulumiEnvironment } from '../activities/provisioning/stack-runner.js';
-import type { RegistryStore } from '../activities/registry/store.js';
+import type { Registry } from '../registry/index.js';
 import { runAsMain, runWorkerProcess } from './process.js';
 
 /** Where and how stacks are kept: the file backend under the data folder unless configured. */
@@ -46,7 +46,7 @@ export interface ProvisioningWorkerDeps {
   config: Pick<Config, 'pulumi' | 'dataDir' | 'taskQueues' | 'migrationsDir' | 'postgres'>;
   connection: NativeConnection;
   namespace: string;
-  store: RegistryStore;
+  store: Registry;
   secret: string;
   /** Superuser URLs of the local regions' servers (embedded ones included). */
   regionServerUrls: Readonly<Record<string, string>>;

@@ -10,7 +10,7 @@ import { LandlordError } from '../../domain/index.js';
 import type { DataPlaneManifest } from '../../domain/index.js';
 import type { PoolDirectory } from '../pool/directory.js';
 import { siloOwnerUrl } from '../pool/silo.js';
-import type { RegistryStore } from '../registry/store.js';
+import type { Registry } from '../../registry/index.js';
 import type { StepRef } from '../step-ref.js';
 
 const q = pg.escapeIdentifier;
@@ -83,7 +83,7 @@ export function createDataActivities({
 }: {
   directory: PoolDirectory;
   manifest: DataPlaneManifest;
-  store: RegistryStore;
+  store: Registry;
   /** Master secret: the silo's owner role, which Landlord works in a silo as, has a password derived from it. */
   secret: string;
 }) {
@@ -141,7 +141,7 @@ export function createDataActivities({
         latest = next;
         context.heartbeat(next);
         if (stepRef)
-          await store
+          await store.operations
             .recordStepProgress(stepRef.operationId, stepRef.run, stepRef.step, next)
             .catch(() => undefined);
       };

@@ -16,7 +16,7 @@ import type {
   StackRequest,
 } from '../../pulumi/stack-protocol.js';
 import { siloOwnerPassword } from '../pool/silo.js';
-import type { RegistryStore } from '../registry/store.js';
+import type { Registry } from '../../registry/index.js';
 import type { StepRef } from '../step-ref.js';
 import { stepProgressWriter } from '../step-progress.js';
 import { clearStaleLocks } from './stack-lock.js';
@@ -47,7 +47,7 @@ export function createProvisioningActivities({
   store,
 }: {
   settings: ProvisioningSettings;
-  store: RegistryStore;
+  store: Registry;
 }) {
   const workDirOf = (stack: string) => {
     const dir = join(settings.dataDir, 'pulumi', 'work', SILO_PROJECT, stack);

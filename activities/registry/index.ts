@@ -1,20 +1,20 @@
-import type { AuditInput, RegistryStore } from './store.js';
+import type { AuditInput, Registry } from '../../registry/index.js';
 import type { OperationSnapshot, TenantRecord } from '../../domain/index.js';
 
 /** Registry projection activities: idempotent, versioned writes of what the workflows decided. */
-export function createRegistryActivities({ store }: { store: RegistryStore }) {
+export function createRegistryActivities({ store }: { store: Registry }) {
   return {
     /** Writes the tenant's projection; an older version never overwrites a newer one. */
     async projectTenant(record: TenantRecord): Promise<void> {
-      await store.upsertTenant(record);
+      await store.tenants.upsert(record);
     },
     /** Writes an operation snapshot; an older version never overwrites a newer one. */
     async projectOperation(snapshot: OperationSnapshot): Promise<void> {
-      await store.upsertOperation(snapshot);
+      await store.operations.upsert(snapshot);
     },
     /** Appends to the audit trail; a retried append with the same key is a no-op. */
     async appendAudit(event: AuditInput): Promise<void> {
-      await store.appendAudit(event);
+      await store.audit.append(event);
     },
   };
 }

@@ -27,12 +27,12 @@ export const apiKeyRoutes: RouteDefinition[] = [
     // The idempotency store must never hold a usable secret: a replay shows the key without it.
     replayable: (body) => ({ key: (body as { key: unknown }).key }),
     async handle({ body }, { actor, deps }) {
-      const created = await deps.store.createApiKey({
+      const created = await deps.store.apiKeys.create({
         name: body.name,
         role: body.role,
         createdBy: actor.principal,
       });
-      await deps.store.appendAudit({
+      await deps.store.audit.append({
         eventKey: `api:${actor.requestId}:api-key.create`,
         actor: actor.principal,
         actorRole: actor.role,
@@ -53,7 +53,7 @@ export const apiKeyRoutes: RouteDefinition[] = [
     permission: 'manageKeys',
     responses: { 200: { description: 'Every key, revoked ones included', schema: ApiKeyList } },
     async handle(_input, { deps }) {
-      return { status: 200, body: { items: await deps.store.listApiKeys() } };
+      return { status: 200, body: { items: await deps.store.apiKeys.list() } };
     },
   }),
   defineRoute({
@@ -67,10 +67,10 @@ export const apiKeyRoutes: RouteDefinition[] = [
     params: ApiKeyIdParams,
     responses: { 204: { description: 'Revoked (now, or before)' } },
     async handle({ params }, { actor, deps }) {
-      const revoked = await deps.store.revokeApiKey(params.id);
+      const revoked = await deps.store.apiKeys.revoke(params.id);
       if (revoked === 'unknown') throw new LandlordError('NotFound', `no API key "${params.id}"`);
       if (revoked === 'already') return { status: 204 };
-      await deps.store.appendAudit({
+      await deps.store.audit.append({
         eventKey: `api:${actor.requestId}:api-key.revoke`,
         actor: actor.principal,
         actorRole: actor.role,

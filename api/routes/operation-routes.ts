@@ -1,7 +1,7 @@
 import { LandlordError } from '../../domain/index.js';
 import { defineRoute } from '../route.js';
 import type { RouteDefinition } from '../route.js';
-import { Operation, OperationIdParams } from '../schemas.js';
+import { GetOperationQuery, Operation, OperationIdParams } from '../schemas.js';
 import { acceptedOperation, OPERATION_LINKS } from './tenant-routes.js';
 
 /** The operation a request names, when it is a well-formed id. */
@@ -17,13 +17,21 @@ export const operationRoutes: RouteDefinition[] = [
     path: '/v1/operations/{id}',
     operationId: 'getOperation',
     summary: 'Show an operation: its steps, attempts and outcome',
+    description:
+      'With `wait`, a running operation is answered as soon as it ends, or when the wait is over ' +
+      '(then still running): a client follows an operation without polling.',
     tag: 'operations',
     permission: 'read',
     params: OperationIdParams,
+    query: GetOperationQuery,
     responses: { 200: { description: 'The operation', schema: Operation } },
-    async handle({ params }, { deps }) {
-      const op = await deps.store.getOperation(params.id);
+    async handle({ params, query }, { deps, signal }) {
+      let op = await deps.store.operations.get(params.id);
       if (!op) throw new LandlordError('OperationNotFound', `no operation "${params.id}"`);
+      if (op.status === 'running' && query.wait) {
+        await deps.store.operations.waitUntilEnded(params.id, query.wait, signal);
+        op = (await deps.store.operations.get(params.id)) ?? op;
+      }
       return { status: 200, body: op };
     },
   }),
@@ -48,7 +56,7 @@ export const operationRoutes: RouteDefinition[] = [
       },
       auditSubject: operationInPath,
       async handle({ params }, { actor, deps }) {
-        const op = await deps.store.getOperation(params.id);
+        const op = await deps.store.operations.get(params.id);
         if (!op) throw new LandlordError('OperationNotFound', `no operation "${params.id}"`);
         const result =
           verb === 'cancel'

@@ -1,5 +1,6 @@
 import type { RouteDefinition } from '../route.js';
 import { apiKeyRoutes } from './api-key-routes.js';
+import { auditRoutes } from './audit-routes.js';
 import { operationRoutes } from './operation-routes.js';
 import { serviceRoutes } from './service-routes.js';
 import { tenantRoutes } from './tenant-routes.js';
@@ -10,4 +11,5 @@ export const routeTable: readonly RouteDefinition[] = [
   ...tenantRoutes,
   ...operationRoutes,
   ...apiKeyRoutes,
+  ...auditRoutes,
 ];

@@ -5,7 +5,7 @@ import {
   slugFromName,
   tenantSpecFrom,
 } from '../../domain/index.js';
-import { decodeCursor } from '../../activities/registry/store.js';
+import { decodeCursor } from '../../registry/index.js';
 import { HttpProblem } from '../http-problem.js';
 import { defineRoute } from '../route.js';
 import type { RouteDefinition, RouteLink, RouteResult } from '../route.js';
@@ -101,7 +101,7 @@ export const tenantRoutes: RouteDefinition[] = [
       }
       const spec = tenantSpecFrom(body, id);
       checkPlacement(deps.catalog, spec);
-      if (await deps.store.getTenant(id))
+      if (await deps.store.tenants.get(id))
         throw new LandlordError('TenantExists', `tenant "${id}" already exists`);
       return acceptedOperation(await deps.lifecycle.createTenant(spec, actor));
     },
@@ -133,7 +133,7 @@ export const tenantRoutes: RouteDefinition[] = [
           ],
         });
       }
-      return { status: 200, body: await deps.store.listTenants(query) };
+      return { status: 200, body: await deps.store.tenants.list(query) };
     },
   }),
   defineRoute({
@@ -146,9 +146,9 @@ export const tenantRoutes: RouteDefinition[] = [
     params: TenantIdParams,
     responses: { 200: { description: 'The tenant', schema: TenantDetail } },
     async handle({ params }, { deps }) {
-      const tenant = await deps.store.getTenant(params.id);
+      const tenant = await deps.store.tenants.get(params.id);
       if (!tenant) throw new LandlordError('TenantNotFound', `no tenant "${params.id}"`);
-      const operations = (await deps.store.listTenantOperations(params.id)).map((op) => ({
+      const operations = (await deps.store.operations.listForTenant(params.id)).map((op) => ({
         id: op.id,
         kind: op.kind,
         status: op.status,
@@ -179,7 +179,7 @@ export const tenantRoutes: RouteDefinition[] = [
     responses: { 202: ACCEPTED },
     auditSubject: tenantInPath,
     async handle({ params, body }, { actor, deps }) {
-      const tenant = await deps.store.getTenant(params.id);
+      const tenant = await deps.store.tenants.get(params.id);
       if (!tenant) throw new LandlordError('TenantNotFound', `no tenant "${params.id}"`);
       return acceptedOperation(await deps.lifecycle.changeTenantTier(tenant, body.tier, actor));
     },
@@ -200,9 +200,10 @@ export const tenantRoutes: RouteDefinition[] = [
       },
     },
     async handle({ params, query }, { deps }) {
-      if (!(await deps.store.getTenant(params.id)))
+      if (!(await deps.store.tenants.get(params.id)))
         throw new LandlordError('TenantNotFound', `no tenant "${params.id}"`);
-      const items = await deps.store.listAuditEvents(params.id, {
+      const items = await deps.store.audit.list({
+        tenantId: params.id,
         limit: query.limit,
         afterSeq: query.afterSeq,
       });
@@ -228,12 +229,12 @@ export const tenantRoutes: RouteDefinition[] = [
     responses: { 204: { description: 'The workflow was ended' } },
     auditSubject: tenantInPath,
     async handle({ params }, { actor, deps }) {
-      if (await deps.store.getTenant(params.id))
+      if (await deps.store.tenants.get(params.id))
         throw new LandlordError(
           'InvalidTransition',
           `tenant "${params.id}" is recorded; its workflow is its lifecycle and is not ended by hand`,
         );
-      const running = (await deps.store.listTenantOperations(params.id)).find(
+      const running = (await deps.store.operations.listForTenant(params.id)).find(
         (op) => op.status === 'running',
       );
       if (running)
@@ -243,7 +244,7 @@ export const tenantRoutes: RouteDefinition[] = [
         );
       // Recorded before it happens: an end that is not in the audit trail must not happen.
       const audit = (outcome: string) =>
-        deps.store.appendAudit({
+        deps.store.audit.append({
           eventKey: `api:${actor.requestId}:tenant.end-workflow:${outcome}`,
           tenantId: params.id,
           actor: actor.principal,
@@ -284,7 +285,7 @@ export const tenantRoutes: RouteDefinition[] = [
       responses: { 202: ACCEPTED },
       auditSubject: tenantInPath,
       async handle({ params }, { actor, deps }) {
-        if (!(await deps.store.getTenant(params.id)))
+        if (!(await deps.store.tenants.get(params.id)))
           throw new LandlordError('TenantNotFound', `no tenant "${params.id}"`);
         return acceptedOperation(await deps.lifecycle.requestTenantOperation(params.id, kind, actor));
       },

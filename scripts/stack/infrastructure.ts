@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Config } from '../../config/index.js';
-import { RegistryStore } from '../../activities/registry/store.js';
+import { connectRegistry } from '../../registry/index.js';
 import { prepareRegionServers } from '../../activities/pool/schema.js';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase } from './postgres.js';
 import type { EmbeddedServer } from './postgres.js';
@@ -85,7 +85,7 @@ export async function startInfrastructure(
       await ensureDatabase(registryServer!, REGISTRY_DATABASE);
       registryUrl = withDatabase(registryServer!, REGISTRY_DATABASE);
     }
-    const store = RegistryStore.connect(registryUrl, 2);
+    const store = connectRegistry(registryUrl, 2);
     try {
       await store.migrate();
     } finally {

@@ -30,11 +30,11 @@ async function footprint(h: Harness, id: string, receiver: WebhookReceiver) {
   const pool = h.directory.pool('local-a');
   const count = async (sql: string, arg: string) =>
     Number((await pool.query(`SELECT count(*) AS n FROM ${sql}`, [arg])).rows[0].n);
-  const operations = await h.store.listTenantOperations(id);
-  const audit = await h.store.listAuditEvents(id, { limit: 100 });
+  const operations = await h.store.operations.listForTenant(id);
+  const audit = await h.store.audit.list({ tenantId: id, limit: 100 });
   const mine = receiver.deliveries.filter((d) => d.body.tenantId === id);
   return {
-    status: (await h.store.getTenant(id))?.status,
+    status: (await h.store.tenants.get(id))?.status,
     registryRows: Number(
       (await h.store.pool.query('SELECT count(*) AS n FROM tenants WHERE id = $1', [id])).rows[0].n,
     ),

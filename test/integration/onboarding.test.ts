@@ -239,6 +239,6 @@ describe('pool tenant onboarding through the API', () => {
     await h.waitForOperation(first.body!.id as string);
     const dup = await h.api('POST', '/v1/tenants', { role: 'sales', body });
     expect(dup.status).toBe(409);
-    expect((await h.store.listTenantOperations(id)).length).toBe(1);
+    expect((await h.store.operations.listForTenant(id)).length).toBe(1);
   });
 });

@@ -129,7 +129,7 @@ describe('poison inputs', () => {
     expect(refused.status).toBe(500);
     // Nothing ran: no tenant, no operation, and the id and the key are free.
     expect((await h.api('GET', `/v1/tenants/${id}`)).status).toBe(404);
-    expect(await h.store.listTenantOperations(id)).toEqual([]);
+    expect(await h.store.operations.listForTenant(id)).toEqual([]);
     const again = await create(id, {}, { 'idempotency-key': `unrecorded-${id}` });
     expect(again.status).toBe(202);
     expect((await h.waitForOperation(again.body!.id as string)).status).toBe('succeeded');
@@ -167,7 +167,7 @@ describe('poison inputs', () => {
     const first = await create(id, {}, { 'idempotency-key': `stuck-${id}` });
     expect(first.status).toBe(503);
     expect(await workflowRuns(id)).toBe('RUNNING');
-    expect(await h.store.listTenantOperations(id)).toEqual([]);
+    expect(await h.store.operations.listForTenant(id)).toEqual([]);
     const ended = await h.api('DELETE', `/v1/tenants/${id}/workflow`);
     expect(ended.status).toBe(204);
     expect(await workflowRuns(id)).toBe('TERMINATED');
@@ -206,7 +206,7 @@ describe('poison inputs', () => {
     expect(ended.status).toBe(204);
     expect(await workflowRuns(id)).toBe('TERMINATED');
     expect((await h.api('DELETE', `/v1/tenants/${id}/workflow`)).status).toBe(404);
-    const events = await h.store.listAuditEvents(id, { limit: 10 });
+    const events = await h.store.audit.list({ tenantId: id, limit: 10 });
     expect(events.map((e) => [e.action, e.outcome])).toContainEqual(['tenant.end-workflow', 'succeeded']);
 
     const res = await create(id);

@@ -33,7 +33,7 @@ describe('moving a pool tenant to a silo tier (PATCH /v1/tenants/{id})', () => {
         async copyTenantToSilo(input) {
           const attempt = (copyAttempts.get(input.tenantId) ?? 0) + 1;
           copyAttempts.set(input.tenantId, attempt);
-          const tenant = await h.store.getTenant(input.tenantId);
+          const tenant = await h.store.tenants.get(input.tenantId);
           const write = await asTenant(input.tenantId, (c) =>
             c.query(`INSERT INTO projects (tenant_id, name) VALUES ($1, 'during the copy')`, [
               input.tenantId,

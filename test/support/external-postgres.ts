@@ -37,8 +37,11 @@ export function startExternalPostgres(dir: string, port: number): ExternalPostgr
   if (!bin) return undefined;
   // initdb refuses to run as root: as root, the server runs as the system's postgres user.
   const asRoot = process.getuid?.() === 0;
+  // From a folder the postgres user can enter: the clone may sit in a private one.
   const as = (cmd: string, args: string[]) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args]) : execFileSync(cmd, args);
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { cwd: dir })
+      : execFileSync(cmd, args, { cwd: dir });
   const data = join(dir, 'data');
   const password = 'external-superuser-password';
   mkdirSync(dir, { recursive: true, mode: 0o755 });

@@ -16,7 +16,8 @@ import { loadConfig, PROJECT_ROOT } from '../../config/index.js';
 import type { Config } from '../../config/index.js';
 import { ensureDatabase, withDatabase } from '../../activities/database.js';
 import { PoolDirectory } from '../../activities/pool/directory.js';
-import { RegistryStore } from '../../activities/registry/store.js';
+import { connectRegistry } from '../../registry/index.js';
+import type { PostgresRegistry } from '../../registry/index.js';
 import { TemporalLifecycleClient } from '../../client/temporal-lifecycle.js';
 import { createApp } from '../../api/app.js';
 import { listen } from '../../api/serve.js';
@@ -66,7 +67,7 @@ export class Harness {
   private constructor(
     readonly config: Config,
     readonly env: Record<string, string>,
-    readonly store: RegistryStore,
+    readonly store: PostgresRegistry,
     readonly directory: PoolDirectory,
     readonly client: Client,
     readonly lifecycle: TemporalLifecycleClient,
@@ -91,7 +92,7 @@ export class Harness {
       ...(options.webhookSecret ? { LANDLORD_WEBHOOK_SECRET: options.webhookSecret } : {}),
     };
     const config = loadConfig({ ...env, PATH: process.env.PATH });
-    const store = RegistryStore.connect(env.LANDLORD_REGISTRY_URL!);
+    const store = connectRegistry(env.LANDLORD_REGISTRY_URL!);
     await store.migrate();
     const directory = new PoolDirectory(config.postgres.regionUrls);
     // A look that fails is a test's failure to see: say so.
@@ -212,7 +213,7 @@ export class Harness {
     for (const role of ['viewer', 'sales', 'operator'] as const) {
       this.keys.set(
         role,
-        (await this.store.createApiKey({ name: `test ${role}`, role, createdBy: 'test' })).secret,
+        (await this.store.apiKeys.create({ name: `test ${role}`, role, createdBy: 'test' })).secret,
       );
     }
     const app = createApp({

@@ -18,7 +18,12 @@ function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
 describe('loadConfig from the environment', () => {
   it('starts with defaults from an empty environment', () => {
     const config = loadConfig({});
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080, workflowTimeoutMs: 10_000 });
+    expect(config.api).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      workflowTimeoutMs: 10_000,
+      idempotencyTtlMs: 24 * 3_600_000,
+    });
     expect(config.dataDir).toBe(join(PROJECT_ROOT, '.data'));
     expect(config.logLevel).toBe('info');
     expect(config.adminKey).toBeUndefined();

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RegistryStore } from '../../../activities/registry/store.js';
+import type { Registry } from '../../../registry/index.js';
 import { stepProgressWriter } from '../../../activities/step-progress.js';
 import type { StepProgress } from '../../../domain/index.js';
 
@@ -8,11 +8,13 @@ function recordingStore() {
   const written: StepProgress[] = [];
   let hold: Promise<void> | undefined;
   const store = {
-    recordStepProgress: async (_op: string, _run: number, _step: string, p: StepProgress) => {
-      if (hold) await hold;
-      written.push(p);
+    operations: {
+      recordStepProgress: async (_op: string, _run: number, _step: string, p: StepProgress) => {
+        if (hold) await hold;
+        written.push(p);
+      },
     },
-  } as unknown as RegistryStore;
+  } as unknown as Registry;
   return {
     store,
     written,
@@ -94,11 +96,13 @@ describe('step progress writer', () => {
     const written: StepProgress[] = [];
     let calls = 0;
     const store = {
-      recordStepProgress: async (_o: string, _r: number, _s: string, p: StepProgress) => {
-        if (calls++ === 0) throw new Error('connection reset');
-        written.push(p);
+      operations: {
+        recordStepProgress: async (_o: string, _r: number, _s: string, p: StepProgress) => {
+          if (calls++ === 0) throw new Error('connection reset');
+          written.push(p);
+        },
       },
-    } as unknown as RegistryStore;
+    } as unknown as Registry;
     const shown = stepProgressWriter(store, ref, 500);
     shown.report(at(1));
     await shown.finish(at(5));

@@ -1,51 +1,46 @@
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
-import { Registry } from 'prom-client';
-import { RegistryStore } from '../../../activities/registry/store.js';
+import { Registry as MetricsRegistry } from 'prom-client';
+import { MemoryRegistry } from '../../../registry/index.js';
 import { createApp } from '../../../api/app.js';
 import { listen } from '../../../api/serve.js';
 import { loadConfig } from '../../../config/index.js';
 import type { PolicyCatalog, Role } from '../../../domain/index.js';
 import { ROLES } from '../../../domain/index.js';
-import { ensureDatabase, withDatabase } from '../../../activities/database.js';
-import { testStack } from '../../support/stack.js';
 import { FakeLifecycle } from './fake-lifecycle.js';
 
 /** How long the harness's server waits for a whole request (short, so that a test can see the 408). */
 export const REQUEST_TIMEOUT_MS = 1_500;
 
-/** A running API over a real registry database and a fake lifecycle, with one key per role. */
+/** A running API over the in-memory registry and a fake lifecycle, with one key per role: no server. */
 export interface ApiHarness {
   baseUrl: string;
-  store: RegistryStore;
+  store: MemoryRegistry;
   lifecycle: FakeLifecycle;
   catalog: PolicyCatalog;
-  metrics: Registry;
+  metrics: MetricsRegistry;
   /** Every line the API logged, as written. */
   logLines: string[];
   /** Secret of an active key for each role. */
   keys: Record<Role, string>;
+  /** Moves the registry's clock (Idempotency-Key ages) forward. */
+  advanceClock(ms: number): void;
   stop(): Promise<void>;
 }
 
-/** Migrates a fresh registry database on the shared test server and serves the API on a free loopback port. */
+/** Serves the API on a free loopback port over a fresh in-memory registry. */
 export async function startApiHarness(): Promise<ApiHarness> {
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s();
   };
   try {
-    const { registryServerUrl } = testStack();
-    const database = `api_registry_${randomBytes(4).toString('hex')}`;
-    await ensureDatabase(registryServerUrl, database);
-    const store = RegistryStore.connect(withDatabase(registryServerUrl, database));
-    stops.push(() => store.close());
-    await store.migrate();
+    let offset = 0;
+    const store = new MemoryRegistry({ clock: () => Date.now() + offset });
     const { catalog } = loadConfig({});
     const lifecycle = new FakeLifecycle(store, catalog);
-    const metrics = new Registry();
+    const metrics = new MetricsRegistry();
     const logLines: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
     const app = createApp({ store, lifecycle, catalog, logger, metrics });
@@ -56,9 +51,19 @@ export async function startApiHarness(): Promise<ApiHarness> {
     stops.push(async () => server.closeAllConnections());
     const keys = {} as Record<Role, string>;
     for (const role of ROLES)
-      keys[role] = (await store.createApiKey({ name: `test-${role}`, role, createdBy: 'test' })).secret;
+      keys[role] = (await store.apiKeys.create({ name: `test-${role}`, role, createdBy: 'test' })).secret;
     const { port } = server.address() as AddressInfo;
-    return { baseUrl: `http://127.0.0.1:${port}`, store, lifecycle, catalog, metrics, logLines, keys, stop };
+    return {
+      baseUrl: `http://127.0.0.1:${port}`,
+      store,
+      lifecycle,
+      catalog,
+      metrics,
+      logLines,
+      keys,
+      advanceClock: (ms) => void (offset += ms),
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -84,9 +89,8 @@ export function useApiHarness(): () => ApiHarness {
 }
 
 /** Number of operations the registry holds. */
-export async function operationCount(store: RegistryStore): Promise<number> {
-  const { rows } = await store.pool.query<{ n: string }>('SELECT count(*) AS n FROM operations');
-  return Number(rows[0]?.n ?? 0);
+export async function operationCount(store: MemoryRegistry): Promise<number> {
+  return store.operations.rows.size;
 }
 
 /** An answer read whole: status, headers and the parsed JSON body (or the text). */

@@ -21,6 +21,6 @@ describe('bad requests', () => {
     expect(JSON.stringify(body)).not.toMatch(/\bat .*\.(ts|js):\d+|SELECT |INSERT |llk_/);
     expect(api().lifecycle.calls).toEqual([]);
     expect(await operationCount(api().store)).toBe(0);
-    expect(await api().store.getTenant('bad-request-probe')).toBeUndefined();
+    expect(await api().store.tenants.get('bad-request-probe')).toBeUndefined();
   });
 });

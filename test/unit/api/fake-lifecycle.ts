@@ -1,4 +1,4 @@
-import type { RegistryStore } from '../../../activities/registry/store.js';
+import type { Registry } from '../../../registry/index.js';
 import type { LifecycleClient } from '../../../client/lifecycle.js';
 import {
   LandlordError,
@@ -47,7 +47,7 @@ export class FakeLifecycle implements LifecycleClient {
   readonly unrecordedWorkflows = new Set<string>();
 
   constructor(
-    private readonly store: RegistryStore,
+    private readonly store: Registry,
     private readonly catalog: PolicyCatalog,
   ) {}
 
@@ -61,10 +61,10 @@ export class FakeLifecycle implements LifecycleClient {
   async createTenant(spec: TenantSpec, actor: Actor): Promise<OperationSnapshot> {
     this.calls.push({ method: 'createTenant', tenantId: spec.id, actor });
     const placement = checkPlacement(this.catalog, spec);
-    if (await this.store.getTenant(spec.id))
+    if (await this.store.tenants.get(spec.id))
       throw new LandlordError('TenantExists', `tenant "${spec.id}" already exists`);
     const now = new Date().toISOString();
-    await this.store.upsertTenant({
+    await this.store.tenants.upsert({
       ...spec,
       ...(placement.drRegion ? { drRegion: placement.drRegion.id } : {}),
       deploymentModel: placement.tier.deploymentModel,
@@ -79,15 +79,15 @@ export class FakeLifecycle implements LifecycleClient {
 
   /** Marks a tenant's onboarding as done, as the workflow would. */
   async finishOnboarding(tenantId: string, status: 'active' | 'failed' = 'active'): Promise<void> {
-    const tenant = await this.store.getTenant(tenantId);
+    const tenant = await this.store.tenants.get(tenantId);
     if (!tenant) throw new Error(`no tenant ${tenantId}`);
-    await this.store.upsertTenant({
+    await this.store.tenants.upsert({
       ...tenant,
       status,
       updatedAt: new Date().toISOString(),
       version: tenant.version + 1,
     });
-    const op = (await this.store.listTenantOperations(tenantId)).find((o) => o.kind === 'onboard');
+    const op = (await this.store.operations.listForTenant(tenantId)).find((o) => o.kind === 'onboard');
     if (op) await this.finish(op, status === 'active' ? 'succeeded' : 'failed');
   }
 
@@ -97,12 +97,12 @@ export class FakeLifecycle implements LifecycleClient {
     actor: Actor,
   ): Promise<OperationSnapshot> {
     this.calls.push({ method: 'requestTenantOperation', tenantId, actor });
-    const tenant = await this.store.getTenant(tenantId);
+    const tenant = await this.store.tenants.get(tenantId);
     const refusal = transitionRefusal(kind, tenant?.status ?? 'absent');
     if (refusal || !tenant)
       throw new LandlordError('InvalidTransition', refusal ?? 'the tenant does not exist');
     const op = await this.record(tenantId, kind, actor, {});
-    await this.store.upsertTenant({
+    await this.store.tenants.upsert({
       ...tenant,
       status: TRANSITIONS[kind].to ?? tenant.status,
       updatedAt: new Date().toISOString(),
@@ -159,7 +159,7 @@ export class FakeLifecycle implements LifecycleClient {
     };
     delete retried.error;
     delete retried.finishedAt;
-    await this.store.upsertOperation(retried);
+    await this.store.operations.upsert(retried);
     return retried;
   }
 
@@ -187,7 +187,7 @@ export class FakeLifecycle implements LifecycleClient {
       updatedAt: now,
       version: 1,
     };
-    await this.store.upsertOperation(op);
+    await this.store.operations.upsert(op);
     return op;
   }
 
@@ -203,7 +203,7 @@ export class FakeLifecycle implements LifecycleClient {
       finishedAt: now,
       version: op.version + 1,
     };
-    await this.store.upsertOperation(done);
+    await this.store.operations.upsert(done);
     return done;
   }
 }

@@ -119,13 +119,13 @@ describe('Idempotency-Key', () => {
     const headers = { 'idempotency-key': 'orphaned-suspend' };
     const path = '/v1/tenants/idem-co/suspend';
     // What a process killed while waiting on its workflow leaves behind: a key with no answer.
-    const keyId = (await api().store.authenticate(api().keys.admin))!.id;
+    const keyId = (await api().store.apiKeys.authenticate(api().keys.admin))!.id;
     const { requestFingerprint } = await import('../../../api/idempotency.js');
     const fingerprint = requestFingerprint({ method: 'POST', path, body: undefined } as never);
-    await api().store.pool.query(
-      `INSERT INTO idempotency_keys (principal, key, request_hash, created_at) VALUES ($1, $2, $3, now() - interval '1 hour')`,
-      [keyId, headers['idempotency-key'], fingerprint],
-    );
+    expect(await api().store.idempotency.begin(keyId, headers['idempotency-key'], fingerprint)).toEqual({
+      state: 'new',
+    });
+    api().advanceClock(60 * 60_000);
     const other = await call(api(), 'POST', '/v1/tenants/idem-co/resume', { headers });
     expect(other.body.type).toBe('https://landlord.dev/problems/idempotency-key-reused');
     const taken = await call(api(), 'POST', path, { headers });
@@ -133,5 +133,34 @@ describe('Idempotency-Key', () => {
     expect(taken.headers.get('idempotent-replayed')).toBeNull();
     const replayed = await call(api(), 'POST', path, { headers });
     expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  it('forgets a key 24 hours after its answer: the same key then starts a new request, and the old one is deleted', async () => {
+    const headers = { 'idempotency-key': 'expiring-key' };
+    const { status } = (await call(api(), 'GET', '/v1/tenants/idem-co')).body;
+    const [one, other] = status === 'suspended' ? ['resume', 'suspend'] : ['suspend', 'resume'];
+    const first = await call(api(), 'POST', `/v1/tenants/idem-co/${one}`, { headers });
+    expect(first.status).toBe(202);
+    api().advanceClock(23 * 3_600_000);
+    const reused = await call(api(), 'POST', `/v1/tenants/idem-co/${other}`, { headers });
+    expect(reused.body.type).toBe('https://landlord.dev/problems/idempotency-key-reused');
+    api().advanceClock(2 * 3_600_000);
+    const calls = api().lifecycle.calls.length;
+    const fresh = await call(api(), 'POST', `/v1/tenants/idem-co/${other}`, { headers });
+    expect(fresh.status).toBe(202);
+    expect(fresh.headers.get('idempotent-replayed')).toBeNull();
+    expect(api().lifecycle.calls.length).toBe(calls + 1);
+    // The purge deletes what has expired, and only that.
+    api().advanceClock(25 * 3_600_000);
+    const { purgeExpiredKeys } = await import('../../../api/idempotency.js');
+    const logged: unknown[] = [];
+    const purging = purgeExpiredKeys(api().store.idempotency, {
+      info: (o: unknown) => void logged.push(o),
+      warn: () => undefined,
+    } as never);
+    await purging.done;
+    purging.stop();
+    expect(api().store.idempotency.claims.size).toBe(0);
+    expect(logged).toEqual([{ purged: expect.any(Number) }]);
   });
 });

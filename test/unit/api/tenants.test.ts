@@ -101,7 +101,7 @@ describe('onboarding', () => {
       instance: '/v1/tenants',
     });
     expect(res.body.detail).toMatch(/no DR partner/);
-    expect(await api().store.getTenant('far-away')).toBeUndefined();
+    expect(await api().store.tenants.get('far-away')).toBeUndefined();
   });
 
   it('lists validation issues with where, path, message and code', async () => {
@@ -140,7 +140,7 @@ describe('suspend and resume', () => {
     expect(suspended.status).toBe(202);
     expect(suspended.body).toMatchObject({ kind: 'suspend', tenantId: 'pause-co' });
     expect(suspended.headers.get('location')).toBe(`/v1/operations/${suspended.body.id}`);
-    expect((await api().store.getTenant('pause-co'))?.status).toBe('suspended');
+    expect((await api().store.tenants.get('pause-co'))?.status).toBe('suspended');
 
     const again = await call(api(), 'POST', '/v1/tenants/pause-co/suspend', { role: 'operator' });
     expect(again.status).toBe(409);
@@ -151,7 +151,7 @@ describe('suspend and resume', () => {
 
     const resumed = await call(api(), 'POST', '/v1/tenants/pause-co/resume', { role: 'operator', body: {} });
     expect(resumed.status).toBe(202);
-    expect((await api().store.getTenant('pause-co'))?.status).toBe('active');
+    expect((await api().store.tenants.get('pause-co'))?.status).toBe('active');
   });
 
   it('answers 404 for an unknown tenant without calling the lifecycle', async () => {
@@ -245,7 +245,7 @@ describe('listing', () => {
       updatedAt: new Date(base).toISOString(),
       version: 1,
     }));
-    for (const t of seeded) await api().store.upsertTenant(t);
+    for (const t of seeded) await api().store.tenants.upsert(t);
 
     const seen: string[] = [];
     let cursor: string | undefined;

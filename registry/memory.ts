@@ -1,0 +1,304 @@
+/**
+ * The registry in memory: the same contract as the Postgres one (test/support/registry-contract.ts
+ * runs against both), for API tests and pure tests that must not need a server. Not for
+ * production: nothing survives the process.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  ApiKeyRecord,
+  AuditEvent,
+  ErrorInfo,
+  OperationSnapshot,
+  Role,
+  StepProgress,
+  TenantRecord,
+} from '../domain/index.js';
+import { decodeCursor, encodeCursor, microsOf } from './cursor.js';
+import { DEFAULT_IDEMPOTENCY } from './stores.js';
+import type {
+  ApiKeyStore,
+  AuditFilter,
+  AuditInput,
+  AuditStore,
+  IdempotencyBegin,
+  IdempotencySettings,
+  IdempotencyStore,
+  OperationStore,
+  Registry,
+  TenantFilter,
+  TenantStore,
+} from './stores.js';
+import { newApiKey } from './postgres/api-keys.js';
+import { EndWaiters } from './waiters.js';
+
+const copy = <T>(value: T): T => structuredClone(value);
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+/** As Postgres keeps them: microsecond precision, UTC. */
+const now = () => new Date().toISOString();
+
+class MemoryTenantStore implements TenantStore {
+  readonly rows = new Map<string, TenantRecord>();
+
+  async upsert(t: TenantRecord): Promise<void> {
+    const existing = this.rows.get(t.id);
+    if (existing && existing.version >= t.version) return;
+    this.rows.set(t.id, copy(existing ? { ...t, createdAt: existing.createdAt } : t));
+  }
+
+  async get(id: string): Promise<TenantRecord | undefined> {
+    const row = this.rows.get(id);
+    return row && copy(row);
+  }
+
+  async list(f: TenantFilter): Promise<{ items: TenantRecord[]; nextCursor?: string }> {
+    const after = f.cursor ? decodeCursor(f.cursor) : undefined;
+    const key = (t: TenantRecord) => [microsOf(t.createdAt), t.id] as const;
+    const before = (a: readonly [bigint, string], b: readonly [bigint, string]) =>
+      a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+    const matching = [...this.rows.values()]
+      .filter((t) => (!f.tier || t.tier === f.tier) && (!f.region || t.region === f.region))
+      .filter((t) => !f.status || t.status === f.status)
+      .filter((t) => !after || before([BigInt(after.micros), after.id], key(t)))
+      .sort((a, b) => (before(key(a), key(b)) ? -1 : before(key(b), key(a)) ? 1 : 0));
+    const items = matching.slice(0, f.limit).map(copy);
+    const last = matching.length > f.limit ? items.at(-1) : undefined;
+    return last ? { items, nextCursor: encodeCursor(microsOf(last.createdAt), last.id) } : { items };
+  }
+}
+
+class MemoryOperationStore implements OperationStore {
+  readonly rows = new Map<string, OperationSnapshot>();
+  private readonly failures = new Map<string, { attempt: number; error: ErrorInfo }>();
+  private readonly progress = new Map<string, StepProgress>();
+
+  async upsert(op: OperationSnapshot): Promise<void> {
+    const existing = this.rows.get(op.id);
+    if (existing && existing.version >= op.version) return;
+    // As the SQL upsert: what an operation was asked to do never changes.
+    const { tenantId, kind, actor, input, createdAt } = existing ?? op;
+    this.rows.set(op.id, copy({ ...op, tenantId, kind, actor, input, createdAt }));
+    if (op.status !== 'running') this.ended.wake(op.id);
+  }
+
+  private readonly ended = new EndWaiters();
+
+  async waitUntilEnded(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    await this.ended.wait(id, timeoutMs, async () => this.rows.get(id)?.status !== 'running', { signal });
+  }
+
+  async recordStepFailure(
+    operationId: string,
+    run: number,
+    step: string,
+    attempt: number,
+    error: ErrorInfo,
+  ): Promise<void> {
+    const key = `${operationId}/${run}/${step}`;
+    const known = this.failures.get(key);
+    if (!known || known.attempt < attempt) this.failures.set(key, { attempt, error: copy(error) });
+  }
+
+  async recordStepProgress(
+    operationId: string,
+    run: number,
+    step: string,
+    progress: StepProgress,
+  ): Promise<void> {
+    this.progress.set(`${operationId}/${run}/${step}`, copy(progress));
+  }
+
+  async get(id: string): Promise<OperationSnapshot | undefined> {
+    const stored = this.rows.get(id);
+    if (!stored) return undefined;
+    const op = copy(stored);
+    if (op.status !== 'running') return op;
+    for (const step of op.steps) {
+      if (step.status !== 'running') continue;
+      const failure = this.failures.get(`${id}/${op.run}/${step.name}`);
+      if (failure && step.attempts <= failure.attempt) {
+        step.attempts = failure.attempt + 1;
+        step.error = copy(failure.error);
+      }
+      const progress = this.progress.get(`${id}/${op.run}/${step.name}`);
+      if (progress) step.progress = copy(progress);
+    }
+    return op;
+  }
+
+  async listForTenant(tenantId: string): Promise<OperationSnapshot[]> {
+    return [...this.rows.values()]
+      .filter((o) => o.tenantId === tenantId)
+      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))
+      .map(copy);
+  }
+}
+
+class MemoryAuditStore implements AuditStore {
+  readonly events: (AuditEvent & { eventKey: string })[] = [];
+
+  async append(e: AuditInput): Promise<void> {
+    if (this.events.some((x) => x.eventKey === e.eventKey)) return;
+    const { eventKey, detail, ...rest } = copy(e);
+    this.events.push({ ...rest, eventKey, seq: this.events.length + 1, at: now(), detail: detail ?? {} });
+  }
+
+  async list(f: AuditFilter): Promise<AuditEvent[]> {
+    return this.events
+      .filter((e) =>
+        f.tenantId === null ? !e.tenantId : f.tenantId === undefined || e.tenantId === f.tenantId,
+      )
+      .filter((e) => (!f.action || e.action === f.action) && (!f.actor || e.actor === f.actor))
+      .filter((e) => !f.outcome || e.outcome === f.outcome)
+      .filter((e) => (!f.since || e.at >= f.since) && (!f.until || e.at < f.until))
+      .filter((e) => e.seq > (f.afterSeq ?? 0))
+      .slice(0, f.limit)
+      .map(({ eventKey: _key, ...e }) => copy(e));
+  }
+}
+
+class MemoryApiKeyStore implements ApiKeyStore {
+  private readonly keys = new Map<string, ApiKeyRecord & { hash: string }>();
+
+  private record({ hash: _hash, ...key }: ApiKeyRecord & { hash: string }): ApiKeyRecord {
+    return copy(key);
+  }
+
+  async create(input: { name: string; role: Role; createdBy: string }) {
+    const { id, secret } = newApiKey();
+    const key = { id, ...input, createdAt: now(), hash: sha256(secret) };
+    this.keys.set(id, key);
+    return { key: this.record(key), secret };
+  }
+
+  async ensureAdmin(id: string, secret: string): Promise<void> {
+    const existing = this.keys.get(id);
+    const key = existing ?? {
+      id,
+      name: id,
+      createdBy: 'landlord',
+      createdAt: now(),
+      role: 'admin',
+      hash: '',
+    };
+    delete key.revokedAt;
+    this.keys.set(id, { ...key, role: 'admin', hash: sha256(secret) });
+  }
+
+  async hasActiveAdmin(): Promise<boolean> {
+    return [...this.keys.values()].some((k) => k.role === 'admin' && !k.revokedAt);
+  }
+
+  async authenticate(secret: string): Promise<ApiKeyRecord | undefined> {
+    const hash = sha256(secret);
+    const key = [...this.keys.values()].find((k) => k.hash === hash && !k.revokedAt);
+    if (!key) return undefined;
+    key.lastUsedAt = now();
+    return this.record(key);
+  }
+
+  async list(): Promise<ApiKeyRecord[]> {
+    return [...this.keys.values()]
+      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1))
+      .map((k) => this.record(k));
+  }
+
+  async revoke(id: string): Promise<'revoked' | 'already' | 'unknown'> {
+    const key = this.keys.get(id);
+    if (!key) return 'unknown';
+    if (key.revokedAt) return 'already';
+    key.revokedAt = now();
+    return 'revoked';
+  }
+}
+
+interface Claim {
+  requestHash: string;
+  createdAt: number;
+  completedAt?: number;
+  response?: { status: number; headers: Record<string, string>; body: unknown };
+}
+
+class MemoryIdempotencyStore implements IdempotencyStore {
+  /** Every claim by `<principal>\0<key>` (tests look at what is kept). */
+  readonly claims = new Map<string, Claim>();
+
+  constructor(
+    private readonly settings: IdempotencySettings,
+    private readonly clock: () => number,
+  ) {}
+
+  async begin(principal: string, key: string, requestHash: string): Promise<IdempotencyBegin> {
+    const id = `${principal}\u0000${key}`;
+    const claim = this.claims.get(id);
+    const t = this.clock();
+    const lost =
+      claim &&
+      !claim.response &&
+      claim.requestHash === requestHash &&
+      claim.createdAt < t - this.settings.inFlightStaleMs;
+    const expired = claim?.completedAt !== undefined && claim.completedAt < t - this.settings.ttlMs;
+    if (!claim || lost || expired) {
+      this.claims.set(id, { requestHash, createdAt: t });
+      return { state: 'new' };
+    }
+    if (claim.requestHash !== requestHash) return { state: 'mismatch' };
+    if (!claim.response) return { state: 'in-flight' };
+    return { state: 'replay', ...copy(claim.response) };
+  }
+
+  async complete(
+    principal: string,
+    key: string,
+    status: number,
+    headers: Record<string, string>,
+    body: unknown,
+  ): Promise<void> {
+    const claim = this.claims.get(`${principal}\u0000${key}`);
+    if (!claim) return;
+    claim.response = copy({ status, headers, body });
+    claim.completedAt = this.clock();
+  }
+
+  async abandon(principal: string, key: string): Promise<void> {
+    const id = `${principal}\u0000${key}`;
+    if (!this.claims.get(id)?.response) this.claims.delete(id);
+  }
+
+  async purgeExpired(batch = 1000): Promise<number> {
+    const cutoff = this.clock() - this.settings.ttlMs;
+    let purged = 0;
+    for (const [id, claim] of this.claims) {
+      if (purged >= batch) break;
+      if (claim.completedAt !== undefined && claim.completedAt < cutoff) {
+        this.claims.delete(id);
+        purged++;
+      }
+    }
+    return purged;
+  }
+}
+
+export class MemoryRegistry implements Registry {
+  readonly tenants = new MemoryTenantStore();
+  readonly operations = new MemoryOperationStore();
+  readonly audit = new MemoryAuditStore();
+  readonly apiKeys = new MemoryApiKeyStore();
+  readonly idempotency: MemoryIdempotencyStore;
+  /** Set to make ping() fail, as an unreachable server would. */
+  down = false;
+
+  constructor({
+    idempotency = DEFAULT_IDEMPOTENCY,
+    clock = Date.now,
+  }: { idempotency?: IdempotencySettings; clock?: () => number } = {}) {
+    this.idempotency = new MemoryIdempotencyStore(idempotency, clock);
+  }
+
+  async migrate(): Promise<void> {}
+
+  async ping(): Promise<void> {
+    if (this.down) throw new Error('the registry is down');
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,153 @@
+/**
+ * The registry: the API's database and the workflows' projection target, one store per concern.
+ * Postgres implements them (registry/postgres/); an in-memory Registry (registry/memory.ts) lets
+ * API tests and pure tests run without a server. The same contract suite runs against both.
+ */
+import type {
+  ApiKeyRecord,
+  AuditEvent,
+  ErrorInfo,
+  OperationSnapshot,
+  Role,
+  StepProgress,
+  TenantRecord,
+  TenantStatus,
+} from '../domain/index.js';
+
+export interface TenantFilter {
+  tier?: string;
+  region?: string;
+  status?: TenantStatus;
+  limit: number;
+  /** Cursor from a previous page (CURSOR_PATTERN). */
+  cursor?: string;
+}
+
+export interface TenantStore {
+  /** Writes the tenant's projection; an older version never overwrites a newer one. */
+  upsert(tenant: TenantRecord): Promise<void>;
+  get(id: string): Promise<TenantRecord | undefined>;
+  /** Keyset pages on (createdAt, id): stable while tenants are added. */
+  list(filter: TenantFilter): Promise<{ items: TenantRecord[]; nextCursor?: string }>;
+}
+
+export interface OperationStore {
+  /** Writes an operation snapshot; an older version never overwrites a newer one. */
+  upsert(operation: OperationSnapshot): Promise<void>;
+  /** A failed attempt of a step, shown on the running step; a repeat is a no-op. */
+  recordStepFailure(
+    operationId: string,
+    run: number,
+    step: string,
+    attempt: number,
+    error: ErrorInfo,
+  ): Promise<void>;
+  /** Latest progress of a long step; shown on the step while it runs. */
+  recordStepProgress(operationId: string, run: number, step: string, progress: StepProgress): Promise<void>;
+  /** The operation with live attempt counts and progress merged into its running steps. */
+  get(id: string): Promise<OperationSnapshot | undefined>;
+  /** A tenant's operations, oldest first. */
+  listForTenant(tenantId: string): Promise<OperationSnapshot[]>;
+  /**
+   * Resolves as soon as operation `id` is no longer running (or does not exist), or after
+   * `timeoutMs`, or when `signal` aborts, whichever comes first.
+   */
+  waitUntilEnded(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** An audit event to append: the stored event less what the registry assigns, plus its dedup key. */
+export type AuditInput = Omit<AuditEvent, 'seq' | 'at' | 'detail'> & {
+  /** Makes a retried append a no-op. */
+  eventKey: string;
+  detail?: Record<string, unknown>;
+};
+
+export interface AuditFilter {
+  /** A tenant's events; `null`: only events about no tenant (API keys, fleet-wide runs). */
+  tenantId?: string | null;
+  action?: string;
+  actor?: string;
+  outcome?: string;
+  /** Events at or after / before this ISO time. */
+  since?: string;
+  until?: string;
+  /** Events after this sequence number (the previous page's last). */
+  afterSeq?: number;
+  limit: number;
+}
+
+export interface AuditStore {
+  /** Appends an event; a retried append with the same key is a no-op. */
+  append(event: AuditInput): Promise<void>;
+  /** Events in sequence order. */
+  list(filter: AuditFilter): Promise<AuditEvent[]>;
+}
+
+export interface ApiKeyStore {
+  /** Creates a key and returns its secret; the secret is shown once and only its hash is kept. */
+  create(input: {
+    name: string;
+    role: Role;
+    createdBy: string;
+  }): Promise<{ key: ApiKeyRecord; secret: string }>;
+  /** Makes `secret` a valid admin key under a fixed id (LANDLORD_ADMIN_KEY); idempotent. */
+  ensureAdmin(id: string, secret: string): Promise<void>;
+  hasActiveAdmin(): Promise<boolean>;
+  /** The active key with this secret (its last use noted), or undefined. */
+  authenticate(secret: string): Promise<ApiKeyRecord | undefined>;
+  list(): Promise<ApiKeyRecord[]>;
+  /** Revokes a key: `revoked` now, `already` revoked before, or `unknown`. */
+  revoke(id: string): Promise<'revoked' | 'already' | 'unknown'>;
+}
+
+export type IdempotencyBegin =
+  | { state: 'new' }
+  | { state: 'replay'; status: number; headers: Record<string, string>; body: unknown }
+  | { state: 'mismatch' }
+  | { state: 'in-flight' };
+
+export interface IdempotencySettings {
+  /** How long a completed key answers with its first response (default 24 h). */
+  ttlMs: number;
+  /** How long a key may stay in flight before its request is taken for lost (default 5 min). */
+  inFlightStaleMs: number;
+}
+
+export const DEFAULT_IDEMPOTENCY: IdempotencySettings = {
+  ttlMs: 24 * 3_600_000,
+  inFlightStaleMs: 5 * 60_000,
+};
+
+export interface IdempotencyStore {
+  /**
+   * Claims `key` for a request, or says how it was used. A key still in flight after
+   * `inFlightStaleMs` belongs to an API process that died mid-request (no request waits that long
+   * for its workflow): the same request may claim it again. A key completed more than `ttlMs` ago
+   * is forgotten: any request may claim it.
+   */
+  begin(principal: string, key: string, requestHash: string): Promise<IdempotencyBegin>;
+  complete(
+    principal: string,
+    key: string,
+    status: number,
+    headers: Record<string, string>,
+    body: unknown,
+  ): Promise<void>;
+  /** Forgets a key whose request failed on our side, so the client may try again with it. */
+  abandon(principal: string, key: string): Promise<void>;
+  /** Deletes up to `batch` expired keys; returns how many. */
+  purgeExpired(batch?: number): Promise<number>;
+}
+
+export interface Registry {
+  tenants: TenantStore;
+  operations: OperationStore;
+  audit: AuditStore;
+  apiKeys: ApiKeyStore;
+  idempotency: IdempotencyStore;
+  /** Applies pending migrations; safe from several processes at once. */
+  migrate(): Promise<void>;
+  /** Resolves when the registry answers (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

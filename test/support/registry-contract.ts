@@ -1,0 +1,296 @@
+/**
+ * What every Registry must do, whatever holds it: run against the in-memory registry as a unit
+ * test (test/unit/registry.test.ts) and against Postgres (test/integration/registry.test.ts), so
+ * the fake the API tests run on cannot drift from the real one.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OperationSnapshot, TenantRecord } from '../../domain/index.js';
+import type { IdempotencySettings, Registry } from '../../registry/index.js';
+
+/** A registry to test: fresh (empty), with the idempotency settings given. */
+export type MakeRegistry = (
+  idempotency: IdempotencySettings,
+) => Promise<{ registry: Registry; close(): Promise<void> }>;
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const suffix = () => randomBytes(3).toString('hex');
+
+const tenant = (id: string, change: Partial<TenantRecord> = {}): TenantRecord => ({
+  id,
+  name: `Tenant ${id}`,
+  tier: 'basic',
+  region: 'local-a',
+  deploymentModel: 'pool',
+  status: 'active',
+  adminEmail: 'a@b.test',
+  features: {},
+  labels: {},
+  resources: {},
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  version: 1,
+  ...change,
+});
+
+const operation = (
+  id: string,
+  tenantId: string,
+  change: Partial<OperationSnapshot> = {},
+): OperationSnapshot => ({
+  id,
+  tenantId,
+  kind: 'suspend',
+  status: 'running',
+  run: 1,
+  steps: [
+    { name: 'disable-role', status: 'running', attempts: 1 },
+    { name: 'record-status', status: 'pending', attempts: 0 },
+  ],
+  actor: { principal: 'key_1', role: 'operator', requestId: 'r1' },
+  input: {},
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  version: 1,
+  ...change,
+});
+
+export function registryContract(name: string, make: MakeRegistry): void {
+  describe(`${name}: the Registry contract`, () => {
+    let registry: Registry;
+    let close: () => Promise<void>;
+    beforeAll(async () => {
+      ({ registry, close } = await make({ ttlMs: 300, inFlightStaleMs: 150 }));
+    }, 60_000);
+    afterAll(async () => {
+      await close?.();
+    });
+
+    it('keeps the newest version of a tenant, and its first creation time', async () => {
+      const id = `ten-${suffix()}`;
+      await registry.tenants.upsert(tenant(id, { version: 2, status: 'suspended' }));
+      await registry.tenants.upsert(tenant(id, { version: 1, status: 'active' }));
+      expect((await registry.tenants.get(id))?.status).toBe('suspended');
+      await registry.tenants.upsert(
+        tenant(id, { version: 3, tier: 'premium', createdAt: '2030-01-01T00:00:00.000Z' }),
+      );
+      expect(await registry.tenants.get(id)).toMatchObject({
+        tier: 'premium',
+        version: 3,
+        createdAt: '2026-01-01T00:00:00.000Z',
+      });
+      expect(await registry.tenants.get(`absent-${suffix()}`)).toBeUndefined();
+      // What a caller does to a record it got changes nothing stored.
+      const got = (await registry.tenants.get(id))!;
+      got.labels.x = 'y';
+      expect((await registry.tenants.get(id))!.labels).toEqual({});
+    });
+
+    it('pages through tenants in creation order, filtered, each exactly once', async () => {
+      const region = `region-${suffix()}`;
+      const ids = Array.from({ length: 7 }, (_, i) => `page-${i}-${suffix()}`);
+      // Two share a creation time: the id orders them.
+      const times = ['01', '02', '02', '03', '04', '05', '06'];
+      for (const [i, id] of ids.entries())
+        await registry.tenants.upsert(
+          tenant(id, {
+            region,
+            createdAt: `2026-02-${times[i]}T00:00:00.123Z`,
+            status: i === 3 ? 'suspended' : 'active',
+          }),
+        );
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await registry.tenants.list({ region, limit: 2, ...(cursor ? { cursor } : {}) });
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items.map((t) => t.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      const expected = [ids[0], ...[ids[1], ids[2]].sort(), ...ids.slice(3)];
+      expect(seen).toEqual(expected);
+      const suspended = await registry.tenants.list({ region, status: 'suspended', limit: 10 });
+      expect(suspended.items.map((t) => t.id)).toEqual([ids[3]]);
+      expect(suspended.nextCursor).toBeUndefined();
+      expect((await registry.tenants.list({ region, tier: 'premium', limit: 10 })).items).toEqual([]);
+    });
+
+    it('keeps the newest operation snapshot, never changes what was asked, and shows live attempts and progress', async () => {
+      const tenantId = `ops-${suffix()}`;
+      const id = `op-${suffix()}`;
+      await registry.operations.upsert(operation(id, tenantId, { input: { reason: 'first' } }));
+      await registry.operations.upsert(
+        operation(id, tenantId, { version: 2, input: { reason: 'changed' }, kind: 'resume' }),
+      );
+      await registry.operations.upsert(operation(id, tenantId, { version: 1, status: 'failed' }));
+      expect(await registry.operations.get(id)).toMatchObject({
+        version: 2,
+        status: 'running',
+        kind: 'suspend',
+        input: { reason: 'first' },
+      });
+      const error = { type: 'Transient', message: 'server closed the connection' };
+      await registry.operations.recordStepFailure(id, 1, 'disable-role', 1, error);
+      await registry.operations.recordStepFailure(id, 1, 'disable-role', 1, error);
+      await registry.operations.recordStepProgress(id, 1, 'disable-role', {
+        done: 1,
+        total: 3,
+        current: 'x',
+      });
+      // A pending step shows neither.
+      await registry.operations.recordStepProgress(id, 1, 'record-status', { done: 9, total: 9 });
+      const live = (await registry.operations.get(id))!;
+      expect(live.steps[0]).toMatchObject({
+        attempts: 2,
+        error,
+        progress: { done: 1, total: 3, current: 'x' },
+      });
+      expect(live.steps[1]).toEqual({ name: 'record-status', status: 'pending', attempts: 0 });
+      await registry.operations.upsert(
+        operation(id, tenantId, {
+          version: 3,
+          status: 'succeeded',
+          steps: [{ name: 'disable-role', status: 'succeeded', attempts: 2 }],
+          createdAt: '2026-01-02T00:00:00.000Z',
+        }),
+      );
+      expect((await registry.operations.get(id))!.steps).toEqual([
+        { name: 'disable-role', status: 'succeeded', attempts: 2 },
+      ]);
+      const later = `op-${suffix()}`;
+      await registry.operations.upsert(operation(later, tenantId, { createdAt: '2026-03-01T00:00:00.000Z' }));
+      expect((await registry.operations.listForTenant(tenantId)).map((o) => o.id)).toEqual([id, later]);
+      expect(await registry.operations.get(`op-absent-${suffix()}`)).toBeUndefined();
+    });
+
+    it('appends each audit event once and finds it by tenant, by none, by action, actor, outcome and time', async () => {
+      const t = `aud-${suffix()}`;
+      const actor = `key_${suffix()}`;
+      const base = { actor, outcome: 'succeeded' };
+      await registry.audit.append({ ...base, eventKey: `${t}:1`, tenantId: t, action: 'tenant.suspend' });
+      await registry.audit.append({ ...base, eventKey: `${t}:1`, tenantId: t, action: 'tenant.suspend' });
+      await registry.audit.append({
+        ...base,
+        eventKey: `${t}:2`,
+        action: 'api-key.create',
+        detail: { k: 1 },
+      });
+      await registry.audit.append({
+        ...base,
+        eventKey: `${t}:3`,
+        tenantId: t,
+        action: 'tenant.resume',
+        outcome: 'failed',
+      });
+      const mine = await registry.audit.list({ actor, limit: 10 });
+      expect(mine.map((e) => e.action)).toEqual(['tenant.suspend', 'api-key.create', 'tenant.resume']);
+      expect(mine[0]!.seq).toBeLessThan(mine[1]!.seq);
+      expect(mine[1]).toMatchObject({ detail: { k: 1 } });
+      expect(mine[1]!.tenantId).toBeUndefined();
+      expect(mine[0]!.detail).toEqual({});
+      expect((await registry.audit.list({ actor, tenantId: t, limit: 10 })).map((e) => e.action)).toEqual([
+        'tenant.suspend',
+        'tenant.resume',
+      ]);
+      expect((await registry.audit.list({ actor, tenantId: null, limit: 10 })).map((e) => e.action)).toEqual([
+        'api-key.create',
+      ]);
+      expect((await registry.audit.list({ actor, action: 'tenant.resume', limit: 10 })).length).toBe(1);
+      expect((await registry.audit.list({ actor, outcome: 'failed', limit: 10 })).length).toBe(1);
+      const paged = await registry.audit.list({ actor, afterSeq: mine[0]!.seq, limit: 1 });
+      expect(paged.map((e) => e.seq)).toEqual([mine[1]!.seq]);
+      const at = mine[0]!.at;
+      expect((await registry.audit.list({ actor, since: at, limit: 10 })).length).toBe(3);
+      expect((await registry.audit.list({ actor, until: at, limit: 10 })).length).toBe(0);
+      expect(
+        (await registry.audit.list({ actor, since: '2999-01-01T00:00:00.000Z', limit: 10 })).length,
+      ).toBe(0);
+    });
+
+    it('authenticates by secret only while a key is active, and revokes once', async () => {
+      const { key, secret } = await registry.apiKeys.create({
+        name: 'ci',
+        role: 'operator',
+        createdBy: 'test',
+      });
+      expect(key).toMatchObject({ name: 'ci', role: 'operator', createdBy: 'test' });
+      expect(JSON.stringify(key)).not.toContain(secret);
+      expect((await registry.apiKeys.authenticate(secret))?.id).toBe(key.id);
+      expect(await registry.apiKeys.authenticate(`${secret}x`)).toBeUndefined();
+      expect((await registry.apiKeys.list()).find((k) => k.id === key.id)?.lastUsedAt).toBeDefined();
+      expect(JSON.stringify(await registry.apiKeys.list())).not.toContain(secret);
+      expect(await registry.apiKeys.revoke(key.id)).toBe('revoked');
+      expect(await registry.apiKeys.revoke(key.id)).toBe('already');
+      expect(await registry.apiKeys.revoke(`key_absent${suffix()}`)).toBe('unknown');
+      expect(await registry.apiKeys.authenticate(secret)).toBeUndefined();
+      const adminId = `key_admin_${suffix()}`;
+      await registry.apiKeys.ensureAdmin(adminId, 'first-secret-of-the-admin-key');
+      await registry.apiKeys.revoke(adminId);
+      await registry.apiKeys.ensureAdmin(adminId, 'second-secret-of-the-admin-key');
+      expect(await registry.apiKeys.authenticate('first-secret-of-the-admin-key')).toBeUndefined();
+      expect((await registry.apiKeys.authenticate('second-secret-of-the-admin-key'))?.role).toBe('admin');
+      expect(await registry.apiKeys.hasActiveAdmin()).toBe(true);
+    });
+
+    it('answers an Idempotency-Key with its first response, and forgets lost and expired claims', async () => {
+      const who = `key_${suffix()}`;
+      expect(await registry.idempotency.begin(who, 'k1', 'hash-a')).toEqual({ state: 'new' });
+      expect(await registry.idempotency.begin(who, 'k1', 'hash-a')).toEqual({ state: 'in-flight' });
+      expect(await registry.idempotency.begin(who, 'k1', 'hash-b')).toEqual({ state: 'mismatch' });
+      await registry.idempotency.complete(who, 'k1', 202, { location: '/x' }, { id: 'op-1' });
+      expect(await registry.idempotency.begin(who, 'k1', 'hash-a')).toEqual({
+        state: 'replay',
+        status: 202,
+        headers: { location: '/x' },
+        body: { id: 'op-1' },
+      });
+      // Another principal's key of the same name is its own.
+      expect(await registry.idempotency.begin(`${who}-other`, 'k1', 'hash-b')).toEqual({ state: 'new' });
+
+      // Abandoned: the client may try again.
+      expect(await registry.idempotency.begin(who, 'k2', 'hash-a')).toEqual({ state: 'new' });
+      await registry.idempotency.abandon(who, 'k2');
+      expect(await registry.idempotency.begin(who, 'k2', 'hash-b')).toEqual({ state: 'new' });
+
+      // Left in flight past inFlightStaleMs: the same request may claim it again, another may not.
+      expect(await registry.idempotency.begin(who, 'k3', 'hash-a')).toEqual({ state: 'new' });
+      await pause(200);
+      expect(await registry.idempotency.begin(who, 'k3', 'hash-b')).toEqual({ state: 'mismatch' });
+      expect(await registry.idempotency.begin(who, 'k3', 'hash-a')).toEqual({ state: 'new' });
+
+      // Completed more than ttlMs ago: forgotten, whatever the request; then purged.
+      await pause(350);
+      expect(await registry.idempotency.begin(who, 'k1', 'hash-c')).toEqual({ state: 'new' });
+      await registry.idempotency.complete(who, 'k1', 201, {}, {});
+      await registry.idempotency.complete(who, 'k3', 202, {}, {});
+      await pause(350);
+      expect(await registry.idempotency.purgeExpired(1)).toBe(1);
+      expect(await registry.idempotency.purgeExpired()).toBe(1);
+      expect(await registry.idempotency.purgeExpired()).toBe(0);
+      expect(await registry.idempotency.begin(who, 'k3', 'hash-z')).toEqual({ state: 'new' });
+    });
+
+    it('wakes a wait for an operation as soon as it ends, and ends a wait that is aborted or on nothing', async () => {
+      const id = `op-wait-${suffix()}`;
+      await registry.operations.upsert(operation(id, 'wait-co'));
+      // Were the end not noticed, the 60 s wait would outlast the test's 15 s.
+      const waited = registry.operations.waitUntilEnded(id, 60_000);
+      await pause(100);
+      await registry.operations.upsert(operation(id, 'wait-co', { version: 2, status: 'succeeded' }));
+      await waited;
+      await registry.operations.waitUntilEnded(`op-absent-${suffix()}`, 60_000);
+      const running = `op-wait-${suffix()}`;
+      await registry.operations.upsert(operation(running, 'wait-co'));
+      const abort = new AbortController();
+      const aborted = registry.operations.waitUntilEnded(running, 60_000, abort.signal);
+      abort.abort();
+      await aborted;
+      await registry.operations.waitUntilEnded(running, 50);
+      expect((await registry.operations.get(running))?.status).toBe('running');
+    }, 15_000);
+
+    it('answers a ping', async () => {
+      await expect(registry.ping()).resolves.toBeUndefined();
+    });
+  });
+}
