@@ -7,9 +7,9 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { startInfrastructure } from '../scripts/stack/infrastructure.js';
-import type { Infrastructure } from '../scripts/stack/infrastructure.js';
-import { freePort, freePortRange } from '../scripts/stack/ports.js';
+import { startInfrastructure } from '../scripts/servers/infrastructure.js';
+import type { Infrastructure } from '../scripts/servers/infrastructure.js';
+import { freePort, freePortRange } from '../scripts/servers/ports.js';
 
 export interface BenchStack {
   dir: string;

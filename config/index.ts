@@ -60,6 +60,7 @@ const Env = z.object({
   LANDLORD_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 
   LANDLORD_PULUMI_CLI: z.string().optional(),
+  LANDLORD_DEBUG_STACK: bool.default(false),
   PULUMI_BACKEND_URL: z
     .string()
     .regex(/^(file|s3|gs|azblob|https?):\/\//, 'a Pulumi backend URL (file://, s3://, gs://, https://…)')
@@ -106,6 +107,8 @@ export interface PulumiConfig {
   /** undefined: derived from the master secret. */
   passphrase?: string;
   concurrency: number;
+  /** Every engine diagnostic of a stack action to the worker's stderr. */
+  debug: boolean;
 }
 
 export interface Config {
@@ -296,6 +299,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.LANDLORD_PULUMI_SECRETS_PROVIDER ? { secretsProvider: e.LANDLORD_PULUMI_SECRETS_PROVIDER } : {}),
       ...(e.PULUMI_CONFIG_PASSPHRASE !== undefined ? { passphrase: e.PULUMI_CONFIG_PASSPHRASE } : {}),
       concurrency: e.LANDLORD_PROVISIONING_CONCURRENCY,
+      debug: e.LANDLORD_DEBUG_STACK,
     },
     ...(e.LANDLORD_SECRET ? { secret: e.LANDLORD_SECRET } : {}),
     catalog: catalog.data,

@@ -44,6 +44,20 @@ export const ERROR_KINDS = {
   HeaderFieldsTooLarge: { status: 431, retryable: false, title: 'Request headers or URL too large' },
   UnsupportedMediaType: { status: 415, retryable: false, title: 'Content-Type must be application/json' },
   PolicyViolation: { status: 422, retryable: false, title: 'The request violates tier or region policy' },
+  /** Landlord's configuration does not allow this (a region without a server, a missing secret). */
+  Misconfigured: { status: 500, retryable: false, title: 'Landlord is not configured for this' },
+  /** Two databases that must have the same schema (pool and silo) do not. */
+  SchemaDrift: { status: 409, retryable: false, title: 'The databases differ in schema' },
+  /** A privilege granted outside Landlord defeats what Landlord must enforce (a tenant still writable). */
+  ForeignGrant: { status: 409, retryable: false, title: 'A grant made outside Landlord is in the way' },
+  /** Another update of the same Pulumi stack is running; retried. */
+  StackLocked: { status: 409, retryable: true, title: 'The stack is being updated' },
+  /** A Pulumi stack holds operations an interrupted update left; retried after a repair. */
+  PendingOperations: { status: 409, retryable: true, title: 'The stack has pending operations' },
+  /** A failure a retry may well fix (a provider or engine error, a dropped connection). */
+  Transient: { status: 503, retryable: true, title: 'A transient failure' },
+  /** A webhook receiver did not answer, or answered 5xx or 429; retried. */
+  WebhookUnavailable: { status: 502, retryable: true, title: 'A notification receiver is unavailable' },
   ServiceUnavailable: { status: 503, retryable: true, title: 'A backing service is unavailable' },
   InternalError: { status: 500, retryable: true, title: 'Internal error' },
   /** A fault injected on purpose (tests, drills); never retried so that the saga runs at once. */

@@ -1,5 +1,23 @@
 import type { Region } from './policy.js';
 
+/** Owner roles' names begin so; tenants' roles begin `tenant_` (pool) or `silo_`. */
+export const SILO_OWNER_PREFIX = 'landlord_owner_';
+
+/** The silo database's name (and its tenant role's); used by Landlord's activities and the local Pulumi program alike. */
+export function siloDatabaseName(tenantId: string): string {
+  return `silo_${tenantId.replaceAll('-', '_')}`;
+}
+
+/**
+ * The names of a tenant's silo objects on its region's server. The owner's name has a prefix no
+ * tenant id yields (tenant roles are `tenant_…` and `silo_…`), so no tenant's role can be another
+ * tenant's owner.
+ */
+export function siloNames(tenantId: string): { database: string; role: string; owner: string } {
+  const database = siloDatabaseName(tenantId);
+  return { database, role: database, owner: `${SILO_OWNER_PREFIX}${tenantId.replaceAll('-', '_')}` };
+}
+
 /** Pulumi project that holds every tenant silo stack; stacks are named `<tenant>.<region>`. */
 export const SILO_PROJECT = 'landlord-silo';
 
@@ -29,8 +47,11 @@ export interface SiloSpec {
   drTarget?: DrTarget;
   /** Days of automated database backups; from the tier's RPO and backup policy. */
   backupRetentionDays: number;
-  /** Default expiry of analytics tables, in days (GCP BigQuery). */
-  dataRetentionDays: number;
+  /**
+   * The tier's `backup.retentionDays` as configured. GCP's BigQuery tables expire after it today:
+   * a backup setting standing in for a data retention policy, until data retention arrives.
+   */
+  tierBackupRetentionDays: number;
   /** Refuse to delete the database by accident (enterprise). */
   deletionProtection: boolean;
   /** Sessions the tenant's database role may hold at once (the tier's); absent in older specs. */
@@ -42,13 +63,4 @@ export interface SiloSpec {
 /** Tags/labels every silo resource carries. */
 export function siloTags(spec: SiloSpec): Record<string, string> {
   return { ...spec.labels, tenant: spec.tenantId, tier: spec.tier, 'managed-by': 'landlord' };
-}
-
-/** A resource that changed or vanished outside Pulumi, as a drift check reports it. */
-export interface DriftedResource {
-  urn: string;
-  type: string;
-  name: string;
-  /** What refresh would do: `update` (changed outside Pulumi) or `delete` (gone). */
-  change: string;
 }

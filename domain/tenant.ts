@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { DriftedResource } from './silo.js';
 import { recordWithKeys, StoredText } from './text.js';
 
 /** Tenant ids are slugs: they name workflows, database roles and stacks, so keep them boring. */
@@ -91,6 +90,15 @@ export function tenantSpecFrom(request: CreateTenantRequest, id: TenantId): Tena
 }
 
 /** A tenant as the registry holds it and the API shows it. */
+/** A resource that changed or vanished outside Pulumi, as a drift check reports it. */
+export interface DriftedResource {
+  urn: string;
+  type: string;
+  name: string;
+  /** What refresh would do: `update` (changed outside Pulumi) or `delete` (gone). */
+  change: string;
+}
+
 export interface TenantRecord {
   id: TenantId;
   name: string;

@@ -36,13 +36,13 @@ function publicOutputs(outputs: OutputMap): Record<string, unknown> {
 }
 
 /** Counts finished resources from engine events for progress reports. */
-function progressReporter(expected: number | undefined) {
+function progressReporter(expected: number | undefined, debug: boolean) {
   const seen = new Set<string>();
   const finished = new Set<string>();
   let last = 0;
   return (event: EngineEvent) => {
     const diagnostic = event.diagnosticEvent;
-    if (diagnostic && !parentGone && (diagnostic.severity === 'error' || process.env.LANDLORD_DEBUG_STACK)) {
+    if (diagnostic && !parentGone && (diagnostic.severity === 'error' || debug)) {
       process.stderr.write(`${diagnostic.severity}: ${diagnostic.message}`);
     }
     const pre = event.resourcePreEvent?.metadata;
@@ -74,18 +74,22 @@ function classify(err: unknown, aborted: boolean): StackFailure {
     .slice(0, 8)
     .join('\n')
     .slice(0, 2000);
-  if (aborted) return { kind: 'error', type: 'Cancelled', message: 'the operation was cancelled' };
+  if (aborted) return { kind: 'error', type: 'OperationCancelled', message: 'the operation was cancelled' };
+  // The Automation API's own classes first.
   if (err instanceof ConcurrentUpdateError) return { kind: 'error', type: 'StackLocked', message };
-  if (err instanceof StackNotFoundError) return { kind: 'error', type: 'StackNotFound', message };
-  if (err instanceof CommandError && /pending operations|interrupted while/i.test(text))
-    return { kind: 'error', type: 'PendingOperations', message };
-  if (
-    err instanceof CommandError &&
-    /(Missing required configuration|config(uration)? (value|key)|invalid (stack|project) name|failed to decrypt|incorrect passphrase)/i.test(
-      text,
+  if (err instanceof StackNotFoundError) return { kind: 'error', type: 'NotFound', message };
+  if (err instanceof CommandError) {
+    // Pending operations and configuration errors have no class of their own, and the CLI exits
+    // with the same code for every failure: only its stderr tells them apart.
+    const stderr = (err as unknown as { commandResult?: { stderr?: string } }).commandResult?.stderr ?? text;
+    if (/pending operations|interrupted while/i.test(stderr))
+      return { kind: 'error', type: 'PendingOperations', message };
+    if (
+      /(Missing required configuration|config(uration)? (value|key)|invalid (stack|project) name|failed to decrypt|incorrect passphrase)/i.test(
+        stderr,
+      )
     )
-  ) {
-    return { kind: 'error', type: 'ConfigurationError', message };
+      return { kind: 'error', type: 'Misconfigured', message };
   }
   return { kind: 'error', type: 'Transient', message };
 }
@@ -114,19 +118,17 @@ async function main(): Promise<void> {
       { projectName: request.project, stackName: request.stack, program: await siloProgram(request.spec) },
       {
         workDir: request.workDir,
-        ...(process.env.LANDLORD_PULUMI_SECRETS_PROVIDER
-          ? { secretsProvider: process.env.LANDLORD_PULUMI_SECRETS_PROVIDER }
-          : {}),
+        ...(request.secretsProvider ? { secretsProvider: request.secretsProvider } : {}),
         projectSettings: {
           name: request.project,
           runtime: 'nodejs',
-          backend: process.env.PULUMI_BACKEND_URL ? { url: process.env.PULUMI_BACKEND_URL } : undefined,
+          backend: request.backendUrl ? { url: request.backendUrl } : undefined,
         },
       },
     );
     await stack.setAllConfig(request.config);
     const expected = request.spec.region.provider === 'local' ? LOCAL_RESOURCE_COUNT : undefined;
-    const onEvent = progressReporter(expected);
+    const onEvent = progressReporter(expected, request.debug === true);
     const signal = abort.signal;
     if (request.repair) await stack.refresh({ clearPendingCreates: true, signal });
     switch (request.action) {

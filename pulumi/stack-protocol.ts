@@ -2,7 +2,7 @@
  * What the provisioning activity and the stack runner (a child process per Pulumi operation) say
  * to each other: one JSON request on stdin, JSON lines on stdout.
  */
-import type { DriftedResource, SiloSpec } from '../domain/index.js';
+import type { DriftedResource, ErrorKind, SiloSpec } from '../domain/index.js';
 
 export type { DriftedResource };
 
@@ -21,6 +21,12 @@ export interface StackRequest {
   removeStack?: boolean;
   /** Refresh first, clearing pending creates left by an interrupted update. */
   repair?: boolean;
+  /** The backend holding the stack (file://, s3://, …); set by the activity's stack runner. */
+  backendUrl?: string;
+  /** e.g. awskms://…; the passphrase provider when absent. */
+  secretsProvider?: string;
+  /** Engine diagnostics of every severity to stderr, not only errors. */
+  debug?: boolean;
 }
 
 export interface StackProgress {
@@ -41,9 +47,11 @@ export interface StackResult {
   drift?: DriftedResource[];
 }
 
-/** Kinds of failure, each classified once here so the activity can decide about retries. */
-export type StackErrorType =
-  'StackLocked' | 'StackNotFound' | 'ConfigurationError' | 'Cancelled' | 'PendingOperations' | 'Transient';
+/** Kinds of failure, from domain/errors.ts, each classified once here so the activity can decide about retries. */
+export type StackErrorType = Extract<
+  ErrorKind,
+  'StackLocked' | 'NotFound' | 'Misconfigured' | 'OperationCancelled' | 'PendingOperations' | 'Transient'
+>;
 
 export interface StackFailure {
   kind: 'error';

@@ -13,16 +13,16 @@ import { ConfigError, loadConfig, PROJECT_ROOT } from '../config/index.js';
 import { resolveSecret } from '../config/secret.js';
 import { connectRegistry } from '../registry/index.js';
 import { bootstrapAdminKey } from '../api/admin-key.js';
-import { startInfrastructure } from './stack/infrastructure.js';
-import type { Infrastructure } from './stack/infrastructure.js';
-import { childEnvironment } from './stack/child-environment.js';
-import type { LandlordProcess } from './stack/child-environment.js';
-import { commandLineOf, pidFrom } from './stack/leftovers.js';
-import { StackSetupError } from './stack/postgres.js';
-import { forgetOnExit, stopWithThisProcess } from './stack/reaper.js';
-import { describeExit, endChild, exitOf } from './stack/server-process.js';
-import type { ProcessExit, ServerProcess } from './stack/server-process.js';
-import { Supervisor } from './stack/supervisor.js';
+import { startInfrastructure } from './servers/infrastructure.js';
+import type { Infrastructure } from './servers/infrastructure.js';
+import { childEnvironment } from './servers/child-environment.js';
+import type { LandlordProcess } from './servers/child-environment.js';
+import { commandLineOf, pidFrom } from './servers/leftovers.js';
+import { StackSetupError } from './servers/postgres.js';
+import { forgetOnExit, stopWithThisProcess } from './servers/reaper.js';
+import { describeExit, endChild, exitOf } from './servers/server-process.js';
+import type { ProcessExit, ServerProcess } from './servers/server-process.js';
+import { Supervisor } from './servers/supervisor.js';
 
 const redact = (url: string) => {
   const u = new URL(url);

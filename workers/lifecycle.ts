@@ -9,7 +9,7 @@ import type { Config } from '../config/index.js';
 import { createNotificationActivities } from '../activities/notifications/index.js';
 import { createPolicyActivities } from '../activities/policy/index.js';
 import { PoolDirectory } from '../activities/pool/directory.js';
-import { createPoolActivities } from '../activities/pool/index.js';
+import { createTenantDatabaseActivities } from '../activities/pool/index.js';
 import { createRegistryActivities } from '../activities/registry/index.js';
 import type { Registry } from '../registry/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
@@ -59,7 +59,7 @@ export function createLifecycleActivities({
   return {
     ...createRegistryActivities({ store }),
     ...createPolicyActivities({ catalog: config.catalog, localRegions: directory.regions }),
-    ...createPoolActivities({ directory, secret, manifest: config.manifest }),
+    ...createTenantDatabaseActivities({ directory, secret, manifest: config.manifest }),
     ...createNotificationActivities({
       urls: config.webhooks.urls,
       ...(config.webhooks.secret ? { secret: config.webhooks.secret } : {}),

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
+import { inheritedEnvironment } from '../config/environment.js';
 import { activityInterceptors } from '../activities/interceptors.js';
 import { createProvisioningActivities } from '../activities/provisioning/index.js';
 import type { PulumiEnvironment } from '../activities/provisioning/stack-runner.js';
@@ -39,6 +40,8 @@ export function pulumiEnvironment(
     // (so it is kept, and the same, across restarts).
     passphrase:
       pulumi.passphrase ?? createHmac('sha256', secret).update('pulumi-passphrase').digest('base64url'),
+    inherited: inheritedEnvironment(),
+    ...(pulumi.debug ? { debug: true } : {}),
   };
 }
 

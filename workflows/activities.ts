@@ -7,7 +7,7 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../domain/index.js';
 import type { DataActivities } from '../activities/data/index.js';
 import type { NotificationActivities } from '../activities/notifications/index.js';
 import type { PolicyActivities } from '../activities/policy/index.js';
-import type { PoolActivities } from '../activities/pool/index.js';
+import type { TenantDatabaseActivities } from '../activities/pool/index.js';
 import type { RegistryActivities } from '../activities/registry/index.js';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
@@ -25,7 +25,7 @@ export const policy = proxyLocalActivities<PolicyActivities>({
 });
 
 /** Data-plane changes: transient database errors retry with backoff, then the saga compensates. */
-export const pool = proxyActivities<PoolActivities>({
+export const databases = proxyActivities<TenantDatabaseActivities>({
   startToCloseTimeout: '30s',
   retry: {
     initialInterval: '500ms',
@@ -37,7 +37,7 @@ export const pool = proxyActivities<PoolActivities>({
 });
 
 /** Compensations must not give up while the database is merely unreachable. */
-export const poolCompensation = proxyActivities<PoolActivities>({
+export const databaseCompensation = proxyActivities<TenantDatabaseActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes },
 });

@@ -1,6 +1,6 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
-import { pool, poolCompensation, registry } from './activities.js';
+import { databases, databaseCompensation, registry } from './activities.js';
 import { errorInfoOf, OperationTracker, operationFailure } from './operation-tracker.js';
 import type { OperationOutcome } from './operation-tracker.js';
 
@@ -22,7 +22,7 @@ export async function changeTenantAccess(input: ChangeAccessInput): Promise<Oper
   const setLogin = input.tenant.deploymentModel === 'silo' ? 'setSiloLogin' : 'setTenantLogin';
   try {
     await op.run(suspend ? 'disable-role' : 'enable-role', (stepRef) =>
-      pool[setLogin]({ stepRef, ...where, enabled: !suspend }),
+      databases[setLogin]({ stepRef, ...where, enabled: !suspend }),
     );
     const tenant: TenantRecord = {
       ...input.tenant,
@@ -38,7 +38,7 @@ export async function changeTenantAccess(input: ChangeAccessInput): Promise<Oper
     const snapshot = await CancellationScope.nonCancellable(async () => {
       // Put the role back even if the step reported failure: it may have taken effect regardless.
       if (error.type !== 'TenantNotFound') {
-        await poolCompensation[setLogin]({ ...where, enabled: suspend });
+        await databaseCompensation[setLogin]({ ...where, enabled: suspend });
         op.compensated(suspend ? 'disable-role' : 'enable-role');
       }
       return op.finish(isCancellation(err) ? 'cancelled' : 'failed', error);

@@ -1,6 +1,6 @@
 import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
-import { dataOn, policy, pool, poolCompensation, registry } from './activities.js';
+import { dataOn, policy, databases, databaseCompensation, registry } from './activities.js';
 import { errorInfoOf, OperationTracker, operationFailure, withLeftovers } from './operation-tracker.js';
 import type { Compensation, OperationOutcome } from './operation-tracker.js';
 import { provisionSiloStacks } from './silo-stacks.js';
@@ -47,7 +47,7 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
       await op.run('switch-routing', async (stepRef) => {
         // The new tier's connection limit for the tenant's role (histories from before keep none).
         if (patched('tier-connection-limit'))
-          await pool.setTenantConnectionLimit({
+          await databases.setTenantConnectionLimit({
             stepRef,
             ...where,
             connectionLimit: placement.connectionLimit,
@@ -63,7 +63,7 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
     compensations.push({
       step: 'freeze-writes',
       undo: async () => {
-        await poolCompensation.setTenantWrites({ ...where, writable: true });
+        await databaseCompensation.setTenantWrites({ ...where, writable: true });
         await project({}, ['readOnly']);
       },
     });
@@ -72,7 +72,7 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
     await CancellationScope.nonCancellable(() =>
       op.run('freeze-writes', async (stepRef) => {
         await data.checkCopyable({ stepRef, ...where });
-        await pool.setTenantWrites({ stepRef, ...where, writable: false });
+        await databases.setTenantWrites({ stepRef, ...where, writable: false });
         await project({ readOnly: { since: new Date().toISOString(), operationId: input.operation.id } });
       }),
     );
@@ -93,7 +93,9 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
         });
         switched = true;
       });
-      await op.run('remove-pool-data', (stepRef) => poolCompensation.dropPartition({ stepRef, ...where }));
+      await op.run('remove-pool-data', (stepRef) =>
+        databaseCompensation.dropPartition({ stepRef, ...where }),
+      );
       await op.run('resume-writes', () => project({}, ['readOnly']));
     });
     const snapshot = op.finish('succeeded');

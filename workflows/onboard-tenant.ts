@@ -1,6 +1,6 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
-import { notifications, policy, pool, poolCompensation, registry } from './activities.js';
+import { notifications, policy, databases, databaseCompensation, registry } from './activities.js';
 import { errorInfoOf, OperationTracker, operationFailure, withLeftovers } from './operation-tracker.js';
 import type { Compensation, OperationOutcome } from './operation-tracker.js';
 import { provisionSiloStacks } from './silo-stacks.js';
@@ -63,17 +63,17 @@ export async function onboardTenant(input: OnboardInput): Promise<OperationOutco
 
     let adminUserId: string;
     if (!placement.silo) {
-      compensations.push({ step: 'create-partition', undo: () => poolCompensation.dropPartition(where) });
+      compensations.push({ step: 'create-partition', undo: () => databaseCompensation.dropPartition(where) });
       const partition = await op.run('create-partition', (stepRef) =>
-        pool.createPartition({ stepRef, ...where, connectionLimit: placement.connectionLimit }),
+        databases.createPartition({ stepRef, ...where, connectionLimit: placement.connectionLimit }),
       );
       compensations.push({
         step: 'create-admin-user',
-        undo: () => poolCompensation.deleteAdminUser({ ...where, email: spec.adminEmail }),
+        undo: () => databaseCompensation.deleteAdminUser({ ...where, email: spec.adminEmail }),
       });
       adminUserId = (
         await op.run('create-admin-user', (stepRef) =>
-          pool.createAdminUser({ stepRef, ...where, email: spec.adminEmail }),
+          databases.createAdminUser({ stepRef, ...where, email: spec.adminEmail }),
         )
       ).userId;
       // Recorded with the next tenant write (active, or failed).
@@ -92,7 +92,7 @@ export async function onboardTenant(input: OnboardInput): Promise<OperationOutco
       // The admin user lives in the silo database, which goes with the stack on rollback.
       adminUserId = (
         await op.run('create-admin-user', (stepRef) =>
-          pool.createSiloAdminUser({ stepRef, ...where, email: spec.adminEmail }),
+          databases.createSiloAdminUser({ stepRef, ...where, email: spec.adminEmail }),
         )
       ).userId;
       tenant!.resources = { silo: { stacks, adminUserId } };

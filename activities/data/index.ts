@@ -9,7 +9,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { LandlordError } from '../../domain/index.js';
 import type { DataPlaneManifest } from '../../domain/index.js';
 import type { PoolDirectory } from '../pool/directory.js';
-import { siloOwnerUrl } from '../pool/silo.js';
+import { siloOwnerUrl } from '../../dataplane/silo.js';
 import type { Registry } from '../../registry/index.js';
 import type { StepRef } from '../step-ref.js';
 
@@ -122,7 +122,7 @@ export function createDataActivities({
         }
         if (differing.length > 0)
           throw new LandlordError(
-            'PolicyViolation',
+            'SchemaDrift',
             `the silo's schema differs from the pool's in ${differing.join(', ')}; migrate both to the same version first`,
           );
       });

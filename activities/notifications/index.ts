@@ -40,7 +40,7 @@ export function createNotificationActivities({
       if (urls.length === 0) return { delivered: 0 };
       if (!secret)
         throw new LandlordError(
-          'PolicyViolation',
+          'Misconfigured',
           'webhook URLs are configured but LANDLORD_WEBHOOK_SECRET is not',
         );
       const body = JSON.stringify({

@@ -26,7 +26,7 @@ function siloSpec(spec: TenantSpec, tier: TierPolicy, region: Region, role: Silo
     role,
     // Enough automated backups to cover the tier's retention, at least one day past its RPO.
     backupRetentionDays: Math.max(tier.backup.retentionDays, Math.ceil(durationMs(tier.dr.rpo) / DAY_MS)),
-    dataRetentionDays: tier.backup.retentionDays,
+    tierBackupRetentionDays: tier.backup.retentionDays,
     deletionProtection: tier.dr.enabled,
     connectionLimit: tier.database.connectionLimit,
     labels: spec.labels,
@@ -47,11 +47,11 @@ export function createPolicyActivities({
       const { tier, region, drRegion } = checkPlacement(catalog, spec);
       for (const r of [region, drRegion]) {
         if (r?.provider === 'local' && !localRegions.has(r.id)) {
-          throw new LandlordError('PolicyViolation', `region "${r.id}" has no Postgres server configured`);
+          throw new LandlordError('Misconfigured', `region "${r.id}" has no Postgres server configured`);
         }
       }
       if (tier.deploymentModel === 'pool' && region.provider !== 'local' && !localRegions.has(region.id)) {
-        throw new LandlordError('PolicyViolation', `region "${region.id}" has no pool database configured`);
+        throw new LandlordError('Misconfigured', `region "${region.id}" has no pool database configured`);
       }
       return {
         deploymentModel: tier.deploymentModel,

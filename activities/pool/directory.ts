@@ -20,7 +20,7 @@ export class PoolDirectory {
   serverUrl(region: string): string {
     const server = this.serverUrls[region];
     if (!server)
-      throw new LandlordError('PolicyViolation', `region "${region}" has no Postgres server configured`);
+      throw new LandlordError('Misconfigured', `region "${region}" has no Postgres server configured`);
     return server;
   }
 
@@ -35,7 +35,7 @@ export class PoolDirectory {
   databaseUrl(region: string, credentials?: { user: string; password: string }): string {
     const server = this.serverUrls[region];
     if (!server)
-      throw new LandlordError('PolicyViolation', `region "${region}" has no pool database configured`);
+      throw new LandlordError('Misconfigured', `region "${region}" has no pool database configured`);
     const u = new URL(server);
     u.pathname = `/${POOL_DATABASE}`;
     if (credentials) {

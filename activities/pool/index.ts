@@ -6,10 +6,10 @@ import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import { LandlordError } from '../../domain/index.js';
 import type { DataPlaneManifest } from '../../domain/index.js';
-import { withClient } from '../database.js';
+import { withClient } from '../../dataplane/connection.js';
 import type { StepRef } from '../step-ref.js';
 import type { PoolDirectory } from './directory.js';
-import { grantMembership, tenantRoleAttributes } from './hardening.js';
+import { grantMembership, tenantRoleAttributes } from '../../dataplane/hardening.js';
 import {
   DEFAULT_CONNECTION_LIMIT,
   POOL_DATABASE,
@@ -17,7 +17,8 @@ import {
   TENANTS_GROUP_ROLE,
 } from './names.js';
 import { takeLock } from './schema.js';
-import { siloDatabaseName, siloOwnerUrl } from './silo.js';
+import { siloDatabaseName } from '../../domain/index.js';
+import { siloOwnerUrl } from '../../dataplane/silo.js';
 
 export { siloDatabaseName };
 
@@ -97,7 +98,7 @@ async function upsertAdminUser(
   return { userId: String(rows[0].id) };
 }
 
-export function createPoolActivities({
+export function createTenantDatabaseActivities({
   directory,
   secret,
   manifest,
@@ -265,7 +266,7 @@ export function createPoolActivities({
         );
         if (rows.length > 0)
           throw new LandlordError(
-            'PolicyViolation',
+            'ForeignGrant',
             `tenant ${tenantId}'s role can still write to ${rows.map((r) => r.name).join(', ')} after the freeze; ` +
               'remove the grants made outside Landlord',
           );
@@ -276,4 +277,4 @@ export function createPoolActivities({
   };
 }
 
-export type PoolActivities = ReturnType<typeof createPoolActivities>;
+export type TenantDatabaseActivities = ReturnType<typeof createTenantDatabaseActivities>;

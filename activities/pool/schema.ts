@@ -5,9 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { runner } from 'node-pg-migrate';
 import type { DataPlaneManifest } from '../../domain/index.js';
-import { ensureDatabase, withClient, withDatabase } from '../database.js';
+import { ensureDatabase, withClient, withDatabase } from '../../dataplane/connection.js';
 import {
   databasesOpenToEveryone,
   grantMembership,
@@ -15,7 +14,7 @@ import {
   revokePublicSql,
   secureMaintenanceDatabases,
   serverMajorVersion,
-} from './hardening.js';
+} from '../../dataplane/hardening.js';
 import { LockWatchdog } from './lock-watchdog.js';
 import {
   DEFAULT_CONNECTION_LIMIT,
@@ -23,28 +22,11 @@ import {
   READ_ONLY_GROUP_ROLE,
   TENANTS_GROUP_ROLE,
 } from './names.js';
-import { MIGRATIONS_TABLE, secureExistingSilos } from './silo.js';
+import { applyApplicationMigrations } from '../../dataplane/migrations.js';
+import { secureExistingSilos } from '../../dataplane/silo.js';
 
 const q = pg.escapeIdentifier;
 const GROUPS = `${TENANTS_GROUP_ROLE}, ${READ_ONLY_GROUP_ROLE}`;
-
-/**
- * Applies the application's migrations on a connected client. No advisory lock: tenants share a
- * database's advisory locks, so callers serialise migrators by other means (a row lock, a stack).
- */
-export async function applyApplicationMigrations(
-  client: pg.ClientBase,
-  migrationsDir: string,
-): Promise<void> {
-  await runner({
-    dbClient: client,
-    dir: migrationsDir,
-    direction: 'up',
-    migrationsTable: MIGRATIONS_TABLE,
-    noLock: true,
-    log: () => undefined,
-  } as Parameters<typeof runner>[0]);
-}
 
 /**
  * Landlord's own schema in the pool database: the partition table, the coordination locks and the

@@ -15,7 +15,7 @@ import type {
   StackProgress,
   StackRequest,
 } from '../../pulumi/stack-protocol.js';
-import { siloOwnerPassword } from '../pool/silo.js';
+import { siloOwnerPassword } from '../../dataplane/silo.js';
 import type { Registry } from '../../registry/index.js';
 import type { StepRef } from '../step-ref.js';
 import { stepProgressWriter } from '../step-progress.js';
@@ -61,7 +61,7 @@ export function createProvisioningActivities({
     if (!serverUrl)
       throw ApplicationFailure.nonRetryable(
         `region "${spec.region.id}" has no Postgres server configured`,
-        'PolicyViolation',
+        'Misconfigured',
       );
     return {
       'landlord:serverUrl': { value: serverUrl, secret: true },
@@ -109,13 +109,9 @@ export function createProvisioningActivities({
     } catch (err) {
       if (!(err instanceof StackRunFailed)) throw err;
       const { type, message } = err.failure;
-      if (type === 'Cancelled') throw new CancelledFailure(`stack ${stack}: ${message}`);
-      if (type === 'ConfigurationError' || type === 'StackNotFound') {
-        throw ApplicationFailure.nonRetryable(
-          `stack ${stack}: ${message}`,
-          type === 'StackNotFound' ? 'NotFound' : 'PolicyViolation',
-        );
-      }
+      if (type === 'OperationCancelled') throw new CancelledFailure(`stack ${stack}: ${message}`);
+      if (type === 'Misconfigured' || type === 'NotFound')
+        throw ApplicationFailure.nonRetryable(`stack ${stack}: ${message}`, type);
       // Locked by a live update, pending operations, or a transient engine/provider error: retry.
       throw ApplicationFailure.retryable(`stack ${stack}: ${message}`, type);
     } finally {

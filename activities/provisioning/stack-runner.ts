@@ -31,16 +31,20 @@ export interface PulumiEnvironment {
   secretsProvider?: string;
   /** PULUMI_HOME: plugins and workspace settings, kept out of the user's home. */
   home: string;
+  /** The environment the CLI runs in otherwise (PATH, HOME, …): config/environment.ts. */
+  inherited: NodeJS.ProcessEnv;
+  /** Every engine diagnostic and the runner's stderr to this process's stderr (LANDLORD_DEBUG_STACK). */
+  debug?: boolean;
 }
 
 /** The environment of a process that runs Pulumi: the CLI, its plugins, the backend and secrets. */
 export function stackProcessEnv(env: PulumiEnvironment): NodeJS.ProcessEnv {
   return {
-    ...process.env,
-    PATH: [dirname(env.cliPath), env.pluginDir, process.env.PATH ?? ''].join(delimiter),
+    ...env.inherited,
+    PATH: [dirname(env.cliPath), env.pluginDir, env.inherited.PATH ?? ''].join(delimiter),
     // The dynamic-provider plugin resolves @pulumi/pulumi (and our providers tsx) from its
     // working directory, which may be outside the project (a data folder elsewhere).
-    NODE_PATH: [NODE_MODULES, process.env.NODE_PATH ?? ''].filter(Boolean).join(delimiter),
+    NODE_PATH: [NODE_MODULES, env.inherited.NODE_PATH ?? ''].filter(Boolean).join(delimiter),
     PULUMI_BACKEND_URL: env.backendUrl,
     PULUMI_HOME: env.home,
     PULUMI_SKIP_UPDATE_CHECK: 'true',
@@ -49,7 +53,6 @@ export function stackProcessEnv(env: PulumiEnvironment): NodeJS.ProcessEnv {
     PULUMI_DISABLE_CHECKPOINT_BACKUPS: 'true',
     PULUMI_RETAIN_CHECKPOINTS: 'false',
     ...(env.passphrase !== undefined ? { PULUMI_CONFIG_PASSPHRASE: env.passphrase } : {}),
-    ...(env.secretsProvider ? { LANDLORD_PULUMI_SECRETS_PROVIDER: env.secretsProvider } : {}),
   };
 }
 
@@ -72,7 +75,7 @@ export async function runStack(
   const onAbort = () => child.kill('SIGTERM');
   signal?.addEventListener('abort', onAbort, { once: true });
   let stderr = '';
-  if (process.env.LANDLORD_DEBUG_STACK) child.stderr!.pipe(process.stderr);
+  if (env.debug) child.stderr!.pipe(process.stderr);
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
@@ -87,7 +90,14 @@ export async function runStack(
     if (message.kind === 'progress') onProgress?.(message);
     else outcome = message;
   });
-  child.stdin!.end(JSON.stringify(request));
+  // What the runner needs besides the action travels in the request, not in its environment.
+  const full: StackRequest = {
+    ...request,
+    backendUrl: env.backendUrl,
+    ...(env.secretsProvider ? { secretsProvider: env.secretsProvider } : {}),
+    ...(env.debug ? { debug: true } : {}),
+  };
+  child.stdin!.end(JSON.stringify(full));
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   signal?.removeEventListener('abort', onAbort);
   // Let the last stdout lines drain.
@@ -95,7 +105,11 @@ export async function runStack(
   if (outcome?.kind === 'result') return outcome;
   if (outcome?.kind === 'error') throw new StackRunFailed(outcome);
   if (signal?.aborted)
-    throw new StackRunFailed({ kind: 'error', type: 'Cancelled', message: 'the operation was cancelled' });
+    throw new StackRunFailed({
+      kind: 'error',
+      type: 'OperationCancelled',
+      message: 'the operation was cancelled',
+    });
   const lastLines = stderr.trim().split('\n').slice(-5).join('\n');
   throw new StackRunFailed({
     kind: 'error',

@@ -132,7 +132,7 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
           datasetId: bigQueryDatasetId(spec.tenantId, spec.region.id),
           location,
           description: `Landlord analytics for tenant ${spec.tenantId}`,
-          defaultTableExpirationMs: Math.round(spec.dataRetentionDays * DAY_MS),
+          defaultTableExpirationMs: Math.round(spec.tierBackupRetentionDays * DAY_MS),
           defaultEncryptionConfiguration: { kmsKeyName: key.id },
           deleteContentsOnDestroy: !spec.deletionProtection,
           deletionPolicy,

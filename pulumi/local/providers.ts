@@ -10,15 +10,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import type * as pulumi from '@pulumi/pulumi';
-import { applyApplicationMigrations } from '../../activities/pool/schema.js';
-import { withDatabase } from '../../activities/database.js';
-import { grantTablesSql, tenantRoleAttributes } from '../../activities/pool/hardening.js';
-import {
-  ensureSiloOwner,
-  MIGRATIONS_TABLE,
-  ownerSession,
-  secureSiloDatabase,
-} from '../../activities/pool/silo.js';
+import { applyApplicationMigrations } from '../../dataplane/migrations.js';
+import { withDatabase } from '../../dataplane/connection.js';
+import { grantTablesSql, tenantRoleAttributes } from '../../dataplane/hardening.js';
+import { ensureSiloOwner, ownerSession, secureSiloDatabase } from '../../dataplane/silo.js';
+import { MIGRATIONS_TABLE } from '../../dataplane/migrations.js';
 
 type Provider = Required<
   Pick<pulumi.dynamic.ResourceProvider, 'create' | 'delete' | 'diff' | 'read' | 'update'>

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { SiloSpec } from '../../domain/index.js';
-import { siloNames } from '../../activities/pool/silo.js';
+import { siloNames } from '../../domain/index.js';
 import {
   ApplicationMigrations,
   DataEncryptionKey,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ensureDatabase, withDatabase } from '../../activities/database.js';
+import { ensureDatabase, withDatabase } from '../../dataplane/connection.js';
 import { connectRegistry } from '../../registry/index.js';
 import { registryContract } from '../support/registry-contract.js';
 import { testStack } from '../support/stack.js';

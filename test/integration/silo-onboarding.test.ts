@@ -4,7 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { siloDatabaseName } from '../../activities/pool/index.js';
-import { siloNames } from '../../activities/pool/silo.js';
+import { siloNames } from '../../domain/index.js';
 import { createProvisioningActivities } from '../../activities/provisioning/index.js';
 import { inspectLocalSilo } from '../../pulumi/local/providers.js';
 import { localSiloNames } from '../../pulumi/local/tenant-silo.js';
@@ -165,8 +165,8 @@ describe('silo onboarding through the Pulumi Automation API', () => {
       tier: 'premium',
       region,
       role: 'primary',
+      tierBackupRetentionDays: 35,
       backupRetentionDays: 35,
-      dataRetentionDays: 35,
       deletionProtection: false,
       labels: {},
     };

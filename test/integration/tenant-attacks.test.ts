@@ -8,14 +8,14 @@
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withClient } from '../../activities/database.js';
+import { withClient } from '../../dataplane/connection.js';
+import { secureExistingSilos, secureSiloDatabase, siloOwnerPassword } from '../../dataplane/silo.js';
+import { siloNames } from '../../domain/index.js';
 import {
-  secureExistingSilos,
-  secureSiloDatabase,
-  siloNames,
-  siloOwnerPassword,
-} from '../../activities/pool/silo.js';
-import { createPoolActivities, tenantRoleName, tenantRolePassword } from '../../activities/pool/index.js';
+  createTenantDatabaseActivities,
+  tenantRoleName,
+  tenantRolePassword,
+} from '../../activities/pool/index.js';
 import { preparePoolDatabase } from '../../activities/pool/schema.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
 import { stackResourceOutputs } from '../support/pulumi-cli.js';
@@ -626,7 +626,7 @@ describe.each(REGIONS)('a silo tenant attacking the server it shares, in %s', (r
       await after.end();
     }
     // Landlord writes the admin user as the silo's owner: the planted trigger gets the owner's rights only.
-    const pool = createPoolActivities({
+    const pool = createTenantDatabaseActivities({
       directory: h.directory,
       secret: testStack().secret,
       manifest: h.config.manifest,

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withClient } from '../../activities/database.js';
+import { withClient } from '../../dataplane/connection.js';
 import { siloDatabaseName, tenantRoleName, tenantRolePassword } from '../../activities/pool/index.js';
 import { LandlordError } from '../../domain/index.js';
 import type { OperationSnapshot, TenantRecord } from '../../domain/index.js';
@@ -273,8 +273,8 @@ describe('moving a pool tenant to a silo tier (PATCH /v1/tenants/{id})', () => {
     const id = uniqueTenantId('frozen');
     expect((await h.onboard({ id })).status).toBe('succeeded');
     await seed(id);
-    const { createPoolActivities } = await import('../../activities/pool/index.js');
-    const pool = createPoolActivities({
+    const { createTenantDatabaseActivities } = await import('../../activities/pool/index.js');
+    const pool = createTenantDatabaseActivities({
       directory: h.directory,
       secret: testStack().secret,
       manifest: h.config.manifest,

@@ -9,8 +9,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pidFrom } from '../../scripts/stack/leftovers.js';
-import { stopWithThisProcess } from '../../scripts/stack/reaper.js';
+import { pidFrom } from '../../scripts/servers/leftovers.js';
+import { stopWithThisProcess } from '../../scripts/servers/reaper.js';
 
 export interface ExternalPostgres {
   url: string;

@@ -14,7 +14,7 @@ import type { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { loadConfig, PROJECT_ROOT } from '../../config/index.js';
 import type { Config } from '../../config/index.js';
-import { ensureDatabase, withDatabase } from '../../activities/database.js';
+import { ensureDatabase, withDatabase } from '../../dataplane/connection.js';
 import { PoolDirectory } from '../../activities/pool/directory.js';
 import { connectRegistry } from '../../registry/index.js';
 import type { PostgresRegistry } from '../../registry/index.js';

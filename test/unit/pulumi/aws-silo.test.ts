@@ -71,7 +71,7 @@ function spec(overrides: Partial<SiloSpec> = {}): SiloSpec {
     region: euWest,
     role: 'primary',
     backupRetentionDays: 14,
-    dataRetentionDays: 365,
+    tierBackupRetentionDays: 365,
     deletionProtection: true,
     labels: { 'cost-center': 'cc-42' },
     ...overrides,

@@ -69,7 +69,7 @@ function spec(overrides: Partial<SiloSpec> = {}): SiloSpec {
     region: europeWest1,
     role: 'primary',
     backupRetentionDays: 14,
-    dataRetentionDays: 400,
+    tierBackupRetentionDays: 400,
     deletionProtection: true,
     labels: { CostCenter: 'CC 42', 'app.team': 'Data' },
     ...overrides,
@@ -84,7 +84,7 @@ const enterpriseWithDr = spec({
 const standard = spec({
   tenantId: 'hooli',
   tier: 'standard',
-  dataRetentionDays: 30,
+  tierBackupRetentionDays: 30,
   deletionProtection: false,
   labels: {},
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { childEnvironment } from '../../../scripts/stack/child-environment.js';
+import { childEnvironment } from '../../../scripts/servers/child-environment.js';
 
 const base = {
   PATH: '/usr/bin',

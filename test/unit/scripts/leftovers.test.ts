@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { commandLineOf, pidFrom, stopLeftover } from '../../../scripts/stack/leftovers.js';
+import { commandLineOf, pidFrom, stopLeftover } from '../../../scripts/servers/leftovers.js';
 
 const started: ChildProcess[] = [];
 

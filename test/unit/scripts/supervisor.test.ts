@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Supervisor } from '../../../scripts/stack/supervisor.js';
-import type { ProcessExit, ServerProcess } from '../../../scripts/stack/server-process.js';
+import { Supervisor } from '../../../scripts/servers/supervisor.js';
+import type { ProcessExit, ServerProcess } from '../../../scripts/servers/server-process.js';
 
 /** A process that dies when told to, and whose restarts can be made to fail. */
 class FakeProcess implements ServerProcess {

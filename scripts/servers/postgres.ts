@@ -39,7 +39,7 @@ import { forgetOnExit, stopWithThisProcess } from './reaper.js';
 import { endChild, exitOf } from './server-process.js';
 import type { ProcessExit, ServerProcess } from './server-process.js';
 
-export { ensureDatabase, withDatabase } from '../../activities/database.js';
+export { ensureDatabase, withDatabase } from '../../dataplane/connection.js';
 
 /** A problem the user can fix, said in one line (no stack trace). */
 export class StackSetupError extends Error {

@@ -6,7 +6,9 @@
  */
 import { createHmac } from 'node:crypto';
 import pg from 'pg';
-import { withClient, withDatabase } from '../database.js';
+import { SILO_OWNER_PREFIX, siloNames } from '../domain/index.js';
+import { withClient, withDatabase } from './connection.js';
+import { MIGRATIONS_TABLE } from './migrations.js';
 import {
   grantTablesSql,
   retryRaces,
@@ -18,29 +20,8 @@ import {
 
 const q = pg.escapeIdentifier;
 
-/** Owner roles' names begin so; tenants' roles begin `tenant_` (pool) or `silo_`. */
-const OWNER_PREFIX = 'landlord_owner_';
-
 /** Connections Landlord itself may hold as a silo's owner (a migration, a copy, a check). */
 const OWNER_CONNECTION_LIMIT = 8;
-
-/** The application's migrations table in every database Landlord migrates. */
-export const MIGRATIONS_TABLE = 'app_migrations';
-
-/** The silo database's name (and its tenant role's); matches pulumi/local's naming. */
-export function siloDatabaseName(tenantId: string): string {
-  return `silo_${tenantId.replaceAll('-', '_')}`;
-}
-
-/**
- * The names of a tenant's silo objects on its region's server. The owner's name has a prefix no
- * tenant id yields (tenant roles are `tenant_…` and `silo_…`), so no tenant's role can be another
- * tenant's owner.
- */
-export function siloNames(tenantId: string): { database: string; role: string; owner: string } {
-  const database = siloDatabaseName(tenantId);
-  return { database, role: database, owner: `${OWNER_PREFIX}${tenantId.replaceAll('-', '_')}` };
-}
 
 /** The silo owner's password, derived from the master secret so that it is stored nowhere. */
 export function siloOwnerPassword(secret: string, region: string, tenantId: string): string {
@@ -196,7 +177,7 @@ export async function secureExistingSilos(
        WHERE d.datname ~ '^silo_[a-z][a-z0-9_]{2,39}$'
          AND (pg_catalog.pg_get_userbyid(d.datdba) <> $1 || substr(d.datname, 6)
               OR pg_catalog.has_database_privilege('public', d.oid, 'CONNECT'))`,
-      [OWNER_PREFIX],
+      [SILO_OWNER_PREFIX],
     );
     return rows.map((r) => r.datname);
   });
