@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ErrorInfo } from './errors.js';
+import type { TenantSpec } from './tenant.js';
 
 export const OPERATION_KINDS = ['onboard', 'suspend', 'resume', 'drift-check', 'change-tier'] as const;
 export const OperationKind = z.enum(OPERATION_KINDS);
@@ -120,6 +121,23 @@ export function stepNames(kind: OperationKind, plan?: OperationPlan): readonly s
   const steps = kind === 'onboard' ? SILO_ONBOARDING_STEPS : TIER_MOVE_STEPS;
   return steps.filter((s) => plan.dr || s !== 'provision-standby');
 }
+
+/** What each kind of operation is asked with, besides its kind and who asks. */
+export interface OperationInputs {
+  /** The tenant to create, and where it ends up (decides the steps shown from the start). */
+  onboard: { spec: TenantSpec; plan?: OperationPlan };
+  suspend: Record<never, never>;
+  resume: Record<never, never>;
+  'drift-check': Record<never, never>;
+  /** The tier to move to, and where the tenant ends up on it. */
+  'change-tier': { tier: string; plan: OperationPlan };
+}
+
+/** A request for one kind of operation: its kind, who asks, and that kind's input. */
+export type OperationRequestOf<K extends OperationKind> = { kind: K; actor: Actor } & OperationInputs[K];
+
+/** A request for an operation, discriminated by `kind`. */
+export type OperationRequest = { [K in OperationKind]: OperationRequestOf<K> }[OperationKind];
 
 export function newSteps(kind: OperationKind, plan?: OperationPlan): OperationStep[] {
   return stepNames(kind, plan).map((name) => ({ name, status: 'pending', attempts: 0 }));

@@ -1,7 +1,7 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
 import { databases, databaseCompensation, registry } from './activities.js';
-import { errorInfoOf, OperationTracker, operationFailure } from './operation-tracker.js';
+import { errorInfoOf, OperationTracker, handBack } from './operation-tracker.js';
 import type { OperationOutcome } from './operation-tracker.js';
 
 export interface ChangeAccessInput {
@@ -43,6 +43,6 @@ export async function changeTenantAccess(input: ChangeAccessInput): Promise<Oper
       }
       return op.finish(isCancellation(err) ? 'cancelled' : 'failed', error);
     });
-    throw operationFailure({ snapshot, tenant: input.tenant });
+    return handBack({ snapshot, tenant: input.tenant });
   }
 }

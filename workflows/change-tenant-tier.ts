@@ -1,7 +1,7 @@
 import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
 import { dataOn, policy, databases, databaseCompensation, registry } from './activities.js';
-import { errorInfoOf, OperationTracker, operationFailure, withLeftovers } from './operation-tracker.js';
+import { errorInfoOf, OperationTracker, handBack, withLeftovers } from './operation-tracker.js';
 import type { Compensation, OperationOutcome } from './operation-tracker.js';
 import { provisionSiloStacks } from './silo-stacks.js';
 
@@ -108,6 +108,6 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
       const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', withLeftovers(error, left));
       return { snapshot, tenant };
     });
-    throw operationFailure(outcome);
+    return handBack(outcome);
   }
 }

@@ -2,7 +2,7 @@ import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { DriftedResource, OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
 import { policy, registry } from './activities.js';
 import { provisioningOn } from './silo-stacks.js';
-import { errorInfoOf, OperationTracker, operationFailure } from './operation-tracker.js';
+import { errorInfoOf, OperationTracker, handBack } from './operation-tracker.js';
 import type { OperationOutcome } from './operation-tracker.js';
 
 export interface DriftCheckInput {
@@ -41,6 +41,6 @@ export async function checkTenantDrift(input: DriftCheckInput): Promise<Operatio
     const snapshot = await CancellationScope.nonCancellable(async () =>
       op.finish(isCancellation(err) ? 'cancelled' : 'failed', error),
     );
-    throw operationFailure({ snapshot, tenant: input.tenant });
+    return handBack({ snapshot, tenant: input.tenant });
   }
 }

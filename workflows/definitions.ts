@@ -2,31 +2,12 @@
  * The tenant workflow's messages, shared by the workflow and its clients. Plain JSON in and out.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type {
-  Actor,
-  OperationKind,
-  OperationPlan,
-  OperationSnapshot,
-  TenantSpec,
-  TenantStatus,
-} from '../domain/index.js';
+import type { Actor, OperationRequest, OperationSnapshot, TenantStatus } from '../domain/index.js';
 
 export const TENANT_WORKFLOW_PREFIX = 'tenant:';
 export const tenantWorkflowId = (tenantId: string) => `${TENANT_WORKFLOW_PREFIX}${tenantId}`;
 
-export interface OperationRequest {
-  kind: OperationKind;
-  actor: Actor;
-  /** For `onboard`: the tenant to create. */
-  spec?: TenantSpec;
-  /**
-   * For `onboard` and `change-tier`: pool or silo, with or without DR, where the tenant ends up
-   * (decides the steps shown from the start).
-   */
-  plan?: OperationPlan;
-  /** For `change-tier`: the tier to move to. */
-  tier?: string;
-}
+export type { OperationRequest };
 
 export interface OperationRef {
   operationId: string;

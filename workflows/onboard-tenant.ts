@@ -1,7 +1,7 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
 import { notifications, policy, databases, databaseCompensation, registry } from './activities.js';
-import { errorInfoOf, OperationTracker, operationFailure, withLeftovers } from './operation-tracker.js';
+import { errorInfoOf, OperationTracker, handBack, withLeftovers } from './operation-tracker.js';
 import type { Compensation, OperationOutcome } from './operation-tracker.js';
 import { provisionSiloStacks } from './silo-stacks.js';
 
@@ -139,6 +139,6 @@ export async function onboardTenant(input: OnboardInput): Promise<OperationOutco
       const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', withLeftovers(error, left));
       return { snapshot, ...(tenant ? { tenant } : {}) };
     });
-    throw operationFailure(outcome);
+    return handBack(outcome);
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Keeps an operation's steps and writes each change to the registry as a whole, versioned
- * snapshot. Versions are `run * 1000 + n`, so a late write of an older state never wins.
+ * snapshot, each with the next version of its run's block (versions.ts), so a late write of an
+ * older state never wins.
  */
-import { ApplicationFailure, CancelledFailure, isCancellation } from '@temporalio/workflow';
+import { ApplicationFailure, CancelledFailure, isCancellation, patched } from '@temporalio/workflow';
 import type {
   ErrorInfo,
   OperationSnapshot,
@@ -160,10 +161,18 @@ export function withLeftovers(error: ErrorInfo, left: readonly string[]): ErrorI
 }
 
 /**
- * Ends an operation that failed or was cancelled: the outcome travels to the tenant workflow in the
- * failure's details, so the child shows as failed in Temporal and the parent still learns the result.
+ * Hands a run's final outcome back to the tenant workflow: always as the child workflow's result,
+ * whether the run succeeded, failed or was cancelled (the snapshot says which). Children started
+ * before the patch failed with the outcome in the failure's details instead; their histories
+ * still replay that way.
  */
-export function operationFailure(outcome: OperationOutcome): ApplicationFailure {
+export function handBack(outcome: OperationOutcome): OperationOutcome {
+  if (patched('operation-outcome-returned')) return outcome;
+  throw operationFailure(outcome);
+}
+
+/** How children before the 'operation-outcome-returned' patch ended a run that did not succeed. */
+function operationFailure(outcome: OperationOutcome): ApplicationFailure {
   const error = outcome.snapshot.error ?? { type: 'InternalError', message: 'operation failed' };
   return ApplicationFailure.create({
     message: error.message,

@@ -5,7 +5,8 @@
  *
  * `RECORD_HISTORIES=1 npx vitest run test/integration/replay.test.ts` records fixtures for workflow
  * types that have none yet (the committed ones stay: they are histories of older workflow code);
- * `RECORD_HISTORIES=all` rewrites them all.
+ * `RECORD_HISTORIES=next` adds two of every type after the ones committed (after a change to the
+ * workflows' shape); `RECORD_HISTORIES=all` rewrites them all.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -56,6 +57,16 @@ const historyToJSON = (history: History) =>
   );
 const historyFromJSON = (json: unknown) =>
   protoJson.fromJson(historyType, json, { ignoreUnknownFields: true });
+
+/** The ids of the patch markers (`patched()`) a history holds. */
+function patchesOf(history: History): string[] {
+  return (history.events ?? []).flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_patch') return [];
+    const data = marker.details?.['patch-data']?.payloads?.[0]?.data;
+    return data ? [(JSON.parse(new TextDecoder().decode(data)) as { id: string }).id] : [];
+  });
+}
 
 const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 const WORKFLOW_TYPES = ['tenantWorkflow', 'onboardTenant', 'changeTenantAccess', 'changeTenantTier'];
@@ -216,17 +227,32 @@ describe('replaying workflow histories', () => {
     expect(results.filter((r) => r.error !== undefined)).toEqual([]);
 
     const record = process.env.RECORD_HISTORIES;
-    if (record === '1' || record === 'all') {
+    if (record === '1' || record === 'all' || record === 'next') {
       if (record === 'all') rmSync(FIXTURES_DIR, { recursive: true, force: true });
       mkdirSync(FIXTURES_DIR, { recursive: true });
-      const recorded = new Set(readdirSync(FIXTURES_DIR).map((f) => f.replace(/-\d+\.json$/, '')));
-      // Two of each type, the longest histories first: they cover the most paths.
-      for (const type of WORKFLOW_TYPES.filter((t) => !recorded.has(t))) {
+      const committed = readdirSync(FIXTURES_DIR);
+      /** The highest fixture number of `type` committed so far (0: none). */
+      const lastOf = (type: string) =>
+        Math.max(
+          0,
+          ...committed
+            .map((f) => new RegExp(`^${type}-(\\d+)\\.json$`).exec(f))
+            .map((m) => (m ? Number(m[1]) : 0)),
+        );
+      // Two of each type: the longest history, then the one that adds the most patch markers the
+      // first lacks (a run that failed or was cancelled takes other branches), the longer on a tie.
+      for (const type of WORKFLOW_TYPES.filter((t) => record === 'next' || lastOf(t) === 0)) {
         const ofType = runs
           .filter((r) => r.type === type)
           .sort((a, b) => b.history.events!.length - a.history.events!.length);
-        for (const [n, run] of ofType.slice(0, 2).entries()) {
-          const file = join(FIXTURES_DIR, `${type}-${n + 1}.json`);
+        const first = ofType[0];
+        const covered = new Set(first ? patchesOf(first.history) : []);
+        const second = ofType
+          .slice(1)
+          .map((run) => ({ run, adds: patchesOf(run.history).filter((p) => !covered.has(p)).length }))
+          .sort((a, b) => b.adds - a.adds)[0]?.run;
+        for (const [n, run] of [first, second].filter((r) => r !== undefined).entries()) {
+          const file = join(FIXTURES_DIR, `${type}-${lastOf(type) + n + 1}.json`);
           // Written as the formatter would, so that `npm run lint` passes on freshly recorded fixtures.
           writeFileSync(
             file,

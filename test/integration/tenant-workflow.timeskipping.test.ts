@@ -10,11 +10,16 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/index.js';
 import { checkPlacement } from '../../domain/index.js';
-import type { Actor, OperationSnapshot, TenantRecord, TenantSpec } from '../../domain/index.js';
+import type {
+  Actor,
+  OperationSnapshot,
+  TenantOperationKind,
+  TenantRecord,
+  TenantSpec,
+} from '../../domain/index.js';
 import { installQuietRuntime, WORKFLOWS_PATH } from '../../workers/lifecycle.js';
 import type { LifecycleActivities } from '../../workers/lifecycle.js';
 import { requestOperation, tenantWorkflowId } from '../../workflows/definitions.js';
-import type { OperationRequest } from '../../workflows/definitions.js';
 import type { tenantWorkflow } from '../../workflows/tenant.js';
 import { uniqueTenantId } from '../support/harness.js';
 
@@ -185,7 +190,7 @@ describe('tenant workflow with skipped time', () => {
     });
   }
 
-  function requestTenantOperation(id: string, kind: OperationRequest['kind']): Promise<OperationSnapshot> {
+  function requestTenantOperation(id: string, kind: TenantOperationKind): Promise<OperationSnapshot> {
     return env.client.workflow
       .getHandle(tenantWorkflowId(id))
       .executeUpdate(requestOperation, { args: [{ kind, actor }] });

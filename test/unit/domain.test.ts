@@ -1,3 +1,4 @@
+import { transitionRefusal } from '../../workflows/operation-kinds.js';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/index.js';
 import {
@@ -11,7 +12,6 @@ import {
   StoredText,
   TENANT_ID_PATTERN,
   tierChangeRefusal,
-  transitionRefusal,
   unsafeTextReason,
 } from '../../domain/index.js';
 import type { Region, TierPolicy } from '../../domain/index.js';

@@ -1,13 +1,7 @@
 import type { Registry } from '../../../registry/index.js';
+import { OPERATION_TABLE, transitionRefusal } from '../../../workflows/operation-kinds.js';
 import type { LifecycleClient } from '../../../client/lifecycle.js';
-import {
-  LandlordError,
-  checkPlacement,
-  newSteps,
-  tierChangeRefusal,
-  transitionRefusal,
-  TRANSITIONS,
-} from '../../../domain/index.js';
+import { LandlordError, checkPlacement, newSteps, tierChangeRefusal } from '../../../domain/index.js';
 import type {
   Actor,
   OperationKind,
@@ -104,7 +98,7 @@ export class FakeLifecycle implements LifecycleClient {
     const op = await this.record(tenantId, kind, actor, {});
     await this.store.tenants.upsert({
       ...tenant,
-      status: TRANSITIONS[kind].to ?? tenant.status,
+      status: OPERATION_TABLE[kind].to ?? tenant.status,
       updatedAt: new Date().toISOString(),
       version: tenant.version + 1,
     });

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { OPERATION_KINDS as KINDS, stepNames } from '../../domain/index.js';
+import type { Actor, OperationKind } from '../../domain/index.js';
+import { routeTable } from '../../api/routes/route-table.js';
+import {
+  OPERATION_TABLE,
+  retryRefusal,
+  statusAfter,
+  transitionRefusal,
+} from '../../workflows/operation-kinds.js';
+import type { TenantFacts } from '../../workflows/operation-kinds.js';
+
+const actor: Actor = { principal: 'key_1', role: 'operator', requestId: 'r1' };
+const facts = (change: Partial<TenantFacts> = {}): TenantFacts => ({
+  tenantId: 'acme-corp',
+  status: 'active',
+  queued: [],
+  ...change,
+});
+
+describe('the operation table', () => {
+  it('has an entry for every kind of operation, and nothing else', () => {
+    expect(Object.keys(OPERATION_TABLE).sort()).toEqual([...KINDS].sort());
+  });
+
+  it('gives each kind the permission of the route that asks for it', () => {
+    const routeOf: Record<OperationKind, [string, string]> = {
+      onboard: ['post', '/v1/tenants'],
+      suspend: ['post', '/v1/tenants/{id}/suspend'],
+      resume: ['post', '/v1/tenants/{id}/resume'],
+      'drift-check': ['post', '/v1/tenants/{id}/drift-check'],
+      'change-tier': ['patch', '/v1/tenants/{id}'],
+    };
+    for (const kind of KINDS) {
+      const [method, path] = routeOf[kind];
+      const route = routeTable.find((r) => r.method === method && r.path === path);
+      expect(route?.permission, kind).toBe(OPERATION_TABLE[kind].permission);
+    }
+  });
+
+  it('shows the steps the domain names, for pool and silo plans', () => {
+    const silo = { deploymentModel: 'silo' as const, dr: true };
+    const spec = { id: 'acme-corp' } as never;
+    expect(
+      OPERATION_TABLE.onboard.steps({ kind: 'onboard', actor, spec, plan: silo }).map((s) => s.name),
+    ).toEqual(stepNames('onboard', silo));
+    expect(
+      OPERATION_TABLE['change-tier']
+        .steps({ kind: 'change-tier', actor, tier: 'premium', plan: silo })
+        .map((s) => s.name),
+    ).toEqual(stepNames('change-tier', silo));
+    for (const kind of ['suspend', 'resume', 'drift-check'] as const)
+      expect(OPERATION_TABLE[kind].steps({ kind, actor } as never).every((s) => s.status === 'pending')).toBe(
+        true,
+      );
+  });
+
+  it('judges a request against the status the queue leads to', () => {
+    expect(statusAfter('absent', ['onboard', 'suspend'])).toBe('suspended');
+    expect(statusAfter('active', ['drift-check', 'change-tier'])).toBe('active');
+    expect(transitionRefusal('resume', statusAfter('active', ['suspend']))).toBeUndefined();
+    expect(transitionRefusal('suspend', statusAfter('active', ['suspend']))).toBe(
+      'the tenant is already suspended',
+    );
+  });
+
+  it('retries an onboarding from failed, and nothing else from where its own run left it', () => {
+    expect(retryRefusal('onboard', 'failed')).toBeUndefined();
+    expect(transitionRefusal('onboard', 'failed')).toBe('the tenant already exists');
+    expect(retryRefusal('suspend', 'suspended')).toBe('the tenant is already suspended');
+  });
+
+  it('refuses what a kind needs beyond statuses, with the kind of error to report', () => {
+    const pool = { deploymentModel: 'pool', tier: 'basic' } as never;
+    expect(
+      OPERATION_TABLE['drift-check'].refusal?.({ kind: 'drift-check', actor }, facts({ tenant: pool })),
+    ).toMatchObject({ type: 'InvalidTransition' });
+    const move = {
+      kind: 'change-tier' as const,
+      actor,
+      tier: 'basic',
+      plan: { deploymentModel: 'pool' as const, dr: false },
+    };
+    expect(OPERATION_TABLE['change-tier'].refusal?.(move, facts())).toEqual({
+      type: 'InvalidTransition',
+      message: 'the tenant is still being onboarded',
+    });
+    expect(OPERATION_TABLE['change-tier'].refusal?.(move, facts({ tenant: pool }))?.message).toBe(
+      'the tenant is already on tier "basic"',
+    );
+    expect(OPERATION_TABLE['change-tier'].malformed?.({ ...move, tier: '' }, facts())).toBe(
+      'a tier change needs the tier and its plan',
+    );
+    expect(
+      OPERATION_TABLE.onboard.malformed?.(
+        { kind: 'onboard', actor, spec: { id: 'other-corp' } as never },
+        facts(),
+      ),
+    ).toBe('onboarding needs the spec of this tenant');
+  });
+});

@@ -1,0 +1,221 @@
+/**
+ * Every kind of tenant operation, in one table: which tenant statuses it may start from and the
+ * one it leaves, what else it needs of the tenant, its steps, who may ask for it, and which child
+ * workflow runs it with which input. The tenant workflow (tenant.ts) is a loop over this table;
+ * adding a kind is adding its entry here (and its child workflow).
+ */
+import { executeChild, workflowInfo } from '@temporalio/workflow';
+import { newSteps, tierChangeRefusal } from '../domain/index.js';
+import type {
+  OperationKind,
+  OperationPlan,
+  OperationRequestOf,
+  OperationSnapshot,
+  OperationStep,
+  Permission,
+  TenantRecord,
+  TenantSpec,
+  TenantStatus,
+} from '../domain/index.js';
+import { changeTenantAccess } from './change-tenant-access.js';
+import { changeTenantTier } from './change-tenant-tier.js';
+import { checkTenantDrift } from './check-tenant-drift.js';
+import { onboardTenant } from './onboard-tenant.js';
+import type { OperationOutcome } from './operation-tracker.js';
+
+/** Why an operation cannot be taken or run: the error kind and what to tell the caller. */
+export interface Refusal {
+  type: 'InvalidTransition' | 'PolicyViolation' | 'ValidationFailed';
+  message: string;
+}
+
+/** What the tenant workflow knows of its tenant when it decides about an operation. */
+export interface TenantFacts {
+  tenantId: string;
+  status: TenantStatus | 'absent';
+  tenant?: TenantRecord;
+  spec?: TenantSpec;
+  createdAt?: string;
+  /** Operations queued or running, the running one first. */
+  queued: readonly OperationSnapshot[];
+}
+
+/** What a run needs besides its operation. */
+export interface RunContext {
+  facts: TenantFacts;
+  /** The first tenant record version the run may write (workflows/versions.ts). */
+  tenantVersion: number;
+  provisioningQueue: string;
+  dataQueue: string;
+}
+
+export interface OperationKindEntry<K extends OperationKind> {
+  /** Statuses the tenant may be in for the operation to start. */
+  from: readonly (TenantStatus | 'absent')[];
+  /** The status once it has succeeded; absent: it leaves the status as it is. */
+  to?: TenantStatus;
+  /** Also retried from these statuses (a failed onboarding leaves its tenant `failed`). */
+  retryFrom?: readonly TenantStatus[];
+  /** How refusals name it: "a suspended tenant cannot be <verb>". */
+  verb: string;
+  /** Who may ask for it (domain/auth.ts). */
+  permission: Permission;
+  /** Its steps as `GET /v1/operations/{id}` shows them from the start. */
+  steps(request: OperationRequestOf<K>): OperationStep[];
+  /** What its snapshot records as its input. */
+  input(request: OperationRequestOf<K>, facts: TenantFacts): Record<string, unknown>;
+  /** What the request lacks on its own (checked first, before any tenant state). */
+  malformed?(request: OperationRequestOf<K>, facts: TenantFacts): string | undefined;
+  /** Why the tenant as it will be (everything queued done) cannot take it, beyond its statuses. */
+  refusal?(request: OperationRequestOf<K>, facts: TenantFacts): Refusal | undefined;
+  /** Why it can no longer run when its turn comes, beyond its statuses (the tenant changed meanwhile). */
+  refusalAtTurn?(operation: OperationSnapshot, facts: TenantFacts): Refusal | undefined;
+  /** What the tenant workflow keeps of an accepted request (an onboarding's spec). */
+  accepted?(request: OperationRequestOf<K>, facts: TenantFacts, at: string): Partial<TenantFacts>;
+  /** Runs it: its child workflow, with that workflow's input. */
+  run(operation: OperationSnapshot, context: RunContext): Promise<OperationOutcome>;
+}
+
+/** Options every operation's child workflow starts with: its id is the operation's. */
+const childOptions = (operation: OperationSnapshot) => ({
+  workflowId: operation.id,
+  taskQueue: workflowInfo().taskQueue,
+});
+
+const changeAccess = (kind: 'suspend' | 'resume'): OperationKindEntry<typeof kind> => ({
+  from: kind === 'suspend' ? ['active'] : ['suspended'],
+  to: kind === 'suspend' ? 'suspended' : 'active',
+  verb: kind === 'suspend' ? 'suspended' : 'resumed',
+  permission: 'operateTenant',
+  steps: () => newSteps(kind),
+  input: () => ({}),
+  run: (operation, { facts, tenantVersion }) =>
+    executeChild(changeTenantAccess, {
+      ...childOptions(operation),
+      args: [
+        {
+          operation: operation as OperationSnapshot & { kind: 'suspend' | 'resume' },
+          tenant: facts.tenant!,
+          tenantVersion,
+        },
+      ],
+    }),
+});
+
+export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = {
+  onboard: {
+    from: ['absent'],
+    to: 'active',
+    retryFrom: ['failed'],
+    verb: 'onboarded',
+    permission: 'createTenant',
+    steps: (request) => newSteps('onboard', request.plan),
+    input: (request) => ({ spec: request.spec }),
+    malformed: (request, facts) =>
+      request.spec?.id !== facts.tenantId ? 'onboarding needs the spec of this tenant' : undefined,
+    accepted: (request, facts, at) => ({ spec: request.spec, createdAt: facts.createdAt ?? at }),
+    run: (operation, { facts, tenantVersion, provisioningQueue }) =>
+      executeChild(onboardTenant, {
+        ...childOptions(operation),
+        args: [
+          {
+            operation,
+            spec: facts.spec!,
+            tenantVersion,
+            createdAt: facts.createdAt!,
+            provisioningQueue,
+          },
+        ],
+      }),
+  },
+  suspend: changeAccess('suspend'),
+  resume: changeAccess('resume'),
+  'drift-check': {
+    from: ['active', 'suspended'],
+    verb: 'checked for drift',
+    permission: 'operateTenant',
+    steps: () => newSteps('drift-check'),
+    input: () => ({}),
+    refusal: (_request, facts) =>
+      facts.tenant?.deploymentModel !== 'silo'
+        ? {
+            type: 'InvalidTransition',
+            message:
+              "a drift check covers the stacks of a silo tenant; this tenant lives in its region's pool",
+          }
+        : undefined,
+    run: (operation, { facts, tenantVersion, provisioningQueue }) =>
+      executeChild(checkTenantDrift, {
+        ...childOptions(operation),
+        args: [{ operation, tenant: facts.tenant!, spec: facts.spec!, tenantVersion, provisioningQueue }],
+      }),
+  },
+  'change-tier': {
+    from: ['active'],
+    verb: 'moved to another tier',
+    permission: 'operateTenant',
+    steps: (request) => newSteps('change-tier', request.plan),
+    input: (request, facts) => ({ tier: request.tier, fromTier: facts.tenant?.tier, plan: request.plan }),
+    malformed: (request) =>
+      !request.tier || !request.plan ? 'a tier change needs the tier and its plan' : undefined,
+    refusal: (request, facts) => {
+      if (!facts.tenant) return { type: 'InvalidTransition', message: 'the tenant is still being onboarded' };
+      const refused = tierChangeRefusal(facts.tenant, request.tier, request.plan.deploymentModel);
+      if (refused) return refused;
+      if (facts.queued.some((o) => o.kind === 'change-tier'))
+        return {
+          type: 'InvalidTransition',
+          message: 'another tier change of this tenant is queued or running',
+        };
+      return undefined;
+    },
+    refusalAtTurn: (operation, facts) => {
+      const { tier, plan } = operation.input as { tier: string; plan: OperationPlan };
+      return tierChangeRefusal(facts.tenant!, tier, plan.deploymentModel);
+    },
+    run: (operation, { facts, tenantVersion, provisioningQueue, dataQueue }) =>
+      executeChild(changeTenantTier, {
+        ...childOptions(operation),
+        args: [
+          {
+            operation,
+            tenant: facts.tenant!,
+            spec: facts.spec!,
+            tier: (operation.input as { tier: string }).tier,
+            tenantVersion,
+            provisioningQueue,
+            dataQueue,
+          },
+        ],
+      }),
+  },
+};
+
+/** The entry of `kind`, typed loosely, for code that handles every kind alike. */
+export const kindOf = (kind: OperationKind) =>
+  OPERATION_TABLE[kind] as unknown as OperationKindEntry<OperationKind>;
+
+/** Returns why `kind` cannot start from `status`, or undefined when it can. */
+export function transitionRefusal(kind: OperationKind, status: TenantStatus | 'absent'): string | undefined {
+  const entry = kindOf(kind);
+  if (entry.from.includes(status)) return undefined;
+  if (kind === 'onboard') return 'the tenant already exists';
+  if (status === 'absent') return 'the tenant does not exist';
+  if (status === entry.to) return `the tenant is already ${status}`;
+  return `a ${status} tenant cannot be ${entry.verb}; it must be ${entry.from.join(' or ')}`;
+}
+
+/** As transitionRefusal, for a retry: some kinds are also retried from statuses they leave behind. */
+export function retryRefusal(kind: OperationKind, status: TenantStatus | 'absent'): string | undefined {
+  return status !== 'absent' && kindOf(kind).retryFrom?.includes(status)
+    ? undefined
+    : transitionRefusal(kind, status);
+}
+
+/** The status a tenant will have once every operation in `queue` has succeeded. */
+export function statusAfter(
+  status: TenantStatus | 'absent',
+  queue: readonly OperationKind[],
+): TenantStatus | 'absent' {
+  return queue.reduce<TenantStatus | 'absent'>((s, kind) => kindOf(kind).to ?? s, status);
+}
