@@ -73,11 +73,6 @@ export default tseslint.config(
   // Layers: each product folder imports only the folders below it. Test, bench and scripts code
   // may import anything.
   ...layer('domain', [], { builtins: false, message: 'domain imports nothing but zod.' }),
-  ...layer('workflows', ['domain'], {
-    builtins: false,
-    typeOnly: ['activities'],
-    message: 'Workflows import domain code, and activity types only (import type).',
-  }),
   ...layer('dataplane', ['domain']),
   ...layer('registry', ['domain']),
   ...layer('config', ['domain']),
@@ -106,6 +101,36 @@ export default tseslint.config(
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'env', message: 'Read configuration in config/ and pass it on.' },
+      ],
+    },
+  },
+  {
+    // Workflows take values from the domain modules they need, never the index: each new workflow
+    // evaluates every module it imports, and the index brings zod (test/unit/workflow-bundle.test.ts).
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows cannot use Node built-ins.' })),
+          patterns: [
+            ...PRODUCT.filter((f) => !['domain', 'workflows', 'activities'].includes(f)).map((f) => ({
+              group: up(f),
+              message: `Workflows import domain code and activity types only, not ${f}/.`,
+            })),
+            {
+              group: up('activities'),
+              allowTypeImports: true,
+              message: 'Workflows import activity types only (import type); no implementations.',
+            },
+            {
+              group: ['../domain/index.js'],
+              allowTypeImports: true,
+              message:
+                'Import values from the domain module itself: the index brings zod into every workflow.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -5,6 +5,7 @@
  * run; one onboarding at a time against several at once on that one worker; and the worker's peak
  * memory, with and without the processes it starts.
  */
+import { localStackConfig } from '../activities/provisioning/index.js';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -204,23 +205,25 @@ export async function runSiloBenchmark(
   const pulumiEnv = pulumiEnvironment(config, stack.secret);
   const serverUrl = config.postgres.regionUrls[REGION];
   if (!serverUrl) throw new Error(`no Postgres server for ${REGION}`);
-  // The stack config the provisioning activity sets for a local region.
-  const stackConfig: BareStackRequest['config'] = {
-    'landlord:serverUrl': { value: serverUrl, secret: true },
-    'landlord:objectsRoot': { value: join(config.dataDir, 'objects') },
-    'landlord:migrationsDir': { value: config.migrationsDir },
+  // The stack config the provisioning activity sets for a local region, from the same function.
+  const settings = {
+    regionServerUrls: config.postgres.regionUrls,
+    secret: stack.secret,
+    dataDir: config.dataDir,
+    migrationsDir: config.migrationsDir,
   };
   const bareStacks: BareStackRequest[] = [];
   let barePeaks: RssPeaks = { rootBytes: 0, treeBytes: 0, processes: 0, samples: 0 };
   const bareUp = async (): Promise<BareStackRun> => {
     const tenantId = `bare-${run}-${bareStacks.length.toString(36)}`;
     const name = siloStackName(tenantId, REGION);
+    const spec = await siloSpecFor(policy, tenantId);
     const request: BareStackRequest = {
       action: 'up',
       project: SILO_PROJECT,
       stack: name,
-      spec: await siloSpecFor(policy, tenantId),
-      config: stackConfig,
+      spec,
+      config: localStackConfig(settings, spec),
       workDir: join(config.dataDir, 'pulumi', 'work', SILO_PROJECT, name),
     };
     bareStacks.push(request);

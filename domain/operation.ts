@@ -1,10 +1,9 @@
-import { z } from 'zod';
+// No zod here: workflow code imports this module, and every new workflow evaluates what it imports.
 import type { ErrorInfo } from './errors.js';
 import type { TenantSpec } from './tenant.js';
 
 export const OPERATION_KINDS = ['onboard', 'suspend', 'resume', 'drift-check', 'change-tier'] as const;
-export const OperationKind = z.enum(OPERATION_KINDS);
-export type OperationKind = z.infer<typeof OperationKind>;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** Operations on an existing tenant that need nothing but its id. */
 export type TenantOperationKind = Exclude<OperationKind, 'onboard' | 'change-tier'>;
 

@@ -3,10 +3,8 @@
  * Postgres, then the lifecycle, provisioning and data workers and the API as child processes,
  * prints where everything is, and stops it all on Ctrl-C. Data lives under LANDLORD_DATA_DIR (.data/) across restarts.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, PROJECT_ROOT } from '../config/index.js';
@@ -19,9 +17,8 @@ import { childEnvironment } from './servers/child-environment.js';
 import type { LandlordProcess } from './servers/child-environment.js';
 import { commandLineOf, pidFrom } from './servers/leftovers.js';
 import { StackSetupError } from './servers/postgres.js';
-import { forgetOnExit, stopWithThisProcess } from './servers/reaper.js';
-import { describeExit, endChild, exitOf } from './servers/server-process.js';
-import type { ProcessExit, ServerProcess } from './servers/server-process.js';
+import { describeExit, managedProcess } from './servers/server-process.js';
+import type { ServerProcess } from './servers/server-process.js';
 import { Supervisor } from './servers/supervisor.js';
 
 const redact = (url: string) => {
@@ -34,55 +31,27 @@ const redact = (url: string) => {
 /**
  * A Landlord process (a worker or the API) in a process group of its own: a terminal's Ctrl-C
  * reaches this script only, which stops everything in order. Its output is prefixed with `label`.
+ * It also stops itself when this process is gone (LANDLORD_PARENT_PID). A worker drains its
+ * running activities on SIGTERM; SIGKILL after 15 s.
  */
-function landlordProcess(
-  name: string,
-  label: string,
-  entry: string,
-  env: Record<string, string>,
-): ServerProcess & { start(): Promise<void> } {
+function landlordProcess(name: string, label: string, entry: string, env: Record<string, string>) {
   const script = fileURLToPath(new URL(entry, import.meta.url));
-  let child: ChildProcess | undefined;
-  let lastExit: ProcessExit = { code: null, signal: null };
-  const launch = async () => {
-    const started = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: PROJECT_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    child = started;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        started.once('spawn', resolve);
-        started.once('error', reject);
-      });
-    } catch (err) {
-      child = undefined;
-      throw err;
-    }
-    started.on('error', () => undefined);
-    for (const stream of [started.stdout!, started.stderr!])
-      createInterface({ input: stream }).on('line', (line) => console.log(`[${label}] ${line}`));
-    // It also stops itself when this process is gone (LANDLORD_PARENT_PID).
-    if (started.pid) stopWithThisProcess(started.pid, 'SIGTERM', script);
-    void exitOf(started).then((exit) => {
-      lastExit = exit;
-      if (started.pid) forgetOnExit(started.pid);
-    });
-  };
-  return {
+  return managedProcess(
     name,
-    get pid() {
-      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
-    },
-    exited: () => (child ? exitOf(child) : Promise.resolve(lastExit)),
-    restart: launch,
-    start: launch,
-    // A worker drains its running activities first; SIGKILL after 15 s.
-    stop: async () => void (child && (await endChild(child, 'SIGTERM', 15_000))),
-    kill: async () => void (child && (await endChild(child, 'SIGKILL'))),
-  };
+    async () => ({
+      command: process.execPath,
+      args: ['--import', 'tsx', script],
+      options: { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      reap: { signal: 'SIGTERM', mustContain: script },
+      unref: false,
+      started: (child) => {
+        for (const stream of [child.stdout!, child.stderr!])
+          createInterface({ input: stream }).on('line', (line) => console.log(`[${label}] ${line}`));
+      },
+      ready: async () => undefined,
+    }),
+    { stopSignal: 'SIGTERM', graceMs: 15_000 },
+  );
 }
 
 async function waitForHttp(url: string, api: ServerProcess, timeoutMs = 60_000): Promise<void> {

@@ -3,7 +3,7 @@
  * implementations live in activities/ and are wired by the worker.
  */
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import { NON_RETRYABLE_ERROR_TYPES } from '../domain/index.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { DataActivities } from '../activities/data/index.js';
 import type { NotificationActivities } from '../activities/notifications/index.js';
 import type { PolicyActivities } from '../activities/policy/index.js';

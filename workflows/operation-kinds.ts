@@ -5,7 +5,9 @@
  * adding a kind is adding its entry here (and its child workflow).
  */
 import { executeChild, workflowInfo } from '@temporalio/workflow';
-import { newSteps, tierChangeRefusal } from '../domain/index.js';
+// Value imports from modules without zod (domain/operation.ts says why), not from the index.
+import { tierChangeRefusal } from '../domain/lifecycle.js';
+import { newSteps } from '../domain/operation.js';
 import type {
   OperationKind,
   OperationPlan,

@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import { NON_RETRYABLE_ERROR_TYPES } from '../domain/index.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { SiloSpec } from '../domain/index.js';
 import type { ProvisioningActivities } from '../activities/provisioning/index.js';
 import type { Compensation, OperationTracker } from './operation-tracker.js';

@@ -4,7 +4,7 @@
  * every end. The workflow function (tenant.ts) only wires Temporal's handlers and loop to it.
  */
 import { ApplicationFailure, CancellationScope, isCancellation, patched, uuid4 } from '@temporalio/workflow';
-import { findUnsafeText } from '../domain/index.js';
+import { findUnsafeText } from '../domain/unsafe-text.js';
 import type {
   Actor,
   OperationRequest,

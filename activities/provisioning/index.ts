@@ -39,6 +39,29 @@ interface StackInput {
   spec: SiloSpec;
 }
 
+/** The stack configuration of a silo in a local region (none for a cloud region's stacks). */
+export function localStackConfig(
+  settings: Pick<ProvisioningSettings, 'regionServerUrls' | 'secret' | 'dataDir' | 'migrationsDir'>,
+  spec: SiloSpec,
+): StackRequest['config'] {
+  if (spec.region.provider !== 'local') return {};
+  const serverUrl = settings.regionServerUrls[spec.region.id];
+  if (!serverUrl)
+    throw ApplicationFailure.nonRetryable(
+      `region "${spec.region.id}" has no Postgres server configured`,
+      'Misconfigured',
+    );
+  return {
+    'landlord:serverUrl': { value: serverUrl, secret: true },
+    'landlord:ownerPassword': {
+      value: siloOwnerPassword(settings.secret, spec.region.id, spec.tenantId),
+      secret: true,
+    },
+    'landlord:objectsRoot': { value: join(settings.dataDir, 'objects') },
+    'landlord:migrationsDir': { value: settings.migrationsDir },
+  };
+}
+
 /** Non-secret outputs of a silo stack, as the registry and the API show them. */
 export type SiloOutputs = Record<string, unknown>;
 
@@ -55,24 +78,7 @@ export function createProvisioningActivities({
     return dir;
   };
 
-  const configOf = (spec: SiloSpec): StackRequest['config'] => {
-    if (spec.region.provider !== 'local') return {};
-    const serverUrl = settings.regionServerUrls[spec.region.id];
-    if (!serverUrl)
-      throw ApplicationFailure.nonRetryable(
-        `region "${spec.region.id}" has no Postgres server configured`,
-        'Misconfigured',
-      );
-    return {
-      'landlord:serverUrl': { value: serverUrl, secret: true },
-      'landlord:ownerPassword': {
-        value: siloOwnerPassword(settings.secret, spec.region.id, spec.tenantId),
-        secret: true,
-      },
-      'landlord:objectsRoot': { value: join(settings.dataDir, 'objects') },
-      'landlord:migrationsDir': { value: settings.migrationsDir },
-    };
-  };
+  const configOf = (spec: SiloSpec) => localStackConfig(settings, spec);
 
   async function run(action: StackAction, { stepRef, spec }: StackInput, extra: Partial<StackRequest> = {}) {
     const context = Context.current();

@@ -10,7 +10,7 @@
  * /var/lib/landlord); `<data folder>/postgres/<name>` is then a link to the data.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import {
   chmodSync,
@@ -35,9 +35,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { pidFrom, stopLeftover } from './leftovers.js';
-import { forgetOnExit, stopWithThisProcess } from './reaper.js';
-import { endChild, exitOf } from './server-process.js';
-import type { ProcessExit, ServerProcess } from './server-process.js';
+import { managedProcess } from './server-process.js';
+import type { ServerProcess } from './server-process.js';
 
 export { ensureDatabase, withDatabase } from '../../dataplane/connection.js';
 
@@ -286,77 +285,45 @@ export async function startEmbeddedPostgres({
   const logFile = `${dir}.log`;
   const label = `the ${name} Postgres server`;
 
-  let child: ChildProcess | undefined;
-  let lastExit: ProcessExit = { code: null, signal: null };
-  const launch = async () => {
-    // A server an earlier run left behind holds the folder (and the port): fast shutdown (SIGINT) first.
-    const leftover = pidFrom(join(dataDir, 'postmaster.pid'));
-    if (leftover && (await stopLeftover(leftover, dataDir, { signal: 'SIGINT' })))
-      console.warn(`Stopped the ${name} Postgres server an earlier run left behind (pid ${leftover}).`);
-    const log = createWriteStream(logFile, { flags: 'a' });
-    log.on('error', () => undefined);
-    // The server's last log lines, to say why it did not start.
-    let recent: string[] = [];
-    const started = spawn(
-      join(bin, 'bin', 'postgres'),
-      ['-D', dataDir, '-p', String(port), ...SERVER_FLAGS],
-      {
-        ...(user ?? {}),
-        env: { LC_MESSAGES: 'C' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-        detached: true,
-      },
-    );
-    child = started;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        started.once('spawn', resolve);
-        started.once('error', reject);
-      });
-    } catch (err) {
-      child = undefined;
-      throw new Error(`could not run ${join(bin, 'bin', 'postgres')}: ${(err as Error).message}`);
-    }
-    started.on('error', () => undefined);
-    // The server does not keep this process alive: it is stopped with it (the reaper).
-    started.unref();
-    (started.stderr as unknown as { unref?: () => void }).unref?.();
-    createInterface({ input: started.stderr! }).on('line', (line) => {
-      recent = [...recent.slice(-19), line];
-      log.write(`${line}\n`);
-    });
-    if (started.pid) stopWithThisProcess(started.pid, 'SIGINT', dataDir);
-    void exitOf(started).then((exit) => {
-      lastExit = exit;
-      if (started.pid) forgetOnExit(started.pid);
-      log.end();
-    });
-    try {
-      await waitUntilReady(url, started);
-    } catch (err) {
-      await endChild(started, 'SIGKILL');
-      // Give the log a moment to arrive: it says why.
-      await new Promise((r) => setTimeout(r, 50));
-      const reason = recent.filter((l) => /FATAL|ERROR|PANIC/.test(l)).at(-1) ?? recent.at(-1);
-      throw new Error(
-        `${label} (port ${port}, folder ${dataDir}) did not start: ${reason ?? (err as Error).message} (log: ${logFile})`,
-      );
-    }
-  };
-  await launch();
-  return {
-    id: name,
-    name: label,
-    port,
-    url,
-    dataDir,
-    get pid() {
-      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  let recent: string[] = [];
+  const server = managedProcess(
+    label,
+    async () => {
+      // A server an earlier run left behind holds the folder (and the port): fast shutdown first.
+      const leftover = pidFrom(join(dataDir, 'postmaster.pid'));
+      if (leftover && (await stopLeftover(leftover, dataDir, { signal: 'SIGINT' })))
+        console.warn(`Stopped the ${name} Postgres server an earlier run left behind (pid ${leftover}).`);
+      return {
+        command: join(bin, 'bin', 'postgres'),
+        args: ['-D', dataDir, '-p', String(port), ...SERVER_FLAGS],
+        options: { ...(user ?? {}), env: { LC_MESSAGES: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] },
+        reap: { signal: 'SIGINT', mustContain: dataDir },
+        unref: true,
+        started: (child) => {
+          // The server's last log lines, to say why it did not start; all of them go to its log.
+          recent = [];
+          const log = createWriteStream(logFile, { flags: 'a' });
+          log.on('error', () => undefined);
+          createInterface({ input: child.stderr! }).on('line', (line) => {
+            recent = [...recent.slice(-19), line];
+            log.write(`${line}\n`);
+          });
+          return () => log.end();
+        },
+        ready: (child) => waitUntilReady(url, child),
+        notReady: async (err) => {
+          // Give the log a moment to arrive: it says why.
+          await new Promise((r) => setTimeout(r, 50));
+          const reason = recent.filter((l) => /FATAL|ERROR|PANIC/.test(l)).at(-1) ?? recent.at(-1);
+          return new Error(
+            `${label} (port ${port}, folder ${dataDir}) did not start: ${reason ?? err.message} (log: ${logFile})`,
+          );
+        },
+      };
     },
-    exited: () => (child ? exitOf(child) : Promise.resolve(lastExit)),
-    restart: launch,
     // SIGINT: fast shutdown (open transactions roll back, then a checkpoint).
-    stop: async () => void (child && (await endChild(child, 'SIGINT'))),
-    kill: async () => void (child && (await endChild(child, 'SIGKILL'))),
-  };
+    { stopSignal: 'SIGINT' },
+  );
+  await server.start();
+  return Object.assign(server, { id: name, port, url, dataDir });
 }

@@ -2,7 +2,9 @@
  * What `npm start` supervises: a server or a Landlord process it started, which can die, be
  * started again with the same files and port, and be stopped.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { forgetOnExit, stopWithThisProcess } from './reaper.js';
 
 export interface ProcessExit {
   code: number | null;
@@ -49,4 +51,83 @@ export async function endChild(
     void exit.then(() => clearTimeout(killer));
   }
   return exit;
+}
+
+/** How `managedProcess` starts a process, and what to do around it. */
+export interface Launch {
+  command: string;
+  args: string[];
+  options: SpawnOptions;
+  /** Signal and command-line text for the reaper, which stops the process if this one dies. */
+  reap: { signal: NodeJS.Signals; mustContain: string };
+  /** Run once it has started (pipe its output); may return what to do once it exits. */
+  started?: (child: ChildProcess) => (() => void) | void;
+  /**
+   * Whether this process may exit while it runs (servers: the reaper stops them then). A process
+   * that is this one's work (a worker under `npm start`) keeps this process alive.
+   */
+  unref: boolean;
+  /** Resolves when it serves; rejects (it is then killed) when it does not. */
+  ready: (child: ChildProcess) => Promise<void>;
+  /** What the error says when it did not become ready. */
+  notReady?: (err: Error) => Promise<Error> | Error;
+}
+
+/**
+ * A ServerProcess around a child this process starts (again) with `launch()`: in a process group
+ * of its own, not keeping this process alive, stopped with it by the reaper, and forgotten by the
+ * reaper once it exits. `stopSignal` stops it cleanly; SIGKILL after `graceMs`.
+ */
+export function managedProcess(
+  name: string,
+  launch: () => Promise<Launch>,
+  { stopSignal, graceMs = 30_000 }: { stopSignal: NodeJS.Signals; graceMs?: number },
+): ServerProcess & { start(): Promise<void> } {
+  let child: ChildProcess | undefined;
+  let lastExit: ProcessExit = { code: null, signal: null };
+  const start = async () => {
+    const how = await launch();
+    const started = spawn(how.command, how.args, { ...how.options, detached: true });
+    child = started;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        started.once('spawn', resolve);
+        started.once('error', reject);
+      });
+    } catch (err) {
+      child = undefined;
+      throw new Error(`could not run ${how.command}: ${(err as Error).message}`);
+    }
+    started.on('error', () => undefined);
+    if (how.unref) {
+      // It does not keep this process alive: the reaper stops it should this process die.
+      started.unref();
+      for (const stream of [started.stdout, started.stderr])
+        (stream as unknown as { unref?: () => void } | null)?.unref?.();
+    }
+    const onExit = how.started?.(started);
+    if (started.pid) stopWithThisProcess(started.pid, how.reap.signal, how.reap.mustContain);
+    void exitOf(started).then((exit) => {
+      lastExit = exit;
+      if (started.pid) forgetOnExit(started.pid);
+      onExit?.();
+    });
+    try {
+      await how.ready(started);
+    } catch (err) {
+      await endChild(started, 'SIGKILL');
+      throw how.notReady ? await how.notReady(err as Error) : err;
+    }
+  };
+  return {
+    name,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
+    exited: () => (child ? exitOf(child) : Promise.resolve(lastExit)),
+    start,
+    restart: start,
+    stop: async () => void (child && (await endChild(child, stopSignal, graceMs))),
+    kill: async () => void (child && (await endChild(child, 'SIGKILL'))),
+  };
 }

@@ -2,15 +2,12 @@
  * The Temporal dev server (`temporal server start-dev`) with its state in a SQLite file, so that a
  * restart finds every workflow where it was.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { pidFrom, stopLeftover } from './leftovers.js';
-import { forgetOnExit, stopWithThisProcess } from './reaper.js';
-import { endChild, exitOf } from './server-process.js';
-import type { ProcessExit, ServerProcess } from './server-process.js';
+import { managedProcess } from './server-process.js';
+import type { ServerProcess } from './server-process.js';
 
 export interface DevServer extends ServerProcess {
   address: string;
@@ -98,62 +95,36 @@ export async function startTemporalDevServer({
     '--sqlite-pragma',
     'synchronous=normal',
   ];
-  let child: ChildProcess | undefined;
-  let lastExit: ProcessExit = { code: null, signal: null };
-  const launch = async () => {
-    // A server an earlier run left behind (its starter and the reaper were killed outright) holds
-    // the port and the file.
-    const leftover = pidFrom(pidFile);
-    if (leftover && (await stopLeftover(leftover, dbFile)))
-      console.warn(`Stopped a Temporal server an earlier run left behind (pid ${leftover}).`);
-    const started = spawn(cliPath, args, {
-      stdio: ['ignore', log ? 'pipe' : 'ignore', log ? 'pipe' : 'ignore'],
-      detached: true,
-    });
-    child = started;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        started.once('spawn', resolve);
-        started.once('error', reject);
-      });
-    } catch (err) {
-      child = undefined;
-      throw new Error(`could not run ${cliPath}: ${(err as Error).message}`);
-    }
-    started.on('error', () => undefined);
-    // The server does not keep this process alive: it is stopped with it (the reaper).
-    started.unref();
-    if (log) {
-      started.stdout?.pipe(log, { end: false });
-      started.stderr?.pipe(log, { end: false });
-    }
-    if (started.pid) {
-      writeFileSync(pidFile, `${started.pid}\n`);
-      stopWithThisProcess(started.pid, 'SIGTERM', dbFile);
-    }
-    void exitOf(started).then((exit) => {
-      lastExit = exit;
-      if (started.pid) forgetOnExit(started.pid);
-      if (pidFrom(pidFile) === started.pid) rmSync(pidFile, { force: true });
-    });
-    try {
-      await waitForTemporal(address, 60_000, () => started.exitCode !== null || started.signalCode !== null);
-    } catch (err) {
-      await endChild(started, 'SIGKILL');
-      throw err;
-    }
-  };
-  await launch();
-  return {
-    name: 'the Temporal dev server',
-    address,
-    uiUrl: `http://127.0.0.1:${uiPort}`,
-    get pid() {
-      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  const server = managedProcess(
+    'the Temporal dev server',
+    async () => {
+      // A server an earlier run left behind (its starter and the reaper were killed outright)
+      // holds the port and the file.
+      const leftover = pidFrom(pidFile);
+      if (leftover && (await stopLeftover(leftover, dbFile)))
+        console.warn(`Stopped a Temporal server an earlier run left behind (pid ${leftover}).`);
+      return {
+        command: cliPath,
+        args,
+        options: { stdio: ['ignore', log ? 'pipe' : 'ignore', log ? 'pipe' : 'ignore'] },
+        reap: { signal: 'SIGTERM', mustContain: dbFile },
+        unref: true,
+        started: (child) => {
+          if (log) {
+            child.stdout?.pipe(log, { end: false });
+            child.stderr?.pipe(log, { end: false });
+          }
+          if (child.pid) writeFileSync(pidFile, `${child.pid}\n`);
+          return () => {
+            if (pidFrom(pidFile) === child.pid) rmSync(pidFile, { force: true });
+          };
+        },
+        ready: (child) =>
+          waitForTemporal(address, 60_000, () => child.exitCode !== null || child.signalCode !== null),
+      };
     },
-    exited: () => (child ? exitOf(child) : Promise.resolve(lastExit)),
-    restart: launch,
-    stop: async () => void (child && (await endChild(child, 'SIGTERM'))),
-    kill: async () => void (child && (await endChild(child, 'SIGKILL'))),
-  };
+    { stopSignal: 'SIGTERM' },
+  );
+  await server.start();
+  return Object.assign(server, { address, uiUrl: `http://127.0.0.1:${uiPort}` });
 }

@@ -30,6 +30,7 @@ describe('layers', () => {
     ['workflows/probe.ts', value('../activities/pool/index.js')],
     ['workflows/probe.ts', typeOnly('../registry/index.js')],
     ['workflows/probe.ts', value('node:fs')],
+    ['workflows/probe.ts', value('../domain/index.js')],
     ['dataplane/probe.ts', value('../activities/pool/index.js')],
     ['registry/postgres/probe.ts', value('../../api/app.js')],
     ['pulumi/local/probe.ts', value('../../activities/pool/index.js')],
@@ -48,7 +49,8 @@ describe('layers', () => {
   it.each([
     ['domain/probe.ts', value('./errors.js')],
     ['workflows/probe.ts', typeOnly('../activities/pool/index.js')],
-    ['workflows/probe.ts', value('../domain/index.js')],
+    ['workflows/probe.ts', value('../domain/operation.js')],
+    ['workflows/probe.ts', typeOnly('../domain/index.js')],
     ['dataplane/probe.ts', value('../domain/index.js')],
     ['pulumi/local/probe.ts', value('../../dataplane/silo.js')],
     ['activities/pool/probe.ts', value('../../registry/index.js')],
