@@ -359,4 +359,30 @@ describe('npm start', () => {
     },
     120_000,
   );
+
+  it('stops every server a starter started when the starter is killed outright, as a crashed test run is', async () => {
+    const { env, ports } = await stackEnv(dataDir());
+    const crash = spawn(
+      process.execPath,
+      [TSX_CLI, fileURLToPath(new URL('../support/crash-after-start.ts', import.meta.url))],
+      {
+        env: { ...process.env, ...env, LANDLORD_SECRET: 'crash-secret-'.padEnd(40, 'c') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    crash.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    crash.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((r) =>
+      crash.once('exit', (_code, signal) => r(signal)),
+    );
+    // tsx relays the script's death: it ends the same way.
+    await exited;
+    expect(output).toContain('READY');
+    // Temporal and the three Postgres servers were up; the reaper stops them.
+    const [, temporalPort, ...postgresPorts] = ports;
+    await until('the servers to stop', async () =>
+      (await Promise.all([temporalPort!, ...postgresPorts].map(listening))).every((up) => !up),
+    );
+  }, 120_000);
 });
