@@ -5,9 +5,9 @@
  *
  * Postgres refuses to run as root, so as root the servers run as the system user `postgres`, which
  * must reach both the binaries and the data folder. When a private folder above the clone (a 0700
- * `mktemp -d` folder, `/root`) keeps it out, the binaries are copied to, and the data kept in,
- * per-clone folders under `postgres.embeddedHome` (LANDLORD_POSTGRES_HOME, default
- * /var/lib/landlord); `<data folder>/postgres/<name>` is then a link to the data.
+ * `mktemp -d` folder, `/root`) keeps it out, the binaries are copied to a folder per version, and
+ * the data kept in a folder per data folder, under `postgres.embeddedHome` (LANDLORD_POSTGRES_HOME,
+ * default /var/lib/landlord); `<data folder>/postgres/<name>` is then a link to the data.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -149,12 +149,13 @@ function homeFolder(home: string, user: ServerUser, name: string): string {
 
 /**
  * The server binaries `user` can run: the installed ones when it can reach them, else a copy in
- * the embedded home (one per installed copy and version; made once, atomically).
+ * the embedded home. The copy is never changed once made (atomically), so clones of the same
+ * package version share one instead of leaving a copy each behind.
  */
 function binariesFor(user: ServerUser | undefined, home: string): string {
   const { native, version } = installedBinaries();
   if (reaches(user, join(native, 'bin', 'postgres'))) return native;
-  const target = homeFolder(home, user!, `postgres-${version}-${shortHash(realpathSync(native))}`);
+  const target = homeFolder(home, user!, `postgres-${version}-${platform()}-${arch()}`);
   const bin = join(target, 'native');
   if (existsSync(join(bin, 'bin', 'postgres'))) return bin;
   const partial = `${bin}.partial-${process.pid}`;
@@ -166,7 +167,6 @@ function binariesFor(user: ServerUser | undefined, home: string): string {
     // Another process copied it first.
     rmSync(partial, { recursive: true, force: true });
   }
-  writeFileSync(join(target, 'copied-from'), `${native}\n`);
   return bin;
 }
 
