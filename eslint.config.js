@@ -20,15 +20,15 @@ const PRODUCT = [
   'workers',
 ];
 
-/**
- * Lint blocks for one layer: its files may import the folders in `may` (and `typeOnly` ones with
- * `import type`), no other product folder; with `builtins: false`, no Node built-in either.
- * `entry` files may also import `entryMay`.
- */
 /** Relative imports of top-level folder `f` from one, two or three levels down. */
 const up = (f) => [`../${f}/**`, `../../${f}/**`, `../../../${f}/**`];
 
-function layer(folder, may, { builtins = true, typeOnly = [], message, entry = [], entryMay = [] } = {}) {
+/**
+ * Lint blocks for one layer: its files may import the folders in `may`, no other product folder;
+ * with `builtins: false`, no Node built-in either.
+ * `entry` files may also import `entryMay`.
+ */
+function layer(folder, may, { builtins = true, message, entry = [], entryMay = [] } = {}) {
   const others = (allowed) => PRODUCT.filter((f) => f !== folder && !allowed.includes(f));
   const rule = (allowed) => [
     'error',
@@ -37,14 +37,9 @@ function layer(folder, may, { builtins = true, typeOnly = [], message, entry = [
         ? []
         : nodeBuiltins.map((name) => ({ name, message: message ?? `${folder} cannot use Node built-ins.` })),
       patterns: [
-        ...others([...allowed, ...typeOnly]).map((f) => ({
+        ...others(allowed).map((f) => ({
           group: up(f),
           message: message ?? `${folder}/ may import ${allowed.join(', ') || 'no other folder'}, not ${f}/.`,
-        })),
-        ...typeOnly.map((f) => ({
-          group: up(f),
-          allowTypeImports: true,
-          message: message ?? `${folder}/ imports only types from ${f}/.`,
         })),
       ],
     },

@@ -3,7 +3,6 @@
  * runs against both), for API tests and pure tests that must not need a server. Not for
  * production: nothing survives the process.
  */
-import { createHash } from 'node:crypto';
 import type {
   ApiKeyRecord,
   AuditEvent,
@@ -28,11 +27,10 @@ import type {
   TenantFilter,
   TenantStore,
 } from './stores.js';
-import { newApiKey } from './postgres/api-keys.js';
+import { newApiKey, secretHash } from './api-key-secrets.js';
 import { EndWaiters } from './waiters.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /** As Postgres keeps them: microsecond precision, UTC. */
 const now = () => new Date().toISOString();
 
@@ -165,7 +163,7 @@ class MemoryApiKeyStore implements ApiKeyStore {
 
   async create(input: { name: string; role: Role; createdBy: string }) {
     const { id, secret } = newApiKey();
-    const key = { id, ...input, createdAt: now(), hash: sha256(secret) };
+    const key = { id, ...input, createdAt: now(), hash: secretHash(secret) };
     this.keys.set(id, key);
     return { key: this.record(key), secret };
   }
@@ -181,7 +179,7 @@ class MemoryApiKeyStore implements ApiKeyStore {
       hash: '',
     };
     delete key.revokedAt;
-    this.keys.set(id, { ...key, role: 'admin', hash: sha256(secret) });
+    this.keys.set(id, { ...key, role: 'admin', hash: secretHash(secret) });
   }
 
   async hasActiveAdmin(): Promise<boolean> {
@@ -189,7 +187,7 @@ class MemoryApiKeyStore implements ApiKeyStore {
   }
 
   async authenticate(secret: string): Promise<ApiKeyRecord | undefined> {
-    const hash = sha256(secret);
+    const hash = secretHash(secret);
     const key = [...this.keys.values()].find((k) => k.hash === hash && !k.revokedAt);
     if (!key) return undefined;
     key.lastUsedAt = now();

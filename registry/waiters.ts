@@ -5,11 +5,6 @@
 export class EndWaiters {
   private readonly waiting = new Map<string, Set<() => void>>();
 
-  /** How many waits are open (the Postgres store listens only while there are some). */
-  get size(): number {
-    return this.waiting.size;
-  }
-
   /**
    * Waits until `wake(id)`, `timeoutMs` or `signal`; `isEnded` is asked once the wait is
    * registered (so an end between a caller's read and its wait is not missed) and again every

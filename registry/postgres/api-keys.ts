@@ -1,16 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { ApiKeyRecord, Role } from '../../domain/index.js';
 import type { ApiKeyStore } from '../stores.js';
+import { newApiKey, secretHash } from '../api-key-secrets.js';
 import { apiKeyFromRow } from './rows.js';
-
-export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
-/** A new key's id and secret. */
-export const newApiKey = () => ({
-  id: `key_${randomBytes(8).toString('hex')}`,
-  secret: `llk_${randomBytes(32).toString('base64url')}`,
-});
 
 export class PostgresApiKeyStore implements ApiKeyStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -24,7 +16,7 @@ export class PostgresApiKeyStore implements ApiKeyStore {
     const { id, secret } = newApiKey();
     const { rows } = await this.pool.query(
       `INSERT INTO api_keys (id, name, role, secret_hash, created_by) VALUES ($1,$2,$3,$4,$5) RETURNING *`,
-      [id, input.name, input.role, sha256(secret), input.createdBy],
+      [id, input.name, input.role, secretHash(secret), input.createdBy],
     );
     return { key: apiKeyFromRow(rows[0]), secret };
   }
@@ -34,7 +26,7 @@ export class PostgresApiKeyStore implements ApiKeyStore {
     await this.pool.query(
       `INSERT INTO api_keys (id, name, role, secret_hash, created_by) VALUES ($1, $1, 'admin', $2, 'landlord')
        ON CONFLICT (id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, revoked_at = NULL, role = 'admin'`,
-      [id, sha256(secret)],
+      [id, secretHash(secret)],
     );
   }
 
@@ -48,7 +40,7 @@ export class PostgresApiKeyStore implements ApiKeyStore {
   async authenticate(secret: string): Promise<ApiKeyRecord | undefined> {
     const { rows } = await this.pool.query(
       `UPDATE api_keys SET last_used_at = now() WHERE secret_hash = $1 AND revoked_at IS NULL RETURNING *`,
-      [sha256(secret)],
+      [secretHash(secret)],
     );
     return rows[0] ? apiKeyFromRow(rows[0]) : undefined;
   }

@@ -34,6 +34,3 @@ export function stopWithThisProcess(pid: number, signal: NodeJS.Signals, mustCon
 export function forgetOnExit(pid: number): void {
   if (reaper && reaper.exitCode === null) reaper.stdin!.write(`forget ${pid}\n`);
 }
-
-/** The watcher's pid (the tests kill it, to leave servers behind as a machine crash would). */
-export const reaperPid = () => reaper?.pid;
