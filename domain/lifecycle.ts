@@ -5,7 +5,7 @@ import type { TenantRecord } from './tenant.js';
  * or undefined when it can. `targetModel` is the deployment model of the requested tier.
  */
 export function tierChangeRefusal(
-  tenant: Pick<TenantRecord, 'tier' | 'deploymentModel'>,
+  tenant: { tier: string; deploymentModel?: TenantRecord['deploymentModel'] },
   tier: string,
   targetModel: 'pool' | 'silo',
 ): { type: 'InvalidTransition' | 'PolicyViolation'; message: string } | undefined {

@@ -31,8 +31,8 @@ export async function changeTenantAccess(input: ChangeAccessInput): Promise<Oper
       version: input.tenantVersion + 1,
     };
     delete tenant.statusReason;
-    await op.run('record-status', () => registry.projectTenant(tenant));
-    return { snapshot: op.finish('succeeded'), tenant };
+    await op.run('record-status', () => registry.projectTenant(tenant), { quick: true });
+    return op.succeeded({ snapshot: op.finish('succeeded'), tenant });
   } catch (err) {
     const error = errorInfoOf(err);
     const snapshot = await CancellationScope.nonCancellable(async () => {

@@ -54,7 +54,7 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
           });
         await project({ tier: input.tier });
       });
-      return { snapshot: op.finish('succeeded'), tenant };
+      return op.succeeded({ snapshot: op.finish('succeeded'), tenant });
     }
 
     const data = dataOn(input.dataQueue);
@@ -99,7 +99,7 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
       await op.run('resume-writes', () => project({}, ['readOnly']));
     });
     const snapshot = op.finish('succeeded');
-    return { snapshot: { ...snapshot, result: { copied, verified: counts } }, tenant };
+    return op.succeeded({ snapshot: { ...snapshot, result: { copied, verified: counts } }, tenant });
   } catch (err) {
     const error = errorInfoOf(err);
     const outcome = await CancellationScope.nonCancellable(async () => {

@@ -34,8 +34,8 @@ export async function checkTenantDrift(input: DriftCheckInput): Promise<Operatio
       updatedAt: new Date().toISOString(),
       version: input.tenantVersion + 1,
     };
-    await op.run('record-drift', () => registry.projectTenant(tenant));
-    return { snapshot: { ...op.finish('succeeded'), result: { drift } }, tenant };
+    await op.run('record-drift', () => registry.projectTenant(tenant), { quick: true });
+    return op.succeeded({ snapshot: { ...op.finish('succeeded'), result: { drift } }, tenant });
   } catch (err) {
     const error = errorInfoOf(err);
     const snapshot = await CancellationScope.nonCancellable(async () =>

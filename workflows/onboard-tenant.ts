@@ -1,4 +1,4 @@
-import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
 import { notifications, policy, databases, databaseCompensation, registry } from './activities.js';
 import { errorInfoOf, OperationTracker, handBack, withLeftovers } from './operation-tracker.js';
@@ -39,27 +39,33 @@ export async function onboardTenant(input: OnboardInput): Promise<OperationOutco
   const where = { tenantId: spec.id, region: spec.region };
 
   try {
-    const placement = await op.run('validate', (stepRef) => policy.validatePlacement({ stepRef, spec }));
-    await op.run('record-tenant', async () => {
-      tenant = {
-        id: spec.id,
-        name: spec.name,
-        tier: spec.tier,
-        region: placement.region,
-        ...(placement.drRegion ? { drRegion: placement.drRegion } : {}),
-        residency: placement.residency,
-        deploymentModel: placement.deploymentModel,
-        status: 'provisioning',
-        adminEmail: spec.adminEmail,
-        features: spec.features,
-        labels: spec.labels,
-        resources: {},
-        createdAt: input.createdAt,
-        updatedAt: input.createdAt,
-        version: tenantVersion,
-      };
-      await project({ status: 'provisioning' });
+    const placement = await op.run('validate', (stepRef) => policy.validatePlacement({ stepRef, spec }), {
+      quick: true,
     });
+    await op.run(
+      'record-tenant',
+      async () => {
+        tenant = {
+          id: spec.id,
+          name: spec.name,
+          tier: spec.tier,
+          region: placement.region,
+          ...(placement.drRegion ? { drRegion: placement.drRegion } : {}),
+          residency: placement.residency,
+          deploymentModel: placement.deploymentModel,
+          status: 'provisioning',
+          adminEmail: spec.adminEmail,
+          features: spec.features,
+          labels: spec.labels,
+          resources: {},
+          createdAt: input.createdAt,
+          updatedAt: input.createdAt,
+          version: tenantVersion,
+        };
+        await project({ status: 'provisioning' });
+      },
+      { quick: true },
+    );
 
     let adminUserId: string;
     if (!placement.silo) {
@@ -119,18 +125,30 @@ export async function onboardTenant(input: OnboardInput): Promise<OperationOutco
               }),
             { skipped: (r) => r.delivered === 0 },
           );
-    await notify('notify-invite', 'tenant.invite', {
-      email: spec.adminEmail,
-      tenantName: spec.name,
-      userId: adminUserId,
-    });
-    await notify('notify-ready', 'tenant.ready', {
-      tenantName: spec.name,
-      tier: spec.tier,
-      region: placement.region,
-    });
-    await op.run('activate', () => project({ status: 'active' }));
-    return { snapshot: op.finish('succeeded'), ...(tenant ? { tenant } : {}) };
+    const invite = () =>
+      notify('notify-invite', 'tenant.invite', {
+        email: spec.adminEmail,
+        tenantName: spec.name,
+        userId: adminUserId,
+      });
+    const ready = () =>
+      notify('notify-ready', 'tenant.ready', {
+        tenantName: spec.name,
+        tier: spec.tier,
+        region: placement.region,
+      });
+    if (patched('notifications-in-parallel')) {
+      // Independent deliveries: both at once, both settled before a failure is handled, so that
+      // no step is left running while the others are undone.
+      const delivered = await Promise.allSettled([invite(), ready()]);
+      const failed = delivered.find((d) => d.status === 'rejected');
+      if (failed) throw failed.reason;
+    } else {
+      await invite();
+      await ready();
+    }
+    await op.run('activate', () => project({ status: 'active' }), { quick: true });
+    return op.succeeded({ snapshot: op.finish('succeeded'), ...(tenant ? { tenant } : {}) });
   } catch (err) {
     const error = errorInfoOf(err);
     const outcome = await CancellationScope.nonCancellable(async () => {

@@ -38,6 +38,8 @@ export interface TenantFacts {
   tenant?: TenantRecord;
   spec?: TenantSpec;
   createdAt?: string;
+  /** Where its onboarding places it (the deployment model), known from the onboarding's acceptance. */
+  plan?: OperationPlan;
   /** Operations queued or running, the running one first. */
   queued: readonly OperationSnapshot[];
 }
@@ -78,6 +80,18 @@ export interface OperationKindEntry<K extends OperationKind> {
   run(operation: OperationSnapshot, context: RunContext): Promise<OperationOutcome>;
 }
 
+/**
+ * The tenant's tier and deployment model as they will be once everything queued has succeeded:
+ * its record, or, while its onboarding is still queued or running, what that onboarding was asked
+ * for. A request made the moment an onboarding shows `succeeded` (its child records that before
+ * the tenant workflow has taken the outcome in) is judged against it, not refused.
+ */
+function placement(facts: TenantFacts): { tier: string; deploymentModel?: 'pool' | 'silo' } | undefined {
+  if (facts.tenant) return facts.tenant;
+  if (!facts.spec) return undefined;
+  return { tier: facts.spec.tier, ...(facts.plan ? { deploymentModel: facts.plan.deploymentModel } : {}) };
+}
+
 /** Options every operation's child workflow starts with: its id is the operation's. */
 const childOptions = (operation: OperationSnapshot) => ({
   workflowId: operation.id,
@@ -115,7 +129,11 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
     input: (request) => ({ spec: request.spec }),
     malformed: (request, facts) =>
       request.spec?.id !== facts.tenantId ? 'onboarding needs the spec of this tenant' : undefined,
-    accepted: (request, facts, at) => ({ spec: request.spec, createdAt: facts.createdAt ?? at }),
+    accepted: (request, facts, at) => ({
+      spec: request.spec,
+      createdAt: facts.createdAt ?? at,
+      ...(request.plan ? { plan: request.plan } : {}),
+    }),
     run: (operation, { facts, tenantVersion, provisioningQueue }) =>
       executeChild(onboardTenant, {
         ...childOptions(operation),
@@ -139,7 +157,7 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
     steps: () => newSteps('drift-check'),
     input: () => ({}),
     refusal: (_request, facts) =>
-      facts.tenant?.deploymentModel !== 'silo'
+      placement(facts)?.deploymentModel !== 'silo'
         ? {
             type: 'InvalidTransition',
             message:
@@ -161,8 +179,10 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
     malformed: (request) =>
       !request.tier || !request.plan ? 'a tier change needs the tier and its plan' : undefined,
     refusal: (request, facts) => {
-      if (!facts.tenant) return { type: 'InvalidTransition', message: 'the tenant is still being onboarded' };
-      const refused = tierChangeRefusal(facts.tenant, request.tier, request.plan.deploymentModel);
+      const tenant = placement(facts);
+      if (!tenant) return { type: 'InvalidTransition', message: 'the tenant is still being onboarded' };
+      // A silo onboarding from before plans were kept is judged at its turn (refusalAtTurn).
+      const refused = tierChangeRefusal(tenant, request.tier, request.plan.deploymentModel);
       if (refused) return refused;
       if (facts.queued.some((o) => o.kind === 'change-tier'))
         return {

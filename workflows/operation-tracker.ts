@@ -3,7 +3,13 @@
  * snapshot, each with the next version of its run's block (versions.ts), so a late write of an
  * older state never wins.
  */
-import { ApplicationFailure, CancelledFailure, isCancellation, patched } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  isCancellation,
+  patched,
+} from '@temporalio/workflow';
 import type {
   ErrorInfo,
   OperationSnapshot,
@@ -29,6 +35,37 @@ export interface OperationOutcome {
   snapshot: OperationSnapshot;
   /** The tenant's record after the run, when the run changed it. */
   tenant?: TenantRecord;
+  /** The child has recorded the run's end (audit event and final snapshot) itself. */
+  recorded?: boolean;
+}
+
+/** The audit event of a run's end. */
+function endAudit(snapshot: OperationSnapshot) {
+  return {
+    eventKey: `${snapshot.id}:${snapshot.run}:${snapshot.status}`,
+    tenantId: snapshot.tenantId,
+    operationId: snapshot.id,
+    actor: snapshot.actor.principal,
+    actorRole: snapshot.actor.role,
+    requestId: snapshot.actor.requestId,
+    action: `tenant.${snapshot.kind}`,
+    outcome: snapshot.status,
+    detail: { run: snapshot.run, ...(snapshot.error ? { error: snapshot.error } : {}) },
+  };
+}
+
+/**
+ * Records a run's end: the audit event first, then the final snapshot, so that whoever sees the
+ * operation ended finds its audit event too. Histories from before the
+ * 'audit-before-operation-end' patch wrote both at once.
+ */
+export async function recordEnd(snapshot: OperationSnapshot, { inOrder = true } = {}): Promise<void> {
+  if (!inOrder) {
+    await Promise.all([registry.projectOperation(snapshot), registry.appendAudit(endAudit(snapshot))]);
+    return;
+  }
+  await registry.appendAudit(endAudit(snapshot));
+  await registry.projectOperation(snapshot);
 }
 
 /** Turns a failure caught in a workflow into what the operation records: kind and message only. */
@@ -45,9 +82,12 @@ export function errorInfoOf(err: unknown): ErrorInfo {
 
 export class OperationTracker {
   private snapshot: OperationSnapshot;
+  /** Whether quick steps skip their "running" write (histories from before the patch wrote it). */
+  private readonly quickStepsUnwritten: boolean;
 
   constructor(initial: OperationSnapshot) {
     this.snapshot = clone(initial);
+    this.quickStepsUnwritten = patched('quick-steps-not-written-running');
   }
 
   get current(): OperationSnapshot {
@@ -75,11 +115,16 @@ export class OperationTracker {
     return this.step(name).status === 'succeeded';
   }
 
-  /** Runs one step: marks it running, runs it, marks it succeeded (or `skipped` if it says so). */
+  /**
+   * Runs one step: marks it running, runs it, marks it succeeded (or `skipped` if it says so).
+   * A `quick` step (a registry write or a check that finishes within the workflow task that
+   * starts it) is not written as running: the next snapshot shows it done, one registry write and
+   * one local activity fewer.
+   */
   async run<T>(
     name: string,
     work: (ref: StepRef) => Promise<T>,
-    { skipped }: { skipped?: (result: T) => boolean } = {},
+    { skipped, quick = false }: { skipped?: (result: T) => boolean; quick?: boolean } = {},
   ): Promise<T> {
     const step = this.step(name);
     step.status = 'running';
@@ -89,7 +134,8 @@ export class OperationTracker {
     step.attempts += 1;
     try {
       // The "running" snapshot is written while the step runs: one round trip fewer per step.
-      const [written, done] = await Promise.allSettled([this.write(), work(this.stepRef(name))]);
+      const shown = quick && this.quickStepsUnwritten ? Promise.resolve() : this.write();
+      const [written, done] = await Promise.allSettled([shown, work(this.stepRef(name))]);
       if (done.status === 'rejected') throw done.reason;
       if (written.status === 'rejected') throw written.reason;
       const result = done.value;
@@ -130,8 +176,26 @@ export class OperationTracker {
   }
 
   /**
-   * Settles the run's end. The tenant workflow writes this final snapshot once it has taken the
-   * outcome in, so that whoever sees the operation ended can act on it (retry it, say) at once.
+   * Ends a successful run and records its end from here, before the tenant workflow has taken the
+   * outcome in: callers see `succeeded` one workflow task sooner. Acting on it at once is safe: the
+   * tenant workflow judges a new request as if the operations it still has queued had succeeded.
+   * A failed or cancelled run is recorded by the tenant workflow instead, once it can be retried.
+   * If recording fails here, the tenant workflow records it (both writes are idempotent).
+   */
+  async succeeded(outcome: OperationOutcome): Promise<OperationOutcome> {
+    if (!patched('success-recorded-by-child')) return outcome;
+    try {
+      await CancellationScope.nonCancellable(() => recordEnd(outcome.snapshot));
+      return { ...outcome, recorded: true };
+    } catch {
+      return outcome;
+    }
+  }
+
+  /**
+   * Settles the run's end. The tenant workflow writes the final snapshot of a run that did not
+   * succeed once it has taken the outcome in, so that whoever sees the operation ended can act on
+   * it (retry it, say) at once.
    */
   finish(status: Exclude<OperationStatus, 'running'>, error?: ErrorInfo): OperationSnapshot {
     this.snapshot.status = status;

@@ -7,6 +7,7 @@ import { ApplicationFailure, CancellationScope, isCancellation, patched, uuid4 }
 import { findUnsafeText } from '../domain/unsafe-text.js';
 import type {
   Actor,
+  OperationPlan,
   OperationRequest,
   OperationSnapshot,
   TenantRecord,
@@ -17,7 +18,7 @@ import { registry } from './activities.js';
 import type { OperationRef, TenantView } from './definitions.js';
 import { kindOf, retryRefusal, statusAfter, transitionRefusal } from './operation-kinds.js';
 import type { TenantFacts } from './operation-kinds.js';
-import { errorInfoOf } from './operation-tracker.js';
+import { errorInfoOf, recordEnd } from './operation-tracker.js';
 import type { OperationOutcome } from './operation-tracker.js';
 import { firstVersionOf, nextTenantBlock, ownWriteVersion } from './versions.js';
 
@@ -31,6 +32,8 @@ export interface TenantState {
   tenant?: TenantRecord;
   spec?: TenantSpec;
   createdAt?: string;
+  /** Where its onboarding places it, from the onboarding's request (TenantFacts.plan). */
+  plan?: OperationPlan;
   /** Highest tenant projection version allotted so far. */
   tenantVersion: number;
   /** Recent operations, oldest first. */
@@ -87,6 +90,7 @@ export class TenantLifecycle {
       ...(state.tenant ? { tenant: state.tenant } : {}),
       ...(state.spec ? { spec: state.spec } : {}),
       ...(state.createdAt ? { createdAt: state.createdAt } : {}),
+      ...(state.plan ? { plan: state.plan } : {}),
       queued: state.queue.map((id) => this.find(id)).filter((o) => o !== undefined),
     };
   }
@@ -303,27 +307,9 @@ export class TenantLifecycle {
       state.status = outcome.tenant.status;
       state.tenantVersion = Math.max(state.tenantVersion, outcome.tenant.version);
     }
-    const audit = () =>
-      registry.appendAudit({
-        eventKey: `${snapshot.id}:${snapshot.run}:${snapshot.status}`,
-        tenantId: snapshot.tenantId,
-        operationId: snapshot.id,
-        actor: snapshot.actor.principal,
-        actorRole: snapshot.actor.role,
-        requestId: snapshot.actor.requestId,
-        action: `tenant.${snapshot.kind}`,
-        outcome: snapshot.status,
-        detail: { run: snapshot.run, ...(snapshot.error ? { error: snapshot.error } : {}) },
-      });
-    if (patched('audit-before-operation-end')) {
-      // The audit trail records the end before the operation shows it, so whoever sees the
-      // operation ended finds its audit event too.
-      await audit();
-      await registry.projectOperation(snapshot);
-    } else {
-      // Histories recorded before the patch wrote both at once.
-      await Promise.all([registry.projectOperation(snapshot), audit()]);
-    }
+    // A successful run's child recorded its end itself (OperationTracker.succeeded).
+    if (outcome.recorded) return;
+    await recordEnd(snapshot, { inOrder: patched('audit-before-operation-end') });
   }
 
   /** Ends an operation the tenant workflow itself had to stop (refused at its turn, or lost its child). */

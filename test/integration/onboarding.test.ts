@@ -97,6 +97,27 @@ describe('pool tenant onboarding through the API', () => {
     });
   });
 
+  it('takes the next request the moment an onboarding shows succeeded', async () => {
+    // The onboarding's child records its success before the tenant workflow has taken it in; a
+    // caller acting on it at once must not be refused as if the tenant were still being onboarded.
+    const id = uniqueTenantId('eager');
+    const create = await h.api('POST', '/v1/tenants', {
+      role: 'sales',
+      body: { name: 'Eager', tier: 'basic', region: 'local-a', adminEmail: 'a@eager.test', id },
+    });
+    const ended = await h.api('GET', `/v1/operations/${create.body!.id as string}?wait=30s`, {
+      role: 'viewer',
+    });
+    expect(ended.body).toMatchObject({ status: 'succeeded' });
+    const move = await h.api('PATCH', `/v1/tenants/${id}`, { role: 'operator', body: { tier: 'standard' } });
+    const suspend = await h.api('POST', `/v1/tenants/${id}/suspend`, { role: 'operator' });
+    expect([move.status, suspend.status]).toEqual([202, 202]);
+    expect((await h.waitForOperation(move.body!.id as string)).status).toBe('succeeded');
+    expect((await h.waitForOperation(suspend.body!.id as string)).status).toBe('succeeded');
+    const tenant = (await h.api('GET', `/v1/tenants/${id}`, { role: 'viewer' })).body!;
+    expect(tenant).toMatchObject({ tier: 'standard', status: 'suspended' });
+  });
+
   it('keeps tenants apart with row-level security', async () => {
     const a = uniqueTenantId('rls-a');
     const b = uniqueTenantId('rls-b');

@@ -88,6 +88,26 @@ describe('the operation table', () => {
     expect(OPERATION_TABLE['change-tier'].refusal?.(move, facts({ tenant: pool }))?.message).toBe(
       'the tenant is already on tier "basic"',
     );
+    // Asked for while the onboarding is queued or running (the moment it shows succeeded, say):
+    // judged against what the onboarding was asked for.
+    const onboarding = {
+      status: 'absent' as const,
+      spec: { id: 'acme-corp', tier: 'basic' } as never,
+      plan: { deploymentModel: 'pool' as const, dr: false },
+    };
+    expect(
+      OPERATION_TABLE['change-tier'].refusal?.({ ...move, tier: 'pro' }, facts(onboarding)),
+    ).toBeUndefined();
+    expect(OPERATION_TABLE['change-tier'].refusal?.(move, facts(onboarding))?.message).toBe(
+      'the tenant is already on tier "basic"',
+    );
+    const siloOnboarding = { ...onboarding, plan: { deploymentModel: 'silo' as const, dr: false } };
+    expect(
+      OPERATION_TABLE['change-tier'].refusal?.({ ...move, tier: 'pro' }, facts(siloOnboarding)),
+    ).toMatchObject({ type: 'PolicyViolation' });
+    expect(
+      OPERATION_TABLE['drift-check'].refusal?.({ kind: 'drift-check', actor }, facts(siloOnboarding)),
+    ).toBeUndefined();
     expect(OPERATION_TABLE['change-tier'].malformed?.({ ...move, tier: '' }, facts())).toBe(
       'a tier change needs the tier and its plan',
     );
