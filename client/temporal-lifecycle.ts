@@ -129,6 +129,7 @@ export class TemporalLifecycleClient implements LifecycleClient {
     const placement = checkPlacement(this.catalog, {
       tier,
       region: tenant.region,
+      labels: tenant.labels,
       ...(tenant.residency ? { residency: tenant.residency } : {}),
     });
     const plan = {

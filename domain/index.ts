@@ -6,4 +6,5 @@ export * from './lifecycle.js';
 export * from './manifest.js';
 export * from './auth.js';
 export * from './silo.js';
+export * from './cloud-labels.js';
 export * from './text.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cloudLabels, SYSTEM_LABEL_KEYS } from './cloud-labels.js';
 import { LandlordError } from './errors.js';
 import { Residency } from './tenant.js';
 import type { TenantSpec } from './tenant.js';
@@ -27,13 +28,69 @@ export const TierPolicy = z.strictObject({
 });
 export type TierPolicy = z.infer<typeof TierPolicy>;
 
-export const Region = z.strictObject({
-  id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/),
-  provider: z.enum(['local', 'aws', 'gcp']),
-  cloudRegion: z.string(),
-  residency: Residency,
-  drPartner: z.string().optional(),
+/**
+ * Where an AWS region's silo databases live: the VPC, its subnets (two or more, in different
+ * availability zones) or an existing DB subnet group, and the security group the application runs
+ * in, the only one the database admits.
+ */
+export const AwsNetwork = z
+  .strictObject({
+    vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id such as vpc-0a1b2c3d4e5f60718'),
+    subnetIds: z
+      .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-0a1b2c3d'))
+      .min(2, 'RDS needs subnets in at least two availability zones')
+      .optional(),
+    dbSubnetGroupName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9 ._-]{0,254}$/, 'an existing DB subnet group name')
+      .optional(),
+    appSecurityGroupId: z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id such as sg-0a1b2c3d'),
+  })
+  .refine((n) => (n.subnetIds === undefined) !== (n.dbSubnetGroupName === undefined), {
+    message: 'give either subnetIds or dbSubnetGroupName',
+  });
+export type AwsNetwork = z.infer<typeof AwsNetwork>;
+
+/**
+ * Where a GCP region's Cloud SQL instances get their private IP: a VPC network with private
+ * services access, and optionally the allocated range to take addresses from.
+ */
+export const GcpNetwork = z.strictObject({
+  network: z
+    .string()
+    .regex(
+      /^projects\/[a-z][-a-z0-9]{4,28}[a-z0-9]\/global\/networks\/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/,
+      'a network path such as projects/my-project/global/networks/landlord',
+    ),
+  allocatedIpRange: z
+    .string()
+    .regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, 'an allocated range name')
+    .optional(),
 });
+export type GcpNetwork = z.infer<typeof GcpNetwork>;
+
+export const Region = z
+  .strictObject({
+    id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/),
+    provider: z.enum(['local', 'aws', 'gcp']),
+    cloudRegion: z.string(),
+    residency: Residency,
+    drPartner: z.string().optional(),
+    /** AWS or GCP regions: the network silo databases live in (docs/cloud-targets.md). */
+    network: z.union([AwsNetwork, GcpNetwork]).optional(),
+  })
+  .superRefine((region, ctx) => {
+    if (region.network === undefined) return;
+    const expected = { aws: 'vpcId', gcp: 'network' } as const;
+    if (region.provider === 'local')
+      ctx.addIssue({ code: 'custom', path: ['network'], message: 'a local region has no network' });
+    else if (!(expected[region.provider] in region.network))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network'],
+        message: `an ${region.provider.toUpperCase()} region's network needs ${expected[region.provider]}`,
+      });
+  });
 export type Region = z.infer<typeof Region>;
 
 export const PolicyCatalog = z
@@ -88,7 +145,7 @@ export interface Placement {
  */
 export function checkPlacement(
   catalog: PolicyCatalog,
-  spec: Pick<TenantSpec, 'tier' | 'region' | 'residency'>,
+  spec: Pick<TenantSpec, 'tier' | 'region' | 'residency'> & { labels?: Readonly<Record<string, string>> },
 ): Placement {
   const tier = catalog.tiers.find((t) => t.id === spec.tier);
   if (!tier) {
@@ -127,14 +184,35 @@ export function checkPlacement(
       { field: 'residency' },
     );
   }
-  if (!tier.dr.enabled) return { tier, region };
-  const drRegion = catalog.regions.find((r) => r.id === region.drPartner);
-  if (!drRegion) {
+  const drRegion = tier.dr.enabled ? catalog.regions.find((r) => r.id === region.drPartner) : undefined;
+  if (tier.dr.enabled && !drRegion) {
     throw new LandlordError(
       'PolicyViolation',
       `tier "${tier.id}" needs disaster recovery, but region "${region.id}" has no DR partner`,
       { field: 'region' },
     );
   }
-  return { tier, region, drRegion };
+  if (tier.deploymentModel === 'silo') {
+    for (const r of [region, drRegion]) {
+      if (!r || r.provider === 'local') continue;
+      if (!r.network)
+        throw new LandlordError(
+          'PolicyViolation',
+          `region "${r.id}" has no network in regions.json; a silo's database there needs one ` +
+            '(see docs/cloud-targets.md)',
+          { field: 'region' },
+        );
+      const { problems } = cloudLabels(r.provider, {
+        ...(spec.labels ?? {}),
+        ...Object.fromEntries(SYSTEM_LABEL_KEYS.map((k) => [k, 'x'])),
+      });
+      if (problems.length > 0)
+        throw new LandlordError(
+          'PolicyViolation',
+          `labels that region "${r.id}" cannot carry: ${problems.join('; ')}`,
+          { field: 'labels' },
+        );
+    }
+  }
+  return drRegion ? { tier, region, drRegion } : { tier, region };
 }

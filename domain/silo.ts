@@ -47,13 +47,18 @@ export interface SiloSpec {
   drTarget?: DrTarget;
   /** Days of automated database backups; from the tier's RPO and backup policy. */
   backupRetentionDays: number;
-  /**
-   * The tier's `backup.retentionDays` as configured. GCP's BigQuery tables expire after it today:
-   * a backup setting standing in for a data retention policy, until data retention arrives.
-   */
-  tierBackupRetentionDays: number;
-  /** Refuse to delete the database by accident (enterprise). */
+  /** Refuse to delete the database by accident (enterprise): its data resources are protected. */
   deletionProtection: boolean;
+  /**
+   * Unique per provisioning run (its operation and run): names what a cloud never lets be reused,
+   * such as the database's final snapshot. Absent in specs from before it existed.
+   */
+  generation?: string;
+  /**
+   * Set only for the update that readies a stack for destroy (pulumi/teardown.ts): protection and
+   * deletion protection lifted, so that the destroy that follows never stops halfway.
+   */
+  teardown?: boolean;
   /** Sessions the tenant's database role may hold at once (the tier's); absent in older specs. */
   connectionLimit?: number;
   /** Tenant labels, added to the `tenant`, `tier` and `managed-by` tags. */

@@ -12,6 +12,7 @@ import {
 } from '@pulumi/pulumi/automation/index.js';
 import type { EngineEvent, OutputMap } from '@pulumi/pulumi/automation/index.js';
 import { siloProgram } from './programs.js';
+import { destroySiloStack } from './teardown.js';
 import type { DriftedResource, StackFailure, StackMessage, StackRequest } from './stack-protocol.js';
 import { LOCAL_RESOURCE_COUNT } from './local/program.js';
 
@@ -176,7 +177,12 @@ async function main(): Promise<void> {
         break;
       }
       case 'destroy': {
-        const result = await stack.destroy({ onEvent, signal });
+        const result = await destroySiloStack(
+          { up: (o) => stack.up({ ...o, onEvent }), destroy: (o) => stack.destroy({ ...o, onEvent }) },
+          request.spec,
+          siloProgram,
+          { signal },
+        );
         if (request.removeStack) await stack.workspace.removeStack(request.stack);
         send({ kind: 'result', outputs: {}, changes: result.summary.resourceChanges ?? {} });
         break;

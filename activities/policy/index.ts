@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { checkPlacement, LandlordError } from '../../domain/index.js';
 import type { PolicyCatalog, Region, SiloSpec, TenantSpec, TierPolicy } from '../../domain/index.js';
 import type { StepRef } from '../step-ref.js';
@@ -18,7 +19,23 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS } as const;
 const durationMs = (d: string) =>
   Number(d.replace(/\D+$/, '')) * UNIT_MS[d.replace(/^\d+/, '') as keyof typeof UNIT_MS];
 
-function siloSpec(spec: TenantSpec, tier: TierPolicy, region: Region, role: SiloSpec['role']): SiloSpec {
+/** 8 base-32 characters unique per provisioning run (SiloSpec.generation). */
+function generationOf(stepRef: StepRef | undefined): string | undefined {
+  if (!stepRef) return undefined;
+  const digest = createHash('sha256').update(`${stepRef.operationId}:${stepRef.run}`).digest();
+  return base32(digest).slice(0, 8);
+}
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+const base32 = (bytes: Buffer) => [...bytes].map((b) => BASE32[b % 32]).join('');
+
+function siloSpec(
+  spec: TenantSpec,
+  tier: TierPolicy,
+  region: Region,
+  role: SiloSpec['role'],
+  generation: string | undefined,
+): SiloSpec {
   return {
     tenantId: spec.id,
     tier: tier.id,
@@ -26,10 +43,10 @@ function siloSpec(spec: TenantSpec, tier: TierPolicy, region: Region, role: Silo
     role,
     // Enough automated backups to cover the tier's retention, at least one day past its RPO.
     backupRetentionDays: Math.max(tier.backup.retentionDays, Math.ceil(durationMs(tier.dr.rpo) / DAY_MS)),
-    tierBackupRetentionDays: tier.backup.retentionDays,
     deletionProtection: tier.dr.enabled,
     connectionLimit: tier.database.connectionLimit,
     labels: spec.labels,
+    ...(generation ? { generation } : {}),
   };
 }
 
@@ -43,7 +60,14 @@ export function createPolicyActivities({
 }) {
   return {
     /** Checks a tenant's tier and region against policy and settles where and how it will live. */
-    async validatePlacement({ spec }: { stepRef?: StepRef; spec: TenantSpec }): Promise<PlacementDecision> {
+    async validatePlacement({
+      stepRef,
+      spec,
+    }: {
+      stepRef?: StepRef;
+      spec: TenantSpec;
+    }): Promise<PlacementDecision> {
+      const generation = generationOf(stepRef);
       const { tier, region, drRegion } = checkPlacement(catalog, spec);
       for (const r of [region, drRegion]) {
         if (r?.provider === 'local' && !localRegions.has(r.id)) {
@@ -62,8 +86,8 @@ export function createPolicyActivities({
         ...(tier.deploymentModel === 'silo'
           ? {
               silo: {
-                primary: siloSpec(spec, tier, region, 'primary'),
-                ...(drRegion ? { standby: siloSpec(spec, tier, drRegion, 'standby') } : {}),
+                primary: siloSpec(spec, tier, region, 'primary', generation),
+                ...(drRegion ? { standby: siloSpec(spec, tier, drRegion, 'standby', generation) } : {}),
               },
             }
           : {}),

@@ -1,5 +1,6 @@
 import type * as pulumi from '@pulumi/pulumi';
 import type { SiloSpec } from '../../domain/index.js';
+import { siloResourcePrefix } from '../names.js';
 import { AwsTenantSilo } from './tenant-silo.js';
 
 /** Stack outputs of an AWS silo; all non-secret, so a DR primary can read a standby's. */
@@ -11,12 +12,20 @@ export interface AwsSiloOutputs {
   roleArn: pulumi.Output<string>;
   dbEndpoint?: pulumi.Output<string>;
   dbInstanceArn?: pulumi.Output<string>;
+  /** The Postgres user the app role signs in as with IAM authentication (`rds-db:connect`). */
+  dbIamUser?: string;
+  /** Where AWS Backup keeps the tier's backups beyond 35 days; a DR primary copies into the standby's. */
+  backupVaultArn?: pulumi.Output<string>;
 }
 
 /** Inline Pulumi program for one tenant's silo stack in an AWS region (LocalWorkspace). */
-export function awsSiloProgram(spec: SiloSpec): () => Promise<AwsSiloOutputs> {
+export function awsSiloProgram(
+  spec: SiloSpec,
+  /** Options of the silo component (tests record its children's options through `transformations`). */
+  opts?: pulumi.ComponentResourceOptions,
+): () => Promise<AwsSiloOutputs> {
   return async () => {
-    const silo = new AwsTenantSilo(spec.tenantId, { spec });
+    const silo = new AwsTenantSilo(siloResourcePrefix(spec.tenantId), { spec }, opts);
     return {
       region: silo.region,
       bucketName: silo.bucketName,
@@ -24,8 +33,9 @@ export function awsSiloProgram(spec: SiloSpec): () => Promise<AwsSiloOutputs> {
       kmsKeyArn: silo.kmsKeyArn,
       roleArn: silo.roleArn,
       ...(silo.dbEndpoint && silo.dbInstanceArn
-        ? { dbEndpoint: silo.dbEndpoint, dbInstanceArn: silo.dbInstanceArn }
+        ? { dbEndpoint: silo.dbEndpoint, dbInstanceArn: silo.dbInstanceArn, dbIamUser: silo.dbIamUser }
         : {}),
+      ...(silo.backupVaultArn ? { backupVaultArn: silo.backupVaultArn } : {}),
     };
   };
 }

@@ -1,23 +1,32 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { siloTags } from '../../domain/index.js';
-import type { SiloSpec } from '../../domain/index.js';
+import { cloudLabels, siloTags } from '../../domain/index.js';
+import type { AwsNetwork, SiloSpec } from '../../domain/index.js';
+import { backupName, rdsDatabaseName, rdsFinalSnapshotId } from '../names.js';
+
+export { rdsDatabaseName };
 
 /** RDS keeps automated backups for 1 to 35 days; 0 would switch them off, which a silo never wants. */
 export function rdsBackupRetentionDays(days: number): number {
   return Math.min(35, Math.max(1, Math.round(days)));
 }
 
-/** A Postgres database name: letters, digits and underscores, starting with a letter. */
-export function rdsDatabaseName(tenantId: string): string {
-  return `tenant_${tenantId.replace(/[^a-zA-Z0-9]/g, '_')}`.slice(0, 63);
-}
+/** Backups kept longer than RDS's 35 days go through AWS Backup. */
+export const needsAwsBackup = (spec: SiloSpec) => spec.backupRetentionDays > 35;
 
-/** The standby stack's outputs a primary replicates into; both must be in the DR region. */
+/** The Postgres user the application signs in as with IAM database authentication. */
+export const APP_DB_USER = 'app';
+
+/** Postgres major version of silo databases, and its parameter group family. */
+const POSTGRES_MAJOR = '17';
+
+/** The standby stack's outputs a primary replicates into; all in the DR region. */
 interface AwsDrStorage {
   region: string;
   bucketArn: string;
   kmsKeyArn: string;
+  /** Set when the tier's backups go through AWS Backup: where they are copied to. */
+  backupVaultArn?: string;
 }
 
 function awsDrStorage(spec: SiloSpec): AwsDrStorage | undefined {
@@ -33,26 +42,89 @@ function awsDrStorage(spec: SiloSpec): AwsDrStorage | undefined {
         'an AWS silo replicates only into another AWS region',
     );
   }
-  const { bucketArn, kmsKeyArn } = target.outputs;
+  const { bucketArn, kmsKeyArn, backupVaultArn } = target.outputs;
   if (!bucketArn || !kmsKeyArn) {
     throw new Error(
       `DR target ${target.region.id} of tenant ${spec.tenantId} needs the standby's bucketArn and kmsKeyArn outputs`,
     );
   }
-  return { region: target.region.cloudRegion, bucketArn, kmsKeyArn };
+  if (needsAwsBackup(spec) && !backupVaultArn) {
+    throw new Error(
+      `DR target ${target.region.id} of tenant ${spec.tenantId} needs the standby's backupVaultArn output`,
+    );
+  }
+  return {
+    region: target.region.cloudRegion,
+    bucketArn,
+    kmsKeyArn,
+    ...(backupVaultArn ? { backupVaultArn } : {}),
+  };
+}
+
+function awsNetwork(spec: SiloSpec): AwsNetwork {
+  const network = spec.region.network;
+  if (!network || !('vpcId' in network))
+    throw new Error(
+      `region ${spec.region.id} has no AWS network in regions.json (vpcId, subnetIds or dbSubnetGroupName, appSecurityGroupId)`,
+    );
+  return network;
 }
 
 const iamPolicy = (statements: unknown[]) =>
   pulumi.jsonStringify({ Version: '2012-10-17', Statement: statements });
+
+/** A trust policy for an AWS service, bound to this account (and, where given, to one source). */
+const serviceTrust = (service: string, account: pulumi.Input<string>, sourceArn?: pulumi.Input<string>) =>
+  iamPolicy([
+    {
+      Effect: 'Allow',
+      Principal: { Service: service },
+      Action: 'sts:AssumeRole',
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': account },
+        ...(sourceArn ? { ArnLike: { 'aws:SourceArn': sourceArn } } : {}),
+      },
+    },
+  ]);
+
+/** Key administration, without the right to use the key for data. */
+const KEY_ADMIN_ACTIONS = [
+  'kms:Create*',
+  'kms:Describe*',
+  'kms:Enable*',
+  'kms:List*',
+  'kms:Put*',
+  'kms:Update*',
+  'kms:Revoke*',
+  'kms:Disable*',
+  'kms:Get*',
+  'kms:Delete*',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+  'kms:RotateKeyOnDemand',
+];
+const KEY_USE_ACTIONS = [
+  'kms:Encrypt',
+  'kms:Decrypt',
+  'kms:ReEncrypt*',
+  'kms:GenerateDataKey*',
+  'kms:DescribeKey',
+];
 
 export interface AwsTenantSiloArgs {
   spec: SiloSpec;
 }
 
 /**
- * One tenant's silo in one AWS region: a KMS key, a private TLS-only versioned bucket encrypted with
- * it, on the primary a Postgres instance (credentials in Secrets Manager), an app role scoped to
- * exactly these, and on a primary with a DR target the replication of both into the standby region.
+ * One tenant's silo in one AWS region: a KMS key with an explicit key policy, a private TLS-only
+ * versioned bucket that takes objects under that key only; on the primary a Postgres instance in
+ * the region's private subnets that admits only the application's security group, enforces TLS
+ * itself and signs the application in with IAM (credentials of the master user in Secrets
+ * Manager), an app role for ECS tasks of this account scoped to exactly these; backups beyond 35
+ * days in an AWS Backup vault under the tenant key; and on a primary with a DR target the
+ * replication of objects and backups into the standby region.
  */
 export class AwsTenantSilo extends pulumi.ComponentResource {
   readonly region: string;
@@ -63,6 +135,10 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
   /** Set on a primary; a standby only receives replicated objects and backups. */
   readonly dbEndpoint?: pulumi.Output<string>;
   readonly dbInstanceArn?: pulumi.Output<string>;
+  /** The Postgres user the app role signs in as (IAM authentication); on a primary. */
+  readonly dbIamUser?: string;
+  /** Set when the tier's backups go through AWS Backup. */
+  readonly backupVaultArn?: pulumi.Output<string>;
 
   constructor(name: string, args: AwsTenantSiloArgs, opts?: pulumi.ComponentResourceOptions) {
     super('landlord:aws:TenantSilo', name, {}, opts);
@@ -71,8 +147,12 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
       throw new Error(`region ${spec.region.id} is on ${spec.region.provider}, not aws`);
     }
     const dr = awsDrStorage(spec);
-    const tags = siloTags(spec);
+    const { labels: tags, problems } = cloudLabels('aws', siloTags(spec));
+    // Placement refuses such labels before anything starts; a program never drops one silently.
+    if (problems.length > 0) throw new Error(`tenant ${spec.tenantId}: ${problems.join('; ')}`);
     const tenant = spec.tenantId;
+    // Protected data resources: a plain destroy refuses them. The teardown update lifts it first.
+    const guarded = spec.deletionProtection && !spec.teardown;
 
     // Explicit providers: the stack's placement comes from the spec, never from ambient aws:region.
     const provider = new aws.Provider(
@@ -81,16 +161,107 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
       { parent: this },
     );
     const inRegion = { parent: this, provider };
+    const keep = { ...inRegion, protect: guarded };
 
+    // Who runs Landlord's stacks: the key's administrator. An assumed role's session resolves to the role.
+    const caller = aws.getCallerIdentityOutput({}, inRegion);
+    const account = caller.accountId;
+    const deployRole = aws.iam.getSessionContextOutput({ arn: caller.arn }, inRegion).issuerArn;
+    const partition = caller.arn.apply((arn) => arn.split(':')[1] ?? 'aws');
+
+    // The app role first: the key policy names it, so the key never has the account-wide default.
+    const role = new aws.iam.Role(
+      `${name}-app`,
+      {
+        description: `Landlord silo app role for tenant ${tenant}`,
+        // ECS tasks of this account only; an EC2 instance would need an instance profile.
+        assumeRolePolicy: serviceTrust(
+          'ecs-tasks.amazonaws.com',
+          account,
+          pulumi.interpolate`arn:${partition}:ecs:${spec.region.cloudRegion}:${account}:*`,
+        ),
+        tags,
+      },
+      inRegion,
+    );
+
+    const bucket = new aws.s3.Bucket(
+      `${name}-data`,
+      // Without deletion protection, destroying the stack (offboarding) removes the tenant's objects.
+      { forceDestroy: !guarded, tags },
+      keep,
+    );
+
+    const replicationRole =
+      dr && spec.role === 'primary'
+        ? new aws.iam.Role(
+            `${name}-replication`,
+            {
+              description: `Landlord S3 replication for tenant ${tenant} into ${dr.region}`,
+              assumeRolePolicy: serviceTrust('s3.amazonaws.com', account, bucket.arn),
+              tags,
+            },
+            inRegion,
+          )
+        : undefined;
+    const backupRole = needsAwsBackup(spec)
+      ? new aws.iam.Role(
+          `${name}-backup`,
+          {
+            description: `Landlord AWS Backup for tenant ${tenant}`,
+            assumeRolePolicy: serviceTrust('backup.amazonaws.com', account),
+            tags,
+          },
+          inRegion,
+        )
+      : undefined;
+
+    const keyUsers = [role.arn, ...(backupRole ? [backupRole.arn] : [])];
     const key = new aws.kms.Key(
       `${name}-key`,
       {
         description: `Landlord silo key for tenant ${tenant} (${spec.region.id})`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
+        policy: iamPolicy([
+          {
+            Sid: 'Administration',
+            Effect: 'Allow',
+            Principal: { AWS: deployRole },
+            Action: KEY_ADMIN_ACTIONS,
+            Resource: '*',
+          },
+          {
+            // RDS, S3, Secrets Manager and Backup encrypt for the deploy role through grants.
+            Sid: 'GrantsForAwsResources',
+            Effect: 'Allow',
+            Principal: { AWS: deployRole },
+            Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'],
+            Resource: '*',
+            Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+          },
+          {
+            Sid: 'UseByTheTenant',
+            Effect: 'Allow',
+            Principal: { AWS: keyUsers },
+            Action: KEY_USE_ACTIONS,
+            Resource: '*',
+          },
+          ...(replicationRole
+            ? [
+                {
+                  Sid: 'ReplicationReads',
+                  Effect: 'Allow',
+                  Principal: { AWS: replicationRole.arn },
+                  Action: ['kms:Decrypt'],
+                  Resource: '*',
+                },
+              ]
+            : []),
+        ]),
         tags,
       },
-      inRegion,
+      keep,
     );
     new aws.kms.Alias(
       `${name}-key-alias`,
@@ -98,12 +269,6 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
       inRegion,
     );
 
-    const bucket = new aws.s3.Bucket(
-      `${name}-data`,
-      // Without deletion protection, destroying the stack (offboarding) removes the tenant's objects.
-      { forceDestroy: !spec.deletionProtection, tags },
-      inRegion,
-    );
     const publicAccess = new aws.s3.BucketPublicAccessBlock(
       `${name}-data-public-access`,
       {
@@ -113,7 +278,7 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
         ignorePublicAcls: true,
         restrictPublicBuckets: true,
       },
-      inRegion,
+      keep,
     );
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-data-encryption`,
@@ -126,13 +291,14 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
           },
         ],
       },
-      inRegion,
+      keep,
     );
     const versioning = new aws.s3.BucketVersioning(
       `${name}-data-versioning`,
       { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } },
-      inRegion,
+      keep,
     );
+    const objects = [bucket.arn, pulumi.interpolate`${bucket.arn}/*`];
     new aws.s3.BucketPolicy(
       `${name}-data-tls-only`,
       {
@@ -143,7 +309,7 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
             Effect: 'Deny',
             Principal: '*',
             Action: 's3:*',
-            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+            Resource: objects,
             Condition: { Bool: { 'aws:SecureTransport': 'false' } },
           },
           {
@@ -151,45 +317,104 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
             Effect: 'Deny',
             Principal: '*',
             Action: 's3:*',
-            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+            Resource: objects,
             Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } },
+          },
+          {
+            // Uploads without these headers get the bucket's default: the tenant key.
+            Sid: 'DenyOtherEncryption',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:PutObject',
+            Resource: [pulumi.interpolate`${bucket.arn}/*`],
+            Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
+          },
+          {
+            Sid: 'DenyOtherKeys',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:PutObject',
+            Resource: [pulumi.interpolate`${bucket.arn}/*`],
+            Condition: {
+              StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': key.arn },
+            },
           },
         ]),
       },
       // S3 rejects bucket policies while the public access block is being applied.
-      { ...inRegion, dependsOn: [publicAccess] },
+      { ...keep, dependsOn: [publicAccess] },
     );
 
-    const db =
-      spec.role === 'primary'
-        ? new aws.rds.Instance(
-            `${name}-db`,
-            {
-              engine: 'postgres',
-              engineVersion: '17',
-              instanceClass: 'db.t4g.micro',
-              allocatedStorage: 20,
-              maxAllocatedStorage: 100,
-              storageType: 'gp3',
-              dbName: rdsDatabaseName(tenant),
-              username: 'landlord',
-              // RDS generates the password and keeps it in Secrets Manager, encrypted with the silo key.
-              manageMasterUserPassword: true,
-              masterUserSecretKmsKeyId: key.arn,
-              storageEncrypted: true,
-              kmsKeyId: key.arn,
-              publiclyAccessible: false,
-              iamDatabaseAuthenticationEnabled: true,
-              backupRetentionPeriod: rdsBackupRetentionDays(spec.backupRetentionDays),
-              deletionProtection: spec.deletionProtection,
-              skipFinalSnapshot: false,
-              finalSnapshotIdentifier: `${tenant}-${spec.region.id}-final`.slice(0, 255),
-              copyTagsToSnapshot: true,
-              tags,
-            },
-            inRegion,
-          )
-        : undefined;
+    let db: aws.rds.Instance | undefined;
+    if (spec.role === 'primary') {
+      const network = awsNetwork(spec);
+      // The database admits the application's security group on 5432 and nothing else; no egress.
+      const dbSecurityGroup = new aws.ec2.SecurityGroup(
+        `${name}-db`,
+        { vpcId: network.vpcId, description: `Landlord silo database of tenant ${tenant}`, egress: [], tags },
+        inRegion,
+      );
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-db-from-app`,
+        {
+          securityGroupId: dbSecurityGroup.id,
+          referencedSecurityGroupId: network.appSecurityGroupId,
+          ipProtocol: 'tcp',
+          fromPort: 5432,
+          toPort: 5432,
+          description: 'Postgres from the application',
+        },
+        inRegion,
+      );
+      const subnetGroupName =
+        network.dbSubnetGroupName ??
+        new aws.rds.SubnetGroup(
+          `${name}-db`,
+          { subnetIds: network.subnetIds!, description: `Landlord silo of tenant ${tenant}`, tags },
+          inRegion,
+        ).name;
+      const parameters = new aws.rds.ParameterGroup(
+        `${name}-db`,
+        {
+          family: `postgres${POSTGRES_MAJOR}`,
+          description: `Landlord silo of tenant ${tenant}: TLS only`,
+          parameters: [{ name: 'rds.force_ssl', value: '1', applyMethod: 'immediate' }],
+          tags,
+        },
+        inRegion,
+      );
+      db = new aws.rds.Instance(
+        `${name}-db`,
+        {
+          engine: 'postgres',
+          engineVersion: POSTGRES_MAJOR,
+          instanceClass: 'db.t4g.micro',
+          allocatedStorage: 20,
+          maxAllocatedStorage: 100,
+          storageType: 'gp3',
+          dbName: rdsDatabaseName(tenant),
+          username: 'landlord',
+          // RDS generates the password and keeps it in Secrets Manager, encrypted with the silo key.
+          manageMasterUserPassword: true,
+          masterUserSecretKmsKeyId: key.arn,
+          storageEncrypted: true,
+          kmsKeyId: key.arn,
+          dbSubnetGroupName: subnetGroupName,
+          vpcSecurityGroupIds: [dbSecurityGroup.id],
+          parameterGroupName: parameters.name,
+          publiclyAccessible: false,
+          iamDatabaseAuthenticationEnabled: true,
+          backupRetentionPeriod: rdsBackupRetentionDays(spec.backupRetentionDays),
+          deletionProtection: guarded,
+          skipFinalSnapshot: false,
+          finalSnapshotIdentifier: rdsFinalSnapshotId(tenant, spec.region.id, spec.generation),
+          copyTagsToSnapshot: true,
+          applyImmediately: spec.teardown === true,
+          tags,
+        },
+        keep,
+      );
+    }
 
     const appStatements: unknown[] = [
       { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation'], Resource: [bucket.arn] },
@@ -208,58 +433,77 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
       appStatements.push(
         { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: [db.arn] },
         {
+          // IAM database authentication as the application's own user: no master secret needed.
           Effect: 'Allow',
-          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          Action: ['rds-db:connect'],
           Resource: [
-            db.masterUserSecrets.apply((secrets) => {
-              // An empty resource would make the whole policy invalid; say what is missing instead.
-              const arn = secrets?.[0]?.secretArn;
-              if (!arn) throw new Error(`RDS reported no managed master secret for tenant ${tenant}`);
-              return arn;
-            }),
+            pulumi.interpolate`arn:${partition}:rds-db:${spec.region.cloudRegion}:${account}:dbuser:${db.resourceId}/${APP_DB_USER}`,
           ],
         },
       );
     }
-    const role = new aws.iam.Role(
-      `${name}-app`,
-      {
-        description: `Landlord silo app role for tenant ${tenant}`,
-        assumeRolePolicy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Service: ['ecs-tasks.amazonaws.com', 'ec2.amazonaws.com'] },
-              Action: 'sts:AssumeRole',
-            },
-          ],
-        }),
-        tags,
-      },
-      inRegion,
-    );
     new aws.iam.RolePolicy(
       `${name}-app-access`,
       { role: role.id, policy: iamPolicy(appStatements) },
       inRegion,
     );
 
-    if (dr && db) {
-      const replicationRole = new aws.iam.Role(
-        `${name}-replication`,
+    let vault: aws.backup.Vault | undefined;
+    if (backupRole) {
+      new aws.iam.RolePolicyAttachment(
+        `${name}-backup-service`,
         {
-          description: `Landlord S3 replication for tenant ${tenant} into ${dr.region}`,
-          assumeRolePolicy: JSON.stringify({
-            Version: '2012-10-17',
-            Statement: [
-              { Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' }, Action: 'sts:AssumeRole' },
-            ],
-          }),
-          tags,
+          role: backupRole.name,
+          policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup`,
         },
         inRegion,
       );
+      vault = new aws.backup.Vault(
+        `${name}-backups`,
+        { name: backupName(tenant, 'vault'), kmsKeyArn: key.arn, forceDestroy: !guarded, tags },
+        keep,
+      );
+      if (db) {
+        const plan = new aws.backup.Plan(
+          `${name}-backups`,
+          {
+            name: backupName(tenant, 'plan'),
+            rules: [
+              {
+                ruleName: 'daily',
+                targetVaultName: vault.name,
+                schedule: 'cron(0 3 * * ? *)',
+                lifecycle: { deleteAfter: spec.backupRetentionDays },
+                ...(dr?.backupVaultArn
+                  ? {
+                      copyActions: [
+                        {
+                          destinationVaultArn: dr.backupVaultArn,
+                          lifecycle: { deleteAfter: spec.backupRetentionDays },
+                        },
+                      ],
+                    }
+                  : {}),
+              },
+            ],
+            tags,
+          },
+          inRegion,
+        );
+        new aws.backup.Selection(
+          `${name}-backups`,
+          {
+            name: backupName(tenant, 'selection'),
+            planId: plan.id,
+            iamRoleArn: backupRole.arn,
+            resources: [db.arn],
+          },
+          inRegion,
+        );
+      }
+    }
+
+    if (dr && db && replicationRole) {
       const replicationPolicy = new aws.iam.RolePolicy(
         `${name}-replication-access`,
         {
@@ -299,8 +543,8 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
             {
               id: 'dr-standby',
               status: 'Enabled',
-              // An empty filter selects every object and opts into the V2 schema (delete markers).
-              filter: {},
+              // Every object, in the V2 schema (delete markers), in the form the provider round-trips.
+              filter: { prefix: '' },
               deleteMarkerReplication: { status: 'Enabled' },
               sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: 'Enabled' } },
               destination: {
@@ -339,6 +583,8 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
     this.roleArn = role.arn;
     this.dbEndpoint = db?.endpoint;
     this.dbInstanceArn = db?.arn;
+    if (db) this.dbIamUser = APP_DB_USER;
+    this.backupVaultArn = vault?.arn;
     this.registerOutputs({
       region: this.region,
       bucketName: this.bucketName,
@@ -347,6 +593,9 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
       roleArn: this.roleArn,
       dbEndpoint: this.dbEndpoint,
       dbInstanceArn: this.dbInstanceArn,
+      dbIamUser: this.dbIamUser,
+      backupVaultArn: this.backupVaultArn,
     });
   }
 }
+

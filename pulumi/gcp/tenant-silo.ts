@@ -1,36 +1,47 @@
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
-import { siloTags } from '../../domain/index.js';
-import type { SiloSpec } from '../../domain/index.js';
+import { cloudLabels, siloTags } from '../../domain/index.js';
+import type { GcpNetwork, SiloSpec } from '../../domain/index.js';
+import { bigQueryDatasetId, cloudSqlDatabaseName, gcpServiceAccountId } from '../names.js';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+export { bigQueryDatasetId };
+
 /** 90 days: KMS makes a new primary key version this often; old versions still decrypt. */
 const KEY_ROTATION_PERIOD = `${90 * 24 * 60 * 60}s`;
 const KMS_ENCRYPTER_DECRYPTER = 'roles/cloudkms.cryptoKeyEncrypterDecrypter';
+/** Postgres major version of silo databases. */
+const POSTGRES_VERSION = 'POSTGRES_17';
 
-function labelPart(value: string): string {
-  return value
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]/g, '_')
-    .slice(0, 63);
-}
+/** The APIs a silo uses; enabled by the stack and left enabled when it is destroyed (other tenants use them). */
+export const GCP_SILO_APIS = [
+  'cloudkms.googleapis.com',
+  'storage.googleapis.com',
+  'bigquery.googleapis.com',
+  'sqladmin.googleapis.com',
+  'servicenetworking.googleapis.com',
+  'iam.googleapis.com',
+] as const;
+
+/** Cloud SQL keeps backups by count; one a day covers the tier's retention (at most 365 here). */
+export const cloudSqlRetainedBackups = (days: number) => Math.min(365, Math.max(1, Math.round(days)));
 
 /**
- * GCP labels from silo tags: keys and values lowercase letters, digits, `_` and `-`, at most 63
- * characters, keys starting with a letter.
+ * GCP labels from silo tags (domain/cloud-labels.ts: lowercased, other characters `_`). Placement
+ * refuses labels GCP cannot carry, so a program that meets one anyway stops rather than drop it.
  */
 export function gcpLabels(tags: Record<string, string>): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const [key, value] of Object.entries(tags)) {
-    const safeKey = labelPart(key);
-    labels[/^[a-z]/.test(safeKey) ? safeKey : `l${safeKey}`.slice(0, 63)] = labelPart(value);
-  }
+  const { labels, problems } = cloudLabels('gcp', tags);
+  if (problems.length > 0) throw new Error(problems.join('; '));
   return labels;
 }
 
-/** A BigQuery dataset id (letters, digits, underscores) unique per tenant and region in a project. */
-export function bigQueryDatasetId(tenantId: string, regionId: string): string {
-  return `landlord_${tenantId}_${regionId}`.replace(/[^a-zA-Z0-9_]/g, '_');
+function gcpNetwork(spec: SiloSpec): GcpNetwork {
+  const network = spec.region.network;
+  if (!network || !('network' in network))
+    throw new Error(
+      `region ${spec.region.id} has no GCP network in regions.json (network, allocatedIpRange)`,
+    );
+  return network;
 }
 
 export interface GcpTenantSiloArgs {
@@ -40,21 +51,29 @@ export interface GcpTenantSiloArgs {
 }
 
 /**
- * One tenant's silo in one GCP region: a KMS key ring and rotating key, a private versioned bucket
- * encrypted with it and, on the primary, a BigQuery dataset encrypted with it whose tables expire
- * after the tenant's data retention.
+ * One tenant's silo in one GCP region: the APIs it needs, a KMS key ring and rotating key, a
+ * private versioned bucket encrypted with it, a service account of the tenant's own with bindings
+ * on its own resources only and, on the primary, a Cloud SQL for PostgreSQL instance on private IP
+ * only (CMEK with the tenant key, TLS enforced, backups and point-in-time recovery on, IAM
+ * database authentication for the service account) and a BigQuery dataset encrypted with the key.
  *
- * DR: the standby stack in the partner region creates its own key ring, key and bucket (no dataset).
- * The primary creates nothing in the partner region, so the two regions never share a key, and sets
- * up no continuous replication: the standby's bucket (its `bucketName` output) is where a DR runbook
- * copies the tenant's data.
+ * DR: the standby stack in the partner region creates its own key ring, key and bucket (no
+ * database). The primary creates nothing in the partner region, so the two regions never share a
+ * key, and sets up no continuous replication: the standby's bucket (its `bucketName` output) is
+ * where a DR runbook copies the tenant's data.
  */
 export class GcpTenantSilo extends pulumi.ComponentResource {
   readonly region: string;
   readonly bucketName: pulumi.Output<string>;
   readonly cryptoKeyId: pulumi.Output<string>;
+  readonly serviceAccountEmail: pulumi.Output<string>;
   /** Set on a primary only. */
   readonly datasetId?: pulumi.Output<string>;
+  readonly dbInstanceName?: pulumi.Output<string>;
+  readonly dbConnectionName?: pulumi.Output<string>;
+  readonly dbPrivateIp?: pulumi.Output<string>;
+  /** The Postgres user the service account signs in as (IAM database authentication). */
+  readonly dbIamUser?: pulumi.Output<string>;
 
   constructor(name: string, args: GcpTenantSiloArgs, opts?: pulumi.ComponentResourceOptions) {
     super('landlord:gcp:TenantSilo', name, {}, opts);
@@ -67,8 +86,9 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
     }
     const location = spec.region.cloudRegion;
     const labels = gcpLabels(siloTags(spec));
-    // Protected silos make `pulumi destroy` fail on their data instead of deleting it.
-    const deletionPolicy = spec.deletionProtection ? 'PREVENT' : 'DELETE';
+    // Protected silos: a plain destroy refuses their data resources; the teardown update lifts it.
+    const guarded = spec.deletionProtection && !spec.teardown;
+    const deletionPolicy = guarded ? 'PREVENT' : 'DELETE';
 
     // Explicit provider: placement and project come from the spec and stack config, not ambient gcloud.
     const provider = new gcp.Provider(
@@ -78,24 +98,37 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
     );
     const inRegion = { parent: this, provider };
 
+    // Every API the silo calls, enabled before anything uses it; never disabled by one tenant's destroy.
+    const apis = GCP_SILO_APIS.map(
+      (service) =>
+        new gcp.projects.Service(
+          `${name}-api-${service.split('.')[0]}`,
+          { project, service, disableOnDestroy: false, disableDependentServices: false },
+          inRegion,
+        ),
+    );
+    const afterApis = { ...inRegion, dependsOn: apis };
+    const keep = { ...afterApis, protect: guarded };
+
     // Key rings cannot be deleted in GCP, so the name is auto-suffixed to allow re-creating a silo.
-    const keyRing = new gcp.kms.KeyRing(`${name}-keys`, { project, location }, inRegion);
+    const keyRing = new gcp.kms.KeyRing(`${name}-keys`, { project, location }, afterApis);
     const key = new gcp.kms.CryptoKey(
       `${name}-key`,
       { keyRing: keyRing.id, rotationPeriod: KEY_ROTATION_PERIOD, labels, deletionPolicy },
-      inRegion,
+      keep,
     );
 
     // CMEK needs each service's agent to be able to use the key before the resource is created.
+    const grantTo = (agent: string, member: pulumi.Input<string>) =>
+      new gcp.kms.CryptoKeyIAMMember(
+        `${name}-key-${agent}-agent`,
+        { cryptoKeyId: key.id, role: KMS_ENCRYPTER_DECRYPTER, member },
+        afterApis,
+      );
     const storageAgent = gcp.storage.getProjectServiceAccountOutput({ project }, inRegion);
-    const storageKeyGrant = new gcp.kms.CryptoKeyIAMMember(
-      `${name}-key-storage-agent`,
-      {
-        cryptoKeyId: key.id,
-        role: KMS_ENCRYPTER_DECRYPTER,
-        member: pulumi.interpolate`serviceAccount:${storageAgent.emailAddress}`,
-      },
-      inRegion,
+    const storageKeyGrant = grantTo(
+      'storage',
+      pulumi.interpolate`serviceAccount:${storageAgent.emailAddress}`,
     );
 
     const bucket = new gcp.storage.Bucket(
@@ -107,24 +140,108 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
         publicAccessPrevention: 'enforced',
         versioning: { enabled: true },
         encryption: { defaultKmsKeyName: key.id },
-        forceDestroy: !spec.deletionProtection,
+        forceDestroy: !guarded,
         deletionPolicy,
         labels,
       },
-      { ...inRegion, dependsOn: [storageKeyGrant] },
+      { ...keep, dependsOn: [...apis, storageKeyGrant] },
+    );
+
+    // The tenant's own identity: bindings on its own resources only, none on the project at large.
+    const account = new gcp.serviceaccount.Account(
+      `${name}-app`,
+      {
+        project,
+        accountId: gcpServiceAccountId(spec.tenantId),
+        displayName: `Landlord silo app of tenant ${spec.tenantId}`,
+      },
+      afterApis,
+    );
+    const member = pulumi.interpolate`serviceAccount:${account.email}`;
+    new gcp.storage.BucketIAMMember(
+      `${name}-data-app`,
+      { bucket: bucket.name, role: 'roles/storage.objectUser', member },
+      afterApis,
     );
 
     if (spec.role === 'primary') {
-      const bigQueryAgent = gcp.bigquery.getDefaultServiceAccountOutput({ project }, inRegion);
-      const bigQueryKeyGrant = new gcp.kms.CryptoKeyIAMMember(
-        `${name}-key-bigquery-agent`,
-        {
-          cryptoKeyId: key.id,
-          role: KMS_ENCRYPTER_DECRYPTER,
-          member: pulumi.interpolate`serviceAccount:${bigQueryAgent.email}`,
-        },
-        inRegion,
+      const network = gcpNetwork(spec);
+      const sqlAgent = new gcp.projects.ServiceIdentity(
+        `${name}-sql-agent`,
+        { project, service: 'sqladmin.googleapis.com' },
+        afterApis,
       );
+      const sqlKeyGrant = grantTo('sql', pulumi.interpolate`serviceAccount:${sqlAgent.email}`);
+      const instance = new gcp.sql.DatabaseInstance(
+        `${name}-db`,
+        {
+          project,
+          region: location,
+          databaseVersion: POSTGRES_VERSION,
+          encryptionKeyName: key.id,
+          deletionProtection: guarded,
+          settings: {
+            tier: 'db-custom-1-3840',
+            edition: 'ENTERPRISE',
+            availabilityType: spec.deletionProtection ? 'REGIONAL' : 'ZONAL',
+            deletionProtectionEnabled: guarded,
+            ipConfiguration: {
+              ipv4Enabled: false,
+              privateNetwork: network.network,
+              ...(network.allocatedIpRange ? { allocatedIpRange: network.allocatedIpRange } : {}),
+              sslMode: 'ENCRYPTED_ONLY',
+            },
+            backupConfiguration: {
+              enabled: true,
+              pointInTimeRecoveryEnabled: true,
+              transactionLogRetentionDays: 7,
+              backupRetentionSettings: {
+                retainedBackups: cloudSqlRetainedBackups(spec.backupRetentionDays),
+                retentionUnit: 'COUNT',
+              },
+            },
+            databaseFlags: [{ name: 'cloudsql.iam_authentication', value: 'on' }],
+            userLabels: labels,
+          },
+        },
+        { ...keep, dependsOn: [...apis, sqlKeyGrant] },
+      );
+      new gcp.sql.Database(
+        `${name}-db-app`,
+        { project, instance: instance.name, name: cloudSqlDatabaseName(spec.tenantId) },
+        afterApis,
+      );
+      // An IAM service-account user is named by the account's email without `.gserviceaccount.com`.
+      const dbUser = new gcp.sql.User(
+        `${name}-db-user`,
+        {
+          project,
+          instance: instance.name,
+          type: 'CLOUD_IAM_SERVICE_ACCOUNT',
+          name: account.email.apply((email) => email.replace(/\.gserviceaccount\.com$/, '')),
+        },
+        afterApis,
+      );
+      // Cloud SQL roles bind on the project; the condition narrows them to this instance.
+      for (const role of ['roles/cloudsql.client', 'roles/cloudsql.instanceUser']) {
+        new gcp.projects.IAMMember(
+          `${name}-db-${role.split('.')[1]}`,
+          {
+            project,
+            role,
+            member,
+            condition: {
+              title: `landlord-${role.split('.')[1]}`,
+              description: `Only the silo database of tenant ${spec.tenantId}`,
+              expression: pulumi.interpolate`resource.name == "projects/${project}/instances/${instance.name}"`,
+            },
+          },
+          afterApis,
+        );
+      }
+
+      const bigQueryAgent = gcp.bigquery.getDefaultServiceAccountOutput({ project }, inRegion);
+      const bigQueryKeyGrant = grantTo('bigquery', pulumi.interpolate`serviceAccount:${bigQueryAgent.email}`);
       const dataset = new gcp.bigquery.Dataset(
         `${name}-analytics`,
         {
@@ -132,25 +249,41 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
           datasetId: bigQueryDatasetId(spec.tenantId, spec.region.id),
           location,
           description: `Landlord analytics for tenant ${spec.tenantId}`,
-          defaultTableExpirationMs: Math.round(spec.tierBackupRetentionDays * DAY_MS),
+          // No table expiry: how long rows are kept is the tenant's data retention policy, not
+          // its backup retention, and retention runs apply it.
           defaultEncryptionConfiguration: { kmsKeyName: key.id },
-          deleteContentsOnDestroy: !spec.deletionProtection,
+          deleteContentsOnDestroy: !guarded,
           deletionPolicy,
           labels,
         },
-        { ...inRegion, dependsOn: [bigQueryKeyGrant] },
+        { ...keep, dependsOn: [...apis, bigQueryKeyGrant] },
+      );
+      new gcp.bigquery.DatasetIamMember(
+        `${name}-analytics-app`,
+        { project, datasetId: dataset.datasetId, role: 'roles/bigquery.dataEditor', member },
+        afterApis,
       );
       this.datasetId = dataset.datasetId;
+      this.dbInstanceName = instance.name;
+      this.dbConnectionName = instance.connectionName;
+      this.dbPrivateIp = instance.privateIpAddress;
+      this.dbIamUser = dbUser.name;
     }
 
     this.region = location;
     this.bucketName = bucket.name;
     this.cryptoKeyId = key.id;
+    this.serviceAccountEmail = account.email;
     this.registerOutputs({
       region: this.region,
       bucketName: this.bucketName,
       cryptoKeyId: this.cryptoKeyId,
+      serviceAccountEmail: this.serviceAccountEmail,
       datasetId: this.datasetId,
+      dbInstanceName: this.dbInstanceName,
+      dbConnectionName: this.dbConnectionName,
+      dbPrivateIp: this.dbPrivateIp,
+      dbIamUser: this.dbIamUser,
     });
   }
 }

@@ -165,7 +165,6 @@ describe('silo onboarding through the Pulumi Automation API', () => {
       tier: 'premium',
       region,
       role: 'primary',
-      tierBackupRetentionDays: 35,
       backupRetentionDays: 35,
       deletionProtection: false,
       labels: {},

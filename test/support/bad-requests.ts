@@ -248,6 +248,12 @@ export const badRequests: BadRequest[] = [
     422,
     POLICY,
   ),
+  createWith(
+    'a silo tier in a cloud region with no network configured',
+    tenant({ tier: 'premium', region: 'aws-eu-west-1' }),
+    422,
+    POLICY,
+  ),
   createWith('US residency in an EU region', tenant({ residency: 'US', region: 'local-a' }), 422, POLICY),
   createWith(
     'EU residency in a US region',

@@ -2,43 +2,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import type { Region, SiloSpec } from '../../../domain/index.js';
 import { resourceNamed, resourcesOfType, runProgram } from './mock-runtime.js';
-import type { MockCloud, RecordedResource } from './mock-runtime.js';
-
-const ACCOUNT = '123456789012';
-
-/** A fake AWS: ARNs carry the region of the provider the resource was created with. */
-const aws: MockCloud = {
-  state({ type, name, providerInputs }) {
-    const region = String(providerInputs?.region ?? 'no-provider');
-    switch (type) {
-      case 'aws:kms/key:Key':
-        return { id: name, keyId: name, arn: `arn:aws:kms:${region}:${ACCOUNT}:key/${name}` };
-      case 'aws:s3/bucket:Bucket': {
-        const bucket = `${name}-0a1b2c3`;
-        return { id: bucket, bucket, arn: `arn:aws:s3:::${bucket}` };
-      }
-      case 'aws:rds/instance:Instance':
-        return {
-          id: name,
-          arn: `arn:aws:rds:${region}:${ACCOUNT}:db:${name}`,
-          endpoint: `${name}.c0ffee.${region}.rds.amazonaws.com:5432`,
-          masterUserSecrets: [
-            {
-              secretArn: `arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:rds!db-${name}`,
-              secretStatus: 'active',
-            },
-          ],
-        };
-      case 'aws:iam/role:Role':
-        return { id: name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` };
-      default:
-        return { id: `${name}-id` };
-    }
-  },
-  call({ token }) {
-    throw new Error(`the AWS silo program should not invoke ${token}`);
-  },
-};
+import type { RecordedResource } from './mock-runtime.js';
+import { ACCOUNT, AWS_NETWORK, fakeAws as aws } from './fake-clouds.js';
 
 // @pulumi/aws registers its resource modules with the runtime on import: mock it first.
 await pulumi.runtime.setMocks({ newResource: () => ({ id: '', state: {} }), call: () => ({}) });
@@ -51,6 +16,7 @@ const euWest: Region = {
   cloudRegion: 'eu-west-1',
   residency: 'EU',
   drPartner: 'aws-eu-central-1',
+  network: AWS_NETWORK,
 };
 const euCentral: Region = {
   id: 'aws-eu-central-1',
@@ -58,6 +24,7 @@ const euCentral: Region = {
   cloudRegion: 'eu-central-1',
   residency: 'EU',
   drPartner: 'aws-eu-west-1',
+  network: { ...AWS_NETWORK, subnetIds: undefined, dbSubnetGroupName: 'landlord-db' } as never,
 };
 const standbyOutputs = {
   bucketArn: 'arn:aws:s3:::globex-standby-9f8e7d6',
@@ -71,7 +38,6 @@ function spec(overrides: Partial<SiloSpec> = {}): SiloSpec {
     region: euWest,
     role: 'primary',
     backupRetentionDays: 14,
-    tierBackupRetentionDays: 365,
     deletionProtection: true,
     labels: { 'cost-center': 'cc-42' },
     ...overrides,
@@ -105,9 +71,27 @@ const T = {
   rolePolicy: 'aws:iam/rolePolicy:RolePolicy',
   replication: 'aws:s3/bucketReplicationConfig:BucketReplicationConfig',
   backupsReplication: 'aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication',
+  securityGroup: 'aws:ec2/securityGroup:SecurityGroup',
+  ingress: 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule',
+  subnetGroup: 'aws:rds/subnetGroup:SubnetGroup',
+  parameterGroup: 'aws:rds/parameterGroup:ParameterGroup',
+  vault: 'aws:backup/vault:Vault',
+  plan: 'aws:backup/plan:Plan',
+  selection: 'aws:backup/selection:Selection',
+  policyAttachment: 'aws:iam/rolePolicyAttachment:RolePolicyAttachment',
 } as const;
 /** Every resource type the program creates that takes `tags`. */
-const TAGGABLE: string[] = [T.key, T.bucket, T.db, T.role];
+const TAGGABLE: string[] = [
+  T.key,
+  T.bucket,
+  T.db,
+  T.role,
+  T.securityGroup,
+  T.subnetGroup,
+  T.parameterGroup,
+  T.vault,
+  T.plan,
+];
 
 interface PolicyStatement {
   Effect: string;
@@ -126,7 +110,7 @@ describe('AWS silo program (Pulumi mocks)', () => {
     const key = resourceNamed(resources, T.key, '-key');
     expect(key.inputs.enableKeyRotation).toBe(true);
     expect(resourceNamed(resources, T.alias, '-key-alias').inputs.name).toBe('alias/landlord/globex');
-    expect(outputs.kmsKeyArn).toBe(`arn:aws:kms:eu-west-1:${ACCOUNT}:key/globex-key`);
+    expect(outputs.kmsKeyArn).toBe(`arn:aws:kms:eu-west-1:${ACCOUNT}:key/ll-globex-key`);
 
     const sse = resourceNamed(resources, T.encryption, '-data-encryption');
     expect(sse.inputs.bucket).toBe(outputs.bucketName);
@@ -178,8 +162,18 @@ describe('AWS silo program (Pulumi mocks)', () => {
 
     const std = await run(standard);
     const db = resourceNamed(std.resources, T.db, '-db');
-    // 90 days asked, RDS keeps at most 35.
+    // 90 days asked: RDS keeps 35, an AWS Backup plan under the tenant key keeps 90.
     expect(db.inputs.backupRetentionPeriod).toBe(35);
+    const vault = resourceNamed(std.resources, T.vault, '-backups');
+    expect(vault.inputs.kmsKeyArn).toBe(std.outputs.kmsKeyArn);
+    expect(resourceNamed(std.resources, T.plan, '-backups').inputs.rules).toEqual([
+      expect.objectContaining({ targetVaultName: vault.inputs.name, lifecycle: { deleteAfter: 90 } }),
+    ]);
+    expect(resourceNamed(std.resources, T.selection, '-backups').inputs.resources).toEqual([
+      std.outputs.dbInstanceArn,
+    ]);
+    // 14 days: RDS alone.
+    expect(resourcesOfType((await run(enterpriseWithDr)).resources, T.vault)).toEqual([]);
     expect(db.inputs.deletionProtection).toBe(false);
     expect(resourceNamed(std.resources, T.bucket, '-data').inputs.forceDestroy).toBe(true);
     expect(rdsBackupRetentionDays(0)).toBe(1);
@@ -207,9 +201,9 @@ describe('AWS silo program (Pulumi mocks)', () => {
   it('places every resource in the spec region and DR backups in the partner region', async () => {
     const { resources, outputs } = await run(enterpriseWithDr);
     expect(outputs.region).toBe('eu-west-1');
-    const home = resourceNamed(resources, T.provider, 'globex-region');
+    const home = resourceNamed(resources, T.provider, 'll-globex-region');
     expect(home.inputs.region).toBe('eu-west-1');
-    const dr = resourceNamed(resources, T.provider, 'globex-dr-region');
+    const dr = resourceNamed(resources, T.provider, 'll-globex-dr-region');
     expect(dr.inputs.region).toBe('eu-central-1');
 
     const backups = resourceNamed(resources, T.backupsReplication, '-db-backups-dr');
@@ -262,7 +256,12 @@ describe('AWS silo program (Pulumi mocks)', () => {
     expect(resourcesOfType(resources, T.replication)).toEqual([]);
     expect(resourcesOfType(resources, T.backupsReplication)).toEqual([]);
     expect(resourcesOfType(resources, T.provider)).toHaveLength(1);
-    expect(resourcesOfType(resources, T.role)).toHaveLength(1);
+    // The app role, and the AWS Backup role for its 90 days of backups; no replication role.
+    expect(
+      resourcesOfType(resources, T.role)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['ll-initech-app', 'll-initech-backup']);
     expect(outputs.dbEndpoint).toMatch(/\.eu-west-1\.rds\.amazonaws\.com:5432$/);
   });
 
@@ -288,7 +287,8 @@ describe('AWS silo program (Pulumi mocks)', () => {
       const own = new Set([outputs.bucketArn, `${outputs.bucketArn}/*`, outputs.kmsKeyArn]);
       if (s.role === 'primary') {
         own.add(outputs.dbInstanceArn!);
-        own.add(`arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:rds!db-globex-db`);
+        // IAM database authentication as the app user, not the master secret.
+        own.add(`arn:aws:rds-db:eu-west-1:${ACCOUNT}:dbuser:db-LLGLOBEXDB/app`);
       }
       const stmts = statements(policy);
       for (const stmt of stmts) {
@@ -300,7 +300,7 @@ describe('AWS silo program (Pulumi mocks)', () => {
         }
       }
       expect(new Set(stmts.flatMap((stmt) => list(stmt.Resource)))).toEqual(own);
-      expect(outputs.roleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/globex-app`);
+      expect(outputs.roleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/ll-globex-app`);
     }
   });
 

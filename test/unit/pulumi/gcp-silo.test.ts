@@ -2,45 +2,14 @@ import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import type { Region, SiloSpec } from '../../../domain/index.js';
 import { resourceNamed, resourcesOfType, runProgram } from './mock-runtime.js';
-import type { MockCloud } from './mock-runtime.js';
-
-const PROJECT = 'acme-landlord-prod';
-const STORAGE_AGENT = 'service-42@gs-project-accounts.iam.gserviceaccount.com';
-const BIGQUERY_AGENT = 'bq-42@bigquery-encryption.iam.gserviceaccount.com';
-
-/** A fake GCP: ids in the shapes the provider returns, and the two service-agent lookups. */
-const gcp: MockCloud = {
-  state({ type, name, inputs }) {
-    switch (type) {
-      case 'gcp:kms/keyRing:KeyRing': {
-        const ringName = `${name}-5d4c3b2`;
-        return {
-          id: `projects/${inputs.project}/locations/${inputs.location}/keyRings/${ringName}`,
-          name: ringName,
-        };
-      }
-      case 'gcp:kms/cryptoKey:CryptoKey':
-        return { id: `${inputs.keyRing}/cryptoKeys/${name}-1a2b3c4`, name: `${name}-1a2b3c4` };
-      case 'gcp:storage/bucket:Bucket':
-        return { id: `${name}-9e8d7c6`, name: `${name}-9e8d7c6` };
-      case 'gcp:bigquery/dataset:Dataset':
-        return { id: `projects/${inputs.project}/datasets/${inputs.datasetId}` };
-      default:
-        return { id: `${name}-id` };
-    }
-  },
-  call({ token, inputs }) {
-    expect(inputs.project).toBe(PROJECT);
-    switch (token) {
-      case 'gcp:storage/getProjectServiceAccount:getProjectServiceAccount':
-        return { id: STORAGE_AGENT, emailAddress: STORAGE_AGENT, project: PROJECT };
-      case 'gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount':
-        return { id: BIGQUERY_AGENT, email: BIGQUERY_AGENT, project: PROJECT };
-      default:
-        throw new Error(`the GCP silo program should not invoke ${token}`);
-    }
-  },
-};
+import {
+  BIGQUERY_AGENT,
+  GCP_NETWORK,
+  PROJECT,
+  SQL_AGENT,
+  STORAGE_AGENT,
+  fakeGcp as gcp,
+} from './fake-clouds.js';
 
 // @pulumi/gcp registers its resource modules with the runtime on import: mock it first.
 await pulumi.runtime.setMocks({ newResource: () => ({ id: '', state: {} }), call: () => ({}) });
@@ -53,6 +22,7 @@ const europeWest1: Region = {
   cloudRegion: 'europe-west1',
   residency: 'EU',
   drPartner: 'gcp-europe-west4',
+  network: GCP_NETWORK,
 };
 const europeWest4: Region = {
   id: 'gcp-europe-west4',
@@ -60,6 +30,7 @@ const europeWest4: Region = {
   cloudRegion: 'europe-west4',
   residency: 'EU',
   drPartner: 'gcp-europe-west1',
+  network: { ...GCP_NETWORK, allocatedIpRange: 'landlord-sql' },
 };
 
 function spec(overrides: Partial<SiloSpec> = {}): SiloSpec {
@@ -69,7 +40,6 @@ function spec(overrides: Partial<SiloSpec> = {}): SiloSpec {
     region: europeWest1,
     role: 'primary',
     backupRetentionDays: 14,
-    tierBackupRetentionDays: 400,
     deletionProtection: true,
     labels: { CostCenter: 'CC 42', 'app.team': 'Data' },
     ...overrides,
@@ -84,7 +54,6 @@ const enterpriseWithDr = spec({
 const standard = spec({
   tenantId: 'hooli',
   tier: 'standard',
-  tierBackupRetentionDays: 30,
   deletionProtection: false,
   labels: {},
 });
@@ -102,10 +71,18 @@ const T = {
   keyMember: 'gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember',
   bucket: 'gcp:storage/bucket:Bucket',
   dataset: 'gcp:bigquery/dataset:Dataset',
+  service: 'gcp:projects/service:Service',
+  serviceIdentity: 'gcp:projects/serviceIdentity:ServiceIdentity',
+  account: 'gcp:serviceaccount/account:Account',
+  bucketMember: 'gcp:storage/bucketIAMMember:BucketIAMMember',
+  datasetMember: 'gcp:bigquery/datasetIamMember:DatasetIamMember',
+  projectMember: 'gcp:projects/iAMMember:IAMMember',
+  sql: 'gcp:sql/databaseInstance:DatabaseInstance',
+  sqlDatabase: 'gcp:sql/database:Database',
+  sqlUser: 'gcp:sql/user:User',
 } as const;
 /** Every resource type the program creates that takes `labels`. */
 const LABELABLE: string[] = [T.key, T.bucket, T.dataset];
-const DAY_MS = 86_400_000;
 
 describe('GCP silo program (Pulumi mocks)', () => {
   it('encrypts the bucket and the dataset with a rotating per-tenant key', async () => {
@@ -129,13 +106,17 @@ describe('GCP silo program (Pulumi mocks)', () => {
   it('lets the storage and BigQuery service agents use the key', async () => {
     const { resources, outputs } = await run(enterpriseWithDr);
     const members = resourcesOfType(resources, T.keyMember).map((m) => m.inputs);
-    expect(members).toHaveLength(2);
+    expect(members).toHaveLength(3);
     for (const m of members) {
       expect(m.cryptoKeyId).toBe(outputs.cryptoKeyId);
       expect(m.role).toBe('roles/cloudkms.cryptoKeyEncrypterDecrypter');
     }
     expect(members.map((m) => m.member).sort()).toEqual(
-      [`serviceAccount:${BIGQUERY_AGENT}`, `serviceAccount:${STORAGE_AGENT}`].sort(),
+      [
+        `serviceAccount:${BIGQUERY_AGENT}`,
+        `serviceAccount:${STORAGE_AGENT}`,
+        `serviceAccount:${SQL_AGENT}`,
+      ].sort(),
     );
   });
 
@@ -150,10 +131,10 @@ describe('GCP silo program (Pulumi mocks)', () => {
     expect(outputs.bucketName).toBe(`${bucket.name}-9e8d7c6`);
   });
 
-  it('expires analytics tables after the data retention and protects enterprise data', async () => {
+  it('sets no table expiry from backup retention and protects enterprise data', async () => {
     const enterprise = await run(enterpriseWithDr);
     const dataset = resourceNamed(enterprise.resources, T.dataset, '-analytics');
-    expect(dataset.inputs.defaultTableExpirationMs).toBe(400 * DAY_MS);
+    expect(dataset.inputs).not.toHaveProperty('defaultTableExpirationMs');
     expect(dataset.inputs).toMatchObject({ deletionPolicy: 'PREVENT', deleteContentsOnDestroy: false });
     expect(resourceNamed(enterprise.resources, T.bucket, '-data').inputs).toMatchObject({
       deletionPolicy: 'PREVENT',
@@ -162,17 +143,17 @@ describe('GCP silo program (Pulumi mocks)', () => {
 
     const std = await run(standard);
     const stdDataset = resourceNamed(std.resources, T.dataset, '-analytics');
-    expect(stdDataset.inputs.defaultTableExpirationMs).toBe(30 * DAY_MS);
     expect(stdDataset.inputs.deletionPolicy).toBe('DELETE');
     expect(resourceNamed(std.resources, T.bucket, '-data').inputs.deletionPolicy).toBe('DELETE');
   });
 
   it('labels every labelable resource with sanitised tenant, tier, managed-by and tenant labels', async () => {
-    expect(gcpLabels({ CostCenter: 'CC 42', '9lives': 'x', 'app.team': 'Data' })).toEqual({
+    expect(gcpLabels({ CostCenter: 'CC 42', 'app.team': 'Data' })).toEqual({
       costcenter: 'cc_42',
-      l9lives: 'x',
       app_team: 'data',
     });
+    // What GCP cannot carry stops the program rather than being dropped (placement refuses it first).
+    expect(() => gcpLabels({ '9lives': 'x' })).toThrow(/cannot carry this key/);
     for (const s of [enterpriseWithDr, standard, standby]) {
       const { resources } = await run(s);
       const expected = gcpLabels({ ...s.labels, tenant: s.tenantId, tier: s.tier, 'managed-by': 'landlord' });
@@ -200,6 +181,7 @@ describe('GCP silo program (Pulumi mocks)', () => {
       expect(outputs.region).toBe(s.region.cloudRegion);
       const located = resources.filter((r) => [T.keyRing, T.bucket, T.dataset].includes(r.type as never));
       for (const r of located) expect(r.inputs.location, r.name).toBe(s.region.cloudRegion);
+      for (const r of resourcesOfType(resources, T.sql)) expect(r.inputs.region).toBe(s.region.cloudRegion);
       for (const r of resources.filter((r) => r.custom && r.type !== T.provider)) {
         expect(r.providerName, `${r.type} ${r.name}`).toBe(provider.name);
       }
