@@ -40,7 +40,11 @@ export function siloResourcePrefix(tenantId: string): string {
  * not ending with a hyphen, at most 255. Unique per provisioning run (the spec's generation), so a
  * tenant onboarded again after a rollback never hits `DBSnapshotAlreadyExists`.
  */
-export function rdsFinalSnapshotId(tenantId: string, regionId: string, generation: string | undefined): string {
+export function rdsFinalSnapshotId(
+  tenantId: string,
+  regionId: string,
+  generation: string | undefined,
+): string {
   return `ll-${namePart(tenantId, 40)}-${tidyHyphens(regionId)}-${generation ?? 'first'}-final`;
 }
 

@@ -598,4 +598,3 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
     });
   }
 }
-
