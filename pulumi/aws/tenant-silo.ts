@@ -232,13 +232,28 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
             Resource: '*',
           },
           {
-            // RDS, S3, Secrets Manager and Backup encrypt for the deploy role through grants.
+            // RDS, Secrets Manager and Backup use the key for what the deploy role creates: through
+            // grants for AWS resources, and through those services only, never directly.
             Sid: 'GrantsForAwsResources',
             Effect: 'Allow',
             Principal: { AWS: deployRole },
             Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'],
             Resource: '*',
             Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+          },
+          {
+            Sid: 'UseThroughServices',
+            Effect: 'Allow',
+            Principal: { AWS: deployRole },
+            Action: KEY_USE_ACTIONS,
+            Resource: '*',
+            Condition: {
+              StringEquals: {
+                'kms:ViaService': ['rds', 'secretsmanager', 'backup'].map(
+                  (service) => `${service}.${spec.region.cloudRegion}.amazonaws.com`,
+                ),
+              },
+            },
           },
           {
             Sid: 'UseByTheTenant',

@@ -269,8 +269,15 @@ describe('AWS silo policies', () => {
         for (const p of principals) expect(p === DEPLOY_ROLE || own.has(p), p).toBe(true);
         const actions = [statement.Action as string | string[]].flat();
         expect(actions).not.toContain('kms:*');
-        // The deploy role administers; it does not read the tenant's data.
-        if (principals.includes(DEPLOY_ROLE)) expect(actions).not.toContain('kms:Decrypt');
+        // The deploy role administers; it uses the key for data only through RDS, Secrets Manager and Backup.
+        if (principals.includes(DEPLOY_ROLE) && actions.includes('kms:Decrypt'))
+          expect(statement.Condition).toEqual({
+            StringEquals: {
+              'kms:ViaService': ['rds', 'secretsmanager', 'backup'].map(
+                (x) => `${x}.${spec.region.cloudRegion}.amazonaws.com`,
+              ),
+            },
+          });
       }
       expect(one(r, AWS.alias).inputs.name).toMatch(KMS_ALIAS);
     }
