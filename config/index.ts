@@ -6,7 +6,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { DataPlaneManifest, PolicyCatalog, TierPolicy, Region } from '../domain/index.js';
+import {
+  DataPlaneManifest,
+  PolicyCatalog,
+  Region,
+  RetentionPolicyFile,
+  retentionPolicyProblems,
+  TierPolicy,
+} from '../domain/index.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -140,6 +147,8 @@ export interface Config {
   secret?: string;
   catalog: PolicyCatalog;
   manifest: DataPlaneManifest;
+  /** Data retention policies (config/retention.json), checked against the manifest and the tiers. */
+  retention: RetentionPolicyFile;
   /** Absolute folder of the manifest's SQL migrations. */
   migrationsDir: string;
   /** Stop this process when this parent is gone (`npm start` sets it for its children). */
@@ -232,6 +241,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const manifest = parseFile(manifestFile, DataPlaneManifest, problems);
+  const retentionFile = join(configDir, 'retention.json');
+  const retention = parseFile(retentionFile, RetentionPolicyFile, problems);
+  if (retention && manifest && catalog.success)
+    for (const problem of retentionPolicyProblems(
+      retention,
+      manifest,
+      catalog.data.tiers.map((t) => t.id),
+    ))
+      problems.push(`${retentionFile}: ${problem}`);
   const regionUrls = regionUrlsFrom(env, problems);
   if (catalog.success) {
     for (const id of Object.keys(regionUrls)) {
@@ -243,7 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.LANDLORD_TEMPORAL_TLS_CERT && !e.LANDLORD_TEMPORAL_TLS_KEY)
     problems.push('LANDLORD_TEMPORAL_TLS_KEY: required with LANDLORD_TEMPORAL_TLS_CERT');
-  if (problems.length > 0 || !catalog.success || !manifest) throw new ConfigError(problems);
+  if (problems.length > 0 || !catalog.success || !manifest || !retention) throw new ConfigError(problems);
 
   const tools = resolvedTools(problems);
   const prefix = e.LANDLORD_TASK_QUEUE_PREFIX;
@@ -304,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.LANDLORD_SECRET ? { secret: e.LANDLORD_SECRET } : {}),
     catalog: catalog.data,
     manifest,
+    retention,
     migrationsDir,
     ...(e.LANDLORD_PARENT_PID ? { parentPid: e.LANDLORD_PARENT_PID } : {}),
   };

@@ -7,4 +7,5 @@ export * from './manifest.js';
 export * from './auth.js';
 export * from './silo.js';
 export * from './cloud-labels.js';
+export * from './retention.js';
 export * from './text.js';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, PROJECT_ROOT } from '../../config/index.js';
+import { effectiveRetention, tenantRetentionProblems } from '../../domain/index.js';
 
 /** The ConfigError loadConfig throws for `env`; fails the test if it does not throw one. */
 function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
@@ -198,6 +199,58 @@ describe('loadConfig from a config folder', () => {
         (json.regions[0] as Record<string, unknown>).drPartner = 'aws-us-east-1';
       }),
     );
+
+  it('stops start-up naming each retention policy problem: a class without policy, an unknown class or tier, bounds', () => {
+    const dir = configDir((d) =>
+      editJson(join(d, 'retention.json'), (json) => {
+        const classes = (json as unknown as { dataClasses: Record<string, unknown> }).dataClasses;
+        delete classes.telemetry;
+        classes.biometric = { days: 10 };
+        classes.content = { days: 30, minDays: 60, tiers: { platinum: { days: 5 } } };
+      }),
+    );
+    const file = join(dir, 'retention.json');
+    expect(configErrorOf({ LANDLORD_CONFIG_DIR: dir }).problems.sort()).toEqual(
+      [
+        `${file}: dataClasses.telemetry: the manifest has data of class "telemetry" but no policy for it`,
+        `${file}: dataClasses.biometric: no table of the manifest has data class "biometric"`,
+        `${file}: dataClasses.content.tiers.platinum: unknown tier "platinum"`,
+        `${file}: dataClasses.content: days is below minDays`,
+      ].sort(),
+    );
+    const bad = configDir((d) =>
+      editJson(join(d, 'retention.json'), (json) => {
+        (json as unknown as { dataClasses: Record<string, unknown> }).dataClasses.content = { days: 1.5 };
+      }),
+    );
+    expect(configErrorOf({ LANDLORD_CONFIG_DIR: bad }).problems.join('\n')).toMatch(/dataClasses\.content/);
+  });
+
+  it('takes the shipped retention policy: defaults, tier overrides and forever', () => {
+    const { retention } = loadConfig({});
+    expect(retention.schedule).toEqual({ cron: '0 2 * * *' });
+    expect(effectiveRetention(retention, 'basic')).toEqual(
+      expect.arrayContaining([
+        { dataClass: 'telemetry', days: 30, source: 'tier', tenantBounds: { minDays: 7, maxDays: 30 } },
+        { dataClass: 'business', source: 'default', tenantBounds: { minDays: 365, maxDays: 3650 } },
+        {
+          dataClass: 'personal',
+          days: 1095,
+          source: 'default',
+          tenantBounds: { minDays: 30, maxDays: 1095 },
+        },
+      ]),
+    );
+    expect(effectiveRetention(retention, 'basic', { telemetry: { days: 14 } })).toContainEqual(
+      expect.objectContaining({ dataClass: 'telemetry', days: 14, source: 'tenant' }),
+    );
+    expect(
+      tenantRetentionProblems(retention, 'basic', { telemetry: { days: 31 }, dna: { days: 5 } }),
+    ).toEqual([
+      'dataClasses.telemetry.days: tier "basic" allows 7 to 30 days, not 31',
+      'dataClasses.dna: unknown data class; known: personal, business, content, telemetry',
+    ]);
+  });
 
   it('names the path of a tier restricted to an unknown region', () => {
     const error = configErrorOf({ LANDLORD_CONFIG_DIR: withUnknownTierRegion() });
