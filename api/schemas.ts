@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import {
   CreateTenantRequest as DomainCreateTenantRequest,
+  LEDGER_KINDS,
   OPERATION_KINDS,
   OPERATION_STATUSES,
   Role,
@@ -13,7 +14,14 @@ import {
   TenantId,
   TenantStatus,
 } from '../domain/index.js';
-import type { ApiKeyRecord, AuditEvent, OperationSnapshot, TenantRecord } from '../domain/index.js';
+import type {
+  ApiKeyRecord,
+  AuditEvent,
+  LedgerRecord,
+  LedgerVerification,
+  OperationSnapshot,
+  TenantRecord,
+} from '../domain/index.js';
 import { CURSOR_PATTERN } from '../registry/index.js';
 
 /**
@@ -277,3 +285,55 @@ export const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' 
 export const Readiness = z
   .object({ status: z.literal('ready'), checks: z.record(z.string(), z.enum(['ok', 'failed'])) })
   .meta({ id: 'Readiness' });
+
+/** Query of `GET /v1/evidence`. */
+export const ListEvidenceQuery = z.strictObject({
+  tenant: TenantId.optional(),
+  kind: z.enum(LEDGER_KINDS).optional(),
+  from: z.iso.datetime({ offset: true }).optional().describe('records at or after this time'),
+  to: z.iso.datetime({ offset: true }).optional().describe('records before this time'),
+  limit: queryInteger(1, 500).default(100),
+  afterSeq: queryInteger(0, Number.MAX_SAFE_INTEGER)
+    .default(0)
+    .describe('only records with a higher seq (nextAfterSeq of the previous page)'),
+});
+
+/** One deletion Landlord made, as the ledger holds it. */
+export const LedgerRecordSchema = z
+  .object({
+    seq: z.number().int(),
+    at: z.iso.datetime(),
+    kind: z.enum(LEDGER_KINDS),
+    tenantId: z.string(),
+    region: z.string(),
+    database: z.string().optional(),
+    target: z.string().describe('the table, or the storage prefix'),
+    dataClass: z.string().optional(),
+    count: z.number().int(),
+    unit: z.enum(['rows', 'objects']),
+    policy: z.record(z.string(), z.unknown()).optional(),
+    runId: z.string().optional(),
+    operationId: z.string().optional(),
+    requestedBy: z.string(),
+    subjectHmac: z.string().optional().describe('the data subject, as an HMAC keyed per tenant'),
+    recordKey: z.string(),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .meta({ id: 'LedgerRecord' }) satisfies z.ZodType<LedgerRecord>;
+
+export const EvidencePage = z
+  .object({ items: z.array(LedgerRecordSchema), nextAfterSeq: z.number().int().optional() })
+  .meta({ id: 'EvidencePage' });
+
+export const LedgerVerificationSchema = z
+  .union([
+    z.object({ ok: z.literal(true), records: z.number().int(), head: z.string() }),
+    z.object({
+      ok: z.literal(false),
+      records: z.number().int(),
+      brokenAt: z.number().int(),
+      reason: z.string(),
+    }),
+  ])
+  .meta({ id: 'LedgerVerification' }) satisfies z.ZodType<LedgerVerification>;

@@ -8,4 +8,5 @@ export * from './auth.js';
 export * from './silo.js';
 export * from './cloud-labels.js';
 export * from './retention.js';
+export * from './ledger.js';
 export * from './text.js';

@@ -7,17 +7,24 @@ import type {
   ApiKeyRecord,
   AuditEvent,
   ErrorInfo,
+  LedgerEntry,
+  LedgerRecord,
+  LedgerVerification,
   OperationSnapshot,
   Role,
   StepProgress,
   TenantRecord,
 } from '../domain/index.js';
+import { LEDGER_GENESIS } from '../domain/index.js';
 import { decodeCursor, encodeCursor, microsOf } from './cursor.js';
+import { ledgerHash, verifyLedger } from './ledger.js';
 import { DEFAULT_IDEMPOTENCY } from './stores.js';
 import type {
   ApiKeyStore,
   AuditFilter,
   AuditInput,
+  LedgerFilter,
+  LedgerStore,
   AuditStore,
   IdempotencyBegin,
   IdempotencySettings,
@@ -154,6 +161,39 @@ class MemoryAuditStore implements AuditStore {
   }
 }
 
+class MemoryLedgerStore implements LedgerStore {
+  /** The chain, in order; exposed so tests can tamper with it as a superuser could. */
+  readonly records: LedgerRecord[] = [];
+
+  async append(entry: LedgerEntry): Promise<LedgerRecord> {
+    const existing = this.records.find((r) => r.recordKey === entry.recordKey);
+    if (existing) return copy(existing);
+    const last = this.records.at(-1);
+    const record = {
+      ...copy(entry),
+      seq: (last?.seq ?? 0) + 1,
+      at: now(),
+      prevHash: last?.hash ?? LEDGER_GENESIS,
+    };
+    const linked = { ...record, hash: ledgerHash(record) };
+    this.records.push(linked);
+    return copy(linked);
+  }
+
+  async list(f: LedgerFilter): Promise<LedgerRecord[]> {
+    return this.records
+      .filter((r) => (!f.tenantId || r.tenantId === f.tenantId) && (!f.kind || r.kind === f.kind))
+      .filter((r) => (!f.from || r.at >= f.from) && (!f.to || r.at < f.to))
+      .filter((r) => r.seq > (f.afterSeq ?? 0))
+      .slice(0, f.limit)
+      .map(copy);
+  }
+
+  verify(): Promise<LedgerVerification> {
+    return verifyLedger((afterSeq, limit) => this.list({ afterSeq, limit }));
+  }
+}
+
 class MemoryApiKeyStore implements ApiKeyStore {
   private readonly keys = new Map<string, ApiKeyRecord & { hash: string }>();
 
@@ -280,6 +320,7 @@ export class MemoryRegistry implements Registry {
   readonly tenants = new MemoryTenantStore();
   readonly operations = new MemoryOperationStore();
   readonly audit = new MemoryAuditStore();
+  readonly ledger = new MemoryLedgerStore();
   readonly apiKeys = new MemoryApiKeyStore();
   readonly idempotency: MemoryIdempotencyStore;
   /** Set to make ping() fail, as an unreachable server would. */

@@ -7,6 +7,10 @@ import type {
   ApiKeyRecord,
   AuditEvent,
   ErrorInfo,
+  LedgerEntry,
+  LedgerKind,
+  LedgerRecord,
+  LedgerVerification,
   OperationSnapshot,
   Role,
   StepProgress,
@@ -83,6 +87,29 @@ export interface AuditStore {
   list(filter: AuditFilter): Promise<AuditEvent[]>;
 }
 
+export interface LedgerFilter {
+  tenantId?: string;
+  kind?: LedgerKind;
+  /** Records at or after this time (ISO). */
+  from?: string;
+  /** Records before this time (ISO). */
+  to?: string;
+  afterSeq?: number;
+  limit: number;
+}
+
+export interface LedgerStore {
+  /**
+   * Appends a record as the chain's next link and returns it; appending the same `recordKey`
+   * again returns the record made the first time and adds nothing.
+   */
+  append(entry: LedgerEntry): Promise<LedgerRecord>;
+  /** Records in chain order. */
+  list(filter: LedgerFilter): Promise<LedgerRecord[]>;
+  /** Recomputes the chain from the first record. */
+  verify(): Promise<LedgerVerification>;
+}
+
 export interface ApiKeyStore {
   /** Creates a key and returns its secret; the secret is shown once and only its hash is kept. */
   create(input: {
@@ -143,6 +170,7 @@ export interface Registry {
   tenants: TenantStore;
   operations: OperationStore;
   audit: AuditStore;
+  ledger: LedgerStore;
   apiKeys: ApiKeyStore;
   idempotency: IdempotencyStore;
   /** Applies pending migrations; safe from several processes at once. */

@@ -1,6 +1,7 @@
 import type { RouteDefinition } from '../route.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { evidenceRoutes } from './evidence-routes.js';
 import { operationRoutes } from './operation-routes.js';
 import { serviceRoutes } from './service-routes.js';
 import { tenantRoutes } from './tenant-routes.js';
@@ -12,4 +13,5 @@ export const routeTable: readonly RouteDefinition[] = [
   ...operationRoutes,
   ...apiKeyRoutes,
   ...auditRoutes,
+  ...evidenceRoutes,
 ];

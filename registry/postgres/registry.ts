@@ -10,6 +10,7 @@ import type { IdempotencySettings, Registry } from '../stores.js';
 import { PostgresApiKeyStore } from './api-keys.js';
 import { PostgresAuditStore } from './audit.js';
 import { PostgresIdempotencyStore } from './idempotency.js';
+import { PostgresLedgerStore } from './ledger.js';
 import { PostgresOperationStore } from './operations.js';
 import { PostgresTenantStore } from './tenants.js';
 
@@ -19,6 +20,7 @@ export class PostgresRegistry implements Registry {
   readonly tenants: PostgresTenantStore;
   readonly operations: PostgresOperationStore;
   readonly audit: PostgresAuditStore;
+  readonly ledger: PostgresLedgerStore;
   readonly apiKeys: PostgresApiKeyStore;
   readonly idempotency: PostgresIdempotencyStore;
 
@@ -29,6 +31,7 @@ export class PostgresRegistry implements Registry {
     this.tenants = new PostgresTenantStore(pool);
     this.operations = new PostgresOperationStore(pool);
     this.audit = new PostgresAuditStore(pool);
+    this.ledger = new PostgresLedgerStore(pool);
     this.apiKeys = new PostgresApiKeyStore(pool);
     this.idempotency = new PostgresIdempotencyStore(pool, idempotency);
   }

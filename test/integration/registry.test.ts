@@ -1,5 +1,6 @@
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { ensureDatabase, withDatabase } from '../../dataplane/connection.js';
+import { ensureDatabase, withClient, withDatabase } from '../../dataplane/connection.js';
 import { connectRegistry } from '../../registry/index.js';
 import { registryContract } from '../support/registry-contract.js';
 import { testStack } from '../support/stack.js';
@@ -10,5 +11,53 @@ registryContract('PostgresRegistry', async (idempotency) => {
   await ensureDatabase(registryServerUrl, database);
   const registry = connectRegistry(withDatabase(registryServerUrl, database), 4, { idempotency });
   await registry.migrate();
-  return { registry, close: () => registry.close() };
+  return {
+    registry,
+    // A superuser can switch the triggers off for its session; nothing else changes the table.
+    async tamperLedger(seq, count) {
+      await withClient(withDatabase(registryServerUrl, database), async (c) => {
+        await c.query(`SET session_replication_role = replica`);
+        await c.query('UPDATE ledger_records SET count = $2 WHERE seq = $1', [seq, count]);
+      });
+    },
+    close: () => registry.close(),
+  };
+});
+
+describe('the ledger in Postgres', () => {
+  it('refuses to change, delete or fork its records whatever role asks (only a superuser switching triggers off could)', async () => {
+    const { registryServerUrl } = testStack();
+    const database = `registry_ledger_${randomBytes(4).toString('hex')}`;
+    await ensureDatabase(registryServerUrl, database);
+    const registry = connectRegistry(withDatabase(registryServerUrl, database), 2);
+    try {
+      await registry.migrate();
+      const record = await registry.ledger.append({
+        kind: 'retention.delete',
+        tenantId: 'acme',
+        region: 'local-a',
+        target: 'activity_log',
+        count: 3,
+        unit: 'rows',
+        requestedBy: 'schedule:landlord-retention',
+        recordKey: 'run-1:acme:activity_log:1',
+      });
+      const pool = registry.pool;
+      await expect(pool.query('UPDATE ledger_records SET count = 0')).rejects.toThrow(/append-only/);
+      await expect(pool.query('DELETE FROM ledger_records')).rejects.toThrow(/append-only/);
+      await expect(pool.query('TRUNCATE ledger_records')).rejects.toThrow(/append-only/);
+      // A record that does not link to the last one (a forged or forked chain) is refused.
+      const forged = (seq: number, prev: string) =>
+        pool.query(
+          `INSERT INTO ledger_records (seq, at, kind, tenant_id, region, target, count, unit, requested_by, record_key, prev_hash, hash)
+           VALUES ($1, now(), 'retention.delete', 'acme', 'local-a', 'x', 1, 'rows', 'me', $3, $2, $3)`,
+          [seq, prev, `forged-${seq}`],
+        );
+      await expect(forged(2, '0'.repeat(64))).rejects.toThrow(/does not link/);
+      await expect(forged(3, record.hash)).rejects.toThrow(/does not link/);
+      expect(await registry.ledger.verify()).toEqual({ ok: true, records: 1, head: record.hash });
+    } finally {
+      await registry.close();
+    }
+  });
 });

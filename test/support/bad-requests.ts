@@ -657,6 +657,51 @@ export const badRequests: BadRequest[] = [
     expectType: problem('method-not-allowed'),
   },
 
+  // --- the deletion ledger -----------------------------------------------------------------------
+  ...(['/v1/evidence', '/v1/evidence/verify'] as const).map((path): BadRequest => ({
+    name: `${path} without a key`,
+    method: 'GET',
+    path,
+    role: 'none',
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  })),
+  ...[
+    ['an evidence filter on a bad tenant id', 'tenant=Bad_Id'],
+    ['an evidence filter on an unknown kind', 'kind=retention.shred'],
+    ['an evidence filter on two kinds', 'kind=retention.delete&kind=erasure.delete'],
+    ['an evidence filter from a day that is not a time', 'from=2026-12-01'],
+    ['an evidence filter to a time with no zone', 'to=2026-12-01T00:00:00'],
+    ['an evidence filter with a NUL in the tenant', 'tenant=acme%00'],
+    ['an evidence filter with broken UTF-8 in the kind', 'kind=%C3%28'],
+    ['an evidence page of 0', 'limit=0'],
+    ['an evidence page of 501', 'limit=501'],
+    ['an evidence page of 1.5', 'limit=1.5'],
+    ['an evidence page after seq -1', 'afterSeq=-1'],
+    ['an unknown evidence filter', 'subject=ann'],
+  ].map(([name, query]): BadRequest => ({
+    name: name!,
+    method: 'GET',
+    path: `/v1/evidence?${query}`,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  {
+    name: 'a query on the ledger check',
+    method: 'GET',
+    path: '/v1/evidence/verify?from=2026-01-01T00:00:00Z',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  ...(['POST', 'DELETE'] as const).map((method): BadRequest => ({
+    name: `${method} on the ledger`,
+    method,
+    path: '/v1/evidence',
+    body: { kind: 'retention.delete' },
+    expectStatus: 405,
+    expectType: problem('method-not-allowed'),
+  })),
+
   // --- ending a wedged tenant workflow ------------------------------------------------------------
   {
     name: 'operator ending a tenant workflow',

@@ -5,13 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OperationSnapshot, TenantRecord } from '../../domain/index.js';
+import type { LedgerEntry, OperationSnapshot, TenantRecord } from '../../domain/index.js';
 import type { IdempotencySettings, Registry } from '../../registry/index.js';
 
 /** A registry to test: fresh (empty), with the idempotency settings given. */
-export type MakeRegistry = (
-  idempotency: IdempotencySettings,
-) => Promise<{ registry: Registry; close(): Promise<void> }>;
+export type MakeRegistry = (idempotency: IdempotencySettings) => Promise<{
+  registry: Registry;
+  /** Changes a ledger record's count behind the registry's back, as someone with superuser rights could. */
+  tamperLedger(seq: number, count: number): Promise<void>;
+  close(): Promise<void>;
+}>;
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const suffix = () => randomBytes(3).toString('hex');
@@ -59,8 +62,9 @@ export function registryContract(name: string, make: MakeRegistry): void {
   describe(`${name}: the Registry contract`, () => {
     let registry: Registry;
     let close: () => Promise<void>;
+    let tamperLedger: (seq: number, count: number) => Promise<void>;
     beforeAll(async () => {
-      ({ registry, close } = await make({ ttlMs: 300, inFlightStaleMs: 150 }));
+      ({ registry, close, tamperLedger } = await make({ ttlMs: 300, inFlightStaleMs: 150 }));
     }, 60_000);
     afterAll(async () => {
       await close?.();
@@ -288,6 +292,54 @@ export function registryContract(name: string, make: MakeRegistry): void {
       await registry.operations.waitUntilEnded(running, 50);
       expect((await registry.operations.get(running))?.status).toBe('running');
     }, 15_000);
+
+    it('chains ledger records, records a retried append once, and shows where a changed record breaks the chain', async () => {
+      const entry = (n: number, change: Partial<LedgerEntry> = {}): LedgerEntry => ({
+        kind: 'retention.delete',
+        tenantId: n % 2 ? 'odd-co' : 'even-co',
+        region: 'local-a',
+        database: 'landlord_pool',
+        target: 'activity_log',
+        dataClass: 'telemetry',
+        count: n,
+        unit: 'rows',
+        policy: { days: 30, source: 'tier' },
+        runId: 'run-1',
+        requestedBy: 'schedule:landlord-retention',
+        recordKey: `run-1:${n}`,
+        ...change,
+      });
+      expect(await registry.ledger.verify()).toEqual({ ok: true, records: 0, head: '0'.repeat(64) });
+      const first = await registry.ledger.append(entry(1));
+      expect(first).toMatchObject({ seq: 1, prevHash: '0'.repeat(64), count: 1 });
+      expect(first.hash).toMatch(/^[0-9a-f]{64}$/);
+      // Appended at once from many callers: still one chain, each link once.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => registry.ledger.append(entry(i + 2))));
+      const again = await registry.ledger.append(entry(5, { count: 999 }));
+      expect(again.count).toBe(5);
+      const all = await registry.ledger.list({ limit: 100 });
+      expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+      for (let i = 1; i < all.length; i++) expect(all[i]!.prevHash).toBe(all[i - 1]!.hash);
+      expect(await registry.ledger.verify()).toEqual({ ok: true, records: 21, head: all.at(-1)!.hash });
+      // No personal data is asked for; a subject is an HMAC.
+      expect(Object.keys(first)).not.toContain('subject');
+
+      expect(
+        (await registry.ledger.list({ tenantId: 'odd-co', limit: 100 })).every((r) => r.count % 2 === 1),
+      ).toBe(true);
+      expect(await registry.ledger.list({ kind: 'erasure.delete', limit: 100 })).toEqual([]);
+      expect((await registry.ledger.list({ afterSeq: 19, limit: 100 })).map((r) => r.seq)).toEqual([20, 21]);
+      expect(await registry.ledger.list({ to: first.at, limit: 100 })).toEqual([]);
+      expect((await registry.ledger.list({ from: first.at, limit: 2 })).map((r) => r.seq)).toEqual([1, 2]);
+
+      await tamperLedger(7, 7000);
+      expect(await registry.ledger.verify()).toEqual({
+        ok: false,
+        records: 6,
+        brokenAt: 7,
+        reason: 'its content does not match its hash',
+      });
+    });
 
     it('answers a ping', async () => {
       await expect(registry.ping()).resolves.toBeUndefined();

@@ -1,7 +1,13 @@
 import { MemoryRegistry } from '../../registry/index.js';
 import { registryContract } from '../support/registry-contract.js';
 
-registryContract('MemoryRegistry', async (idempotency) => ({
-  registry: new MemoryRegistry({ idempotency }),
-  close: async () => undefined,
-}));
+registryContract('MemoryRegistry', async (idempotency) => {
+  const registry = new MemoryRegistry({ idempotency });
+  return {
+    registry,
+    async tamperLedger(seq, count) {
+      registry.ledger.records.find((r) => r.seq === seq)!.count = count;
+    },
+    close: async () => undefined,
+  };
+});
