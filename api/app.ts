@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Registry as MetricsRegistry } from 'prom-client';
 import type { Registry } from '../registry/index.js';
 import type { LifecycleClient } from '../client/lifecycle.js';
-import type { PolicyCatalog } from '../domain/index.js';
+import type { PolicyCatalog, RetentionPolicyFile } from '../domain/index.js';
 import { accessLog } from './access-log.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { httpMetrics } from './http-metrics.js';
@@ -18,6 +18,8 @@ export interface AppDeps {
   store: Registry;
   lifecycle: LifecycleClient;
   catalog: PolicyCatalog;
+  /** Data retention policies (config/retention.json): their data classes are the ones holds may name. */
+  retention: RetentionPolicyFile;
   logger: Logger;
   /** Where HTTP and process metrics go; a fresh registry when absent. */
   metrics?: MetricsRegistry;
@@ -28,6 +30,7 @@ export function createApp({
   store,
   lifecycle,
   catalog,
+  retention,
   logger,
   metrics = new MetricsRegistry(),
 }: AppDeps): Express {
@@ -43,6 +46,7 @@ export function createApp({
       store,
       lifecycle,
       catalog,
+      retention,
       logger,
       metrics,
       openApiDocument: () => (openApiDocument ??= buildOpenApiDocument(routeTable, catalog)),

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     config.catalog,
     { answerTimeoutMs: config.api.workflowTimeoutMs },
   );
-  const app = createApp({ store, lifecycle, catalog: config.catalog, logger });
+  const app = createApp({ store, lifecycle, catalog: config.catalog, retention: config.retention, logger });
   const server = await listen(app, config.api.port, config.api.host);
   logger.info({ port: config.api.port, host: config.api.host }, 'API listening');
   const purging = purgeExpiredKeys(store.idempotency, logger);

@@ -3,13 +3,14 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 import type { z } from 'zod';
 import type { Registry } from '../registry/index.js';
 import type { LifecycleClient } from '../client/lifecycle.js';
-import type { Actor, ApiKeyRecord, Permission, PolicyCatalog } from '../domain/index.js';
+import type { Actor, ApiKeyRecord, Permission, PolicyCatalog, RetentionPolicyFile } from '../domain/index.js';
 
 /** What route handlers may use. */
 export interface RouteDeps {
   store: Registry;
   lifecycle: LifecycleClient;
   catalog: PolicyCatalog;
+  retention: RetentionPolicyFile;
   logger: Logger;
   metrics: MetricsRegistry;
   /** The OpenAPI document of every route, built once on first use. */

@@ -19,10 +19,11 @@ import type {
   AuditEvent,
   LedgerRecord,
   LedgerVerification,
+  LegalHold,
   OperationSnapshot,
   TenantRecord,
 } from '../domain/index.js';
-import { CURSOR_PATTERN } from '../registry/index.js';
+import { CURSOR_PATTERN, HOLD_ID_PATTERN } from '../registry/index.js';
 
 /**
  * An integer in a query string: decimal digits only (no sign, hex, exponent or blanks), within
@@ -337,3 +338,59 @@ export const LedgerVerificationSchema = z
     }),
   ])
   .meta({ id: 'LedgerVerification' }) satisfies z.ZodType<LedgerVerification>;
+
+const Reason = StoredText.trim().min(1).max(500).describe('why, in words a later reader understands');
+/** A date (end of that day, UTC) or a time with its zone. */
+const Until = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
+
+/** Body of `POST /v1/tenants/{id}/legal-holds`. No scope holds the whole tenant. */
+export const PlaceLegalHoldRequest = z
+  .strictObject({
+    reason: Reason,
+    dataClasses: z
+      .array(StoredText.min(1).max(64))
+      .min(1)
+      .max(20)
+      .refine((a) => new Set(a).size === a.length, 'names a data class twice')
+      .optional()
+      .describe("data classes of the application's manifest"),
+    subjects: z
+      .array(StoredText.trim().min(1).max(256))
+      .min(1)
+      .max(100)
+      .refine((a) => new Set(a).size === a.length, 'names a subject twice')
+      .optional()
+      .describe("values of the manifest tables' subject keys"),
+    until: Until.optional().describe('the hold ends by itself then; a date means the end of that day (UTC)'),
+  })
+  .meta({ id: 'PlaceLegalHoldRequest' });
+
+/** Body of `DELETE /v1/tenants/{id}/legal-holds/{holdId}`. */
+export const ReleaseLegalHoldRequest = z
+  .strictObject({ reason: Reason })
+  .meta({ id: 'ReleaseLegalHoldRequest' });
+
+export const LegalHoldParams = z.strictObject({
+  id: TenantId,
+  holdId: z.string().regex(HOLD_ID_PATTERN, 'a hold id such as hold_0a1b2c3d4e5f6071'),
+});
+
+export const LegalHoldSchema = z
+  .object({
+    id: z.string(),
+    tenantId: z.string(),
+    reason: z.string(),
+    dataClasses: z.array(z.string()).optional(),
+    subjects: z.array(z.string()).optional(),
+    until: z.iso.datetime().optional(),
+    createdAt: z.iso.datetime(),
+    createdBy: z.string(),
+    releasedAt: z.iso.datetime().optional(),
+    releasedBy: z.string().optional(),
+    releaseReason: z.string().optional(),
+  })
+  .meta({ id: 'LegalHold' }) satisfies z.ZodType<LegalHold>;
+
+export const LegalHoldList = z
+  .object({ items: z.array(LegalHoldSchema.extend({ active: z.boolean() })) })
+  .meta({ id: 'LegalHoldList' });

@@ -129,6 +129,7 @@ export class Landlord {
         store: apiStore,
         lifecycle: new TemporalLifecycleClient(client, config.taskQueues, config.catalog),
         catalog: config.catalog,
+        retention: config.retention,
         logger: pino({ level: 'silent' }),
       });
       server = await listen(app, 0, '127.0.0.1');

@@ -1,17 +1,21 @@
 import { z } from 'zod';
 
-export const ROLES = ['viewer', 'sales', 'operator', 'admin'] as const;
+export const ROLES = ['viewer', 'sales', 'operator', 'legal', 'admin'] as const;
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
 /** What each role may do; `admin` may do everything. */
 export const PERMISSIONS = {
-  read: ['viewer', 'sales', 'operator', 'admin'],
+  read: ['viewer', 'sales', 'operator', 'legal', 'admin'],
   createTenant: ['sales', 'admin'],
   operateTenant: ['operator', 'admin'],
   manageKeys: ['admin'],
   /** The whole audit trail, events about no tenant included. */
   readAudit: ['admin'],
+  /** Place and release legal holds. */
+  manageLegalHolds: ['legal', 'admin'],
+  /** See a tenant's legal holds, subjects included (operators must know why data was kept). */
+  readLegalHolds: ['operator', 'legal', 'admin'],
   /** Repairs outside the lifecycle, such as ending a wedged tenant workflow. */
   repair: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

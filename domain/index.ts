@@ -9,4 +9,5 @@ export * from './silo.js';
 export * from './cloud-labels.js';
 export * from './retention.js';
 export * from './ledger.js';
+export * from './legal-hold.js';
 export * from './text.js';

@@ -10,6 +10,7 @@ import type {
   LedgerEntry,
   LedgerRecord,
   LedgerVerification,
+  LegalHold,
   OperationSnapshot,
   Role,
   StepProgress,
@@ -17,6 +18,7 @@ import type {
 } from '../domain/index.js';
 import { LEDGER_GENESIS } from '../domain/index.js';
 import { decodeCursor, encodeCursor, microsOf } from './cursor.js';
+import { newHoldId } from './legal-holds.js';
 import { ledgerHash, verifyLedger } from './ledger.js';
 import { DEFAULT_IDEMPOTENCY } from './stores.js';
 import type {
@@ -25,6 +27,8 @@ import type {
   AuditInput,
   LedgerFilter,
   LedgerStore,
+  LegalHoldStore,
+  PlaceHold,
   AuditStore,
   IdempotencyBegin,
   IdempotencySettings,
@@ -194,6 +198,33 @@ class MemoryLedgerStore implements LedgerStore {
   }
 }
 
+class MemoryLegalHoldStore implements LegalHoldStore {
+  private readonly holds: LegalHold[] = [];
+
+  async place(hold: PlaceHold): Promise<LegalHold> {
+    const placed: LegalHold = { ...copy(hold), id: newHoldId(), createdAt: now() };
+    this.holds.push(placed);
+    return copy(placed);
+  }
+
+  async get(tenantId: string, id: string): Promise<LegalHold | undefined> {
+    const hold = this.holds.find((h) => h.tenantId === tenantId && h.id === id);
+    return hold && copy(hold);
+  }
+
+  async list(tenantId: string): Promise<LegalHold[]> {
+    return this.holds.filter((h) => h.tenantId === tenantId).map(copy);
+  }
+
+  async release(tenantId: string, id: string, by: { releasedBy: string; reason: string }) {
+    const hold = this.holds.find((h) => h.tenantId === tenantId && h.id === id);
+    if (!hold) return { outcome: 'unknown' as const };
+    if (hold.releasedAt) return { outcome: 'already' as const, hold: copy(hold) };
+    Object.assign(hold, { releasedAt: now(), releasedBy: by.releasedBy, releaseReason: by.reason });
+    return { outcome: 'released' as const, hold: copy(hold) };
+  }
+}
+
 class MemoryApiKeyStore implements ApiKeyStore {
   private readonly keys = new Map<string, ApiKeyRecord & { hash: string }>();
 
@@ -321,6 +352,7 @@ export class MemoryRegistry implements Registry {
   readonly operations = new MemoryOperationStore();
   readonly audit = new MemoryAuditStore();
   readonly ledger = new MemoryLedgerStore();
+  readonly legalHolds = new MemoryLegalHoldStore();
   readonly apiKeys = new MemoryApiKeyStore();
   readonly idempotency: MemoryIdempotencyStore;
   /** Set to make ping() fail, as an unreachable server would. */

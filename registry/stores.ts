@@ -9,6 +9,7 @@ import type {
   ErrorInfo,
   LedgerEntry,
   LedgerKind,
+  LegalHold,
   LedgerRecord,
   LedgerVerification,
   OperationSnapshot,
@@ -110,6 +111,28 @@ export interface LedgerStore {
   verify(): Promise<LedgerVerification>;
 }
 
+export interface PlaceHold {
+  tenantId: string;
+  reason: string;
+  dataClasses?: string[];
+  subjects?: string[];
+  until?: string;
+  createdBy: string;
+}
+
+export interface LegalHoldStore {
+  place(hold: PlaceHold): Promise<LegalHold>;
+  get(tenantId: string, id: string): Promise<LegalHold | undefined>;
+  /** A tenant's holds, oldest first, released ones included. */
+  list(tenantId: string): Promise<LegalHold[]>;
+  /** Releases a hold: `released` now, `already` before (the hold as it was released), or `unknown`. */
+  release(
+    tenantId: string,
+    id: string,
+    by: { releasedBy: string; reason: string },
+  ): Promise<{ outcome: 'released' | 'already'; hold: LegalHold } | { outcome: 'unknown' }>;
+}
+
 export interface ApiKeyStore {
   /** Creates a key and returns its secret; the secret is shown once and only its hash is kept. */
   create(input: {
@@ -171,6 +194,7 @@ export interface Registry {
   operations: OperationStore;
   audit: AuditStore;
   ledger: LedgerStore;
+  legalHolds: LegalHoldStore;
   apiKeys: ApiKeyStore;
   idempotency: IdempotencyStore;
   /** Applies pending migrations; safe from several processes at once. */

@@ -2,6 +2,7 @@ import type { RouteDefinition } from '../route.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
+import { legalHoldRoutes } from './legal-hold-routes.js';
 import { operationRoutes } from './operation-routes.js';
 import { serviceRoutes } from './service-routes.js';
 import { tenantRoutes } from './tenant-routes.js';
@@ -14,4 +15,5 @@ export const routeTable: readonly RouteDefinition[] = [
   ...apiKeyRoutes,
   ...auditRoutes,
   ...evidenceRoutes,
+  ...legalHoldRoutes,
 ];

@@ -54,7 +54,7 @@ const saneTenantId = (value: unknown) =>
   typeof value === 'string' && TENANT_ID_PATTERN.test(value) ? value : undefined;
 
 /** The tenant a tenant-scoped request names, when it is a well-formed id. */
-function tenantInPath({ params }: { params: Record<string, string> }): { tenantId?: string } {
+export function tenantInPath({ params }: { params: Record<string, string> }): { tenantId?: string } {
   const tenantId = saneTenantId(params.id);
   return tenantId ? { tenantId } : {};
 }

@@ -11,6 +11,7 @@ import { PostgresApiKeyStore } from './api-keys.js';
 import { PostgresAuditStore } from './audit.js';
 import { PostgresIdempotencyStore } from './idempotency.js';
 import { PostgresLedgerStore } from './ledger.js';
+import { PostgresLegalHoldStore } from './legal-holds.js';
 import { PostgresOperationStore } from './operations.js';
 import { PostgresTenantStore } from './tenants.js';
 
@@ -21,6 +22,7 @@ export class PostgresRegistry implements Registry {
   readonly operations: PostgresOperationStore;
   readonly audit: PostgresAuditStore;
   readonly ledger: PostgresLedgerStore;
+  readonly legalHolds: PostgresLegalHoldStore;
   readonly apiKeys: PostgresApiKeyStore;
   readonly idempotency: PostgresIdempotencyStore;
 
@@ -32,6 +34,7 @@ export class PostgresRegistry implements Registry {
     this.operations = new PostgresOperationStore(pool);
     this.audit = new PostgresAuditStore(pool);
     this.ledger = new PostgresLedgerStore(pool);
+    this.legalHolds = new PostgresLegalHoldStore(pool);
     this.apiKeys = new PostgresApiKeyStore(pool);
     this.idempotency = new PostgresIdempotencyStore(pool, idempotency);
   }

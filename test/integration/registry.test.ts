@@ -61,3 +61,36 @@ describe('the ledger in Postgres', () => {
     }
   });
 });
+
+describe('legal holds in Postgres', () => {
+  it('are released, never deleted or rewritten, whatever role asks', async () => {
+    const { registryServerUrl } = testStack();
+    const database = `registry_holds_${randomBytes(4).toString('hex')}`;
+    await ensureDatabase(registryServerUrl, database);
+    const registry = connectRegistry(withDatabase(registryServerUrl, database), 2);
+    try {
+      await registry.migrate();
+      const hold = await registry.legalHolds.place({
+        tenantId: 'acme',
+        reason: 'case 1',
+        createdBy: 'key_legal',
+      });
+      const pool = registry.pool;
+      await expect(pool.query('DELETE FROM legal_holds')).rejects.toThrow(/never deleted/);
+      await expect(pool.query('TRUNCATE legal_holds')).rejects.toThrow(/never deleted/);
+      await expect(pool.query(`UPDATE legal_holds SET data_classes = '{telemetry}'`)).rejects.toThrow(
+        /only by its release/,
+      );
+      await registry.legalHolds.release('acme', hold.id, { releasedBy: 'key_legal', reason: 'done' });
+      await expect(pool.query('UPDATE legal_holds SET released_at = NULL')).rejects.toThrow(
+        /only by its release/,
+      );
+      // An api key of the new legal role can be stored.
+      await expect(
+        registry.apiKeys.create({ name: 'counsel', role: 'legal', createdBy: 'admin' }),
+      ).resolves.toBeTruthy();
+    } finally {
+      await registry.close();
+    }
+  });
+});

@@ -220,6 +220,7 @@ export class Harness {
       store: this.store,
       lifecycle: this.lifecycle,
       catalog: this.config.catalog,
+      retention: this.config.retention,
       logger: pino({ level: 'silent' }),
     });
     this.server = await listen(app, 0, '127.0.0.1');

@@ -341,6 +341,68 @@ export function registryContract(name: string, make: MakeRegistry): void {
       });
     });
 
+    it('keeps legal holds: placed, listed per tenant, released once, never forgotten', async () => {
+      const tenantId = `held-${suffix()}`;
+      const whole = await registry.legalHolds.place({
+        tenantId,
+        reason: 'litigation 42',
+        createdBy: 'key_legal',
+      });
+      expect(whole).toMatchObject({ tenantId, reason: 'litigation 42', createdBy: 'key_legal' });
+      expect(whole.id).toMatch(/^hold_[0-9a-f]{16}$/);
+      expect(whole).not.toHaveProperty('dataClasses');
+      const narrow = await registry.legalHolds.place({
+        tenantId,
+        reason: 'subject access dispute',
+        dataClasses: ['telemetry'],
+        subjects: ['user-7'],
+        until: '2030-01-01T00:00:00.000Z',
+        createdBy: 'key_admin',
+      });
+      expect(narrow).toMatchObject({
+        dataClasses: ['telemetry'],
+        subjects: ['user-7'],
+        until: '2030-01-01T00:00:00.000Z',
+      });
+      await registry.legalHolds.place({ tenantId: `other-${suffix()}`, reason: 'x', createdBy: 'k' });
+      expect((await registry.legalHolds.list(tenantId)).map((h) => h.id)).toEqual([whole.id, narrow.id]);
+      expect(await registry.legalHolds.get(`other-${suffix()}`, whole.id)).toBeUndefined();
+
+      const released = await registry.legalHolds.release(tenantId, whole.id, {
+        releasedBy: 'key_legal',
+        reason: 'settled',
+      });
+      expect(released).toMatchObject({
+        outcome: 'released',
+        hold: { releasedBy: 'key_legal', releaseReason: 'settled' },
+      });
+      const again = await registry.legalHolds.release(tenantId, whole.id, {
+        releasedBy: 'key_x',
+        reason: 'again',
+      });
+      expect(again).toMatchObject({
+        outcome: 'already',
+        hold: { releasedBy: 'key_legal', releaseReason: 'settled' },
+      });
+      expect(
+        await registry.legalHolds.release(tenantId, 'hold_0000000000000000', {
+          releasedBy: 'k',
+          reason: 'r',
+        }),
+      ).toEqual({
+        outcome: 'unknown',
+      });
+      expect(
+        await registry.legalHolds.release(`other-${suffix()}`, narrow.id, { releasedBy: 'k', reason: 'r' }),
+      ).toEqual({
+        outcome: 'unknown',
+      });
+      expect((await registry.legalHolds.list(tenantId)).map((h) => Boolean(h.releasedAt))).toEqual([
+        true,
+        false,
+      ]);
+    });
+
     it('answers a ping', async () => {
       await expect(registry.ping()).resolves.toBeUndefined();
     });

@@ -5,6 +5,8 @@ import {
   checkPlacement,
   CreateTenantRequest,
   findUnsafeText,
+  holdActive,
+  holdCovers,
   LandlordError,
   PolicyCatalog,
   slugFromName,
@@ -14,7 +16,7 @@ import {
   tierChangeRefusal,
   unsafeTextReason,
 } from '../../domain/index.js';
-import type { Region, TierPolicy } from '../../domain/index.js';
+import type { LegalHold, Region, TierPolicy } from '../../domain/index.js';
 
 const shipped = loadConfig({}).catalog;
 
@@ -372,5 +374,34 @@ describe('text checks on hostile shapes', () => {
 
   it('reports at most 20 findings', () => {
     expect(findUnsafeText(Array.from({ length: 1000 }, () => '\u0000'))).toHaveLength(20);
+  });
+});
+
+describe('legal holds', () => {
+  const hold = (change: Partial<LegalHold> = {}): LegalHold => ({
+    id: 'hold_0a1b2c3d4e5f6071',
+    tenantId: 'acme',
+    reason: 'case',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    createdBy: 'key_legal',
+    ...change,
+  });
+  const at = '2026-06-01T00:00:00.000Z';
+
+  it('hold the whole tenant without a scope, and only what they name with one', () => {
+    expect(holdCovers(hold(), { dataClass: 'telemetry' }, at)).toBe(true);
+    expect(holdCovers(hold(), {}, at)).toBe(true);
+    const narrow = hold({ dataClasses: ['telemetry'], subjects: ['user-7'] });
+    expect(holdCovers(narrow, { dataClass: 'telemetry' }, at)).toBe(true);
+    expect(holdCovers(narrow, { dataClass: 'content', subject: 'user-7' }, at)).toBe(true);
+    expect(holdCovers(narrow, { dataClass: 'content', subject: 'user-8' }, at)).toBe(false);
+    expect(holdCovers(narrow, { dataClass: 'content' }, at)).toBe(false);
+  });
+
+  it('end when released or when their until passes', () => {
+    expect(holdCovers(hold({ releasedAt: '2026-05-01T00:00:00.000Z' }), {}, at)).toBe(false);
+    expect(holdCovers(hold({ until: '2026-05-31T23:59:59.999Z' }), {}, at)).toBe(false);
+    expect(holdCovers(hold({ until: '2026-06-02T00:00:00.000Z' }), {}, at)).toBe(true);
+    expect(holdActive(hold({ until: at }), at)).toBe(false);
   });
 });

@@ -38,12 +38,12 @@ export async function startApiHarness(): Promise<ApiHarness> {
   try {
     let offset = 0;
     const store = new MemoryRegistry({ clock: () => Date.now() + offset });
-    const { catalog } = loadConfig({});
+    const { catalog, retention } = loadConfig({});
     const lifecycle = new FakeLifecycle(store, catalog);
     const metrics = new MetricsRegistry();
     const logLines: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
-    const app = createApp({ store, lifecycle, catalog, logger, metrics });
+    const app = createApp({ store, lifecycle, catalog, retention, logger, metrics });
     const server = await listen(app, 0, '127.0.0.1', { requestTimeoutMs: REQUEST_TIMEOUT_MS });
     stops.push(
       () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
