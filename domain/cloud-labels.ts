@@ -25,7 +25,7 @@ interface CloudLabelRules {
 
 // AWS (IAM, S3, KMS, RDS, Backup): letters, digits, spaces and `_.:/=+-@`; keys 1–128, values
 // 0–256; 50 tags per resource. GCP: lowercase letters (international ones too), digits, `_` and
-// `-`; keys start with a letter; both at most 63; 64 labels per resource.
+// `-`; keys start with a letter; both at most 63; 64 labels per resource, one of them the provider's.
 const RULES: Record<Cloud, CloudLabelRules> = {
   aws: {
     max: 50,
@@ -37,7 +37,8 @@ const RULES: Record<Cloud, CloudLabelRules> = {
     lowercase: false,
   },
   gcp: {
-    max: 64,
+    // 64, less the `goog-pulumi-provisioned` label the provider adds.
+    max: 63,
     keyMax: 63,
     valueMax: 63,
     keyChars: /[^\p{Ll}\p{Lo}\p{N}_-]/gu,

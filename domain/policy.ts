@@ -202,6 +202,15 @@ export function checkPlacement(
             '(see docs/cloud-targets.md)',
           { field: 'region' },
         );
+      const reserved = Object.keys(spec.labels ?? {}).filter((k) =>
+        (SYSTEM_LABEL_KEYS as readonly string[]).includes(k),
+      );
+      if (reserved.length > 0)
+        throw new LandlordError(
+          'PolicyViolation',
+          `labels ${reserved.map((k) => `"${k}"`).join(', ')}: Landlord sets ${SYSTEM_LABEL_KEYS.join(', ')} on every silo resource itself`,
+          { field: 'labels' },
+        );
       const { problems } = cloudLabels(r.provider, {
         ...(spec.labels ?? {}),
         ...Object.fromEntries(SYSTEM_LABEL_KEYS.map((k) => [k, 'x'])),

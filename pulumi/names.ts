@@ -14,15 +14,21 @@ const hashOf = (text: string, length: number) =>
   createHash('sha256').update(text).digest('hex').slice(0, length);
 
 /**
- * The tenant id as a name part of at most `max` characters: hyphen runs made one, no hyphen at
- * either end; shortened ones end with 6 hex characters of the whole id's hash.
+ * The tenant id as a name part of at most `max` characters: its readable head (hyphen runs made
+ * one, no hyphen at either end, GCS's forbidden "google" and its look-alikes spelled `ggl`), then
+ * 10 hex characters of the whole id's hash. The hash is always there: a tenant who chooses an id
+ * that looks like another's shortened one still gets other names.
  */
 export function namePart(tenantId: string, max: number): string {
-  const tidy = tidyHyphens(tenantId);
-  if (tidy.length <= max && tidy === tenantId) return tidy;
-  // Tidied or shortened: the hash keeps `a--b` and `a-b` apart.
-  const head = tidy.slice(0, Math.max(1, max - 7)).replace(/-$/, '');
-  return `${head}-${hashOf(tenantId, 6)}`;
+  return named(tenantId, tenantId, max);
+}
+
+/** As namePart, the hash taken of `hashed` (the id with what else makes the name unique). */
+function named(tenantId: string, hashed: string, max: number): string {
+  const head = tidyHyphens(tenantId.replace(/g[o0]{2}g[l1]e/g, 'ggl'))
+    .slice(0, Math.max(1, max - 11))
+    .replace(/-$/, '');
+  return `${head}-${hashOf(hashed, 10)}`;
 }
 
 /**
@@ -32,7 +38,7 @@ export function namePart(tenantId: string, max: number): string {
  * RDS's 63 and a bucket's 63.
  */
 export function siloResourcePrefix(tenantId: string): string {
-  return `ll-${namePart(tenantId, 27)}`.replace(/google/g, 'g00gle');
+  return `ll-${namePart(tenantId, 27)}`;
 }
 
 /**
@@ -48,24 +54,31 @@ export function rdsFinalSnapshotId(
   return `ll-${namePart(tenantId, 40)}-${tidyHyphens(regionId)}-${generation ?? 'first'}-final`;
 }
 
-/** A Postgres database name: letters, digits and underscores, starting with a letter, at most 63. */
+/**
+ * A Postgres database name: letters, digits and underscores, starting with a letter, at most 63.
+ * Tenant ids hold no underscores, so hyphens become underscores one to one.
+ */
 export function rdsDatabaseName(tenantId: string): string {
-  return `tenant_${namePart(tenantId, 40).replace(/-/g, '_')}`;
+  return `tenant_${tenantId.replaceAll('-', '_')}`;
 }
 
-/** An AWS Backup vault, plan or selection name: letters, digits, `-` and `_`, 2 to 50. */
-export function backupName(tenantId: string, what: 'vault' | 'plan' | 'selection'): string {
-  return `landlord-${namePart(tenantId, 30)}-${what}`;
+/** An AWS Backup vault, plan or selection name: letters, digits, `-` and `_`, 2 to 50, per region. */
+export function backupName(tenantId: string, regionId: string, what: 'vault' | 'plan' | 'selection'): string {
+  return `ll-${named(tenantId, `${tenantId}:${regionId}`, 36)}-${what}`;
 }
 
-/** A GCP service account id: 6 to 30 lowercase letters, digits and hyphens, letter first, no hyphen last. */
-export function gcpServiceAccountId(tenantId: string): string {
-  return `ll-${namePart(tenantId, 27)}`;
+/**
+ * A GCP service account id: 6 to 30 lowercase letters, digits and hyphens, letter first, no hyphen
+ * last; one per tenant and region (a DR tenant's stacks share the project).
+ */
+export function gcpServiceAccountId(tenantId: string, regionId: string): string {
+  return `ll-${named(tenantId, `${tenantId}:${regionId}`, 26)}`;
 }
 
 /** A BigQuery dataset id (letters, digits, underscores) unique per tenant and region in a project. */
 export function bigQueryDatasetId(tenantId: string, regionId: string): string {
-  return `landlord_${tenantId}_${regionId}`.replace(/[^a-zA-Z0-9_]/g, '_');
+  const readable = `landlord_${tenantId}_${regionId}`.replace(/[^a-zA-Z0-9_]/g, '_');
+  return `${readable}_${hashOf(`${tenantId}:${regionId}`, 10)}`;
 }
 
 /** A Cloud SQL database name (Postgres): as rdsDatabaseName. */

@@ -178,7 +178,11 @@ async function main(): Promise<void> {
       }
       case 'destroy': {
         const result = await destroySiloStack(
-          { up: (o) => stack.up({ ...o, onEvent }), destroy: (o) => stack.destroy({ ...o, onEvent }) },
+          {
+            exportStack: () => stack.exportStack(),
+            up: (o) => stack.up({ ...o, onEvent }),
+            destroy: (o) => stack.destroy({ ...o, onEvent }),
+          },
           request.spec,
           siloProgram,
           { signal },

@@ -162,6 +162,9 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
     );
     const inRegion = { parent: this, provider };
     const keep = { ...inRegion, protect: guarded };
+    // What keeps the bucket safe goes only with the bucket: a destroy that stopped halfway never
+    // leaves a bucket without its policy, encryption, versioning or public access block.
+    const bucketGuard = { ...keep, ...(spec.teardown ? { retainOnDelete: true } : {}) };
 
     // Who runs Landlord's stacks: the key's administrator. An assumed role's session resolves to the role.
     const caller = aws.getCallerIdentityOutput({}, inRegion);
@@ -262,6 +265,31 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
             Action: KEY_USE_ACTIONS,
             Resource: '*',
           },
+          {
+            // The tenant's roles in its other region (the DR primary's replication and backup roles
+            // write into a standby's key): Landlord tags every role it makes with its tenant, and
+            // nobody else tags roles in a Landlord account.
+            Sid: 'UseByTheTenantElsewhere',
+            Effect: 'Allow',
+            Principal: { AWS: pulumi.interpolate`arn:${partition}:iam::${account}:root` },
+            Action: KEY_USE_ACTIONS,
+            Resource: '*',
+            Condition: {
+              StringEquals: { 'aws:PrincipalTag/tenant': tenant, 'aws:PrincipalTag/managed-by': 'landlord' },
+            },
+          },
+          {
+            // AWS Backup copies and restores recovery points through grants.
+            Sid: 'BackupGrants',
+            Effect: 'Allow',
+            Principal: { AWS: pulumi.interpolate`arn:${partition}:iam::${account}:root` },
+            Action: ['kms:CreateGrant'],
+            Resource: '*',
+            Condition: {
+              Bool: { 'kms:GrantIsForAWSResource': 'true' },
+              StringEquals: { 'aws:PrincipalTag/tenant': tenant, 'aws:PrincipalTag/managed-by': 'landlord' },
+            },
+          },
           ...(replicationRole
             ? [
                 {
@@ -293,7 +321,7 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
         ignorePublicAcls: true,
         restrictPublicBuckets: true,
       },
-      keep,
+      bucketGuard,
     );
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-data-encryption`,
@@ -306,12 +334,12 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
           },
         ],
       },
-      keep,
+      bucketGuard,
     );
     const versioning = new aws.s3.BucketVersioning(
       `${name}-data-versioning`,
       { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } },
-      keep,
+      bucketGuard,
     );
     const objects = [bucket.arn, pulumi.interpolate`${bucket.arn}/*`];
     new aws.s3.BucketPolicy(
@@ -345,6 +373,20 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
             Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
           },
           {
+            // `aws:kms` without a key id would take the account's aws/s3 key.
+            Sid: 'DenyKmsWithoutTheKey',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:PutObject',
+            Resource: [pulumi.interpolate`${bucket.arn}/*`],
+            Condition: {
+              Null: {
+                's3:x-amz-server-side-encryption': 'false',
+                's3:x-amz-server-side-encryption-aws-kms-key-id': 'true',
+              },
+            },
+          },
+          {
             Sid: 'DenyOtherKeys',
             Effect: 'Deny',
             Principal: '*',
@@ -357,7 +399,7 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
         ]),
       },
       // S3 rejects bucket policies while the public access block is being applied.
-      { ...keep, dependsOn: [publicAccess] },
+      { ...bucketGuard, dependsOn: [publicAccess] },
     );
 
     let db: aws.rds.Instance | undefined;
@@ -475,14 +517,19 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
       );
       vault = new aws.backup.Vault(
         `${name}-backups`,
-        { name: backupName(tenant, 'vault'), kmsKeyArn: key.arn, forceDestroy: !guarded, tags },
+        {
+          name: backupName(tenant, spec.region.id, 'vault'),
+          kmsKeyArn: key.arn,
+          forceDestroy: !guarded,
+          tags,
+        },
         keep,
       );
       if (db) {
         const plan = new aws.backup.Plan(
           `${name}-backups`,
           {
-            name: backupName(tenant, 'plan'),
+            name: backupName(tenant, spec.region.id, 'plan'),
             rules: [
               {
                 ruleName: 'daily',
@@ -508,7 +555,7 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
         new aws.backup.Selection(
           `${name}-backups`,
           {
-            name: backupName(tenant, 'selection'),
+            name: backupName(tenant, spec.region.id, 'selection'),
             planId: plan.id,
             iamRoleArn: backupRole.arn,
             resources: [db.arn],

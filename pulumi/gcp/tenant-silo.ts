@@ -22,8 +22,15 @@ export const GCP_SILO_APIS = [
   'iam.googleapis.com',
 ] as const;
 
-/** Cloud SQL keeps backups by count; one a day covers the tier's retention (at most 365 here). */
-export const cloudSqlRetainedBackups = (days: number) => Math.min(365, Math.max(1, Math.round(days)));
+/**
+ * Cloud SQL keeps backups by count; one a day covers the tier's retention. Cloud SQL keeps at most
+ * 365: a tier asking for more is refused here rather than cut short without a word.
+ */
+export function cloudSqlRetainedBackups(days: number): number {
+  if (days > 365)
+    throw new Error(`Cloud SQL keeps at most 365 daily backups; the tier asks for ${days} days`);
+  return Math.max(1, Math.round(days));
+}
 
 /**
  * GCP labels from silo tags (domain/cloud-labels.ts: lowercased, other characters `_`). Placement
@@ -125,7 +132,10 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
         { cryptoKeyId: key.id, role: KMS_ENCRYPTER_DECRYPTER, member },
         afterApis,
       );
-    const storageAgent = gcp.storage.getProjectServiceAccountOutput({ project }, inRegion);
+    const storageAgent = gcp.storage.getProjectServiceAccountOutput(
+      { project },
+      { ...inRegion, dependsOn: apis },
+    );
     const storageKeyGrant = grantTo(
       'storage',
       pulumi.interpolate`serviceAccount:${storageAgent.emailAddress}`,
@@ -139,7 +149,12 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
         uniformBucketLevelAccess: true,
         publicAccessPrevention: 'enforced',
         versioning: { enabled: true },
-        encryption: { defaultKmsKeyName: key.id },
+        // The tenant key only: uploads under Google-managed or customer-supplied keys are refused.
+        encryption: {
+          defaultKmsKeyName: key.id,
+          googleManagedEncryptionEnforcementConfig: { restrictionMode: 'FullyRestricted' },
+          customerSuppliedEncryptionEnforcementConfig: { restrictionMode: 'FullyRestricted' },
+        },
         forceDestroy: !guarded,
         deletionPolicy,
         labels,
@@ -152,7 +167,7 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
       `${name}-app`,
       {
         project,
-        accountId: gcpServiceAccountId(spec.tenantId),
+        accountId: gcpServiceAccountId(spec.tenantId, spec.region.id),
         displayName: `Landlord silo app of tenant ${spec.tenantId}`,
       },
       afterApis,
@@ -208,7 +223,13 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
       );
       new gcp.sql.Database(
         `${name}-db-app`,
-        { project, instance: instance.name, name: cloudSqlDatabaseName(spec.tenantId) },
+        // Dropped with the instance: a database with open connections cannot be dropped before it.
+        {
+          project,
+          instance: instance.name,
+          name: cloudSqlDatabaseName(spec.tenantId),
+          deletionPolicy: 'ABANDON',
+        },
         afterApis,
       );
       // An IAM service-account user is named by the account's email without `.gserviceaccount.com`.
@@ -218,6 +239,8 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
           project,
           instance: instance.name,
           type: 'CLOUD_IAM_SERVICE_ACCOUNT',
+          // A Postgres user that was granted roles cannot be deleted; it goes with the instance.
+          deletionPolicy: 'ABANDON',
           name: account.email.apply((email) => email.replace(/\.gserviceaccount\.com$/, '')),
         },
         afterApis,
@@ -240,7 +263,10 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
         );
       }
 
-      const bigQueryAgent = gcp.bigquery.getDefaultServiceAccountOutput({ project }, inRegion);
+      const bigQueryAgent = gcp.bigquery.getDefaultServiceAccountOutput(
+        { project },
+        { ...inRegion, dependsOn: apis },
+      );
       const bigQueryKeyGrant = grantTo('bigquery', pulumi.interpolate`serviceAccount:${bigQueryAgent.email}`);
       const dataset = new gcp.bigquery.Dataset(
         `${name}-analytics`,

@@ -3,12 +3,15 @@ import { describe, expect, it } from 'vitest';
 import type { Region, SiloSpec } from '../../../domain/index.js';
 import { resourceNamed, resourcesOfType, runProgram } from './mock-runtime.js';
 import type { RecordedResource } from './mock-runtime.js';
+import { siloResourcePrefix } from '../../../pulumi/names.js';
 import { ACCOUNT, AWS_NETWORK, fakeAws as aws } from './fake-clouds.js';
 
 // @pulumi/aws registers its resource modules with the runtime on import: mock it first.
 await pulumi.runtime.setMocks({ newResource: () => ({ id: '', state: {} }), call: () => ({}) });
 const { awsSiloProgram } = await import('../../../pulumi/aws/program.js');
 const { rdsBackupRetentionDays } = await import('../../../pulumi/aws/tenant-silo.js');
+const GLOBEX = siloResourcePrefix('globex');
+const INITECH = siloResourcePrefix('initech');
 
 const euWest: Region = {
   id: 'aws-eu-west-1',
@@ -110,7 +113,7 @@ describe('AWS silo program (Pulumi mocks)', () => {
     const key = resourceNamed(resources, T.key, '-key');
     expect(key.inputs.enableKeyRotation).toBe(true);
     expect(resourceNamed(resources, T.alias, '-key-alias').inputs.name).toBe('alias/landlord/globex');
-    expect(outputs.kmsKeyArn).toBe(`arn:aws:kms:eu-west-1:${ACCOUNT}:key/ll-globex-key`);
+    expect(outputs.kmsKeyArn).toBe(`arn:aws:kms:eu-west-1:${ACCOUNT}:key/${GLOBEX}-key`);
 
     const sse = resourceNamed(resources, T.encryption, '-data-encryption');
     expect(sse.inputs.bucket).toBe(outputs.bucketName);
@@ -201,9 +204,9 @@ describe('AWS silo program (Pulumi mocks)', () => {
   it('places every resource in the spec region and DR backups in the partner region', async () => {
     const { resources, outputs } = await run(enterpriseWithDr);
     expect(outputs.region).toBe('eu-west-1');
-    const home = resourceNamed(resources, T.provider, 'll-globex-region');
+    const home = resourceNamed(resources, T.provider, `${GLOBEX}-region`);
     expect(home.inputs.region).toBe('eu-west-1');
-    const dr = resourceNamed(resources, T.provider, 'll-globex-dr-region');
+    const dr = resourceNamed(resources, T.provider, `${GLOBEX}-dr-region`);
     expect(dr.inputs.region).toBe('eu-central-1');
 
     const backups = resourceNamed(resources, T.backupsReplication, '-db-backups-dr');
@@ -261,7 +264,7 @@ describe('AWS silo program (Pulumi mocks)', () => {
       resourcesOfType(resources, T.role)
         .map((r) => r.name)
         .sort(),
-    ).toEqual(['ll-initech-app', 'll-initech-backup']);
+    ).toEqual([`${INITECH}-app`, `${INITECH}-backup`]);
     expect(outputs.dbEndpoint).toMatch(/\.eu-west-1\.rds\.amazonaws\.com:5432$/);
   });
 
@@ -288,7 +291,9 @@ describe('AWS silo program (Pulumi mocks)', () => {
       if (s.role === 'primary') {
         own.add(outputs.dbInstanceArn!);
         // IAM database authentication as the app user, not the master secret.
-        own.add(`arn:aws:rds-db:eu-west-1:${ACCOUNT}:dbuser:db-LLGLOBEXDB/app`);
+        own.add(
+          `arn:aws:rds-db:eu-west-1:${ACCOUNT}:dbuser:db-${GLOBEX.toUpperCase().replace(/[^A-Z0-9]/g, '')}DB/app`,
+        );
       }
       const stmts = statements(policy);
       for (const stmt of stmts) {
@@ -300,7 +305,7 @@ describe('AWS silo program (Pulumi mocks)', () => {
         }
       }
       expect(new Set(stmts.flatMap((stmt) => list(stmt.Resource)))).toEqual(own);
-      expect(outputs.roleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/ll-globex-app`);
+      expect(outputs.roleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/${GLOBEX}-app`);
     }
   });
 

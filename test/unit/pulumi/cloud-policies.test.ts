@@ -16,6 +16,7 @@ import type { Region, SiloSpec } from '../../../domain/index.js';
 import { destroySiloStack } from '../../../pulumi/teardown.js';
 import {
   backupName,
+  bigQueryDatasetId,
   gcpServiceAccountId,
   rdsDatabaseName,
   rdsFinalSnapshotId,
@@ -124,7 +125,7 @@ const CLOUD_SQL_INSTANCE = /^[a-z][-a-z0-9]{0,96}[a-z0-9]$/;
 const bucketNameOk = (name: string) =>
   /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
   !/^(xn--|sthree-|goog)/.test(name) &&
-  !name.includes('google') &&
+  !/g[o0]{2}g[l1]e/.test(name) &&
   !/(-s3alias|--ol-s3|--x-s3)$/.test(name);
 
 const AWS = {
@@ -254,6 +255,15 @@ describe('AWS silo policies', () => {
       expect(conditions).toContain(
         JSON.stringify({ StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } }),
       );
+      // `aws:kms` with no key id would take the account's aws/s3 key.
+      expect(conditions).toContain(
+        JSON.stringify({
+          Null: {
+            's3:x-amz-server-side-encryption': 'false',
+            's3:x-amz-server-side-encryption-aws-kms-key-id': 'true',
+          },
+        }),
+      );
     }
   });
 
@@ -266,7 +276,15 @@ describe('AWS silo policies', () => {
       for (const statement of json(key.inputs.policy).Statement) {
         expect(statement.Effect).toBe('Allow');
         const principals = [(statement.Principal as { AWS: string | string[] }).AWS].flat();
-        for (const p of principals) expect(p === DEPLOY_ROLE || own.has(p), p).toBe(true);
+        for (const p of principals) {
+          if (p === DEPLOY_ROLE || own.has(p)) continue;
+          // The account root only with the tenant's own tag: the tenant's roles in its other region.
+          expect(p, 'principal').toBe(`arn:aws:iam::${ACCOUNT}:root`);
+          expect((statement.Condition as Record<string, unknown>).StringEquals).toEqual({
+            'aws:PrincipalTag/tenant': spec.tenantId,
+            'aws:PrincipalTag/managed-by': 'landlord',
+          });
+        }
         const actions = [statement.Action as string | string[]].flat();
         expect(actions).not.toContain('kms:*');
         // The deploy role administers; it uses the key for data only through RDS, Secrets Manager and Backup.
@@ -422,7 +440,14 @@ describe('GCP silo policies', () => {
         uniformBucketLevelAccess: true,
         versioning: { enabled: true },
       });
-      expect(bucket.encryption.defaultKmsKeyName).toMatch(/\/cryptoKeys\//);
+      const run_ = await run(spec);
+      const key = one(run_, GCP.key);
+      expect(one(run_, GCP.bucket).inputs.encryption).toEqual({
+        defaultKmsKeyName: expect.stringMatching(new RegExp(`/cryptoKeys/${key.name}-1a2b3c4$`)),
+        googleManagedEncryptionEnforcementConfig: { restrictionMode: 'FullyRestricted' },
+        customerSuppliedEncryptionEnforcementConfig: { restrictionMode: 'FullyRestricted' },
+      });
+      void bucket;
     }
   });
 
@@ -511,8 +536,10 @@ describe('names derived from tenant ids', () => {
       expect(rdsFinalSnapshotId(tenantId, 'a--b-', undefined), tenantId).toMatch(RDS_SNAPSHOT);
       expect(rdsDatabaseName(tenantId), tenantId).toMatch(POSTGRES_DATABASE);
       for (const what of ['vault', 'plan', 'selection'] as const)
-        expect(backupName(tenantId, what)).toMatch(BACKUP_NAME);
-      expect(gcpServiceAccountId(tenantId), tenantId).toMatch(GCP_SERVICE_ACCOUNT);
+        expect(backupName(tenantId, 'aws-eu-west-1', what)).toMatch(BACKUP_NAME);
+      expect(gcpServiceAccountId(tenantId, 'gcp-europe-west1'), tenantId).toMatch(GCP_SERVICE_ACCOUNT);
+      expect(bigQueryDatasetId(tenantId, 'gcp-europe-west1')).toMatch(/^[a-zA-Z0-9_]{1,1024}$/);
+      expect(`alias/landlord/${tenantId}`).toMatch(KMS_ALIAS);
       // What the programs really declare, for the edge ids too.
       const aws = await run(base(awsHome, { tenantId }));
       expect(one(aws, AWS.db).inputs.finalSnapshotIdentifier).toMatch(RDS_SNAPSHOT);
@@ -523,16 +550,33 @@ describe('names derived from tenant ids', () => {
   });
 
   it('never give two tenants the same name, and give each provisioning run its own final snapshot', () => {
-    const ids = [...EDGE_IDS, 'a-b', 'a-b-c', 'ab', 'x'.repeat(39), `${'x'.repeat(39)}y`];
+    // An id chosen to look like another's shortened name ("acme-corp-" and its hash) gets names of its own.
+    const lookalike = siloResourcePrefix('acme--corp').slice('ll-'.length);
+    const ids = [
+      ...EDGE_IDS,
+      'a-b',
+      'a-b-c',
+      'ab',
+      'x'.repeat(39),
+      `${'x'.repeat(39)}y`,
+      'acme--corp',
+      lookalike,
+    ];
     for (const derive of [
       siloResourcePrefix,
-      gcpServiceAccountId,
+      (id: string) => gcpServiceAccountId(id, 'gcp-europe-west1'),
       rdsDatabaseName,
-      (id: string) => backupName(id, 'vault'),
+      (id: string) => backupName(id, 'aws-eu-west-1', 'vault'),
+      (id: string) => bigQueryDatasetId(id, 'gcp-europe-west1'),
     ]) {
       const names = ids.map(derive);
-      expect(new Set(names).size, derive.name).toBe(ids.length);
+      expect(new Set(names).size, derive.toString()).toBe(ids.length);
     }
+    // One tenant's primary and standby share a GCP project: their service accounts differ.
+    expect(gcpServiceAccountId('globex', 'gcp-europe-west1')).not.toBe(
+      gcpServiceAccountId('globex', 'gcp-europe-west4'),
+    );
+    expect(bigQueryDatasetId('abc-x', 'y')).not.toBe(bigQueryDatasetId('abc', 'x-y'));
     expect(rdsFinalSnapshotId('globex', 'aws-eu-west-1', 'aaaaaaaa')).not.toBe(
       rdsFinalSnapshotId('globex', 'aws-eu-west-1', 'bbbbbbbb'),
     );
@@ -588,6 +632,9 @@ describe('placement of a silo in a cloud region', () => {
     expect(
       refusal({ tier: 'premium', region: 'gcp-europe-west1', labels: { 'a.b': '1', a_b: '2' } }),
     ).toMatch(/labels "a.b" and "a_b" would both be "a_b" on GCP/);
+    expect(refusal({ tier: 'premium', region: 'aws-eu-west-1', labels: { tier: 'gold' } })).toMatch(
+      /labels "tier": Landlord sets tenant, tier, managed-by on every silo resource itself/,
+    );
     const many = Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`l${i}`, 'v']));
     expect(refusal({ tier: 'premium', region: 'aws-eu-west-1', labels: many })).toMatch(
       /48 labels: AWS carries at most 47 besides tenant, tier, managed-by/,
@@ -609,36 +656,71 @@ describe('placement of a silo in a cloud region', () => {
 });
 
 describe('destroying a silo stack', () => {
-  it('lifts protection in an update of its own first, and destroys only once it succeeded', async () => {
-    const calls: string[] = [];
+  const urn = (type: string, name: string) =>
+    `urn:pulumi:globex.aws-eu-west-1::landlord-silo::${type}::${name}`;
+  const state = (protect: boolean) => [
+    { urn: urn('pulumi:pulumi:Stack', 'landlord-silo'), type: 'pulumi:pulumi:Stack' },
+    { urn: urn('aws:kms/key:Key', 'll-globex-key'), type: 'aws:kms/key:Key', protect },
+    { urn: urn('aws:s3/bucket:Bucket', 'll-globex-data'), type: 'aws:s3/bucket:Bucket', protect },
+  ];
+  function fakeStack(resources: ReturnType<typeof state>, failTeardown = false) {
+    const calls: { call: string; target?: string[]; teardown?: boolean }[] = [];
     const programs: SiloSpec[] = [];
-    const stack = (upFails: boolean) => ({
-      up: async () => {
-        calls.push('up');
-        if (upFails) throw new Error('refused');
+    const stack = {
+      exportStack: async () => ({ deployment: { resources } }),
+      up: async ({ target, program }: { target?: string[]; program: unknown }) => {
+        const spec = programs[programs.length - 1]!;
+        calls.push({ call: 'up', ...(target ? { target } : {}), teardown: spec.teardown === true });
+        void program;
+        if (failTeardown && spec.teardown) throw new Error('refused');
       },
       destroy: async () => {
-        calls.push('destroy');
+        calls.push({ call: 'destroy' });
         return 'destroyed';
       },
-    });
+    };
     const programOf = async (spec: SiloSpec) => {
       programs.push(spec);
       return async () => ({});
     };
-    const spec = base(awsHome);
-    expect(await destroySiloStack(stack(false), spec, programOf)).toBe('destroyed');
-    expect(calls).toEqual(['up', 'destroy']);
-    expect(programs).toEqual([{ ...spec, teardown: true }]);
+    return { stack, programOf, calls };
+  }
 
-    calls.length = 0;
-    await expect(destroySiloStack(stack(true), spec, programOf)).rejects.toThrow('refused');
-    expect(calls).toEqual(['up']);
+  it('lifts protection in an update of its own first, aimed only at what the state holds, then destroys', async () => {
+    const { stack, programOf, calls } = fakeStack(state(true));
+    expect(await destroySiloStack(stack, base(awsHome), programOf)).toBe('destroyed');
+    expect(calls).toEqual([
+      {
+        call: 'up',
+        teardown: true,
+        target: [urn('aws:kms/key:Key', 'll-globex-key'), urn('aws:s3/bucket:Bucket', 'll-globex-data')],
+      },
+      { call: 'destroy' },
+    ]);
+  });
 
-    // A local silo protects nothing: it is destroyed at once.
-    calls.length = 0;
-    const local: Region = { id: 'local-a', provider: 'local', cloudRegion: 'local', residency: 'EU' };
-    await destroySiloStack(stack(false), base(local), programOf);
-    expect(calls).toEqual(['destroy']);
+  it('puts protection back and destroys nothing when the teardown update fails', async () => {
+    const { stack, programOf, calls } = fakeStack(state(true), true);
+    await expect(destroySiloStack(stack, base(awsHome), programOf)).rejects.toThrow('refused');
+    expect(calls.map((c) => [c.call, c.teardown])).toEqual([
+      ['up', true],
+      ['up', false],
+    ]);
+  });
+
+  it('destroys at once what holds nothing protected: a failed first provisioning is not created to be destroyed', async () => {
+    for (const resources of [state(false), []]) {
+      const { stack, programOf, calls } = fakeStack(resources as ReturnType<typeof state>);
+      await destroySiloStack(stack, base(awsHome), programOf);
+      expect(calls).toEqual([{ call: 'destroy' }]);
+    }
+  });
+
+  it('retains the bucket policy, encryption, versioning and public access block on delete in the teardown update', async () => {
+    const teardown = await run(base(awsHome, { teardown: true }));
+    for (const type of [AWS.bucketPolicy, AWS.encryption, AWS.versioning, AWS.publicAccess])
+      expect(optionsOf(teardown, one(teardown, type))?.retainOnDelete, type).toBe(true);
+    const normal = await run(base(awsHome));
+    expect(optionsOf(normal, one(normal, AWS.bucketPolicy))?.retainOnDelete ?? false).toBe(false);
   });
 });
