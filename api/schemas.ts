@@ -351,14 +351,12 @@ export const PlaceLegalHoldRequest = z
       .array(StoredText.min(1).max(64))
       .min(1)
       .max(20)
-      .refine((a) => new Set(a).size === a.length, 'names a data class twice')
       .optional()
       .describe("data classes of the application's manifest"),
     subjects: z
       .array(StoredText.trim().min(1).max(256))
       .min(1)
       .max(100)
-      .refine((a) => new Set(a).size === a.length, 'names a subject twice')
       .optional()
       .describe("values of the manifest tables' subject keys"),
     until: Until.optional().describe('the hold ends by itself then; a date means the end of that day (UTC)'),

@@ -73,11 +73,15 @@ export const legalHoldRoutes: RouteDefinition[] = [
       const until = body.until === undefined ? undefined : untilOf(body.until);
       if (until !== undefined && until <= new Date().toISOString())
         throw new LandlordError('ValidationFailed', 'until: must be in the future');
+      // A class or subject named twice is held once.
+      const unique = (items: string[] | undefined) => (items ? [...new Set(items)] : undefined);
+      const dataClasses = unique(body.dataClasses);
+      const subjects = unique(body.subjects);
       const hold = await deps.store.legalHolds.place({
         tenantId: params.id,
         reason: body.reason,
-        ...(body.dataClasses ? { dataClasses: body.dataClasses } : {}),
-        ...(body.subjects ? { subjects: body.subjects } : {}),
+        ...(dataClasses ? { dataClasses } : {}),
+        ...(subjects ? { subjects } : {}),
         ...(until ? { until } : {}),
         createdBy: actor.principal,
       });

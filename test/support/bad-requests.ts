@@ -694,7 +694,6 @@ export const badRequests: BadRequest[] = [
       ['a hold with a number for a reason', { reason: 42 }],
       ['a hold on no data classes', { reason: 'r', dataClasses: [] }],
       ['a hold on a data class given as a string', { reason: 'r', dataClasses: 'telemetry' }],
-      ['a hold naming a data class twice', { reason: 'r', dataClasses: ['telemetry', 'telemetry'] }],
       ['a hold on an empty subject', { reason: 'r', subjects: [''] }],
       ['a hold on 101 subjects', { reason: 'r', subjects: Array.from({ length: 101 }, (_, i) => `s${i}`) }],
       ['a hold on a 257-character subject', { reason: 'r', subjects: ['s'.repeat(257)] }],
