@@ -98,7 +98,12 @@ export async function onboardTenant(input: OnboardInput): Promise<OperationOutco
       // The admin user lives in the silo database, which goes with the stack on rollback.
       adminUserId = (
         await op.run('create-admin-user', (stepRef) =>
-          databases.createSiloAdminUser({ stepRef, ...where, email: spec.adminEmail }),
+          databases.createSiloAdminUser({
+            stepRef,
+            ...where,
+            email: spec.adminEmail,
+            outputs: stacks[spec.region],
+          }),
         )
       ).userId;
       tenant!.resources = { silo: { stacks, adminUserId } };

@@ -3,6 +3,7 @@
  * partition row, a login role bound to it by row-level security, and its application rows.
  */
 import { createHmac } from 'node:crypto';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
 import { LandlordError } from '../../domain/index.js';
 import type { DataPlaneManifest } from '../../domain/index.js';
@@ -19,6 +20,7 @@ import {
 import { takeLock } from './schema.js';
 import { siloDatabaseName } from '../../domain/index.js';
 import { siloOwnerUrl } from '../../dataplane/silo.js';
+import { cloudSiloDatabaseOf, withCloudSiloClient } from '../../dataplane/cloud-silo.js';
 
 export { siloDatabaseName };
 
@@ -102,10 +104,13 @@ export function createTenantDatabaseActivities({
   directory,
   secret,
   manifest,
+  secretsManager,
 }: {
   directory: PoolDirectory;
   secret: string;
   manifest: DataPlaneManifest;
+  /** The Secrets Manager client of an AWS region (an RDS silo's master credentials are there). */
+  secretsManager?: (region: string) => Pick<SecretsManagerClient, 'send'>;
 }) {
   /** Changes attributes of a pool tenant's role under its partition lock; returns the role. */
   async function alterTenantRole(tenantId: string, region: string, attributes: string): Promise<string> {
@@ -188,7 +193,23 @@ export function createTenantDatabaseActivities({
       tenantId,
       region,
       email,
-    }: PartitionInput & { email: string }): Promise<{ userId: string }> {
+      outputs,
+    }: PartitionInput & {
+      email: string;
+      /** The primary stack's outputs: a cloud silo's database is found through them. */
+      outputs?: Record<string, unknown>;
+    }): Promise<{ userId: string }> {
+      const cloud =
+        outputs &&
+        (await cloudSiloDatabaseOf(outputs, {
+          region,
+          tenantId,
+          secret,
+          secretsManager:
+            secretsManager ?? ((cloudRegion) => new SecretsManagerClient({ region: cloudRegion })),
+        }));
+      if (cloud)
+        return withCloudSiloClient(cloud, (client) => upsertAdminUser(client, manifest, tenantId, email));
       return withClient(siloOwnerUrl(directory.serverUrl(region), region, tenantId, secret), (client) =>
         upsertAdminUser(client, manifest, tenantId, email),
       );

@@ -15,6 +15,12 @@ import type {
   StackProgress,
   StackRequest,
 } from '../../pulumi/stack-protocol.js';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  cloudSiloDatabaseOf,
+  prepareCloudSiloDatabase,
+  withCloudSiloClient,
+} from '../../dataplane/cloud-silo.js';
 import { siloOwnerPassword } from '../../dataplane/silo.js';
 import type { Registry } from '../../registry/index.js';
 import type { StepRef } from '../step-ref.js';
@@ -32,6 +38,8 @@ export interface ProvisioningSettings {
   migrationsDir: string;
   /** Master secret: a local silo's owner role has a password derived from it. */
   secret: string;
+  /** The Secrets Manager client of an AWS region (RDS keeps a silo's master credentials there). */
+  secretsManager?: (region: string) => Pick<SecretsManagerClient, 'send'>;
 }
 
 interface StackInput {
@@ -44,6 +52,14 @@ export function localStackConfig(
   settings: Pick<ProvisioningSettings, 'regionServerUrls' | 'secret' | 'dataDir' | 'migrationsDir'>,
   spec: SiloSpec,
 ): StackRequest['config'] {
+  // A Cloud SQL database's `landlord` user gets the password a local silo's owner would.
+  if (spec.region.provider === 'gcp')
+    return {
+      'landlord:ownerPassword': {
+        value: siloOwnerPassword(settings.secret, spec.region.id, spec.tenantId),
+        secret: true,
+      },
+    };
   if (spec.region.provider !== 'local') return {};
   const serverUrl = settings.regionServerUrls[spec.region.id];
   if (!serverUrl)
@@ -132,9 +148,31 @@ export function createProvisioningActivities({
     async previewSilo(input: StackInput): Promise<Record<string, number>> {
       return (await run('preview', input)).changes;
     },
-    /** Creates or updates the silo; returns its non-secret outputs. */
+    /**
+     * Creates or updates the silo; returns its non-secret outputs. A cloud primary's database is
+     * then made ready for the application (its migrations, its IAM user's rights).
+     */
     async provisionSilo(input: StackInput): Promise<SiloOutputs> {
-      return (await run('up', input)).outputs;
+      const { outputs } = await run('up', input);
+      const { spec } = input;
+      if (spec.region.provider !== 'local' && spec.role === 'primary') {
+        const db = await cloudSiloDatabaseOf(outputs, {
+          region: spec.region.id,
+          tenantId: spec.tenantId,
+          secret: settings.secret,
+          secretsManager: settings.secretsManager ?? ((region) => new SecretsManagerClient({ region })),
+        });
+        if (!db)
+          throw new Error(`stack of tenant ${spec.tenantId} in ${spec.region.id} has no database outputs`);
+        await withCloudSiloClient(db, (client) =>
+          prepareCloudSiloDatabase(client, {
+            provider: spec.region.provider as 'aws' | 'gcp',
+            appUser: String(outputs.dbIamUser),
+            migrationsDir: settings.migrationsDir,
+          }),
+        );
+      }
+      return outputs;
     },
     /** Brings the stack's state in line with what really exists. */
     async refreshSilo(input: StackInput): Promise<SiloOutputs> {

@@ -14,6 +14,9 @@ export interface AwsSiloOutputs {
   dbInstanceArn?: pulumi.Output<string>;
   /** The Postgres user the app role signs in as with IAM authentication (`rds-db:connect`). */
   dbIamUser?: string;
+  dbName?: string;
+  /** The ARN of the secret holding the master user's credentials (Landlord prepares the database with them). */
+  dbMasterSecretArn?: pulumi.Output<string>;
   /** Where AWS Backup keeps the tier's backups beyond 35 days; a DR primary copies into the standby's. */
   backupVaultArn?: pulumi.Output<string>;
 }
@@ -33,7 +36,13 @@ export function awsSiloProgram(
       kmsKeyArn: silo.kmsKeyArn,
       roleArn: silo.roleArn,
       ...(silo.dbEndpoint && silo.dbInstanceArn
-        ? { dbEndpoint: silo.dbEndpoint, dbInstanceArn: silo.dbInstanceArn, dbIamUser: silo.dbIamUser }
+        ? {
+            dbEndpoint: silo.dbEndpoint,
+            dbInstanceArn: silo.dbInstanceArn,
+            dbIamUser: silo.dbIamUser,
+            dbName: silo.dbName,
+            dbMasterSecretArn: silo.dbMasterSecretArn,
+          }
         : {}),
       ...(silo.backupVaultArn ? { backupVaultArn: silo.backupVaultArn } : {}),
     };

@@ -137,6 +137,9 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
   readonly dbInstanceArn?: pulumi.Output<string>;
   /** The Postgres user the app role signs in as (IAM authentication); on a primary. */
   readonly dbIamUser?: string;
+  readonly dbName?: string;
+  /** The Secrets Manager secret RDS keeps the master user's credentials in (its ARN, not the secret). */
+  readonly dbMasterSecretArn?: pulumi.Output<string>;
   /** Set when the tier's backups go through AWS Backup. */
   readonly backupVaultArn?: pulumi.Output<string>;
 
@@ -645,7 +648,16 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
     this.roleArn = role.arn;
     this.dbEndpoint = db?.endpoint;
     this.dbInstanceArn = db?.arn;
-    if (db) this.dbIamUser = APP_DB_USER;
+    if (db) {
+      this.dbIamUser = APP_DB_USER;
+      this.dbName = rdsDatabaseName(tenant);
+      this.dbMasterSecretArn = db.masterUserSecrets.apply((secrets) => {
+        // Landlord needs it to prepare the database for the application; say what is missing.
+        const arn = secrets?.[0]?.secretArn;
+        if (!arn) throw new Error(`RDS reported no managed master secret for tenant ${tenant}`);
+        return arn;
+      });
+    }
     this.backupVaultArn = vault?.arn;
     this.registerOutputs({
       region: this.region,
@@ -656,6 +668,8 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
       dbEndpoint: this.dbEndpoint,
       dbInstanceArn: this.dbInstanceArn,
       dbIamUser: this.dbIamUser,
+      dbName: this.dbName,
+      dbMasterSecretArn: this.dbMasterSecretArn,
       backupVaultArn: this.backupVaultArn,
     });
   }

@@ -14,6 +14,8 @@ export interface GcpSiloOutputs {
   dbConnectionName?: pulumi.Output<string>;
   dbPrivateIp?: pulumi.Output<string>;
   dbIamUser?: pulumi.Output<string>;
+  dbName?: string;
+  dbServerCa?: pulumi.Output<string>;
 }
 
 /**
@@ -30,7 +32,8 @@ export function gcpSiloProgram(
     if (!project) {
       throw new Error(`GCP silo stack for tenant ${spec.tenantId} needs the gcp:project stack setting`);
     }
-    const silo = new GcpTenantSilo(siloResourcePrefix(spec.tenantId), { spec, project }, opts);
+    const ownerPassword = new pulumi.Config('landlord').requireSecret('ownerPassword');
+    const silo = new GcpTenantSilo(siloResourcePrefix(spec.tenantId), { spec, project, ownerPassword }, opts);
     return {
       region: silo.region,
       bucketName: silo.bucketName,
@@ -39,6 +42,8 @@ export function gcpSiloProgram(
       ...(silo.datasetId ? { datasetId: silo.datasetId } : {}),
       ...(silo.dbInstanceName && silo.dbConnectionName && silo.dbPrivateIp && silo.dbIamUser
         ? {
+            dbName: silo.dbName,
+            dbServerCa: silo.dbServerCa,
             dbInstanceName: silo.dbInstanceName,
             dbConnectionName: silo.dbConnectionName,
             dbPrivateIp: silo.dbPrivateIp,

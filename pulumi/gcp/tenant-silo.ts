@@ -55,6 +55,8 @@ export interface GcpTenantSiloArgs {
   spec: SiloSpec;
   /** The GCP project every resource of the silo is created in. */
   project: string;
+  /** Password of the database's built-in `landlord` user (a stack secret, derived from the master secret). */
+  ownerPassword: pulumi.Input<string>;
 }
 
 /**
@@ -81,10 +83,13 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
   readonly dbPrivateIp?: pulumi.Output<string>;
   /** The Postgres user the service account signs in as (IAM database authentication). */
   readonly dbIamUser?: pulumi.Output<string>;
+  readonly dbName?: string;
+  /** The CA the instance's server certificate chains to (public; Landlord checks the server with it). */
+  readonly dbServerCa?: pulumi.Output<string>;
 
   constructor(name: string, args: GcpTenantSiloArgs, opts?: pulumi.ComponentResourceOptions) {
     super('landlord:gcp:TenantSilo', name, {}, opts);
-    const { spec, project } = args;
+    const { spec, project, ownerPassword } = args;
     if (spec.region.provider !== 'gcp') {
       throw new Error(`region ${spec.region.id} is on ${spec.region.provider}, not gcp`);
     }
@@ -232,6 +237,19 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
         },
         afterApis,
       );
+      // Landlord's own user: it runs the migrations and grants the application its rights.
+      new gcp.sql.User(
+        `${name}-db-landlord`,
+        {
+          project,
+          instance: instance.name,
+          name: 'landlord',
+          type: 'BUILT_IN',
+          password: ownerPassword,
+          deletionPolicy: 'ABANDON',
+        },
+        afterApis,
+      );
       // An IAM service-account user is named by the account's email without `.gserviceaccount.com`.
       const dbUser = new gcp.sql.User(
         `${name}-db-user`,
@@ -294,6 +312,12 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
       this.dbConnectionName = instance.connectionName;
       this.dbPrivateIp = instance.privateIpAddress;
       this.dbIamUser = dbUser.name;
+      this.dbName = cloudSqlDatabaseName(spec.tenantId);
+      this.dbServerCa = instance.serverCaCerts.apply((certs) => {
+        const cert = certs?.[0]?.cert;
+        if (!cert) throw new Error(`Cloud SQL reported no server CA for tenant ${spec.tenantId}`);
+        return cert;
+      });
     }
 
     this.region = location;
@@ -310,6 +334,8 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
       dbConnectionName: this.dbConnectionName,
       dbPrivateIp: this.dbPrivateIp,
       dbIamUser: this.dbIamUser,
+      dbName: this.dbName,
+      dbServerCa: this.dbServerCa,
     });
   }
 }

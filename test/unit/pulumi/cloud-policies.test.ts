@@ -25,6 +25,7 @@ import {
 import { runProgram } from './mock-runtime.js';
 import type { RecordedResource } from './mock-runtime.js';
 import { ACCOUNT, AWS_NETWORK, DEPLOY_ROLE, fakeAws, fakeGcp, GCP_NETWORK, PROJECT } from './fake-clouds.js';
+import { OWNER_PASSWORD } from './fake-clouds.js';
 
 await pulumi.runtime.setMocks({ newResource: () => ({ id: '', state: {} }), call: () => ({}) });
 const { awsSiloProgram } = await import('../../../pulumi/aws/program.js');
@@ -91,7 +92,7 @@ async function run(spec: SiloSpec): Promise<Run> {
     return undefined;
   };
   const opts = { transformations: [record] };
-  pulumi.runtime.setAllConfig({ 'gcp:project': PROJECT });
+  pulumi.runtime.setAllConfig({ 'gcp:project': PROJECT, 'landlord:ownerPassword': OWNER_PASSWORD });
   const key = `${spec.tenantId}.${spec.region.id}`;
   const { resources } =
     spec.region.provider === 'aws'
@@ -428,7 +429,19 @@ describe('GCP silo policies', () => {
     const dependsOn = [optionsOf(r, sql)?.dependsOn].flat() as pulumi.Resource[];
     const grantUrns = await Promise.all(dependsOn.map((d) => new Promise((res) => d.urn.apply(res))));
     expect(grantUrns.some((urn) => String(urn).endsWith(`::${sqlGrant.name}`))).toBe(true);
-    expect(one(r, GCP.sqlUser).inputs).toMatchObject({ type: 'CLOUD_IAM_SERVICE_ACCOUNT' });
+    const users = ofType(r, GCP.sqlUser).map((u) => u.inputs);
+    expect(users).toHaveLength(2);
+    expect(users).toEqual(
+      expect.arrayContaining([
+        // Landlord's own, its password kept a Pulumi secret (the stack secret); the application's signs in with IAM.
+        expect.objectContaining({
+          name: 'landlord',
+          type: 'BUILT_IN',
+          password: { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: OWNER_PASSWORD },
+        }),
+        expect.objectContaining({ type: 'CLOUD_IAM_SERVICE_ACCOUNT', deletionPolicy: 'ABANDON' }),
+      ]),
+    );
     await expect(run(base({ ...gcpHome, network: undefined }))).rejects.toThrow(/no GCP network/);
   });
 

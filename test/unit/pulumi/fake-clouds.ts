@@ -67,6 +67,8 @@ export const fakeAws: MockCloud = {
 };
 
 export const PROJECT = 'acme-landlord-prod';
+export const OWNER_PASSWORD = 'derived-owner-password';
+export const SERVER_CA = '-----BEGIN CERTIFICATE-----\nMIIfake\n-----END CERTIFICATE-----\n';
 export const STORAGE_AGENT = 'service-42@gs-project-accounts.iam.gserviceaccount.com';
 export const BIGQUERY_AGENT = 'bq-42@bigquery-encryption.iam.gserviceaccount.com';
 export const SQL_AGENT = 'service-42@gcp-sa-cloud-sql.iam.gserviceaccount.com';
@@ -102,6 +104,9 @@ export const fakeGcp: MockCloud = {
           name: instance,
           connectionName: `${inputs.project}:${inputs.region}:${instance}`,
           privateIpAddress: '10.20.0.5',
+          serverCaCerts: [
+            { cert: SERVER_CA, commonName: 'C=US,O=Google\\, Inc,CN=Google Cloud SQL Server CA' },
+          ],
         };
       }
       default:

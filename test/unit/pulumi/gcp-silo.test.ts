@@ -10,6 +10,7 @@ import {
   STORAGE_AGENT,
   fakeGcp as gcp,
 } from './fake-clouds.js';
+import { OWNER_PASSWORD } from './fake-clouds.js';
 
 // @pulumi/gcp registers its resource modules with the runtime on import: mock it first.
 await pulumi.runtime.setMocks({ newResource: () => ({ id: '', state: {} }), call: () => ({}) });
@@ -60,7 +61,7 @@ const standard = spec({
 const standby = spec({ region: europeWest4, role: 'standby' });
 
 function run(s: SiloSpec) {
-  pulumi.runtime.setAllConfig({ 'gcp:project': PROJECT });
+  pulumi.runtime.setAllConfig({ 'gcp:project': PROJECT, 'landlord:ownerPassword': OWNER_PASSWORD });
   return runProgram(gcp, `${s.tenantId}.${s.region.id}`, gcpSiloProgram(s));
 }
 
