@@ -437,7 +437,10 @@ describe('GCP silo policies', () => {
         expect.objectContaining({
           name: 'landlord',
           type: 'BUILT_IN',
-          password: { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: OWNER_PASSWORD },
+          password: {
+            [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+            value: OWNER_PASSWORD,
+          },
         }),
         expect.objectContaining({ type: 'CLOUD_IAM_SERVICE_ACCOUNT', deletionPolicy: 'ABANDON' }),
       ]),
