@@ -24,6 +24,7 @@ import {
 } from './names.js';
 import { applyApplicationMigrations } from '../../dataplane/migrations.js';
 import { secureExistingSilos } from '../../dataplane/silo.js';
+import { DELETION_OUTBOX_SQL } from '../../dataplane/expiry.js';
 
 const q = pg.escapeIdentifier;
 const GROUPS = `${TENANTS_GROUP_ROLE}, ${READ_ONLY_GROUP_ROLE}`;
@@ -54,7 +55,8 @@ CREATE TABLE IF NOT EXISTS landlord.schema_state (
   name text PRIMARY KEY,
   digest text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now()
-);`;
+);
+${DELETION_OUTBOX_SQL}`;
 
 /** Two preparers creating the schema at once: the loser tries again and finds it made. */
 async function ensureLandlordSchema(c: pg.ClientBase): Promise<void> {

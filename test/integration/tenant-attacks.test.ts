@@ -182,6 +182,17 @@ describe.each(REGIONS)('a pool tenant attacking its neighbours in %s', (region) 
     ["Landlord's lock table", 'SELECT * FROM landlord.locks', '42501'],
     ["locking Landlord's partition table", 'BEGIN; LOCK TABLE landlord.tenant_partitions; COMMIT', '42501'],
     ["Landlord's schema state", 'SELECT * FROM landlord.schema_state', '42501'],
+    [
+      'the deletion outbox (evidence waiting for the ledger)',
+      'SELECT * FROM landlord.deletion_outbox',
+      '42501',
+    ],
+    [
+      'forging deletion evidence',
+      "INSERT INTO landlord.deletion_outbox (record_key, tenant_id, target, count) VALUES ('x', 'x', 'x', 1)",
+      '42501',
+    ],
+    ['erasing deletion evidence', 'DELETE FROM landlord.deletion_outbox', '42501'],
     ['the migrations table', 'SELECT * FROM app_migrations', '42501'],
     ['the old role-to-tenant map', `SELECT landlord.tenant_of_role('x')`, '42883'],
     ['a setting on the pool database', 'ALTER DATABASE landlord_pool SET search_path = loot', '42501'],

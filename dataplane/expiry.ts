@@ -1,0 +1,199 @@
+/**
+ * Deleting a tenant's expired rows, one short batch at a time (retention runs; docs/retention.md).
+ *
+ * - Batches go by the table's primary key within the tenant (keyset order), each its own
+ *   transaction, so no lock is held longer than one batch; the next batch size is adapted to the
+ *   lock-time budget from the time the last one took.
+ * - Each batch records what it deleted in `landlord.deletion_outbox` in the same transaction, so a
+ *   deletion and its evidence commit together; the outbox is then forwarded to the registry's
+ *   ledger (idempotently, by record key) and emptied. A worker killed anywhere in between loses
+ *   nothing and deletes nothing twice: a committed batch's rows are gone and its record waits in
+ *   the outbox; an uncommitted one changed nothing.
+ * - Rows about a held subject are never selected; a held data class is never touched.
+ */
+import pg from 'pg';
+
+const q = pg.escapeIdentifier;
+
+/** Landlord's outbox in a tenant database (the pool's `landlord` schema, or a silo's). */
+export const DELETION_OUTBOX_SQL = `
+CREATE SCHEMA IF NOT EXISTS landlord;
+CREATE TABLE IF NOT EXISTS landlord.deletion_outbox (
+  id bigserial PRIMARY KEY,
+  record_key text NOT NULL UNIQUE,
+  tenant_id text NOT NULL,
+  target text NOT NULL,
+  count bigint NOT NULL,
+  first_key text,
+  last_key text,
+  detail jsonb NOT NULL DEFAULT '{}',
+  created_at timestamptz NOT NULL DEFAULT now()
+);`;
+
+export interface ExpiryTable {
+  name: string;
+  tenantKey: string;
+  timestampColumn: string;
+  subjectKey?: string;
+}
+
+export interface ExpiryScope {
+  tenantId: string;
+  /** Rows with a timestamp before this (ISO) are expired. */
+  cutoff: string;
+  /** Subjects a legal hold covers: their rows stay. */
+  heldSubjects: readonly string[];
+}
+
+/** The primary key column that orders a tenant's rows (the key beside the tenant key), and its type. */
+export interface BatchKey {
+  name: string;
+  type: string;
+}
+
+export async function batchKeyOf(c: pg.ClientBase, table: ExpiryTable): Promise<BatchKey> {
+  const { rows } = await c.query(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_index i
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      WHERE i.indrelid = $1::regclass AND i.indisprimary`,
+    [`public.${q(table.name)}`],
+  );
+  const keys = (rows as BatchKey[]).filter((k) => k.name !== table.tenantKey);
+  if (keys.length !== 1)
+    throw new Error(
+      `table ${table.name} needs a primary key of one column besides ${table.tenantKey} to delete in batches; it has ${keys.length}`,
+    );
+  return keys[0]!;
+}
+
+function expiredWhere(table: ExpiryTable, key: BatchKey): string {
+  const subject = table.subjectKey
+    ? ` AND (${q(table.subjectKey)} IS NULL OR ${q(table.subjectKey)}::text <> ALL($3::text[]))`
+    : ' AND $3::text[] IS NOT NULL';
+  // The type comes from the catalog (format_type), not from any input.
+  return `${q(table.tenantKey)} = $1 AND ${q(table.timestampColumn)} < $2${subject} AND ($4::text IS NULL OR ${q(key.name)} > $4::text::${key.type})`;
+}
+
+/** How many rows are expired, and how many of those a held subject keeps. */
+export async function countExpired(
+  c: pg.ClientBase,
+  table: ExpiryTable,
+  scope: ExpiryScope,
+): Promise<{ total: number; expired: number; held: number }> {
+  const held = table.subjectKey
+    ? `count(*) FILTER (WHERE ${q(table.timestampColumn)} < $2 AND ${q(table.subjectKey)}::text = ANY($3::text[]))`
+    : 'count(*) FILTER (WHERE $3::text[] IS NULL)';
+  const { rows } = await c.query(
+    `SELECT count(*)::bigint AS total,
+            count(*) FILTER (WHERE ${q(table.timestampColumn)} < $2)::bigint AS expired,
+            (${held})::bigint AS held
+       FROM ${q(table.name)} WHERE ${q(table.tenantKey)} = $1`,
+    [scope.tenantId, scope.cutoff, scope.heldSubjects],
+  );
+  const r = rows[0] as { total: string; expired: string; held: string };
+  return { total: Number(r.total), expired: Number(r.expired), held: Number(r.held) };
+}
+
+export interface BatchResult {
+  deleted: number;
+  /** The last key deleted: where the next batch starts (the cursor to heartbeat). */
+  lastKey?: string;
+  /** How long the batch's transaction held its locks. */
+  lockMs: number;
+}
+
+/**
+ * Deletes up to `limit` expired rows after `afterKey`, in one transaction with its outbox record
+ * (`recordKey`). A batch that finds nothing records nothing.
+ */
+export async function deleteExpiredBatch(
+  c: pg.ClientBase,
+  table: ExpiryTable,
+  scope: ExpiryScope,
+  batch: {
+    key: BatchKey;
+    afterKey?: string;
+    limit: number;
+    recordKey: string;
+    detail: Record<string, unknown>;
+  },
+): Promise<BatchResult> {
+  const started = performance.now();
+  await c.query('BEGIN');
+  try {
+    const key = q(batch.key.name);
+    const { rows } = await c.query(
+      `WITH victims AS (
+         SELECT ${key} AS k FROM ${q(table.name)}
+          WHERE ${expiredWhere(table, batch.key)}
+          ORDER BY ${key} LIMIT $5 FOR UPDATE
+       ), deleted AS (
+         DELETE FROM ${q(table.name)} t USING victims
+          WHERE t.${q(table.tenantKey)} = $1 AND t.${key} = victims.k
+         RETURNING t.${key} AS k
+       )
+       SELECT count(*)::int AS n, ((array_agg(k ORDER BY k))[1])::text AS first,
+              ((array_agg(k ORDER BY k DESC))[1])::text AS last FROM deleted`,
+      [scope.tenantId, scope.cutoff, scope.heldSubjects, batch.afterKey ?? null, batch.limit],
+    );
+    const { n, first, last } = rows[0] as { n: number; first: string | null; last: string | null };
+    if (n > 0)
+      await c.query(
+        `INSERT INTO landlord.deletion_outbox (record_key, tenant_id, target, count, first_key, last_key, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (record_key) DO NOTHING`,
+        [batch.recordKey, scope.tenantId, table.name, n, first, last, JSON.stringify(batch.detail)],
+      );
+    await c.query('COMMIT');
+    return { deleted: n, ...(last ? { lastKey: last } : {}), lockMs: performance.now() - started };
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The next batch size: what fits the lock budget at the last batch's pace, within bounds. */
+export function nextBatchSize(current: number, lastLockMs: number, budgetMs: number): number {
+  const pace = current / Math.max(lastLockMs, 1);
+  // Halfway towards the size the budget allows, so one slow batch does not swing it.
+  const target = Math.round((current + pace * budgetMs) / 2);
+  return Math.min(10_000, Math.max(10, target));
+}
+
+export interface OutboxRecord {
+  recordKey: string;
+  tenantId: string;
+  target: string;
+  count: number;
+  firstKey?: string;
+  lastKey?: string;
+  detail: Record<string, unknown>;
+}
+
+/** Hands every outbox record to `forward` (the ledger) in order, then removes it from the outbox. */
+export async function drainOutbox(
+  c: pg.ClientBase,
+  tenantId: string,
+  forward: (record: OutboxRecord) => Promise<void>,
+): Promise<number> {
+  let drained = 0;
+  for (;;) {
+    const { rows } = await c.query(
+      'SELECT * FROM landlord.deletion_outbox WHERE tenant_id = $1 ORDER BY id LIMIT 100',
+      [tenantId],
+    );
+    if (rows.length === 0) return drained;
+    for (const r of rows as Record<string, unknown>[]) {
+      await forward({
+        recordKey: r.record_key as string,
+        tenantId: r.tenant_id as string,
+        target: r.target as string,
+        count: Number(r.count),
+        ...(r.first_key ? { firstKey: r.first_key as string } : {}),
+        ...(r.last_key ? { lastKey: r.last_key as string } : {}),
+        detail: r.detail as Record<string, unknown>,
+      });
+      await c.query('DELETE FROM landlord.deletion_outbox WHERE id = $1', [r.id]);
+      drained += 1;
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The batch deleter retention runs use (dataplane/expiry.ts), on a real pool database: expired
+ * rows go in short batches, younger and held ones stay, and every batch's evidence reaches the
+ * ledger exactly once, however the work is interrupted.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POOL_DATABASE } from '../../activities/pool/names.js';
+import { withClient, withDatabase } from '../../dataplane/connection.js';
+import { batchKeyOf, countExpired, deleteExpiredBatch, drainOutbox } from '../../dataplane/expiry.js';
+import type { ExpiryTable } from '../../dataplane/expiry.js';
+import { MemoryRegistry } from '../../registry/index.js';
+import { testStack } from '../support/stack.js';
+
+const table: ExpiryTable = {
+  name: 'activity_log',
+  tenantKey: 'tenant_id',
+  timestampColumn: 'occurred_at',
+  subjectKey: 'actor_id',
+};
+const DAY = 86_400_000;
+
+describe('deleting expired rows in batches', () => {
+  const poolUrl = () => withDatabase(testStack().regionUrls['local-a']!, POOL_DATABASE);
+  const tenantId = `expiry-${randomBytes(3).toString('hex')}`;
+  const held = randomUUID();
+  const cutoff = new Date(Date.now() - 30 * DAY).toISOString();
+  beforeAll(async () => {
+    await withClient(poolUrl(), async (c) => {
+      // 250 expired rows (40 of them about a held subject), 60 younger ones.
+      await c.query(
+        `INSERT INTO activity_log (tenant_id, actor_id, action, occurred_at)
+         SELECT $1, CASE WHEN i <= 40 THEN $2::uuid ELSE gen_random_uuid() END, 'x', now() - interval '40 days' - i * interval '1 minute'
+           FROM generate_series(1, 250) i`,
+        [tenantId, held],
+      );
+      await c.query(
+        `INSERT INTO activity_log (tenant_id, actor_id, action, occurred_at)
+         SELECT $1, gen_random_uuid(), 'y', now() - interval '1 day' FROM generate_series(1, 60)`,
+        [tenantId],
+      );
+    });
+  });
+  afterAll(async () => {
+    await withClient(poolUrl(), (c) => c.query('DELETE FROM activity_log WHERE tenant_id = $1', [tenantId]));
+  });
+
+  it('deletes every expired row once, keeps younger and held ones, and records each batch in the ledger once', async () => {
+    const scope = { tenantId, cutoff, heldSubjects: [held] };
+    const ledger = new MemoryRegistry().ledger;
+    await withClient(poolUrl(), async (c) => {
+      expect(await countExpired(c, table, scope)).toEqual({ total: 310, expired: 250, held: 40 });
+      const key = await batchKeyOf(c, table);
+      expect(key).toEqual({ name: 'id', type: 'bigint' });
+      // Three batches of 50, then the worker "dies" before it forwards any evidence.
+      let afterKey: string | undefined;
+      for (let n = 1; n <= 3; n++) {
+        const batch = await deleteExpiredBatch(c, table, scope, {
+          key,
+          ...(afterKey ? { afterKey } : {}),
+          limit: 50,
+          recordKey: `run-1:${tenantId}:activity_log:${n}`,
+          detail: { runId: 'run-1' },
+        });
+        expect(batch.deleted).toBe(50);
+        afterKey = batch.lastKey;
+      }
+      // A new worker resumes from the heartbeated cursor; what is left goes, nothing twice.
+      let deleted = 150;
+      for (let n = 4; ; n++) {
+        const batch = await deleteExpiredBatch(c, table, scope, {
+          key,
+          ...(afterKey ? { afterKey } : {}),
+          limit: 50,
+          recordKey: `run-1:${tenantId}:activity_log:${n}`,
+          detail: { runId: 'run-1' },
+        });
+        if (batch.deleted === 0) break;
+        deleted += batch.deleted;
+        afterKey = batch.lastKey;
+      }
+      expect(deleted).toBe(210);
+      expect(await countExpired(c, table, scope)).toEqual({ total: 100, expired: 40, held: 40 });
+
+      const forward = async (r: { recordKey: string; count: number; target: string }) => {
+        await ledger.append({
+          kind: 'retention.delete',
+          tenantId,
+          region: 'local-a',
+          target: r.target,
+          count: r.count,
+          unit: 'rows',
+          requestedBy: 'schedule:landlord-retention',
+          runId: 'run-1',
+          recordKey: r.recordKey,
+        });
+      };
+      // Forwarding dies after the ledger took a record but before the outbox lost it: the next
+      // drain forwards it again, and the ledger records it once.
+      let calls = 0;
+      await expect(
+        drainOutbox(c, tenantId, async (r) => {
+          await forward(r);
+          if (++calls === 2) throw new Error('worker killed');
+        }),
+      ).rejects.toThrow('worker killed');
+      expect(await drainOutbox(c, tenantId, forward)).toBe(4);
+      expect(await drainOutbox(c, tenantId, forward)).toBe(0);
+    });
+    const records = await ledger.list({ tenantId, limit: 100 });
+    expect(records.map((r) => r.count)).toEqual([50, 50, 50, 50, 10]);
+    expect(records.reduce((sum, r) => sum + r.count, 0)).toBe(210);
+    expect(await ledger.verify()).toMatchObject({ ok: true, records: 5 });
+  });
+});
