@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { AuditEvent } from '../../domain/index.js';
 import type { AuditFilter, AuditInput, AuditStore } from '../stores.js';
-import { auditFromRow } from './rows.js';
+import { auditFromRow, pageBySeq } from './rows.js';
 
 export class PostgresAuditStore implements AuditStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -25,24 +25,19 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async list(f: AuditFilter): Promise<AuditEvent[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      args.push(value);
-      where.push(sql.replace('?', `$${args.length}`));
-    };
-    if (f.tenantId === null) where.push('tenant_id IS NULL');
-    else if (f.tenantId !== undefined) add('tenant_id = ?', f.tenantId);
-    if (f.action) add('action = ?', f.action);
-    if (f.actor) add('actor = ?', f.actor);
-    if (f.outcome) add('outcome = ?', f.outcome);
-    if (f.since) add('at >= ?', f.since);
-    if (f.until) add('at < ?', f.until);
-    add('seq > ?', f.afterSeq ?? 0);
-    args.push(f.limit);
-    const { rows } = await this.pool.query(
-      `SELECT * FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${args.length}`,
-      args,
+    const rows = await pageBySeq(
+      this.pool,
+      'audit_events',
+      [
+        ...(f.tenantId === null ? [['tenant_id IS NULL'] as [string]] : []),
+        ...(f.tenantId ? [['tenant_id = ?', f.tenantId] as [string, unknown]] : []),
+        ...(f.action ? [['action = ?', f.action] as [string, unknown]] : []),
+        ...(f.actor ? [['actor = ?', f.actor] as [string, unknown]] : []),
+        ...(f.outcome ? [['outcome = ?', f.outcome] as [string, unknown]] : []),
+        ...(f.since ? [['at >= ?', f.since] as [string, unknown]] : []),
+        ...(f.until ? [['at < ?', f.until] as [string, unknown]] : []),
+      ],
+      { afterSeq: f.afterSeq ?? 0, limit: f.limit },
     );
     return rows.map(auditFromRow);
   }

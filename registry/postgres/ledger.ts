@@ -3,7 +3,7 @@ import { LEDGER_GENESIS } from '../../domain/index.js';
 import type { LedgerEntry, LedgerKind, LedgerRecord, LedgerVerification } from '../../domain/index.js';
 import { ledgerHash, verifyLedger } from '../ledger.js';
 import type { LedgerFilter, LedgerStore } from '../stores.js';
-import { iso } from './rows.js';
+import { iso, pageBySeq } from './rows.js';
 import type { Row } from './rows.js';
 
 function ledgerFromRow(r: Row): LedgerRecord {
@@ -94,21 +94,16 @@ export class PostgresLedgerStore implements LedgerStore {
   }
 
   async list(f: LedgerFilter): Promise<LedgerRecord[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      args.push(value);
-      where.push(sql.replace('?', `$${args.length}`));
-    };
-    if (f.tenantId) add('tenant_id = ?', f.tenantId);
-    if (f.kind) add('kind = ?', f.kind);
-    if (f.from) add('at >= ?', f.from);
-    if (f.to) add('at < ?', f.to);
-    add('seq > ?', f.afterSeq ?? 0);
-    args.push(f.limit);
-    const { rows } = await this.pool.query(
-      `SELECT * FROM ledger_records WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${args.length}`,
-      args,
+    const rows = await pageBySeq(
+      this.pool,
+      'ledger_records',
+      [
+        ...(f.tenantId ? [['tenant_id = ?', f.tenantId] as [string, unknown]] : []),
+        ...(f.kind ? [['kind = ?', f.kind] as [string, unknown]] : []),
+        ...(f.from ? [['at >= ?', f.from] as [string, unknown]] : []),
+        ...(f.to ? [['at < ?', f.to] as [string, unknown]] : []),
+      ],
+      { afterSeq: f.afterSeq ?? 0, limit: f.limit },
     );
     return rows.map((r) => ledgerFromRow(r as Row));
   }

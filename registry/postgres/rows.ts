@@ -1,4 +1,5 @@
 /** Registry rows to domain records. */
+import type pg from 'pg';
 import type {
   ApiKeyRecord,
   AuditEvent,
@@ -11,6 +12,33 @@ import type {
 export type Row = Record<string, unknown>;
 
 export const iso = (v: Date | null | undefined): string | undefined => (v ? v.toISOString() : undefined);
+
+/**
+ * A page of an append-only table in `seq` order, after `afterSeq`, filtered by conditions each
+ * with one `?` for its value (`['tenant_id = ?', id]`) or none (`['tenant_id IS NULL']`).
+ */
+export async function pageBySeq(
+  pool: pg.Pool,
+  table: string,
+  conditions: ([string, unknown] | [string])[],
+  { afterSeq = 0, limit }: { afterSeq?: number; limit: number },
+): Promise<Row[]> {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  for (const condition of [...conditions, ['seq > ?', afterSeq] as [string, unknown]]) {
+    if (condition.length === 1) where.push(condition[0]);
+    else {
+      args.push(condition[1]);
+      where.push(condition[0].replace('?', `$${args.length}`));
+    }
+  }
+  args.push(limit);
+  const { rows } = await pool.query(
+    `SELECT * FROM ${table} WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${args.length}`,
+    args,
+  );
+  return rows as Row[];
+}
 
 export function tenantFromRow(r: Row): TenantRecord {
   return {

@@ -52,33 +52,24 @@ describe('deleting expired rows in batches', () => {
       expect(await countExpired(c, table, scope)).toEqual({ total: 310, expired: 250, held: 40 });
       const key = await batchKeyOf(c, table);
       expect(key).toEqual({ name: 'id', type: 'bigint' });
-      // Three batches of 50, then the worker "dies" before it forwards any evidence.
+      // Batch n after the cursor, as a worker running the run's part would do it.
       let afterKey: string | undefined;
-      for (let n = 1; n <= 3; n++) {
-        const batch = await deleteExpiredBatch(c, table, scope, {
+      const batch = async (n: number) => {
+        const done = await deleteExpiredBatch(c, table, scope, {
           key,
           ...(afterKey ? { afterKey } : {}),
           limit: 50,
           recordKey: `run-1:${tenantId}:activity_log:${n}`,
           detail: { runId: 'run-1' },
         });
-        expect(batch.deleted).toBe(50);
-        afterKey = batch.lastKey;
-      }
+        if (done.lastKey) afterKey = done.lastKey;
+        return done.deleted;
+      };
+      // Three batches of 50, then the worker "dies" before it forwards any evidence.
+      for (let n = 1; n <= 3; n++) expect(await batch(n)).toBe(50);
       // A new worker resumes from the heartbeated cursor; what is left goes, nothing twice.
       let deleted = 150;
-      for (let n = 4; ; n++) {
-        const batch = await deleteExpiredBatch(c, table, scope, {
-          key,
-          ...(afterKey ? { afterKey } : {}),
-          limit: 50,
-          recordKey: `run-1:${tenantId}:activity_log:${n}`,
-          detail: { runId: 'run-1' },
-        });
-        if (batch.deleted === 0) break;
-        deleted += batch.deleted;
-        afterKey = batch.lastKey;
-      }
+      for (let n = 4, got = await batch(n); got > 0; got = await batch(++n)) deleted += got;
       expect(deleted).toBe(210);
       expect(await countExpired(c, table, scope)).toEqual({ total: 100, expired: 40, held: 40 });
 

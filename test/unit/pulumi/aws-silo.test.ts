@@ -4,7 +4,7 @@ import type { Region, SiloSpec } from '../../../domain/index.js';
 import { resourceNamed, resourcesOfType, runProgram } from './mock-runtime.js';
 import type { RecordedResource } from './mock-runtime.js';
 import { siloResourcePrefix } from '../../../pulumi/names.js';
-import { ACCOUNT, AWS_NETWORK, fakeAws as aws } from './fake-clouds.js';
+import { ACCOUNT, AWS_NETWORK, fakeAws as aws, AWS_EU_WEST } from './fake-clouds.js';
 
 // @pulumi/aws registers its resource modules with the runtime on import: mock it first.
 await pulumi.runtime.setMocks({ newResource: () => ({ id: '', state: {} }), call: () => ({}) });
@@ -13,14 +13,7 @@ const { rdsBackupRetentionDays } = await import('../../../pulumi/aws/tenant-silo
 const GLOBEX = siloResourcePrefix('globex');
 const INITECH = siloResourcePrefix('initech');
 
-const euWest: Region = {
-  id: 'aws-eu-west-1',
-  provider: 'aws',
-  cloudRegion: 'eu-west-1',
-  residency: 'EU',
-  drPartner: 'aws-eu-central-1',
-  network: AWS_NETWORK,
-};
+const euWest: Region = AWS_EU_WEST;
 const euCentral: Region = {
   id: 'aws-eu-central-1',
   provider: 'aws',

@@ -24,8 +24,17 @@ import {
 } from '../../../pulumi/names.js';
 import { runProgram } from './mock-runtime.js';
 import type { RecordedResource } from './mock-runtime.js';
-import { ACCOUNT, AWS_NETWORK, DEPLOY_ROLE, fakeAws, fakeGcp, GCP_NETWORK, PROJECT } from './fake-clouds.js';
-import { OWNER_PASSWORD } from './fake-clouds.js';
+import {
+  ACCOUNT,
+  AWS_NETWORK,
+  DEPLOY_ROLE,
+  fakeAws,
+  fakeGcp,
+  GCP_NETWORK,
+  PROJECT,
+  AWS_EU_WEST,
+  OWNER_PASSWORD,
+} from './fake-clouds.js';
 
 await pulumi.runtime.setMocks({ newResource: () => ({ id: '', state: {} }), call: () => ({}) });
 const { awsSiloProgram } = await import('../../../pulumi/aws/program.js');
@@ -45,14 +54,7 @@ const EDGE_IDS = [
 for (const id of EDGE_IDS)
   if (!TENANT_ID_PATTERN.test(id)) throw new Error(`${id} is not an id the API accepts`);
 
-const awsHome: Region = {
-  id: 'aws-eu-west-1',
-  provider: 'aws',
-  cloudRegion: 'eu-west-1',
-  residency: 'EU',
-  drPartner: 'aws-eu-central-1',
-  network: AWS_NETWORK,
-};
+const awsHome: Region = AWS_EU_WEST;
 const awsPartner: Region = {
   ...awsHome,
   id: 'aws-eu-central-1',

@@ -3,6 +3,7 @@
  * shapes the provider does, and answers the data-source invokes the programs make (and only those).
  */
 import { expect } from 'vitest';
+import type { Region } from '../../../domain/index.js';
 import type { MockCloud } from './mock-runtime.js';
 
 export const ACCOUNT = '123456789012';
@@ -15,6 +16,16 @@ export const AWS_NETWORK = {
 };
 
 /** A fake AWS: ARNs carry the region of the provider the resource was created with. */
+/** An AWS region with its network, as regions.json would name it. */
+export const AWS_EU_WEST: Region = {
+  id: 'aws-eu-west-1',
+  provider: 'aws',
+  cloudRegion: 'eu-west-1',
+  residency: 'EU',
+  drPartner: 'aws-eu-central-1',
+  network: AWS_NETWORK,
+};
+
 export const fakeAws: MockCloud = {
   state({ type, name, providerInputs }) {
     const region = String(providerInputs?.region ?? 'no-provider');

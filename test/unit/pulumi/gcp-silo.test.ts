@@ -9,8 +9,8 @@ import {
   SQL_AGENT,
   STORAGE_AGENT,
   fakeGcp as gcp,
+  OWNER_PASSWORD,
 } from './fake-clouds.js';
-import { OWNER_PASSWORD } from './fake-clouds.js';
 
 // @pulumi/gcp registers its resource modules with the runtime on import: mock it first.
 await pulumi.runtime.setMocks({ newResource: () => ({ id: '', state: {} }), call: () => ({}) });
