@@ -49,6 +49,8 @@ export interface ExpiryScope {
 export interface BatchKey {
   name: string;
   type: string;
+  /** The subject key column's type: held subjects are compared as that (a UUID in any case, say). */
+  subjectType?: string;
 }
 
 export async function batchKeyOf(c: pg.ClientBase, table: ExpiryTable): Promise<BatchKey> {
@@ -59,16 +61,27 @@ export async function batchKeyOf(c: pg.ClientBase, table: ExpiryTable): Promise<
     [`public.${q(table.name)}`],
   );
   const keys = (rows as BatchKey[]).filter((k) => k.name !== table.tenantKey);
+  const subject = table.subjectKey
+    ? await c.query(
+        `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
+          WHERE attrelid = $1::regclass AND attname = $2 AND NOT attisdropped`,
+        [`public.${q(table.name)}`, table.subjectKey],
+      )
+    : undefined;
   if (keys.length !== 1)
     throw new Error(
       `table ${table.name} needs a primary key of one column besides ${table.tenantKey} to delete in batches; it has ${keys.length}`,
     );
-  return keys[0]!;
+  const subjectType = (subject?.rows[0] as { type?: string } | undefined)?.type;
+  if (table.subjectKey && !subjectType)
+    throw new Error(`table ${table.name} has no column ${table.subjectKey}`);
+  return { ...keys[0]!, ...(subjectType ? { subjectType } : {}) };
 }
 
 function expiredWhere(table: ExpiryTable, key: BatchKey): string {
+  // Types come from the catalog (format_type), not from any input.
   const subject = table.subjectKey
-    ? ` AND (${q(table.subjectKey)} IS NULL OR ${q(table.subjectKey)}::text <> ALL($3::text[]))`
+    ? ` AND (${q(table.subjectKey)} IS NULL OR ${q(table.subjectKey)} <> ALL($3::text[]::${key.subjectType}[]))`
     : ' AND $3::text[] IS NOT NULL';
   // The type comes from the catalog (format_type), not from any input.
   return `${q(table.tenantKey)} = $1 AND ${q(table.timestampColumn)} < $2${subject} AND ($4::text IS NULL OR ${q(key.name)} > $4::text::${key.type})`;
@@ -78,10 +91,11 @@ function expiredWhere(table: ExpiryTable, key: BatchKey): string {
 export async function countExpired(
   c: pg.ClientBase,
   table: ExpiryTable,
+  key: BatchKey,
   scope: ExpiryScope,
 ): Promise<{ total: number; expired: number; held: number }> {
   const held = table.subjectKey
-    ? `count(*) FILTER (WHERE ${q(table.timestampColumn)} < $2 AND ${q(table.subjectKey)}::text = ANY($3::text[]))`
+    ? `count(*) FILTER (WHERE ${q(table.timestampColumn)} < $2 AND ${q(table.subjectKey)} = ANY($3::text[]::${key.subjectType}[]))`
     : 'count(*) FILTER (WHERE $3::text[] IS NULL)';
   const { rows } = await c.query(
     `SELECT count(*)::bigint AS total,
@@ -103,8 +117,11 @@ export interface BatchResult {
 }
 
 /**
- * Deletes up to `limit` expired rows after `afterKey`, in one transaction with its outbox record
- * (`recordKey`). A batch that finds nothing records nothing.
+ * Deletes up to `limit` expired rows after `afterKey`, in one transaction with its outbox record.
+ * The record's key ends with the first key deleted: a row is deleted once, so no two batches share
+ * a key, even when a worker resumes from a cursor older than its last commit (heartbeats are
+ * throttled), and a clash is an error, never a record silently dropped. A batch that finds
+ * nothing records nothing.
  */
 export async function deleteExpiredBatch(
   c: pg.ClientBase,
@@ -114,7 +131,8 @@ export async function deleteExpiredBatch(
     key: BatchKey;
     afterKey?: string;
     limit: number;
-    recordKey: string;
+    /** The record key's start (run, tenant, table); the first key deleted completes it. */
+    recordKeyPrefix: string;
     detail: Record<string, unknown>;
   },
 ): Promise<BatchResult> {
@@ -140,8 +158,16 @@ export async function deleteExpiredBatch(
     if (n > 0)
       await c.query(
         `INSERT INTO landlord.deletion_outbox (record_key, tenant_id, target, count, first_key, last_key, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (record_key) DO NOTHING`,
-        [batch.recordKey, scope.tenantId, table.name, n, first, last, JSON.stringify(batch.detail)],
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          `${batch.recordKeyPrefix}:${first}`,
+          scope.tenantId,
+          table.name,
+          n,
+          first,
+          last,
+          JSON.stringify(batch.detail),
+        ],
       );
     await c.query('COMMIT');
     return { deleted: n, ...(last ? { lastKey: last } : {}), lockMs: performance.now() - started };

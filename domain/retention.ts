@@ -13,10 +13,13 @@ const Days = z.number().int('whole days').positive('at least 1 day').max(36_500,
  * One retention value: `days` after the row's timestamp, or `keep: "forever"`. `minDays`/`maxDays`
  * bound what a tenant may choose instead; without them a tenant may shorten but never lengthen.
  */
-const RetentionValue = z.union([
-  z.strictObject({ days: Days, minDays: Days.optional(), maxDays: Days.optional() }),
-  z.strictObject({ keep: z.literal('forever'), minDays: Days.optional(), maxDays: Days.optional() }),
-]);
+const DaysValue = z.strictObject({ days: Days, minDays: Days.optional(), maxDays: Days.optional() });
+const ForeverValue = z.strictObject({
+  keep: z.literal('forever'),
+  minDays: Days.optional(),
+  maxDays: Days.optional(),
+});
+const RetentionValue = z.union([DaysValue, ForeverValue]);
 export type RetentionValue = z.infer<typeof RetentionValue>;
 
 /** A retention run's schedule: a cron expression (UTC) or an interval. */
@@ -41,9 +44,13 @@ export const RetentionPolicyFile = z.strictObject({
   guardShare: z.number().gt(0).max(1).default(0.5),
   /** Tenants whose parts run at once. */
   concurrency: z.number().int().min(1).max(64).default(4),
+  // Strict all the way down: a misspelt key ("tier", "maxdays") stops start-up instead of vanishing.
   dataClasses: z.record(
     z.string(),
-    z.intersection(RetentionValue, z.object({ tiers: z.record(z.string(), RetentionValue).optional() })),
+    z.union([
+      DaysValue.extend({ tiers: z.record(z.string(), RetentionValue).optional() }),
+      ForeverValue.extend({ tiers: z.record(z.string(), RetentionValue).optional() }),
+    ]),
   ),
 });
 export type RetentionPolicyFile = z.infer<typeof RetentionPolicyFile>;
@@ -93,6 +100,8 @@ export interface EffectiveRetention {
   /** Days after the timestamp; absent: kept forever. */
   days?: number;
   source: 'default' | 'tier' | 'tenant';
+  /** The tenant's own choice lies outside what its tier now allows (it moved tiers): not applied. */
+  tenantChoiceIgnored?: { days: number };
   /** What the tenant may choose instead (absent: it may not choose). */
   tenantBounds?: { minDays: number; maxDays: number };
 }
@@ -115,7 +124,9 @@ export function effectiveRetention(
     const bounds = boundsOf(base);
     const own = tenant[dataClass];
     const common = { dataClass, ...(bounds ? { tenantBounds: bounds } : {}) };
-    if (own) return { ...common, days: own.days, source: 'tenant' as const };
+    const allowed = own && bounds && own.days >= bounds.minDays && own.days <= bounds.maxDays;
+    if (own && allowed) return { ...common, days: own.days, source: 'tenant' as const };
+    if (own) Object.assign(common, { tenantChoiceIgnored: { days: own.days } });
     return {
       ...common,
       ...('days' in base ? { days: base.days } : {}),

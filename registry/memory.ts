@@ -19,7 +19,7 @@ import type {
 import { LEDGER_GENESIS } from '../domain/index.js';
 import { decodeCursor, encodeCursor, microsOf } from './cursor.js';
 import { newHoldId } from './legal-holds.js';
-import { ledgerHash, verifyLedger } from './ledger.js';
+import { ledgerEntryOf, ledgerHash, sameEntryOrThrow, verifyLedger } from './ledger.js';
 import { DEFAULT_IDEMPOTENCY } from './stores.js';
 import type {
   ApiKeyStore,
@@ -169,12 +169,16 @@ class MemoryLedgerStore implements LedgerStore {
   /** The chain, in order; exposed so tests can tamper with it as a superuser could. */
   readonly records: LedgerRecord[] = [];
 
-  async append(entry: LedgerEntry): Promise<LedgerRecord> {
+  async append(given: LedgerEntry): Promise<LedgerRecord> {
+    const entry = ledgerEntryOf(given);
     const existing = this.records.find((r) => r.recordKey === entry.recordKey);
-    if (existing) return copy(existing);
+    if (existing) {
+      sameEntryOrThrow(existing, entry);
+      return copy(existing);
+    }
     const last = this.records.at(-1);
     const record = {
-      ...copy(entry),
+      ...entry,
       seq: (last?.seq ?? 0) + 1,
       at: now(),
       prevHash: last?.hash ?? LEDGER_GENESIS,

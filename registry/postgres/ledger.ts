@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { LEDGER_GENESIS } from '../../domain/index.js';
 import type { LedgerEntry, LedgerKind, LedgerRecord, LedgerVerification } from '../../domain/index.js';
-import { ledgerHash, verifyLedger } from '../ledger.js';
+import { ledgerEntryOf, ledgerHash, sameEntryOrThrow, verifyLedger } from '../ledger.js';
 import type { LedgerFilter, LedgerStore } from '../stores.js';
 import { iso, pageBySeq } from './rows.js';
 import type { Row } from './rows.js';
@@ -37,7 +37,8 @@ const APPEND_LOCK = `SELECT pg_advisory_xact_lock(hashtext('landlord.ledger_reco
 export class PostgresLedgerStore implements LedgerStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async append(entry: LedgerEntry): Promise<LedgerRecord> {
+  async append(given: LedgerEntry): Promise<LedgerRecord> {
+    const entry = ledgerEntryOf(given);
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -47,12 +48,14 @@ export class PostgresLedgerStore implements LedgerStore {
       ]);
       if (existing.rows[0]) {
         await client.query('COMMIT');
-        return ledgerFromRow(existing.rows[0] as Row);
+        const record = ledgerFromRow(existing.rows[0] as Row);
+        sameEntryOrThrow(record, entry);
+        return record;
       }
       const last = await client.query('SELECT seq, hash FROM ledger_records ORDER BY seq DESC LIMIT 1');
       const previous = last.rows[0] as { seq: string; hash: string } | undefined;
       const record = {
-        ...JSON.parse(JSON.stringify(entry)),
+        ...entry,
         seq: Number(previous?.seq ?? 0) + 1,
         at: new Date().toISOString(),
         prevHash: previous?.hash ?? LEDGER_GENESIS,

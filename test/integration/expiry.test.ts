@@ -46,32 +46,37 @@ describe('deleting expired rows in batches', () => {
   });
 
   it('deletes every expired row once, keeps younger and held ones, and records each batch in the ledger once', async () => {
-    const scope = { tenantId, cutoff, heldSubjects: [held] };
+    // The hold names the subject in upper case: it is still that UUID.
+    const scope = { tenantId, cutoff, heldSubjects: [held.toUpperCase()] };
     const ledger = new MemoryRegistry().ledger;
     await withClient(poolUrl(), async (c) => {
-      expect(await countExpired(c, table, scope)).toEqual({ total: 310, expired: 250, held: 40 });
       const key = await batchKeyOf(c, table);
-      expect(key).toEqual({ name: 'id', type: 'bigint' });
-      // Batch n after the cursor, as a worker running the run's part would do it.
+      expect(key).toEqual({ name: 'id', type: 'bigint', subjectType: 'uuid' });
+      expect(await countExpired(c, table, key, scope)).toEqual({ total: 310, expired: 250, held: 40 });
+      // A batch after the cursor, as a worker running the run's part would do it.
       let afterKey: string | undefined;
-      const batch = async (n: number) => {
+      const batch = async () => {
         const done = await deleteExpiredBatch(c, table, scope, {
           key,
           ...(afterKey ? { afterKey } : {}),
           limit: 50,
-          recordKey: `run-1:${tenantId}:activity_log:${n}`,
+          recordKeyPrefix: `run-1:${tenantId}:activity_log`,
           detail: { runId: 'run-1' },
         });
         if (done.lastKey) afterKey = done.lastKey;
-        return done.deleted;
+        return done;
       };
-      // Three batches of 50, then the worker "dies" before it forwards any evidence.
-      for (let n = 1; n <= 3; n++) expect(await batch(n)).toBe(50);
-      // A new worker resumes from the heartbeated cursor; what is left goes, nothing twice.
+      // Three batches of 50, then the worker "dies" before it forwards any evidence; its last
+      // heartbeat got out after the first batch only (heartbeats are throttled).
+      const heartbeated = (await batch()).lastKey;
+      for (let n = 2; n <= 3; n++) expect((await batch()).deleted).toBe(50);
+      // A new worker resumes from that older cursor: what is left goes, nothing twice, and no
+      // batch's evidence takes another's place.
+      afterKey = heartbeated;
       let deleted = 150;
-      for (let n = 4, got = await batch(n); got > 0; got = await batch(++n)) deleted += got;
+      for (let got = (await batch()).deleted; got > 0; got = (await batch()).deleted) deleted += got;
       expect(deleted).toBe(210);
-      expect(await countExpired(c, table, scope)).toEqual({ total: 100, expired: 40, held: 40 });
+      expect(await countExpired(c, table, key, scope)).toEqual({ total: 100, expired: 40, held: 40 });
 
       const forward = async (r: { recordKey: string; count: number; target: string }) => {
         await ledger.append({

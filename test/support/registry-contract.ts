@@ -314,21 +314,27 @@ export function registryContract(name: string, make: MakeRegistry): void {
       expect(first).toMatchObject({ seq: 1, prevHash: '0'.repeat(64), count: 1 });
       expect(first.hash).toMatch(/^[0-9a-f]{64}$/);
       // Appended at once from many callers: still one chain, each link once.
-      await Promise.all(Array.from({ length: 20 }, (_, i) => registry.ledger.append(entry(i + 2))));
-      const again = await registry.ledger.append(entry(5, { count: 999 }));
-      expect(again.count).toBe(5);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => registry.ledger.append(entry(i + 2)))); // A retried append of the same record is a no-op; the same key for another record is refused.
+      expect((await registry.ledger.append(entry(5))).seq).toBeGreaterThan(1);
+      await expect(registry.ledger.append(entry(5, { count: 999 }))).rejects.toThrow(
+        /already holds a different record/,
+      );
+      // What a caller's object carries besides a record's fields is neither stored nor hashed.
+      await registry.ledger.append({ ...entry(22), firstKey: '1', detail: { x: 1 } } as never);
       const all = await registry.ledger.list({ limit: 100 });
-      expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+      expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 22 }, (_, i) => i + 1));
+      expect(all.at(-1)).not.toHaveProperty('firstKey');
       for (let i = 1; i < all.length; i++) expect(all[i]!.prevHash).toBe(all[i - 1]!.hash);
-      expect(await registry.ledger.verify()).toEqual({ ok: true, records: 21, head: all.at(-1)!.hash });
-      // No personal data is asked for; a subject is an HMAC.
-      expect(Object.keys(first)).not.toContain('subject');
+      expect(await registry.ledger.verify()).toEqual({ ok: true, records: 22, head: all.at(-1)!.hash });
+      await expect(registry.ledger.append(entry(23, { target: 'bad\u0000name' }))).rejects.toThrow(/NUL/);
 
       expect(
         (await registry.ledger.list({ tenantId: 'odd-co', limit: 100 })).every((r) => r.count % 2 === 1),
       ).toBe(true);
       expect(await registry.ledger.list({ kind: 'erasure.delete', limit: 100 })).toEqual([]);
-      expect((await registry.ledger.list({ afterSeq: 19, limit: 100 })).map((r) => r.seq)).toEqual([20, 21]);
+      expect((await registry.ledger.list({ afterSeq: 19, limit: 100 })).map((r) => r.seq)).toEqual([
+        20, 21, 22,
+      ]);
       expect(await registry.ledger.list({ to: first.at, limit: 100 })).toEqual([]);
       expect((await registry.ledger.list({ from: first.at, limit: 2 })).map((r) => r.seq)).toEqual([1, 2]);
 

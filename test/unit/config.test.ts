@@ -224,6 +224,17 @@ describe('loadConfig from a config folder', () => {
       }),
     );
     expect(configErrorOf({ LANDLORD_CONFIG_DIR: bad }).problems.join('\n')).toMatch(/dataClasses\.content/);
+    const misspelt = configDir((d) =>
+      editJson(join(d, 'retention.json'), (json) => {
+        (json as unknown as { dataClasses: Record<string, unknown> }).dataClasses.telemetry = {
+          days: 90,
+          tier: { basic: { days: 30 } },
+        };
+      }),
+    );
+    expect(configErrorOf({ LANDLORD_CONFIG_DIR: misspelt }).problems.join('\n')).toMatch(
+      /dataClasses\.telemetry/,
+    );
   });
 
   it('takes the shipped retention policy: defaults, tier overrides and forever', () => {
@@ -243,6 +254,15 @@ describe('loadConfig from a config folder', () => {
     );
     expect(effectiveRetention(retention, 'basic', { telemetry: { days: 14 } })).toContainEqual(
       expect.objectContaining({ dataClass: 'telemetry', days: 14, source: 'tenant' }),
+    );
+    // A choice made under another tier, outside what this one allows, is not applied, and says so.
+    expect(effectiveRetention(retention, 'basic', { telemetry: { days: 60 } })).toContainEqual(
+      expect.objectContaining({
+        dataClass: 'telemetry',
+        days: 30,
+        source: 'tier',
+        tenantChoiceIgnored: { days: 60 },
+      }),
     );
     expect(
       tenantRetentionProblems(retention, 'basic', { telemetry: { days: 31 }, dna: { days: 5 } }),
