@@ -317,6 +317,7 @@ export const LedgerRecordSchema = z
     operationId: z.string().optional(),
     requestedBy: z.string(),
     subjectHmac: z.string().optional().describe('the data subject, as an HMAC keyed per tenant'),
+    deletedAt: z.iso.datetime().optional().describe('when the deletion committed, where earlier than `at`'),
     recordKey: z.string(),
     prevHash: z.string(),
     hash: z.string(),

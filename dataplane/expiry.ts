@@ -12,6 +12,8 @@
  * - Rows about a held subject are never selected; a held data class is never touched.
  */
 import pg from 'pg';
+import { holdActive, holdCovers } from '../domain/index.js';
+import type { LedgerEntry, LegalHold } from '../domain/index.js';
 
 const q = pg.escapeIdentifier;
 
@@ -22,12 +24,11 @@ CREATE TABLE IF NOT EXISTS landlord.deletion_outbox (
   id bigserial PRIMARY KEY,
   record_key text NOT NULL UNIQUE,
   tenant_id text NOT NULL,
-  target text NOT NULL,
-  count bigint NOT NULL,
+  -- The whole ledger entry, as the ledger will hold it: the drainer adds nothing of its own.
+  entry jsonb NOT NULL,
   first_key text,
   last_key text,
-  detail jsonb NOT NULL DEFAULT '{}',
-  created_at timestamptz NOT NULL DEFAULT now()
+  deleted_at timestamptz NOT NULL DEFAULT now()
 );`;
 
 export interface ExpiryTable {
@@ -43,6 +44,24 @@ export interface ExpiryScope {
   cutoff: string;
   /** Subjects a legal hold covers: their rows stay. */
   heldSubjects: readonly string[];
+}
+
+/**
+ * What the tenant's holds (read afresh before each batch, so a hold placed mid-run counts from
+ * the next batch) leave of a table: nothing when one holds its data class or the whole tenant,
+ * otherwise its rows but those of held subjects.
+ */
+export function holdsOn(
+  holds: readonly LegalHold[],
+  dataClass: string,
+  at: string,
+): { tableHeld: boolean; heldSubjects: string[] } {
+  const active = holds.filter((h) => holdActive(h, at));
+  return {
+    // A hold without scope, or naming this class, keeps the whole table.
+    tableHeld: active.some((h) => holdCovers(h, { dataClass }, at)),
+    heldSubjects: [...new Set(active.flatMap((h) => h.subjects ?? []))],
+  };
 }
 
 /** The primary key column that orders a tenant's rows (the key beside the tenant key), and its type. */
@@ -133,12 +152,20 @@ export async function deleteExpiredBatch(
     limit: number;
     /** The record key's start (run, tenant, table); the first key deleted completes it. */
     recordKeyPrefix: string;
-    detail: Record<string, unknown>;
+    /** How long to wait for a row lock the application holds (default 1 s). */
+    lockTimeoutMs?: number;
+    /** The ledger entry of this batch but its tenant, table, count and key, which the batch fills in. */
+    entry: Omit<LedgerEntry, 'tenantId' | 'target' | 'count' | 'recordKey' | 'deletedAt'>;
   },
 ): Promise<BatchResult> {
   const started = performance.now();
   await c.query('BEGIN');
   try {
+    // Waiting on the application's row locks costs the budget too: past the timeout the batch
+    // changes nothing and the caller tries again.
+    await c.query(`SELECT set_config('lock_timeout', $1, true)`, [
+      `${Math.max(1, Math.round(batch.lockTimeoutMs ?? 1000))}ms`,
+    ]);
     const key = q(batch.key.name);
     const { rows } = await c.query(
       `WITH victims AS (
@@ -155,20 +182,15 @@ export async function deleteExpiredBatch(
       [scope.tenantId, scope.cutoff, scope.heldSubjects, batch.afterKey ?? null, batch.limit],
     );
     const { n, first, last } = rows[0] as { n: number; first: string | null; last: string | null };
-    if (n > 0)
+    if (n > 0) {
+      const recordKey = `${batch.recordKeyPrefix}:${first}`;
+      const entry = { ...batch.entry, tenantId: scope.tenantId, target: table.name, count: n, recordKey };
       await c.query(
-        `INSERT INTO landlord.deletion_outbox (record_key, tenant_id, target, count, first_key, last_key, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [
-          `${batch.recordKeyPrefix}:${first}`,
-          scope.tenantId,
-          table.name,
-          n,
-          first,
-          last,
-          JSON.stringify(batch.detail),
-        ],
+        `INSERT INTO landlord.deletion_outbox (record_key, tenant_id, entry, first_key, last_key)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [recordKey, scope.tenantId, JSON.stringify(entry), first, last],
       );
+    }
     await c.query('COMMIT');
     return { deleted: n, ...(last ? { lastKey: last } : {}), lockMs: performance.now() - started };
   } catch (err) {
@@ -185,39 +207,24 @@ export function nextBatchSize(current: number, lastLockMs: number, budgetMs: num
   return Math.min(10_000, Math.max(10, target));
 }
 
-export interface OutboxRecord {
-  recordKey: string;
-  tenantId: string;
-  target: string;
-  count: number;
-  firstKey?: string;
-  lastKey?: string;
-  detail: Record<string, unknown>;
-}
-
-/** Hands every outbox record to `forward` (the ledger) in order, then removes it from the outbox. */
+/**
+ * Hands every outbox entry of the tenant to `forward` (the ledger) in order, with the time its
+ * deletion committed, then removes it from the outbox.
+ */
 export async function drainOutbox(
   c: pg.ClientBase,
   tenantId: string,
-  forward: (record: OutboxRecord) => Promise<void>,
+  forward: (entry: LedgerEntry) => Promise<void>,
 ): Promise<number> {
   let drained = 0;
   for (;;) {
     const { rows } = await c.query(
-      'SELECT * FROM landlord.deletion_outbox WHERE tenant_id = $1 ORDER BY id LIMIT 100',
+      'SELECT id, entry, deleted_at FROM landlord.deletion_outbox WHERE tenant_id = $1 ORDER BY id LIMIT 100',
       [tenantId],
     );
     if (rows.length === 0) return drained;
-    for (const r of rows as Record<string, unknown>[]) {
-      await forward({
-        recordKey: r.record_key as string,
-        tenantId: r.tenant_id as string,
-        target: r.target as string,
-        count: Number(r.count),
-        ...(r.first_key ? { firstKey: r.first_key as string } : {}),
-        ...(r.last_key ? { lastKey: r.last_key as string } : {}),
-        detail: r.detail as Record<string, unknown>,
-      });
+    for (const r of rows as { id: string; entry: LedgerEntry; deleted_at: Date }[]) {
+      await forward({ ...r.entry, deletedAt: r.deleted_at.toISOString() });
       await c.query('DELETE FROM landlord.deletion_outbox WHERE id = $1', [r.id]);
       drained += 1;
     }

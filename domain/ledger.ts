@@ -34,6 +34,8 @@ export interface LedgerEntry {
   requestedBy: string;
   /** A data subject, as an HMAC keyed per tenant; never the subject itself. */
   subjectHmac?: string;
+  /** When the deletion committed (ISO), where that is earlier than the record (a batch's outbox). */
+  deletedAt?: string;
   /** Unique per deletion (e.g. run, tenant, table and batch): a retried write records nothing twice. */
   recordKey: string;
 }

@@ -25,6 +25,7 @@ const ENTRY_FIELDS = [
   'operationId',
   'requestedBy',
   'subjectHmac',
+  'deletedAt',
   'recordKey',
 ] as const satisfies readonly (keyof LedgerEntry)[];
 

@@ -18,6 +18,7 @@ CREATE TABLE ledger_records (
   operation_id text,
   requested_by text NOT NULL,
   subject_hmac text,
+  deleted_at timestamptz,
   record_key text NOT NULL UNIQUE,
   prev_hash text NOT NULL,
   hash text NOT NULL UNIQUE

@@ -23,6 +23,7 @@ function ledgerFromRow(r: Row): LedgerRecord {
     ...optional('operationId', r.operation_id),
     requestedBy: r.requested_by as string,
     ...optional('subjectHmac', r.subject_hmac),
+    ...(r.deleted_at ? { deletedAt: iso(r.deleted_at as Date)! } : {}),
     recordKey: r.record_key as string,
     seq: Number(r.seq),
     at: iso(r.at as Date)!,
@@ -63,8 +64,8 @@ export class PostgresLedgerStore implements LedgerStore {
       const linked: LedgerRecord = { ...record, hash: ledgerHash(record) };
       await client.query(
         `INSERT INTO ledger_records (seq, at, kind, tenant_id, region, database_name, target, data_class, count,
-           unit, policy, run_id, operation_id, requested_by, subject_hmac, record_key, prev_hash, hash)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
+           unit, policy, run_id, operation_id, requested_by, subject_hmac, record_key, prev_hash, hash, deleted_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
         [
           linked.seq,
           linked.at,
@@ -84,6 +85,7 @@ export class PostgresLedgerStore implements LedgerStore {
           linked.recordKey,
           linked.prevHash,
           linked.hash,
+          linked.deletedAt ?? null,
         ],
       );
       await client.query('COMMIT');

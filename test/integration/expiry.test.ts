@@ -7,7 +7,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POOL_DATABASE } from '../../activities/pool/names.js';
 import { withClient, withDatabase } from '../../dataplane/connection.js';
-import { batchKeyOf, countExpired, deleteExpiredBatch, drainOutbox } from '../../dataplane/expiry.js';
+import {
+  batchKeyOf,
+  countExpired,
+  deleteExpiredBatch,
+  drainOutbox,
+  holdsOn,
+} from '../../dataplane/expiry.js';
+import type { LedgerEntry, LegalHold } from '../../domain/index.js';
 import type { ExpiryTable } from '../../dataplane/expiry.js';
 import { MemoryRegistry } from '../../registry/index.js';
 import { testStack } from '../support/stack.js';
@@ -46,8 +53,27 @@ describe('deleting expired rows in batches', () => {
   });
 
   it('deletes every expired row once, keeps younger and held ones, and records each batch in the ledger once', async () => {
-    // The hold names the subject in upper case: it is still that UUID.
-    const scope = { tenantId, cutoff, heldSubjects: [held.toUpperCase()] };
+    const at = new Date().toISOString();
+    const hold = (change: Partial<LegalHold>): LegalHold => ({
+      id: 'hold_0a1b2c3d4e5f6071',
+      tenantId,
+      reason: 'case',
+      createdAt: at,
+      createdBy: 'key_legal',
+      ...change,
+    });
+    const holds = [
+      // Names the subject in upper case: it is still that UUID.
+      hold({ subjects: [held.toUpperCase()] }),
+      // Released, and another class: neither keeps this table.
+      hold({ releasedAt: at }),
+      hold({ dataClasses: ['personal'] }),
+    ];
+    expect(holdsOn([...holds, hold({ dataClasses: ['telemetry'] })], 'telemetry', at).tableHeld).toBe(true);
+    expect(holdsOn([...holds, hold({})], 'telemetry', at).tableHeld).toBe(true);
+    const { tableHeld, heldSubjects } = holdsOn(holds, 'telemetry', at);
+    expect(tableHeld).toBe(false);
+    const scope = { tenantId, cutoff, heldSubjects };
     const ledger = new MemoryRegistry().ledger;
     await withClient(poolUrl(), async (c) => {
       const key = await batchKeyOf(c, table);
@@ -61,7 +87,16 @@ describe('deleting expired rows in batches', () => {
           ...(afterKey ? { afterKey } : {}),
           limit: 50,
           recordKeyPrefix: `run-1:${tenantId}:activity_log`,
-          detail: { runId: 'run-1' },
+          entry: {
+            kind: 'retention.delete',
+            region: 'local-a',
+            database: 'landlord_pool',
+            dataClass: 'telemetry',
+            unit: 'rows',
+            policy: { days: 30, source: 'tier' },
+            runId: 'run-1',
+            requestedBy: 'schedule:landlord-retention',
+          },
         });
         if (done.lastKey) afterKey = done.lastKey;
         return done;
@@ -78,18 +113,9 @@ describe('deleting expired rows in batches', () => {
       expect(deleted).toBe(210);
       expect(await countExpired(c, table, key, scope)).toEqual({ total: 100, expired: 40, held: 40 });
 
-      const forward = async (r: { recordKey: string; count: number; target: string }) => {
-        await ledger.append({
-          kind: 'retention.delete',
-          tenantId,
-          region: 'local-a',
-          target: r.target,
-          count: r.count,
-          unit: 'rows',
-          requestedBy: 'schedule:landlord-retention',
-          runId: 'run-1',
-          recordKey: r.recordKey,
-        });
+      // The drainer adds nothing: the entry is the batch's own, with the time it committed.
+      const forward = async (entry: LedgerEntry) => {
+        await ledger.append(entry);
       };
       // Forwarding dies after the ledger took a record but before the outbox lost it: the next
       // drain forwards it again, and the ledger records it once.
@@ -105,6 +131,15 @@ describe('deleting expired rows in batches', () => {
     });
     const records = await ledger.list({ tenantId, limit: 100 });
     expect(records.map((r) => r.count)).toEqual([50, 50, 50, 50, 10]);
+    expect(records[0]).toMatchObject({
+      tenantId,
+      target: 'activity_log',
+      dataClass: 'telemetry',
+      policy: { days: 30, source: 'tier' },
+      runId: 'run-1',
+      requestedBy: 'schedule:landlord-retention',
+    });
+    for (const r of records) expect(r.deletedAt! <= r.at).toBe(true);
     expect(records.reduce((sum, r) => sum + r.count, 0)).toBe(210);
     expect(await ledger.verify()).toMatchObject({ ok: true, records: 5 });
   });

@@ -189,7 +189,7 @@ describe.each(REGIONS)('a pool tenant attacking its neighbours in %s', (region) 
     ],
     [
       'forging deletion evidence',
-      "INSERT INTO landlord.deletion_outbox (record_key, tenant_id, target, count) VALUES ('x', 'x', 'x', 1)",
+      "INSERT INTO landlord.deletion_outbox (record_key, tenant_id, entry) VALUES ('x', 'x', '{}')",
       '42501',
     ],
     ['erasing deletion evidence', 'DELETE FROM landlord.deletion_outbox', '42501'],
