@@ -4,6 +4,7 @@
  * confused with a tier's backup retention (`tiers.json` `backup.retentionDays`), which is how long
  * backups are kept.
  */
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import type { DataPlaneManifest } from './manifest.js';
 
@@ -25,9 +26,19 @@ export type RetentionValue = z.infer<typeof RetentionValue>;
 /** A retention run's schedule: a cron expression (UTC) or an interval. */
 const Schedule = z.union([
   z.strictObject({
-    cron: z.string().regex(/^\S+( \S+){4}$/, 'a five-field cron expression such as "0 2 * * *"'),
+    cron: z
+      .string()
+      .regex(/^\S+( \S+){4}$/, 'a five-field cron expression such as "0 2 * * *"')
+      .superRefine((expression, ctx) => {
+        // What the Temporal Schedule would refuse, refused at start-up with the parser's reason.
+        try {
+          CronExpressionParser.parse(expression, { tz: 'UTC' });
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `not a cron expression: ${(err as Error).message}` });
+        }
+      }),
   }),
-  z.strictObject({ every: z.string().regex(/^\d+(m|h|d)$/, 'an interval such as 12h or 1d') }),
+  z.strictObject({ every: z.string().regex(/^[1-9]\d*(m|h|d)$/, 'an interval such as 12h or 1d') }),
 ]);
 
 export const RetentionPolicyFile = z.strictObject({
@@ -36,7 +47,7 @@ export const RetentionPolicyFile = z.strictObject({
   /** How late a missed firing may still run (the server was down); later ones are skipped. */
   catchupWindow: z
     .string()
-    .regex(/^\d+(m|h)$/, 'a duration such as 30m or 6h')
+    .regex(/^[1-9]\d*(m|h)$/, 'a duration such as 30m or 6h')
     .default('6h'),
   /** How long one delete batch may hold its locks; batch sizes adapt to it. */
   lockBudgetMs: z.number().int().min(5).max(5_000).default(100),

@@ -11,7 +11,9 @@ CREATE TABLE legal_holds (
   created_by text NOT NULL,
   released_at timestamptz,
   released_by text,
-  release_reason text
+  release_reason text,
+  -- Released entirely or not at all.
+  CHECK ((released_at IS NULL) = (released_by IS NULL) AND (released_at IS NULL) = (release_reason IS NULL))
 );
 CREATE INDEX legal_holds_tenant ON legal_holds (tenant_id, created_at);
 
@@ -25,6 +27,8 @@ BEGIN
       NEW.subjects, NEW.until, NEW.created_at, NEW.created_by) THEN
     RAISE EXCEPTION 'a legal hold changes only by its release';
   END IF;
+  -- A release happens now: it cannot be backdated.
+  NEW.released_at := now();
   RETURN NEW;
 END $$;
 CREATE TRIGGER legal_holds_keep BEFORE UPDATE OR DELETE ON legal_holds

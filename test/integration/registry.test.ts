@@ -81,6 +81,20 @@ describe('legal holds in Postgres', () => {
       await expect(pool.query(`UPDATE legal_holds SET data_classes = '{telemetry}'`)).rejects.toThrow(
         /only by its release/,
       );
+      // Released entirely or not at all, and never backdated.
+      const other = await registry.legalHolds.place({
+        tenantId: 'acme',
+        reason: 'case 2',
+        createdBy: 'key_legal',
+      });
+      await expect(
+        pool.query(`UPDATE legal_holds SET released_by = 'x' WHERE id = $1`, [other.id]),
+      ).rejects.toThrow(/check constraint/);
+      await pool.query(
+        `UPDATE legal_holds SET released_at = '2000-01-01', released_by = 'x', release_reason = 'y' WHERE id = $1`,
+        [other.id],
+      );
+      expect((await registry.legalHolds.get('acme', other.id))!.releasedAt! > '2026-01-01').toBe(true);
       await registry.legalHolds.release('acme', hold.id, { releasedBy: 'key_legal', reason: 'done' });
       await expect(pool.query('UPDATE legal_holds SET released_at = NULL')).rejects.toThrow(
         /only by its release/,

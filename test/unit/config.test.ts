@@ -224,6 +224,18 @@ describe('loadConfig from a config folder', () => {
       }),
     );
     expect(configErrorOf({ LANDLORD_CONFIG_DIR: bad }).problems.join('\n')).toMatch(/dataClasses\.content/);
+    for (const [schedule, reason] of [
+      [{ cron: '0 25 * * *' }, /schedule.*not a cron expression: Constraint error/],
+      [{ cron: 'at two' }, /schedule/],
+      [{ every: '0m' }, /schedule/],
+    ] as const) {
+      const dir = configDir((d) =>
+        editJson(join(d, 'retention.json'), (json) => {
+          (json as unknown as { schedule: unknown }).schedule = schedule;
+        }),
+      );
+      expect(configErrorOf({ LANDLORD_CONFIG_DIR: dir }).problems.join('\n')).toMatch(reason);
+    }
     const misspelt = configDir((d) =>
       editJson(join(d, 'retention.json'), (json) => {
         (json as unknown as { dataClasses: Record<string, unknown> }).dataClasses.telemetry = {
