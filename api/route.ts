@@ -102,3 +102,12 @@ export function defineRoute<
 >(route: RouteDefinition<P, Q, B>): RouteDefinition {
   return route as unknown as RouteDefinition;
 }
+
+/**
+ * A 200 page of records in `seq` order: `nextAfterSeq` (the last record's seq) when the page is
+ * full, so the caller asks for the next one with `afterSeq`.
+ */
+export function seqPage<T extends { seq: number }>(items: T[], limit: number): RouteResult {
+  const last = items.length === limit ? items.at(-1) : undefined;
+  return { status: 200, body: last ? { items, nextAfterSeq: last.seq } : { items } };
+}

@@ -1,4 +1,4 @@
-import { defineRoute } from '../route.js';
+import { defineRoute, seqPage } from '../route.js';
 import type { RouteDefinition } from '../route.js';
 import { EvidencePage, LedgerVerificationSchema, ListEvidenceQuery } from '../schemas.js';
 
@@ -26,8 +26,7 @@ export const evidenceRoutes: RouteDefinition[] = [
         afterSeq: query.afterSeq,
         limit: query.limit,
       });
-      const last = items.length === query.limit ? items.at(-1) : undefined;
-      return { status: 200, body: last ? { items, nextAfterSeq: last.seq } : { items } };
+      return seqPage(items, query.limit);
     },
   }),
   defineRoute({

@@ -7,7 +7,7 @@ import {
 } from '../../domain/index.js';
 import { decodeCursor } from '../../registry/index.js';
 import { HttpProblem } from '../http-problem.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, seqPage } from '../route.js';
 import type { RouteDefinition, RouteLink, RouteResult } from '../route.js';
 import {
   AuditEventPage,
@@ -207,8 +207,7 @@ export const tenantRoutes: RouteDefinition[] = [
         limit: query.limit,
         afterSeq: query.afterSeq,
       });
-      const last = items.length === query.limit ? items.at(-1) : undefined;
-      return { status: 200, body: last ? { items, nextAfterSeq: last.seq } : { items } };
+      return seqPage(items, query.limit);
     },
   }),
   defineRoute({

@@ -2,20 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ensureDatabase, withClient, withDatabase } from '../../dataplane/connection.js';
 import { connectRegistry } from '../../registry/index.js';
+import type { PostgresRegistry } from '../../registry/index.js';
 import { registryContract } from '../support/registry-contract.js';
 import { testStack } from '../support/stack.js';
 
 registryContract('PostgresRegistry', async (idempotency) => {
-  const { registryServerUrl } = testStack();
-  const database = `registry_contract_${randomBytes(4).toString('hex')}`;
-  await ensureDatabase(registryServerUrl, database);
-  const registry = connectRegistry(withDatabase(registryServerUrl, database), 4, { idempotency });
-  await registry.migrate();
+  const { registry, url } = await freshRegistry('registry_contract', 4, { idempotency });
   return {
     registry,
     // A superuser can switch the triggers off for its session; nothing else changes the table.
     async tamperLedger(seq, count) {
-      await withClient(withDatabase(registryServerUrl, database), async (c) => {
+      await withClient(url, async (c) => {
         await c.query(`SET session_replication_role = replica`);
         await c.query('UPDATE ledger_records SET count = $2 WHERE seq = $1', [seq, count]);
       });
@@ -24,14 +21,29 @@ registryContract('PostgresRegistry', async (idempotency) => {
   };
 });
 
+/** A migrated registry in a database of its own on the test server (`prefix` names it). */
+async function freshRegistry(prefix: string, max = 2, options: Parameters<typeof connectRegistry>[2] = {}) {
+  const { registryServerUrl } = testStack();
+  const database = `${prefix}_${randomBytes(4).toString('hex')}`;
+  await ensureDatabase(registryServerUrl, database);
+  const registry = connectRegistry(withDatabase(registryServerUrl, database), max, options);
+  await registry.migrate();
+  return { registry, url: withDatabase(registryServerUrl, database) };
+}
+
+/** Runs `work` on a fresh registry, closed afterwards. */
+async function withFreshRegistry(prefix: string, work: (registry: PostgresRegistry) => Promise<void>) {
+  const { registry } = await freshRegistry(prefix);
+  try {
+    await work(registry);
+  } finally {
+    await registry.close();
+  }
+}
+
 describe('the ledger in Postgres', () => {
   it('refuses to change, delete or fork its records whatever role asks (only a superuser switching triggers off could)', async () => {
-    const { registryServerUrl } = testStack();
-    const database = `registry_ledger_${randomBytes(4).toString('hex')}`;
-    await ensureDatabase(registryServerUrl, database);
-    const registry = connectRegistry(withDatabase(registryServerUrl, database), 2);
-    try {
-      await registry.migrate();
+    await withFreshRegistry('registry_ledger', async (registry) => {
       const record = await registry.ledger.append({
         kind: 'retention.delete',
         tenantId: 'acme',
@@ -56,20 +68,13 @@ describe('the ledger in Postgres', () => {
       await expect(forged(2, '0'.repeat(64))).rejects.toThrow(/does not link/);
       await expect(forged(3, record.hash)).rejects.toThrow(/does not link/);
       expect(await registry.ledger.verify()).toEqual({ ok: true, records: 1, head: record.hash });
-    } finally {
-      await registry.close();
-    }
+    });
   });
 });
 
 describe('legal holds in Postgres', () => {
   it('are released, never deleted or rewritten, whatever role asks', async () => {
-    const { registryServerUrl } = testStack();
-    const database = `registry_holds_${randomBytes(4).toString('hex')}`;
-    await ensureDatabase(registryServerUrl, database);
-    const registry = connectRegistry(withDatabase(registryServerUrl, database), 2);
-    try {
-      await registry.migrate();
+    await withFreshRegistry('registry_holds', async (registry) => {
       const hold = await registry.legalHolds.place({
         tenantId: 'acme',
         reason: 'case 1',
@@ -103,8 +108,6 @@ describe('legal holds in Postgres', () => {
       await expect(
         registry.apiKeys.create({ name: 'counsel', role: 'legal', createdBy: 'admin' }),
       ).resolves.toBeTruthy();
-    } finally {
-      await registry.close();
-    }
+    });
   });
 });
