@@ -8,6 +8,7 @@ import {
   LEDGER_KINDS,
   OPERATION_KINDS,
   OPERATION_STATUSES,
+  RETENTION_RUN_STATUSES,
   Role,
   STEP_STATUSES,
   StoredText,
@@ -21,6 +22,8 @@ import type {
   LedgerVerification,
   LegalHold,
   OperationSnapshot,
+  RetentionRun,
+  RetentionTenantPart,
   TenantRecord,
 } from '../domain/index.js';
 import { CURSOR_PATTERN, HOLD_ID_PATTERN } from '../registry/index.js';
@@ -138,6 +141,10 @@ export const Tenant = z
       .object({ since: z.string(), operationId: z.string() })
       .optional()
       .describe('Present while an operation holds the tenant read-only (its data is moving)'),
+    retention: z
+      .record(z.string(), z.object({ days: z.number().int() }))
+      .optional()
+      .describe("The tenant's own retention choices per data class (GET /v1/tenants/{id}/retention)"),
     drift: z
       .object({
         checkedAt: z.string(),
@@ -393,3 +400,155 @@ export const LegalHoldSchema = z
 export const LegalHoldList = z
   .object({ items: z.array(LegalHoldSchema.extend({ active: z.boolean() })) })
   .meta({ id: 'LegalHoldList' });
+
+// --- retention -----------------------------------------------------------------------------------
+
+const DataClass = StoredText.min(1).max(64);
+const RetentionDays = z
+  .number()
+  .int('whole days')
+  .positive('at least 1 day')
+  .max(36_500, 'at most 100 years');
+
+/** Body of `PUT /v1/tenants/{id}/retention`: the tenant's choices, replacing its earlier ones. */
+export const SetRetentionRequest = z
+  .strictObject({
+    dataClasses: z
+      .record(DataClass, z.strictObject({ days: RetentionDays }))
+      .refine((r) => Object.keys(r).length <= 20, 'at most 20 data classes')
+      .describe('days per data class, within what the tier allows; a class left out follows its tier'),
+  })
+  .meta({ id: 'SetRetentionRequest' });
+
+const EffectiveRetentionSchema = z.object({
+  dataClass: z.string(),
+  days: z.number().int().optional().describe('absent: kept forever'),
+  source: z.enum(['default', 'tier', 'tenant']),
+  tenantChoiceIgnored: z
+    .object({ days: z.number().int() })
+    .optional()
+    .describe("the tenant's choice, outside what its tier now allows, so not applied"),
+  tenantBounds: z
+    .object({ minDays: z.number().int(), maxDays: z.number().int() })
+    .optional()
+    .describe('what the tenant may choose (absent: it may not)'),
+});
+
+export const TenantRetentionSchema = z
+  .object({ tenantId: z.string(), tier: z.string(), dataClasses: z.array(EffectiveRetentionSchema) })
+  .meta({ id: 'TenantRetention' });
+
+/** Body of `POST /v1/retention/runs`. */
+export const StartRetentionRunRequest = z
+  .strictObject({
+    dryRun: z.boolean().default(false).describe('report what a real run would delete; delete nothing'),
+    force: z
+      .boolean()
+      .default(false)
+      .describe("delete past the guard (a table losing more than the configured share of a tenant's rows)"),
+    tenants: z.array(TenantId).min(1).max(1000).optional().describe('only these tenants'),
+    dataClasses: z.array(DataClass).min(1).max(20).optional().describe('only these data classes'),
+  })
+  .meta({ id: 'StartRetentionRunRequest' });
+
+export const RETENTION_RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$/;
+export const RetentionRunParams = z.strictObject({
+  id: z.string().regex(RETENTION_RUN_ID_PATTERN, 'a retention run id such as ret-…'),
+});
+
+export const ListRetentionRunsQuery = z.strictObject({
+  limit: queryInteger(1, 100).default(20),
+  before: z
+    .string()
+    .regex(RETENTION_RUN_ID_PATTERN, 'a retention run id')
+    .optional()
+    .describe('the last run of the previous page'),
+});
+
+export const RetentionRunPartsQuery = z.strictObject({
+  limit: queryInteger(1, 500).default(100),
+  afterTenant: TenantId.optional().describe("the previous page's last tenant"),
+});
+
+const RetentionTableReportSchema = z.object({
+  table: z.string(),
+  dataClass: z.string(),
+  days: z.number().int().optional(),
+  source: z.enum(['default', 'tier', 'tenant']),
+  rows: z.number().int(),
+  expired: z.number().int(),
+  deleted: z.number().int().describe('in a dry run: what a real run would delete'),
+  skippedUnderHold: z.number().int(),
+  keptReferenced: z.number().int().optional().describe('expired rows other rows still reference'),
+  guard: z.enum(['tripped', 'forced']).optional(),
+  batches: z.number().int(),
+  longestBatchMs: z.number().int().describe('how long the longest batch held its locks'),
+});
+
+export const RetentionTenantPartSchema = z
+  .object({
+    tenantId: z.string(),
+    operationId: z.string().optional(),
+    status: z.enum(['succeeded', 'failed', 'skipped']),
+    reason: z.string().optional(),
+    tables: z.array(RetentionTableReportSchema),
+    policyShortened: z
+      .array(z.object({ dataClass: z.string(), from: z.number().int(), to: z.number().int() }))
+      .optional()
+      .describe("classes whose days are fewer than in the tenant's last real run"),
+    recordedAt: z.iso.datetime().optional(),
+  })
+  .meta({ id: 'RetentionTenantPart' }) satisfies z.ZodType<RetentionTenantPart>;
+
+export const RetentionRunSchema = z
+  .object({
+    id: z.string(),
+    trigger: z.enum(['schedule', 'api']),
+    requestedBy: z.string(),
+    dryRun: z.boolean(),
+    force: z.boolean(),
+    tenants: z.array(z.string()).optional(),
+    dataClasses: z.array(z.string()).optional(),
+    status: z.enum(RETENTION_RUN_STATUSES),
+    progress: z.object({ done: z.number().int(), total: z.number().int().optional() }),
+    totals: z.object({
+      expired: z.number().int(),
+      deleted: z.number().int(),
+      skippedUnderHold: z.number().int(),
+      guardTripped: z.number().int(),
+      failedTenants: z.number().int(),
+    }),
+    error: ErrorInfo.optional(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().optional(),
+  })
+  .meta({ id: 'RetentionRun' }) satisfies z.ZodType<RetentionRun>;
+
+export const RetentionRunDetail = RetentionRunSchema.extend({
+  parts: z.array(RetentionTenantPartSchema).describe("the tenants' parts so far, in tenant id order"),
+  nextAfterTenant: z.string().optional().describe('pass as afterTenant for the next page of parts'),
+}).meta({ id: 'RetentionRunDetail' });
+
+export const RetentionRunPage = z
+  .object({ items: z.array(RetentionRunSchema), nextBefore: z.string().optional() })
+  .meta({ id: 'RetentionRunPage' });
+
+export const RetentionScheduleSchema = z
+  .object({
+    id: z.string(),
+    paused: z.boolean(),
+    note: z.string().optional(),
+    spec: z.object({ cron: z.string().optional(), every: z.string().optional() }),
+    overlap: z.string(),
+    catchupWindow: z.string(),
+    nextActionTimes: z.array(z.iso.datetime()),
+    recentActions: z.array(
+      z.object({ scheduledAt: z.iso.datetime(), takenAt: z.iso.datetime(), runId: z.string() }),
+    ),
+  })
+  .meta({ id: 'RetentionSchedule' });
+
+export const RetentionScheduleChangeRequest = z
+  .strictObject({ note: StoredText.trim().min(1).max(500).optional().describe('why, shown on the schedule') })
+  .meta({ id: 'RetentionScheduleChangeRequest' });

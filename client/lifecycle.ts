@@ -1,6 +1,8 @@
 import type {
   Actor,
   OperationSnapshot,
+  RetentionRunRequest,
+  TenantRetention,
   TenantOperationKind,
   TenantRecord,
   TenantSpec,
@@ -26,6 +28,14 @@ export interface LifecycleClient {
    * tier or a move not supported, InvalidTransition when it is on that tier already).
    */
   changeTenantTier(tenant: TenantRecord, tier: string, actor: Actor): Promise<OperationSnapshot>;
+  /** Asks the tenant's workflow to record its own retention choices (checked again at its turn). */
+  setTenantRetention(tenantId: string, dataClasses: TenantRetention, actor: Actor): Promise<OperationSnapshot>;
+  /** Starts a retention run already recorded in the registry (its workflow id is the run's). */
+  startRetentionRun(request: RetentionRunRequest): Promise<void>;
+  /** The retention Schedule, or undefined when no lifecycle worker has created it yet. */
+  retentionSchedule(): Promise<RetentionScheduleView | undefined>;
+  /** Pauses, unpauses or fires the retention Schedule now (NotFound when it does not exist yet). */
+  changeRetentionSchedule(change: 'pause' | 'unpause' | 'trigger', note: string): Promise<void>;
   cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
   retryOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
   /**
@@ -35,4 +45,16 @@ export interface LifecycleClient {
   endTenantWorkflow(tenantId: string, actor: Actor, reason: string): Promise<boolean>;
   /** Resolves when Temporal answers. */
   ping(): Promise<void>;
+}
+
+/** The retention Schedule as the API shows it. */
+export interface RetentionScheduleView {
+  id: string;
+  paused: boolean;
+  note?: string;
+  spec: { cron?: string; every?: string };
+  overlap: string;
+  catchupWindow: string;
+  nextActionTimes: string[];
+  recentActions: { scheduledAt: string; takenAt: string; runId: string }[];
 }

@@ -5,6 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import {
   WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -16,7 +17,9 @@ import type {
   Actor,
   OperationSnapshot,
   PolicyCatalog,
+  RetentionRunRequest,
   TenantOperationKind,
+  TenantRetention,
   TenantRecord,
   TenantSpec,
 } from '../domain/index.js';
@@ -28,7 +31,9 @@ import {
   tenantWorkflowId,
 } from '../workflows/definitions.js';
 import type { tenantWorkflow } from '../workflows/tenant.js';
-import type { LifecycleClient } from './lifecycle.js';
+import type { retentionRun } from '../workflows/retention-run.js';
+import type { LifecycleClient, RetentionScheduleView } from './lifecycle.js';
+import { changeRetentionSchedule, describeRetentionSchedule } from './retention-schedule.js';
 
 /** Maps what Temporal said to a LandlordError; anything unexpected means Temporal is unavailable. */
 function translate(err: unknown, tenantId: string): LandlordError {
@@ -144,6 +149,56 @@ export class TemporalLifecycleClient implements LifecycleClient {
       );
     } catch (err) {
       throw translate(err, tenant.id);
+    }
+  }
+
+  async setTenantRetention(
+    tenantId: string,
+    dataClasses: TenantRetention,
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    try {
+      return await this.bounded(() =>
+        this.client.workflow
+          .getHandle(tenantWorkflowId(tenantId))
+          .executeUpdate(requestOperation, { args: [{ kind: 'set-retention', actor, dataClasses }] }),
+      );
+    } catch (err) {
+      throw translate(err, tenantId);
+    }
+  }
+
+  async startRetentionRun(request: RetentionRunRequest): Promise<void> {
+    try {
+      await this.bounded(() =>
+        this.client.workflow.start<typeof retentionRun>('retentionRun', {
+          workflowId: request.id,
+          taskQueue: this.taskQueues.lifecycle,
+          args: [{ request }],
+        }),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      throw isGrpcDeadlineError(err) || !(err instanceof LandlordError)
+        ? new LandlordError('ServiceUnavailable', 'the workflow service did not answer; try again')
+        : err;
+    }
+  }
+
+  async retentionSchedule(): Promise<RetentionScheduleView | undefined> {
+    try {
+      return await this.bounded(() => describeRetentionSchedule(this.client));
+    } catch {
+      throw new LandlordError('ServiceUnavailable', 'the workflow service did not answer; try again');
+    }
+  }
+
+  async changeRetentionSchedule(change: 'pause' | 'unpause' | 'trigger', note: string): Promise<void> {
+    try {
+      await this.bounded(() => changeRetentionSchedule(this.client, change, note));
+    } catch (err) {
+      if (err instanceof LandlordError) throw err;
+      throw new LandlordError('ServiceUnavailable', 'the workflow service did not answer; try again');
     }
   }
 

@@ -45,6 +45,8 @@ const Env = z.object({
   LANDLORD_TEMPORAL_CLI: z.string().optional(),
   LANDLORD_TEMPORAL_TEST_SERVER: z.string().optional(),
   LANDLORD_TASK_QUEUE_PREFIX: z.string().default('landlord'),
+  /** Whether the lifecycle worker creates or updates the retention Schedule when it starts. */
+  LANDLORD_RETENTION_SCHEDULE: bool.default(true),
 
   LANDLORD_REGISTRY_URL: url.optional(),
   LANDLORD_POSTGRES_PORT: port.default(54320),
@@ -149,6 +151,8 @@ export interface Config {
   manifest: DataPlaneManifest;
   /** Data retention policies (config/retention.json), checked against the manifest and the tiers. */
   retention: RetentionPolicyFile;
+  /** The lifecycle worker creates or updates the retention Schedule at start (LANDLORD_RETENTION_SCHEDULE). */
+  retentionSchedule: boolean;
   /** Absolute folder of the manifest's SQL migrations. */
   migrationsDir: string;
   /** Stop this process when this parent is gone (`npm start` sets it for its children). */
@@ -323,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     catalog: catalog.data,
     manifest,
     retention,
+    retentionSchedule: e.LANDLORD_RETENTION_SCHEDULE,
     migrationsDir,
     ...(e.LANDLORD_PARENT_PID ? { parentPid: e.LANDLORD_PARENT_PID } : {}),
   };

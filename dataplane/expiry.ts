@@ -70,6 +70,13 @@ export interface BatchKey {
   type: string;
   /** The subject key column's type: held subjects are compared as that (a UUID in any case, say). */
   subjectType?: string;
+  /**
+   * SQL that is true of a row other rows still reference through a foreign key (built from the
+   * catalog only). Such a row is kept: deleting it would cascade into, or null columns of, rows
+   * no hold check and no ledger record would cover. Its referencing rows go first, by their own
+   * policy, and the row goes in a later run.
+   */
+  referenced?: string;
 }
 
 export async function batchKeyOf(c: pg.ClientBase, table: ExpiryTable): Promise<BatchKey> {
@@ -94,37 +101,79 @@ export async function batchKeyOf(c: pg.ClientBase, table: ExpiryTable): Promise<
   const subjectType = (subject?.rows[0] as { type?: string } | undefined)?.type;
   if (table.subjectKey && !subjectType)
     throw new Error(`table ${table.name} has no column ${table.subjectKey}`);
-  return { ...keys[0]!, ...(subjectType ? { subjectType } : {}) };
+  const referenced = await referencedSql(c, table.name);
+  return { ...keys[0]!, ...(subjectType ? { subjectType } : {}), ...(referenced ? { referenced } : {}) };
+}
+
+/** `EXISTS (…)` for each foreign key that references `table`, or'ed; undefined when none does. */
+async function referencedSql(c: pg.ClientBase, table: string): Promise<string | undefined> {
+  const { rows } = await c.query<{ child_schema: string; child: string; pairs: [string, string][] }>(
+    `SELECT n.nspname AS child_schema, cl.relname AS child,
+            array(SELECT ARRAY[ca.attname::text, pa.attname::text]
+                    FROM unnest(k.conkey, k.confkey) AS u(ck, pk)
+                    JOIN pg_attribute ca ON ca.attrelid = k.conrelid AND ca.attnum = u.ck
+                    JOIN pg_attribute pa ON pa.attrelid = k.confrelid AND pa.attnum = u.pk) AS pairs
+       FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+      WHERE k.contype = 'f' AND k.confrelid = $1::regclass
+      ORDER BY k.oid`,
+    [`public.${q(table)}`],
+  );
+  if (rows.length === 0) return undefined;
+  return rows
+    .map(
+      (r) =>
+        `EXISTS (SELECT 1 FROM ${q(r.child_schema)}.${q(r.child)} ref WHERE ${r.pairs
+          .map(([childCol, parentCol]) => `ref.${q(childCol)} = ${q(table)}.${q(parentCol)}`)
+          .join(' AND ')})`,
+    )
+    .join(' OR ');
+}
+
+function heldSql(table: ExpiryTable, key: BatchKey): string {
+  return table.subjectKey
+    ? `${q(table.subjectKey)} = ANY($3::text[]::${key.subjectType}[])`
+    : '($3::text[] IS NULL)';
 }
 
 function expiredWhere(table: ExpiryTable, key: BatchKey): string {
   // Types come from the catalog (format_type), not from any input.
   const subject = table.subjectKey
-    ? ` AND (${q(table.subjectKey)} IS NULL OR ${q(table.subjectKey)} <> ALL($3::text[]::${key.subjectType}[]))`
+    ? ` AND (${q(table.subjectKey)} IS NULL OR NOT ${heldSql(table, key)})`
     : ' AND $3::text[] IS NOT NULL';
-  // The type comes from the catalog (format_type), not from any input.
-  return `${q(table.tenantKey)} = $1 AND ${q(table.timestampColumn)} < $2${subject} AND ($4::text IS NULL OR ${q(key.name)} > $4::text::${key.type})`;
+  const referenced = key.referenced ? ` AND NOT (${key.referenced})` : '';
+  return `${q(table.tenantKey)} = $1 AND ${q(table.timestampColumn)} < $2${subject}${referenced} AND ($4::text IS NULL OR ${q(key.name)} > $4::text::${key.type})`;
 }
 
-/** How many rows are expired, and how many of those a held subject keeps. */
+/**
+ * How many rows the tenant has in the table, how many are expired, how many of those a held
+ * subject keeps, and how many other rows still reference (kept for a later run).
+ */
 export async function countExpired(
   c: pg.ClientBase,
   table: ExpiryTable,
   key: BatchKey,
   scope: ExpiryScope,
-): Promise<{ total: number; expired: number; held: number }> {
-  const held = table.subjectKey
-    ? `count(*) FILTER (WHERE ${q(table.timestampColumn)} < $2 AND ${q(table.subjectKey)} = ANY($3::text[]::${key.subjectType}[]))`
-    : 'count(*) FILTER (WHERE $3::text[] IS NULL)';
+): Promise<{ total: number; expired: number; held: number; referenced: number }> {
+  const expired = `${q(table.timestampColumn)} < $2`;
+  const held = `${expired} AND ${heldSql(table, key)}`;
+  const referenced = key.referenced
+    ? `${expired} AND NOT (${heldSql(table, key)}) IS TRUE AND (${key.referenced})`
+    : 'false';
   const { rows } = await c.query(
     `SELECT count(*)::bigint AS total,
-            count(*) FILTER (WHERE ${q(table.timestampColumn)} < $2)::bigint AS expired,
-            (${held})::bigint AS held
+            count(*) FILTER (WHERE ${expired})::bigint AS expired,
+            count(*) FILTER (WHERE ${held})::bigint AS held,
+            count(*) FILTER (WHERE ${referenced})::bigint AS referenced
        FROM ${q(table.name)} WHERE ${q(table.tenantKey)} = $1`,
     [scope.tenantId, scope.cutoff, scope.heldSubjects],
   );
-  const r = rows[0] as { total: string; expired: string; held: string };
-  return { total: Number(r.total), expired: Number(r.expired), held: Number(r.held) };
+  const r = rows[0] as { total: string; expired: string; held: string; referenced: string };
+  return {
+    total: Number(r.total),
+    expired: Number(r.expired),
+    held: Number(r.held),
+    referenced: Number(r.referenced),
+  };
 }
 
 export interface BatchResult {

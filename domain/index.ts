@@ -11,3 +11,4 @@ export * from './retention.js';
 export * from './ledger.js';
 export * from './legal-hold.js';
 export * from './text.js';
+export * from './retention-run.js';

@@ -1,11 +1,22 @@
 // No zod here: workflow code imports this module, and every new workflow evaluates what it imports.
 import type { ErrorInfo } from './errors.js';
-import type { TenantSpec } from './tenant.js';
+import type { TenantRetention, TenantSpec } from './tenant.js';
 
-export const OPERATION_KINDS = ['onboard', 'suspend', 'resume', 'drift-check', 'change-tier'] as const;
+export const OPERATION_KINDS = [
+  'onboard',
+  'suspend',
+  'resume',
+  'drift-check',
+  'change-tier',
+  'set-retention',
+  'apply-retention',
+] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** Operations on an existing tenant that need nothing but its id. */
-export type TenantOperationKind = Exclude<OperationKind, 'onboard' | 'change-tier'>;
+export type TenantOperationKind = Exclude<
+  OperationKind,
+  'onboard' | 'change-tier' | 'set-retention' | 'apply-retention'
+>;
 
 export const OPERATION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
@@ -29,6 +40,9 @@ export const OPERATION_STEPS = {
   'drift-check': ['check-drift', 'record-drift'],
   /** Between two pool tiers only the record changes; see TIER_MOVE_STEPS for pool → silo. */
   'change-tier': ['validate', 'switch-routing'],
+  'set-retention': ['validate', 'record-retention'],
+  /** Expired rows deleted in batches (or counted, in a dry run), then their evidence into the ledger. */
+  'apply-retention': ['delete-expired', 'record-evidence'],
 } as const satisfies Record<OperationKind, readonly string[]>;
 
 export type StepName<K extends OperationKind = OperationKind> = (typeof OPERATION_STEPS)[K][number];
@@ -130,6 +144,23 @@ export interface OperationInputs {
   'drift-check': Record<never, never>;
   /** The tier to move to, and where the tenant ends up on it. */
   'change-tier': { tier: string; plan: OperationPlan };
+  /** The tenant's own retention choices, replacing its earlier ones (domain/retention.ts). */
+  'set-retention': { dataClasses: TenantRetention };
+  /** The tenant's part of a retention run. */
+  'apply-retention': { retention: RetentionRequest };
+}
+
+/** What a retention run asks of each tenant (docs/retention.md). */
+export interface RetentionRequest {
+  runId: string;
+  /** Count what would be deleted; delete nothing. */
+  dryRun: boolean;
+  /** Delete past the guard (a table losing more than the configured share of its rows). */
+  force: boolean;
+  /** Only these data classes; absent: all. */
+  dataClasses?: string[];
+  /** Who asked: an API principal, or `schedule:landlord-retention`. */
+  requestedBy: string;
 }
 
 /** A request for one kind of operation: its kind, who asks, and that kind's input. */

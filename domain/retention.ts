@@ -7,6 +7,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import type { DataPlaneManifest } from './manifest.js';
+import type { TenantRetention } from './tenant.js';
 
 const Days = z.number().int('whole days').positive('at least 1 day').max(36_500, 'at most 100 years');
 
@@ -103,8 +104,6 @@ export function retentionPolicyProblems(
   return problems;
 }
 
-/** A tenant's own choices, per data class (PUT /v1/tenants/{id}/retention). */
-export type TenantRetention = Partial<Record<string, { days: number }>>;
 
 export interface EffectiveRetention {
   dataClass: string;

@@ -99,6 +99,9 @@ export interface DriftedResource {
   change: string;
 }
 
+/** A tenant's own retention choices, per data class (PUT /v1/tenants/{id}/retention). */
+export type TenantRetention = Partial<Record<string, { days: number }>>;
+
 export interface TenantRecord {
   id: TenantId;
   name: string;
@@ -116,6 +119,8 @@ export interface TenantRecord {
   resources: Record<string, unknown>;
   /** Set while an operation holds the tenant read-only (its data is moving); absent when writable. */
   readOnly?: { since: string; operationId: string };
+  /** The tenant's own retention choices per data class, within its tier's bounds (domain/retention.ts). */
+  retention?: TenantRetention;
   /** The latest drift check of the tenant's stacks. */
   drift?: { checkedAt: string; operationId: string; resources: DriftedResource[] };
   createdAt: string;

@@ -12,11 +12,14 @@ import type {
   LedgerVerification,
   LegalHold,
   OperationSnapshot,
+  RetentionRun,
+  RetentionRunRequest,
+  RetentionTenantPart,
   Role,
   StepProgress,
   TenantRecord,
 } from '../domain/index.js';
-import { LEDGER_GENESIS } from '../domain/index.js';
+import { addPart, emptyTotals, LEDGER_GENESIS } from '../domain/index.js';
 import { decodeCursor, encodeCursor, microsOf } from './cursor.js';
 import { newHoldId } from './legal-holds.js';
 import { ledgerEntryOf, ledgerHash, sameEntryOrThrow, verifyLedger } from './ledger.js';
@@ -35,6 +38,7 @@ import type {
   IdempotencyStore,
   OperationStore,
   Registry,
+  RetentionRunStore,
   TenantFilter,
   TenantStore,
 } from './stores.js';
@@ -229,6 +233,91 @@ class MemoryLegalHoldStore implements LegalHoldStore {
   }
 }
 
+class MemoryRetentionRunStore implements RetentionRunStore {
+  private readonly runs = new Map<string, RetentionRun & { seq: number }>();
+  private readonly byRun = new Map<string, Map<string, RetentionTenantPart>>();
+  private seq = 0;
+
+  private view(run: RetentionRun & { seq: number }): RetentionRun {
+    const { seq: _seq, ...stored } = run;
+    const parts = [...(this.byRun.get(run.id)?.values() ?? [])];
+    return copy({
+      ...stored,
+      progress: { ...stored.progress, done: parts.length },
+      totals: parts.reduce(addPart, emptyTotals()),
+    });
+  }
+
+  async start(request: RetentionRunRequest): Promise<RetentionRun> {
+    const existing = this.runs.get(request.id);
+    if (existing) return this.view(existing);
+    const at = now();
+    const run = {
+      ...copy(request),
+      status: 'running' as const,
+      progress: { done: 0 },
+      totals: emptyTotals(),
+      createdAt: at,
+      updatedAt: at,
+      seq: ++this.seq,
+    };
+    this.runs.set(request.id, run);
+    this.byRun.set(request.id, new Map());
+    return this.view(run);
+  }
+
+  async setTotal(id: string, total: number): Promise<void> {
+    const run = this.runs.get(id);
+    if (run) Object.assign(run, { progress: { ...run.progress, total }, updatedAt: now() });
+  }
+
+  async recordPart(id: string, part: RetentionTenantPart): Promise<void> {
+    const run = this.runs.get(id);
+    if (!run) return;
+    this.byRun.get(id)!.set(part.tenantId, { ...copy(part), recordedAt: now() });
+    run.updatedAt = now();
+  }
+
+  async finish(id: string, status: 'succeeded' | 'failed', error?: RetentionRun['error']): Promise<void> {
+    const run = this.runs.get(id);
+    if (!run || run.status !== 'running') return;
+    Object.assign(run, { status, updatedAt: now(), finishedAt: now(), ...(error ? { error: copy(error) } : {}) });
+  }
+
+  async get(id: string): Promise<RetentionRun | undefined> {
+    const run = this.runs.get(id);
+    return run && this.view(run);
+  }
+
+  async list({ limit, before }: { limit: number; before?: string }): Promise<RetentionRun[]> {
+    const below = before ? (this.runs.get(before)?.seq ?? 0) : Infinity;
+    return [...this.runs.values()]
+      .filter((r) => r.seq < below)
+      .sort((a, b) => b.seq - a.seq)
+      .slice(0, limit)
+      .map((r) => this.view(r));
+  }
+
+  async parts(id: string, { limit, afterTenant }: { limit: number; afterTenant?: string }) {
+    return [...(this.byRun.get(id)?.values() ?? [])]
+      .filter((p) => afterTenant === undefined || p.tenantId > afterTenant)
+      .sort((a, b) => (a.tenantId < b.tenantId ? -1 : 1))
+      .slice(0, limit)
+      .map(copy);
+  }
+
+  async lastRealPart(tenantId: string, exceptRun: string): Promise<RetentionTenantPart | undefined> {
+    const runs = [...this.runs.values()]
+      .filter((r) => !r.dryRun && r.id !== exceptRun)
+      .sort((a, b) => b.seq - a.seq);
+    for (const run of runs) {
+      const part = this.byRun.get(run.id)?.get(tenantId);
+      if (part?.status === 'succeeded') return copy(part);
+    }
+    return undefined;
+  }
+}
+
 class MemoryApiKeyStore implements ApiKeyStore {
   private readonly keys = new Map<string, ApiKeyRecord & { hash: string }>();
 
@@ -357,6 +446,7 @@ export class MemoryRegistry implements Registry {
   readonly audit = new MemoryAuditStore();
   readonly ledger = new MemoryLedgerStore();
   readonly legalHolds = new MemoryLegalHoldStore();
+  readonly retentionRuns = new MemoryRetentionRunStore();
   readonly apiKeys = new MemoryApiKeyStore();
   readonly idempotency: MemoryIdempotencyStore;
   /** Set to make ping() fail, as an unreachable server would. */

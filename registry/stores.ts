@@ -13,6 +13,10 @@ import type {
   LedgerRecord,
   LedgerVerification,
   OperationSnapshot,
+  RetentionRun,
+  RetentionRunRequest,
+  RetentionRunStatus,
+  RetentionTenantPart,
   Role,
   StepProgress,
   TenantRecord,
@@ -133,6 +137,24 @@ export interface LegalHoldStore {
   ): Promise<{ outcome: 'released' | 'already'; hold: LegalHold } | { outcome: 'unknown' }>;
 }
 
+export interface RetentionRunStore {
+  /** Records a run as started; starting it again (a retried activity) returns it as it is. */
+  start(run: RetentionRunRequest): Promise<RetentionRun>;
+  /** How many tenants the run goes over, once counted. */
+  setTotal(id: string, total: number): Promise<void>;
+  /** A tenant's part, once it has ended; recording it again replaces it. */
+  recordPart(id: string, part: RetentionTenantPart): Promise<void>;
+  finish(id: string, status: Exclude<RetentionRunStatus, 'running'>, error?: RetentionRun['error']): Promise<void>;
+  /** The run with its progress and totals. */
+  get(id: string): Promise<RetentionRun | undefined>;
+  /** Newest first; `before`: the id of the previous page's last run. */
+  list(filter: { limit: number; before?: string }): Promise<RetentionRun[]>;
+  /** A run's tenants' parts in tenant id order, after `afterTenant`. */
+  parts(id: string, filter: { limit: number; afterTenant?: string }): Promise<RetentionTenantPart[]>;
+  /** The tenant's part in its latest real (not dry) run that succeeded for it, other than `exceptRun`. */
+  lastRealPart(tenantId: string, exceptRun: string): Promise<RetentionTenantPart | undefined>;
+}
+
 export interface ApiKeyStore {
   /** Creates a key and returns its secret; the secret is shown once and only its hash is kept. */
   create(input: {
@@ -195,6 +217,7 @@ export interface Registry {
   audit: AuditStore;
   ledger: LedgerStore;
   legalHolds: LegalHoldStore;
+  retentionRuns: RetentionRunStore;
   apiKeys: ApiKeyStore;
   idempotency: IdempotencyStore;
   /** Applies pending migrations; safe from several processes at once. */

@@ -13,7 +13,7 @@ import type { Registry } from '../registry/index.js';
 import { logEndedSession, logWatchdogError, runAsMain, runWorkerProcess } from './process.js';
 
 export interface DataWorkerDeps {
-  config: Pick<Config, 'manifest' | 'taskQueues'>;
+  config: Pick<Config, 'manifest' | 'taskQueues' | 'retention'>;
   connection: NativeConnection;
   namespace: string;
   store: Registry;
@@ -31,6 +31,7 @@ export async function createDataWorker(deps: DataWorkerDeps): Promise<Worker> {
     manifest: deps.config.manifest,
     store: deps.store,
     secret: deps.secret,
+    retention: deps.config.retention,
   });
   return Worker.create({
     connection: deps.connection,

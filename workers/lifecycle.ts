@@ -3,6 +3,7 @@
  * activities they call (registry projections, policy, pool data plane, notifications).
  */
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { NativeConnection, WorkflowBundle, WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
@@ -11,6 +12,7 @@ import { createPolicyActivities } from '../activities/policy/index.js';
 import { PoolDirectory } from '../activities/pool/directory.js';
 import { createTenantDatabaseActivities } from '../activities/pool/index.js';
 import { createRegistryActivities } from '../activities/registry/index.js';
+import { createRetentionRunActivities } from '../activities/retention-runs/index.js';
 import type { Registry } from '../registry/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
 import { logEndedSession, logWatchdogError, runAsMain, runWorkerProcess } from './process.js';
@@ -38,7 +40,7 @@ export function bundleWorkflows(): Promise<WorkflowBundle> {
 }
 
 export interface LifecycleWorkerDeps {
-  config: Pick<Config, 'catalog' | 'manifest' | 'webhooks' | 'taskQueues'>;
+  config: Pick<Config, 'catalog' | 'manifest' | 'webhooks' | 'taskQueues' | 'retention'>;
   connection: NativeConnection;
   namespace: string;
   store: Registry;
@@ -55,10 +57,19 @@ export function createLifecycleActivities({
   store,
   directory,
   secret,
-}: Pick<LifecycleWorkerDeps, 'config' | 'store' | 'directory' | 'secret'>) {
+  client,
+}: Pick<LifecycleWorkerDeps, 'config' | 'store' | 'directory' | 'secret'> & {
+  /** What retention runs ask tenant workflows for their parts with. */
+  client: Client;
+}) {
   return {
     ...createRegistryActivities({ store }),
-    ...createPolicyActivities({ catalog: config.catalog, localRegions: directory.regions }),
+    ...createPolicyActivities({
+      catalog: config.catalog,
+      localRegions: directory.regions,
+      retention: config.retention,
+    }),
+    ...createRetentionRunActivities({ client, store, concurrency: config.retention.concurrency }),
     ...createTenantDatabaseActivities({ directory, secret, manifest: config.manifest }),
     ...createNotificationActivities({
       urls: config.webhooks.urls,
@@ -70,7 +81,8 @@ export type LifecycleActivities = ReturnType<typeof createLifecycleActivities>;
 
 /** Creates (does not run) the lifecycle worker. */
 export async function createLifecycleWorker(deps: LifecycleWorkerDeps): Promise<Worker> {
-  const activities = createLifecycleActivities(deps);
+  const client = new Client({ connection: deps.connection, namespace: deps.namespace });
+  const activities = createLifecycleActivities({ ...deps, client });
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
@@ -105,6 +117,12 @@ runAsMain(import.meta.url, 'lifecycle', () =>
       directory,
       secret,
     });
+    if (config.retentionSchedule) {
+      const { ensureRetentionSchedule } = await import('../client/retention-schedule.js');
+      const client = new Client({ connection, namespace: config.temporal.namespace });
+      const done = await ensureRetentionSchedule(client, config.retention, config.taskQueues.lifecycle);
+      log(`retention schedule ${done} (${JSON.stringify(config.retention.schedule)})`);
+    }
     return { worker, taskQueue: config.taskQueues.lifecycle, close: () => directory.close() };
   }),
 );

@@ -4,3 +4,5 @@ export { onboardTenant } from './onboard-tenant.js';
 export { changeTenantAccess } from './change-tenant-access.js';
 export { checkTenantDrift } from './check-tenant-drift.js';
 export { changeTenantTier } from './change-tenant-tier.js';
+export { applyRetention, setRetention } from './retention.js';
+export { retentionRun } from './retention-run.js';

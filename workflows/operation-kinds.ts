@@ -23,6 +23,7 @@ import { changeTenantAccess } from './change-tenant-access.js';
 import { changeTenantTier } from './change-tenant-tier.js';
 import { checkTenantDrift } from './check-tenant-drift.js';
 import { onboardTenant } from './onboard-tenant.js';
+import { applyRetention, setRetention } from './retention.js';
 import type { OperationOutcome } from './operation-tracker.js';
 
 /** Why an operation cannot be taken or run: the error kind and what to tell the caller. */
@@ -91,6 +92,10 @@ function placement(facts: TenantFacts): { tier: string; deploymentModel?: 'pool'
   if (!facts.spec) return undefined;
   return { tier: facts.spec.tier, ...(facts.plan ? { deploymentModel: facts.plan.deploymentModel } : {}) };
 }
+
+/** Retention concerns a recorded tenant: one still being onboarded has nothing to keep or delete. */
+const onboarded = (_request: unknown, facts: TenantFacts): Refusal | undefined =>
+  facts.tenant ? undefined : { type: 'InvalidTransition', message: 'the tenant is still being onboarded' };
 
 /** Options every operation's child workflow starts with: its id is the operation's. */
 const childOptions = (operation: OperationSnapshot) => ({
@@ -209,6 +214,39 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
             dataQueue,
           },
         ],
+      }),
+  },
+  'set-retention': {
+    from: ['active', 'suspended'],
+    verb: 'given its own retention',
+    permission: 'operateTenant',
+    steps: () => newSteps('set-retention'),
+    input: (request) => ({ dataClasses: request.dataClasses }),
+    malformed: (request) =>
+      typeof request.dataClasses !== 'object' || request.dataClasses === null
+        ? 'a retention change needs its data classes'
+        : undefined,
+    refusal: onboarded,
+    run: (operation, { facts, tenantVersion }) =>
+      executeChild(setRetention, {
+        ...childOptions(operation),
+        args: [{ operation, tenant: facts.tenant!, tenantVersion }],
+      }),
+  },
+  // A suspended tenant's data is still subject to retention.
+  'apply-retention': {
+    from: ['active', 'suspended'],
+    verb: 'swept by a retention run',
+    permission: 'operateTenant',
+    steps: () => newSteps('apply-retention'),
+    input: (request) => ({ retention: request.retention }),
+    malformed: (request) =>
+      !request.retention?.runId ? 'a retention part needs the run it belongs to' : undefined,
+    refusal: onboarded,
+    run: (operation, { facts, dataQueue }) =>
+      executeChild(applyRetention, {
+        ...childOptions(operation),
+        args: [{ operation, tenant: facts.tenant!, dataQueue }],
       }),
   },
 };

@@ -7,7 +7,8 @@ import { Context } from '@temporalio/activity';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { LandlordError } from '../../domain/index.js';
-import type { DataPlaneManifest } from '../../domain/index.js';
+import type { DataPlaneManifest, RetentionPolicyFile } from '../../domain/index.js';
+import { createRetentionActivities } from './retention.js';
 import type { PoolDirectory } from '../pool/directory.js';
 import { siloOwnerUrl } from '../../dataplane/silo.js';
 import type { Registry } from '../../registry/index.js';
@@ -80,12 +81,14 @@ export function createDataActivities({
   manifest,
   store,
   secret,
+  retention,
 }: {
   directory: PoolDirectory;
   manifest: DataPlaneManifest;
   store: Registry;
   /** Master secret: the silo's owner role, which Landlord works in a silo as, has a password derived from it. */
   secret: string;
+  retention: Pick<RetentionPolicyFile, 'dataClasses' | 'lockBudgetMs' | 'guardShare'>;
 }) {
   // Never a superuser inside a database the tenant can log in to: the silo's owner role.
   const siloUrl = (tenantId: string, region: string) =>
@@ -109,6 +112,7 @@ export function createDataActivities({
   }
 
   return {
+    ...createRetentionActivities({ directory, manifest, store, secret, retention }),
     /**
      * Checks, before the tenant is frozen, that both databases answer and that every table of the
      * manifest has the same columns of the same types in both (a binary COPY needs that).

@@ -1,6 +1,20 @@
 import { createHash } from 'node:crypto';
-import { checkPlacement, LandlordError } from '../../domain/index.js';
-import type { PolicyCatalog, Region, SiloSpec, TenantSpec, TierPolicy } from '../../domain/index.js';
+import {
+  checkPlacement,
+  effectiveRetention,
+  LandlordError,
+  tenantRetentionProblems,
+} from '../../domain/index.js';
+import type {
+  EffectiveRetention,
+  PolicyCatalog,
+  Region,
+  RetentionPolicyFile,
+  SiloSpec,
+  TenantRetention,
+  TenantSpec,
+  TierPolicy,
+} from '../../domain/index.js';
 import type { StepRef } from '../step-ref.js';
 
 export interface PlacementDecision {
@@ -54,11 +68,31 @@ function siloSpec(
 export function createPolicyActivities({
   catalog,
   localRegions,
+  retention,
 }: {
   catalog: PolicyCatalog;
   localRegions: ReadonlySet<string>;
+  /** Retention policies (config/retention.json); absent where no tenant's choices are checked. */
+  retention?: Pick<RetentionPolicyFile, 'dataClasses'>;
 }) {
   return {
+    /**
+     * Checks a tenant's retention choices against its tier (ValidationFailed, one line per
+     * problem) and returns the policy that results, per data class.
+     */
+    async checkTenantRetention({
+      tier,
+      choices,
+    }: {
+      tier: string;
+      choices: TenantRetention;
+    }): Promise<EffectiveRetention[]> {
+      if (!retention) throw new LandlordError('Misconfigured', 'this worker has no retention policies');
+      const problems = tenantRetentionProblems(retention, tier, choices);
+      if (problems.length > 0) throw new LandlordError('ValidationFailed', problems.join('; '));
+      return effectiveRetention(retention, tier, choices);
+    },
+
     /** Checks a tenant's tier and region against policy and settles where and how it will live. */
     async validatePlacement({
       stepRef,

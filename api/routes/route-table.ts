@@ -4,6 +4,7 @@ import { auditRoutes } from './audit-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
 import { legalHoldRoutes } from './legal-hold-routes.js';
 import { operationRoutes } from './operation-routes.js';
+import { retentionRoutes } from './retention-routes.js';
 import { serviceRoutes } from './service-routes.js';
 import { tenantRoutes } from './tenant-routes.js';
 
@@ -16,4 +17,5 @@ export const routeTable: readonly RouteDefinition[] = [
   ...auditRoutes,
   ...evidenceRoutes,
   ...legalHoldRoutes,
+  ...retentionRoutes,
 ];

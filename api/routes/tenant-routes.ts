@@ -38,7 +38,7 @@ export const OPERATION_LINKS: Record<string, RouteLink> = {
   changeTenant: { operationId: 'changeTenant', parameters: byTenant },
 };
 
-const ACCEPTED = {
+export const ACCEPTED = {
   description: 'Accepted: the operation as first recorded; follow Location for its progress.',
   schema: Operation,
   headers: { Location: { description: 'URL of the operation' } },

@@ -13,6 +13,7 @@ import { PostgresIdempotencyStore } from './idempotency.js';
 import { PostgresLedgerStore } from './ledger.js';
 import { PostgresLegalHoldStore } from './legal-holds.js';
 import { PostgresOperationStore } from './operations.js';
+import { PostgresRetentionRunStore } from './retention-runs.js';
 import { PostgresTenantStore } from './tenants.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
@@ -23,6 +24,7 @@ export class PostgresRegistry implements Registry {
   readonly audit: PostgresAuditStore;
   readonly ledger: PostgresLedgerStore;
   readonly legalHolds: PostgresLegalHoldStore;
+  readonly retentionRuns: PostgresRetentionRunStore;
   readonly apiKeys: PostgresApiKeyStore;
   readonly idempotency: PostgresIdempotencyStore;
 
@@ -35,6 +37,7 @@ export class PostgresRegistry implements Registry {
     this.audit = new PostgresAuditStore(pool);
     this.ledger = new PostgresLedgerStore(pool);
     this.legalHolds = new PostgresLegalHoldStore(pool);
+    this.retentionRuns = new PostgresRetentionRunStore(pool);
     this.apiKeys = new PostgresApiKeyStore(pool);
     this.idempotency = new PostgresIdempotencyStore(pool, idempotency);
   }

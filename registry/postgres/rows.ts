@@ -57,6 +57,7 @@ export function tenantFromRow(r: Row): TenantRecord {
     resources: r.resources as Record<string, unknown>,
     ...(r.read_only ? { readOnly: r.read_only as TenantRecord['readOnly'] } : {}),
     ...(r.drift ? { drift: r.drift as TenantRecord['drift'] } : {}),
+    ...(r.retention ? { retention: r.retention as TenantRecord['retention'] } : {}),
     createdAt: iso(r.created_at as Date)!,
     updatedAt: iso(r.updated_at as Date)!,
     version: Number(r.version),

@@ -19,6 +19,7 @@ import type {
 } from '../../domain/index.js';
 import { installQuietRuntime, WORKFLOWS_PATH } from '../../workers/lifecycle.js';
 import type { LifecycleActivities } from '../../workers/lifecycle.js';
+import type { RetentionRunActivities } from '../../activities/retention-runs/index.js';
 import { requestOperation, tenantWorkflowId } from '../../workflows/definitions.js';
 import type { tenantWorkflow } from '../../workflows/tenant.js';
 import { uniqueTenantId } from '../support/harness.js';
@@ -63,7 +64,13 @@ interface Faults {
 /** Per tenant id, how many deliveries the webhook receiver refused while it was down. */
 const refusedDeliveries = new Map<string, number>();
 
-function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>): LifecycleActivities {
+/** The tenant workflow's activities; retention runs are tested on the real stack (retention.test.ts). */
+type TenantActivities = Omit<
+  LifecycleActivities,
+  keyof RetentionRunActivities | 'checkTenantRetention'
+>;
+
+function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>): TenantActivities {
   const receiverDownSince = new Map<string, number>();
   const partitions = new Set<string>();
   const logins = new Map<string, boolean>();

@@ -88,6 +88,8 @@ export class Harness {
       LANDLORD_TASK_QUEUE_PREFIX: `test-${suffix}`,
       LANDLORD_ADMIN_KEY: ADMIN_KEY,
       LANDLORD_LOG_LEVEL: 'silent',
+      // Tests share one Temporal server: a spawned worker must not put the daily Schedule on it.
+      LANDLORD_RETENTION_SCHEDULE: 'false',
       ...(options.webhookUrls ? { LANDLORD_WEBHOOK_URLS: options.webhookUrls.join(',') } : {}),
       ...(options.webhookSecret ? { LANDLORD_WEBHOOK_SECRET: options.webhookSecret } : {}),
     };

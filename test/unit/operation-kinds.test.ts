@@ -30,6 +30,8 @@ describe('the operation table', () => {
       resume: ['post', '/v1/tenants/{id}/resume'],
       'drift-check': ['post', '/v1/tenants/{id}/drift-check'],
       'change-tier': ['patch', '/v1/tenants/{id}'],
+      'set-retention': ['put', '/v1/tenants/{id}/retention'],
+      'apply-retention': ['post', '/v1/retention/runs'],
     };
     for (const kind of KINDS) {
       const [method, path] = routeOf[kind];

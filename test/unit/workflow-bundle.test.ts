@@ -16,6 +16,7 @@ describe('the workflow bundle', () => {
       './domain/errors.ts',
       './domain/lifecycle.ts',
       './domain/operation.ts',
+      './domain/retention-run.ts',
       './domain/unsafe-text.ts',
     ]);
     expect(

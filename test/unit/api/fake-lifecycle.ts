@@ -1,13 +1,15 @@
 import type { Registry } from '../../../registry/index.js';
 import { OPERATION_TABLE, transitionRefusal } from '../../../workflows/operation-kinds.js';
-import type { LifecycleClient } from '../../../client/lifecycle.js';
+import type { LifecycleClient, RetentionScheduleView } from '../../../client/lifecycle.js';
 import { LandlordError, checkPlacement, newSteps, tierChangeRefusal } from '../../../domain/index.js';
 import type {
   Actor,
   OperationKind,
   OperationSnapshot,
   PolicyCatalog,
+  RetentionRunRequest,
   TenantOperationKind,
+  TenantRetention,
   TenantRecord,
   TenantSpec,
 } from '../../../domain/index.js';
@@ -20,7 +22,10 @@ export interface LifecycleCall {
     | 'changeTenantTier'
     | 'cancelOperation'
     | 'retryOperation'
-    | 'endTenantWorkflow';
+    | 'endTenantWorkflow'
+    | 'setTenantRetention'
+    | 'startRetentionRun'
+    | 'changeRetentionSchedule';
   tenantId: string;
   operationId?: string;
   actor: Actor;
@@ -44,6 +49,51 @@ export class FakeLifecycle implements LifecycleClient {
     private readonly store: Registry,
     private readonly catalog: PolicyCatalog,
   ) {}
+
+  /** Retention runs started, in order. */
+  readonly retentionRuns: RetentionRunRequest[] = [];
+  /** The retention Schedule; undefined until `createSchedule`, as before a lifecycle worker ran. */
+  schedule: RetentionScheduleView | undefined;
+  scheduleTriggers = 0;
+
+  createSchedule(): void {
+    this.schedule = {
+      id: 'landlord-retention',
+      paused: false,
+      spec: { cron: '0 2 * * *' },
+      overlap: 'SKIP',
+      catchupWindow: '21600s',
+      nextActionTimes: [],
+      recentActions: [],
+    };
+  }
+
+  async setTenantRetention(
+    tenantId: string,
+    dataClasses: TenantRetention,
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    this.calls.push({ method: 'setTenantRetention', tenantId, actor });
+    const tenant = await this.store.tenants.get(tenantId);
+    if (!tenant) throw new LandlordError('TenantNotFound', `no tenant "${tenantId}"`);
+    const refusal = transitionRefusal('set-retention', tenant.status);
+    if (refusal) throw new LandlordError('InvalidTransition', refusal);
+    return this.record(tenantId, 'set-retention', actor, { dataClasses });
+  }
+
+  async startRetentionRun(request: RetentionRunRequest): Promise<void> {
+    this.retentionRuns.push(request);
+  }
+
+  async retentionSchedule(): Promise<RetentionScheduleView | undefined> {
+    return this.schedule && structuredClone(this.schedule);
+  }
+
+  async changeRetentionSchedule(change: 'pause' | 'unpause' | 'trigger', note: string): Promise<void> {
+    if (!this.schedule) throw new LandlordError('NotFound', 'the schedule landlord-retention does not exist yet');
+    if (change === 'trigger') this.scheduleTriggers += 1;
+    else Object.assign(this.schedule, { paused: change === 'pause', note });
+  }
 
   /** Recorded as a call only when it ends something. */
   async endTenantWorkflow(tenantId: string, actor: Actor): Promise<boolean> {

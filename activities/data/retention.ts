@@ -1,0 +1,232 @@
+/**
+ * A tenant's part of a retention run, on the `landlord-data` queue (docs/retention.md): for each
+ * manifest table whose data class has a policy in days, its expired rows are counted, the guard
+ * and the tenant's legal holds applied, and the rest deleted in short batches by primary key
+ * (dataplane/expiry.ts), each batch with its evidence in the database's outbox; the outbox is then
+ * forwarded to the registry's ledger. A worker killed mid-part resumes from its heartbeated cursor.
+ */
+import { Context } from '@temporalio/activity';
+import pg from 'pg';
+import { effectiveRetention, LandlordError, siloNames } from '../../domain/index.js';
+import type {
+  DataPlaneManifest,
+  RetentionPolicyFile,
+  RetentionRequest,
+  RetentionTableReport,
+  TenantRecord,
+} from '../../domain/index.js';
+import {
+  batchKeyOf,
+  countExpired,
+  deleteExpiredBatch,
+  DELETION_OUTBOX_SQL,
+  drainOutbox,
+  holdsOn,
+  nextBatchSize,
+} from '../../dataplane/expiry.js';
+import { siloOwnerUrl } from '../../dataplane/silo.js';
+import type { Registry } from '../../registry/index.js';
+import type { PoolDirectory } from '../pool/directory.js';
+import { POOL_DATABASE } from '../pool/names.js';
+import { stepProgressWriter } from '../step-progress.js';
+import type { StepRef } from '../step-ref.js';
+
+const DAY_MS = 86_400_000;
+const FIRST_BATCH = 500;
+
+export interface TenantRetentionInput {
+  stepRef?: StepRef;
+  operationId: string;
+  tenant: Pick<TenantRecord, 'id' | 'tier' | 'region' | 'deploymentModel' | 'retention'>;
+  retention: RetentionRequest;
+}
+
+/** What a part heartbeats: where it is, so that a retried attempt resumes there. */
+interface PartCursor {
+  /** When the part began: every cutoff is measured from it, on every attempt. */
+  startedAt: string;
+  done: RetentionTableReport[];
+  current?: { report: RetentionTableReport; afterKey?: string; batchSize: number };
+}
+
+export interface RetentionDeps {
+  directory: PoolDirectory;
+  manifest: DataPlaneManifest;
+  store: Registry;
+  secret: string;
+  retention: Pick<RetentionPolicyFile, 'dataClasses' | 'lockBudgetMs' | 'guardShare'>;
+}
+
+async function connect(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: 'landlord-retention' });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+export function createRetentionActivities({ directory, manifest, store, secret, retention }: RetentionDeps) {
+  /** The tenant's database (its region's pool, or its silo, as the silo's owner) and its name. */
+  function databaseOf(tenant: TenantRetentionInput['tenant']): { url: string; database: string } {
+    if (!directory.regions.has(tenant.region))
+      throw new LandlordError(
+        'Misconfigured',
+        `region ${tenant.region} has no Postgres server this worker reaches; retention of its tenants' rows needs one`,
+      );
+    if (tenant.deploymentModel === 'pool')
+      return { url: directory.databaseUrl(tenant.region), database: POOL_DATABASE };
+    return {
+      url: siloOwnerUrl(directory.serverUrl(tenant.region), tenant.region, tenant.id, secret),
+      database: siloNames(tenant.id).database,
+    };
+  }
+
+  async function withTenantDatabase<T>(
+    tenant: TenantRetentionInput['tenant'],
+    work: (c: pg.Client, database: string) => Promise<T>,
+  ): Promise<T> {
+    const { url, database } = databaseOf(tenant);
+    const c = await connect(url);
+    try {
+      // A silo's outbox is made on first use, by its owner; tenants have no right on schema landlord.
+      if (tenant.deploymentModel === 'silo') await c.query(DELETION_OUTBOX_SQL);
+      return await work(c, database);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+
+  return {
+    /**
+     * Deletes (or, in a dry run, counts) the tenant's expired rows, table by table, children
+     * before the tables they reference; returns what it found and did per table.
+     */
+    async applyTenantRetention(input: TenantRetentionInput): Promise<RetentionTableReport[]> {
+      const { tenant, retention: request } = input;
+      const context = Context.current();
+      const resumed = context.info.heartbeatDetails as PartCursor | undefined;
+      const cursor: PartCursor = resumed ?? { startedAt: new Date().toISOString(), done: [] };
+      const policies = effectiveRetention(retention, tenant.tier, tenant.retention ?? {});
+      const tables = [...manifest.tables]
+        .reverse()
+        .filter((t) => !request.dataClasses || request.dataClasses.includes(t.dataClass));
+      const progress = stepProgressWriter(store, input.stepRef);
+      const beat = () => {
+        context.heartbeat(cursor);
+        progress.report({
+          done: cursor.done.length,
+          total: tables.length,
+          ...(cursor.current ? { current: cursor.current.report.table } : {}),
+        });
+      };
+      try {
+        return await withTenantDatabase(tenant, async (c, database) => {
+          for (const table of tables) {
+            if (cursor.done.some((r) => r.table === table.name)) continue;
+            const policy = policies.find((p) => p.dataClass === table.dataClass)!;
+            const base = { table: table.name, dataClass: table.dataClass, source: policy.source };
+            if (policy.days === undefined) {
+              // Kept forever: nothing is expired.
+              cursor.done.push({ ...base, rows: 0, expired: 0, deleted: 0, skippedUnderHold: 0, batches: 0, longestBatchMs: 0 });
+              continue;
+            }
+            const cutoff = new Date(Date.parse(cursor.startedAt) - policy.days * DAY_MS).toISOString();
+            const key = await batchKeyOf(c, table);
+            const holdsNow = async () =>
+              holdsOn(await store.legalHolds.list(tenant.id), table.dataClass, new Date().toISOString());
+            let current = cursor.current?.report.table === table.name ? cursor.current : undefined;
+            if (!current) {
+              const held = await holdsNow();
+              const counts = await countExpired(c, table, key, {
+                tenantId: tenant.id,
+                cutoff,
+                heldSubjects: held.heldSubjects,
+              });
+              const deletable = held.tableHeld ? 0 : counts.expired - counts.held - counts.referenced;
+              const report: RetentionTableReport = {
+                ...base,
+                days: policy.days,
+                rows: counts.total,
+                expired: counts.expired,
+                deleted: 0,
+                skippedUnderHold: held.tableHeld ? counts.expired : counts.held,
+                ...(counts.referenced > 0 && !held.tableHeld ? { keptReferenced: counts.referenced } : {}),
+                batches: 0,
+                longestBatchMs: 0,
+              };
+              const overGuard = counts.total > 0 && deletable / counts.total > retention.guardShare;
+              if (overGuard) report.guard = request.force ? 'forced' : 'tripped';
+              if (request.dryRun || held.tableHeld || deletable === 0 || report.guard === 'tripped') {
+                if (request.dryRun && report.guard !== 'tripped') report.deleted = deletable;
+                cursor.done.push(report);
+                beat();
+                continue;
+              }
+              current = { report, batchSize: FIRST_BATCH };
+              cursor.current = current;
+              beat();
+            }
+            for (;;) {
+              // Holds are read afresh before each batch: one placed mid-run counts from the next batch.
+              const held = await holdsNow();
+              if (held.tableHeld) break;
+              const result = await deleteExpiredBatch(
+                c,
+                table,
+                { tenantId: tenant.id, cutoff, heldSubjects: held.heldSubjects },
+                {
+                  key,
+                  ...(current.afterKey !== undefined ? { afterKey: current.afterKey } : {}),
+                  limit: current.batchSize,
+                  recordKeyPrefix: `retention:${request.runId}:${tenant.id}:${table.name}`,
+                  lockTimeoutMs: retention.lockBudgetMs * 10,
+                  entry: {
+                    kind: 'retention.delete',
+                    region: tenant.region,
+                    database,
+                    dataClass: table.dataClass,
+                    unit: 'rows',
+                    policy: { days: policy.days, source: policy.source },
+                    runId: request.runId,
+                    operationId: input.operationId,
+                    requestedBy: request.requestedBy,
+                  },
+                },
+              );
+              if (result.deleted === 0) break;
+              const report = current.report;
+              report.deleted += result.deleted;
+              report.batches += 1;
+              report.longestBatchMs = Math.max(report.longestBatchMs, Math.round(result.lockMs));
+              current.afterKey = result.lastKey;
+              current.batchSize = nextBatchSize(current.batchSize, result.lockMs, retention.lockBudgetMs);
+              beat();
+            }
+            const report = current.report;
+            // Whatever expired and was not deleted, a hold kept (one placed mid-run included).
+            report.skippedUnderHold = Math.max(
+              report.skippedUnderHold,
+              report.expired - report.deleted - (report.keptReferenced ?? 0),
+            );
+            cursor.done.push(report);
+            delete cursor.current;
+            beat();
+          }
+          return cursor.done;
+        });
+      } finally {
+        await progress.settle();
+      }
+    },
+
+    /** Forwards the tenant database's outbox to the ledger; returns how many records it forwarded. */
+    async forwardDeletionEvidence(input: Pick<TenantRetentionInput, 'tenant'>): Promise<number> {
+      return withTenantDatabase(input.tenant, (c) =>
+        drainOutbox(c, input.tenant.id, async (entry) => {
+          await store.ledger.append(entry);
+        }),
+      );
+    },
+  };
+}
+
+export type RetentionActivities = ReturnType<typeof createRetentionActivities>;
