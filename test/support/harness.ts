@@ -212,7 +212,7 @@ export class Harness {
   private async startApi(): Promise<void> {
     await bootstrapAdminKey(this.store, ADMIN_KEY);
     this.keys.set('admin', ADMIN_KEY);
-    for (const role of ['viewer', 'sales', 'operator'] as const) {
+    for (const role of ['viewer', 'sales', 'operator', 'legal'] as const) {
       this.keys.set(
         role,
         (await this.store.apiKeys.create({ name: `test ${role}`, role, createdBy: 'test' })).secret,
