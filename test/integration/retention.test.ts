@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { siloDatabaseName } from '../../activities/pool/index.js';
 import { withClient } from '../../dataplane/connection.js';
 import type { LedgerRecord, RetentionTableReport, RetentionTenantPart } from '../../domain/index.js';
+import { ensureRetentionSchedule } from '../../client/retention-schedule.js';
+import { RETENTION_SCHEDULE_ID } from '../../domain/index.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
 
 interface RunDetail {
@@ -28,6 +30,10 @@ describe('retention runs', () => {
     h = await Harness.create({ provisioning: true, data: true });
   });
   afterAll(async () => {
+    await h?.client.schedule
+      .getHandle(RETENTION_SCHEDULE_ID)
+      .delete()
+      .catch(() => undefined);
     await h?.close();
   });
 
@@ -284,5 +290,61 @@ describe('retention runs', () => {
     const forced = await run({ tenants: [d], force: true });
     expect(table(forced, d, 'activity_log')).toMatchObject({ expired: 30, deleted: 30, guard: 'forced' });
     expect(await count(urlOf(d), d, 'activity_log')).toBe(10);
+  });
+
+  // Last: the Schedule's runs go over every tenant of this file.
+  it('has a Schedule once the worker made it, which fires, and pausing it stops runs', async () => {
+    const { retention, taskQueues } = h.config;
+    expect(await ensureRetentionSchedule(h.client, retention, taskQueues.lifecycle)).toBe('created');
+    // A second worker starting changes nothing but brings it up to date.
+    expect(await ensureRetentionSchedule(h.client, retention, taskQueues.lifecycle)).toBe('updated');
+    const shown = await h.api('GET', '/v1/retention/schedule', { role: 'viewer' });
+    expect(shown.status).toBe(200);
+    expect(shown.body).toMatchObject({
+      id: 'landlord-retention',
+      paused: false,
+      spec: { cron: '0 2 * * *' },
+      catchupWindow: '21600s',
+    });
+    const next = (shown.body!.nextActionTimes as string[])[0]!;
+    expect(next).toMatch(/T02:00:00(\.000)?Z$/);
+
+    const scheduledRuns = async () =>
+      ((await h.api('GET', '/v1/retention/runs?limit=100')).body!.items as { id: string; trigger: string }[])
+        .filter((r) => r.trigger === 'schedule')
+        .map((r) => r.id);
+    const waitForRuns = async (n: number) => {
+      const deadline = Date.now() + 60_000;
+      while ((await scheduledRuns()).length < n) {
+        if (Date.now() > deadline) throw new Error(`fewer than ${n} scheduled runs after 60 s`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    // Fired by hand, as the operator's route does it: a run over every tenant, by the schedule.
+    const fired = await h.api('POST', '/v1/retention/schedule/trigger', { role: 'operator', body: {} });
+    expect(fired.status).toBe(200);
+    await waitForRuns(1);
+    const [first] = await scheduledRuns();
+    expect(first).toMatch(/^landlord-retention-run-/);
+
+    // Fired by its own spec: every 2 s (shorter than the config allows, for the test).
+    await ensureRetentionSchedule(
+      h.client,
+      { ...retention, schedule: { every: '2s' } as never },
+      taskQueues.lifecycle,
+    );
+    await waitForRuns(2);
+    const paused = await h.api('POST', '/v1/retention/schedule/pause', {
+      role: 'operator',
+      body: { note: 'paused by the test' },
+    });
+    expect(paused.body).toMatchObject({ paused: true, note: 'paused by the test' });
+    // A firing already under way may still land; after that, none.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const settled = (await scheduledRuns()).length;
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect((await scheduledRuns()).length).toBe(settled);
+    const runs = (await h.api('GET', '/v1/retention/runs?limit=100')).body!.items as { status: string }[];
+    expect(runs.every((r) => r.status !== 'failed')).toBe(true);
   });
 });

@@ -757,6 +757,158 @@ export const badRequests: BadRequest[] = [
     expectType: problem('tenant-not-found'),
   },
 
+  // --- retention ---------------------------------------------------------------------------------
+  ...(
+    [
+      ['PUT', '/v1/tenants/acme-corp/retention', { dataClasses: { telemetry: { days: 10 } } }],
+      ['POST', '/v1/retention/runs', {}],
+      ['POST', '/v1/retention/schedule/pause', {}],
+      ['POST', '/v1/retention/schedule/unpause', {}],
+      ['POST', '/v1/retention/schedule/trigger', {}],
+    ] as const
+  ).flatMap(([method, path, body]) =>
+    (['viewer', 'sales', 'legal'] as const).map((role): BadRequest => ({
+      name: `${role} calling ${method} ${path}`,
+      method,
+      path,
+      role,
+      body,
+      expectStatus: 403,
+      expectType: problem('forbidden'),
+    })),
+  ),
+  ...(
+    [
+      '/v1/tenants/acme-corp/retention',
+      '/v1/retention/runs',
+      '/v1/retention/runs/ret-1',
+      '/v1/retention/schedule',
+    ] as const
+  ).map((path): BadRequest => ({
+    name: `GET ${path} without a key`,
+    method: 'GET',
+    path,
+    role: 'none',
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  })),
+  ...(
+    [
+      ['a retention choice of negative days', { dataClasses: { telemetry: { days: -1 } } }],
+      ['a retention choice of zero days', { dataClasses: { telemetry: { days: 0 } } }],
+      ['a retention choice of fractional days', { dataClasses: { telemetry: { days: 1.5 } } }],
+      ['a retention choice of days as a string', { dataClasses: { telemetry: { days: '30' } } }],
+      ['a retention choice over 100 years', { dataClasses: { telemetry: { days: 36_501 } } }],
+      ['a retention choice of forever', { dataClasses: { telemetry: { keep: 'forever' } } }],
+      ['a retention choice with an unknown field', { dataClasses: { telemetry: { days: 30, hours: 2 } } }],
+      ['a retention choice with no data classes field', { telemetry: { days: 30 } }],
+      ['a retention choice for a class with a NUL', { dataClasses: { 'tele\u0000metry': { days: 30 } } }],
+      ['a retention choice for a class with a lone surrogate', { dataClasses: { '\ud800': { days: 30 } } }],
+      ['a retention choice of null days', { dataClasses: { telemetry: null } }],
+    ] as const
+  ).map(([name, body]): BadRequest => ({
+    name,
+    method: 'PUT',
+    path: '/v1/tenants/acme-corp/retention',
+    body,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  {
+    name: 'a retention choice for an unknown tenant',
+    method: 'PUT',
+    path: '/v1/tenants/no-such-tenant-xxxxxxxx/retention',
+    body: { dataClasses: { telemetry: { days: 10 } } },
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  {
+    name: 'the retention of an unknown tenant',
+    method: 'GET',
+    path: '/v1/tenants/no-such-tenant-xxxxxxxx/retention',
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  {
+    name: 'the retention of a bad tenant id',
+    method: 'GET',
+    path: '/v1/tenants/Bad_Id/retention',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  ...(
+    [
+      ['a run with dryRun as a string', { dryRun: 'yes' }],
+      ['a run with force as a number', { force: 1 }],
+      ['a run over no tenants', { tenants: [] }],
+      ['a run over a bad tenant id', { tenants: ['Bad_Id'] }],
+      ['a run over 1001 tenants', { tenants: Array.from({ length: 1001 }, (_, i) => `tenant-${i}`) }],
+      ['a run over tenants given as a string', { tenants: 'acme-corp' }],
+      ['a run over no data classes', { dataClasses: [] }],
+      ['a run over an unknown data class', { dataClasses: ['telemetry', 'secrets'] }],
+      ['a run over a data class with a NUL', { dataClasses: ['tele\u0000metry'] }],
+      ['a run with an unknown field', { dryRun: true, everything: true }],
+    ] as const
+  ).map(([name, body]): BadRequest => ({
+    name,
+    method: 'POST',
+    path: '/v1/retention/runs',
+    body,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  {
+    name: 'a run over an unknown tenant',
+    method: 'POST',
+    path: '/v1/retention/runs',
+    body: { tenants: ['no-such-tenant-xxxxxxxx'] },
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  ...[
+    ['an unknown retention run', '/v1/retention/runs/ret-00000000-0000-4000-8000-000000000000', 404, 'not-found'],
+    ['a retention run id with a slash-free NUL', '/v1/retention/runs/ret%00x', 400, 'validation-failed'],
+    ['a retention run id of 129 characters', `/v1/retention/runs/${'r'.repeat(129)}`, 400, 'validation-failed'],
+    ['a page of 0 retention runs', '/v1/retention/runs?limit=0', 400, 'validation-failed'],
+    ['a page of 101 retention runs', '/v1/retention/runs?limit=101', 400, 'validation-failed'],
+    ['retention runs before a bad id', '/v1/retention/runs?before=%20x', 400, 'validation-failed'],
+    ['an unknown retention runs filter', '/v1/retention/runs?status=running', 400, 'validation-failed'],
+    ['parts of a run after a bad tenant id', '/v1/retention/runs/ret-1?afterTenant=Bad_Id', 400, 'validation-failed'],
+    ['the retention schedule before any worker made it', '/v1/retention/schedule', 404, 'not-found'],
+  ].map(([name, path, status, type]): BadRequest => ({
+    name: name as string,
+    method: 'GET',
+    path: path as string,
+    expectStatus: status as number,
+    expectType: problem(type as string),
+  })),
+  ...(['pause', 'unpause', 'trigger'] as const).flatMap((change): BadRequest[] => [
+    {
+      name: `${change} of a retention schedule no worker made yet`,
+      method: 'POST',
+      path: `/v1/retention/schedule/${change}`,
+      body: { note: 'maintenance' },
+      expectStatus: 404,
+      expectType: problem('not-found'),
+    },
+    {
+      name: `${change} of the retention schedule with a 501-character note`,
+      method: 'POST',
+      path: `/v1/retention/schedule/${change}`,
+      body: { note: 'n'.repeat(501) },
+      expectStatus: 400,
+      expectType: VALIDATION,
+    },
+    {
+      name: `${change} of the retention schedule with an unknown field`,
+      method: 'POST',
+      path: `/v1/retention/schedule/${change}`,
+      body: { note: 'n', at: 'now' },
+      expectStatus: 400,
+      expectType: VALIDATION,
+    },
+  ]),
+
   // --- the deletion ledger -----------------------------------------------------------------------
   ...(['/v1/evidence', '/v1/evidence/verify'] as const).map((path): BadRequest => ({
     name: `${path} without a key`,

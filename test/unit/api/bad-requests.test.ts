@@ -22,5 +22,8 @@ describe('bad requests', () => {
     expect(api().lifecycle.calls).toEqual([]);
     expect(await operationCount(api().store)).toBe(0);
     expect(await api().store.tenants.get('bad-request-probe')).toBeUndefined();
+    expect(await api().store.retentionRuns.list({ limit: 1 })).toEqual([]);
+    expect(api().lifecycle.retentionRuns).toEqual([]);
+    expect(api().lifecycle.scheduleTriggers).toBe(0);
   });
 });
