@@ -64,6 +64,20 @@ async function connect(url: string): Promise<pg.Client> {
   return client;
 }
 
+/** Rows and batches this part's batches of one table have committed (their outbox records). */
+async function outboxSoFar(
+  c: pg.ClientBase,
+  tenantId: string,
+  recordKeyPrefix: string,
+): Promise<{ rows: number; batches: number }> {
+  const { rows } = await c.query<{ rows: number; batches: number }>(
+    `SELECT coalesce(sum((entry->>'count')::int), 0)::int AS rows, count(*)::int AS batches
+       FROM landlord.deletion_outbox WHERE tenant_id = $1 AND starts_with(record_key, $2)`,
+    [tenantId, `${recordKeyPrefix}:`],
+  );
+  return rows[0]!;
+}
+
 export function createRetentionActivities({ directory, manifest, store, secret, retention }: RetentionDeps) {
   /** The tenant's database (its region's pool, or its silo, as the silo's owner) and its name. */
   function databaseOf(tenant: TenantRetentionInput['tenant']): { url: string; database: string } {
@@ -126,13 +140,22 @@ export function createRetentionActivities({ directory, manifest, store, secret, 
             const base = { table: table.name, dataClass: table.dataClass, source: policy.source };
             if (policy.days === undefined) {
               // Kept forever: nothing is expired.
-              cursor.done.push({ ...base, rows: 0, expired: 0, deleted: 0, skippedUnderHold: 0, batches: 0, longestBatchMs: 0 });
+              cursor.done.push({
+                ...base,
+                rows: 0,
+                expired: 0,
+                deleted: 0,
+                skippedUnderHold: 0,
+                batches: 0,
+                longestBatchMs: 0,
+              });
               continue;
             }
             const cutoff = new Date(Date.parse(cursor.startedAt) - policy.days * DAY_MS).toISOString();
             const key = await batchKeyOf(c, table);
             const holdsNow = async () =>
               holdsOn(await store.legalHolds.list(tenant.id), table.dataClass, new Date().toISOString());
+            const recordKeyPrefix = `retention:${request.runId}:${tenant.id}:${table.name}`;
             let current = cursor.current?.report.table === table.name ? cursor.current : undefined;
             if (!current) {
               const held = await holdsNow();
@@ -141,6 +164,10 @@ export function createRetentionActivities({ directory, manifest, store, secret, 
                 cutoff,
                 heldSubjects: held.heldSubjects,
               });
+              // An earlier attempt may have deleted some before it died, unheartbeated: they count too.
+              const before = await outboxSoFar(c, tenant.id, recordKeyPrefix);
+              counts.total += before.rows;
+              counts.expired += before.rows;
               const deletable = held.tableHeld ? 0 : counts.expired - counts.held - counts.referenced;
               const report: RetentionTableReport = {
                 ...base,
@@ -177,7 +204,7 @@ export function createRetentionActivities({ directory, manifest, store, secret, 
                   key,
                   ...(current.afterKey !== undefined ? { afterKey: current.afterKey } : {}),
                   limit: current.batchSize,
-                  recordKeyPrefix: `retention:${request.runId}:${tenant.id}:${table.name}`,
+                  recordKeyPrefix,
                   lockTimeoutMs: retention.lockBudgetMs * 10,
                   entry: {
                     kind: 'retention.delete',
@@ -202,6 +229,11 @@ export function createRetentionActivities({ directory, manifest, store, secret, 
               beat();
             }
             const report = current.report;
+            // What the batches committed, counted from their evidence: exact however often the
+            // part was interrupted (a heartbeat may be older than the last commit).
+            const committed = await outboxSoFar(c, tenant.id, recordKeyPrefix);
+            report.deleted = committed.rows;
+            report.batches = committed.batches;
             // Whatever expired and was not deleted, a hold kept (one placed mid-run included).
             report.skippedUnderHold = Math.max(
               report.skippedUnderHold,

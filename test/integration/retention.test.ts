@@ -292,6 +292,49 @@ describe('retention runs', () => {
     expect(await count(urlOf(d), d, 'activity_log')).toBe(10);
   });
 
+  it('runs a retention part and a tier move of the same tenant one after the other, both correct', async () => {
+    const e = uniqueTenantId('ret-move');
+    expect((await h.onboard({ id: e, tier: 'basic' })).status).toBe('succeeded');
+    await seed(urlOf(e), e, async ({ activity }) => {
+      await activity(5, 40);
+      await activity(10, 5);
+    });
+    // Asked for together: each is an operation of the tenant's workflow, so one waits for the other.
+    const [moved, swept] = await Promise.all([
+      h.api('PATCH', `/v1/tenants/${e}`, { role: 'operator', body: { tier: 'premium' } }),
+      run({ tenants: [e] }),
+    ]);
+    expect(moved.status, JSON.stringify(moved.body)).toBe(202);
+    const move = await h.waitForOperation(moved.body!.id as string, 300_000);
+    expect(move.status, JSON.stringify(move.error)).toBe('succeeded');
+    const part = swept.parts.find((p) => p.tenantId === e)!;
+    expect(part.status, part.reason).toBe('succeeded');
+    const retention = (await h.api('GET', `/v1/operations/${part.operationId!}`)).body!;
+    const span = (op: { steps: { startedAt?: string; finishedAt?: string }[] }) => [
+      op.steps
+        .map((s) => s.startedAt)
+        .filter(Boolean)
+        .sort()[0]!,
+      op.steps
+        .map((s) => s.finishedAt)
+        .filter(Boolean)
+        .sort()
+        .at(-1)!,
+    ];
+    const [moveStart, moveEnd] = span(move);
+    const [sweepStart, sweepEnd] = span(retention as never);
+    const sweptFirst = sweepEnd <= moveStart;
+    expect(
+      sweptFirst || moveEnd <= sweepStart,
+      `${sweepStart}–${sweepEnd} against ${moveStart}–${moveEnd}`,
+    ).toBe(true);
+    // In the pool (basic) 40 days of telemetry is expired; in the silo (premium: 90 days) it is not.
+    const log = table(swept, e, 'activity_log');
+    expect(log).toMatchObject(sweptFirst ? { days: 30, deleted: 5 } : { days: 90, deleted: 0 });
+    expect(await count(urlOf(e, true), e, 'activity_log')).toBe(15 - log.deleted);
+    expect(await count(urlOf(e), e, 'activity_log')).toBe(0);
+  });
+
   // Last: the Schedule's runs go over every tenant of this file.
   it('has a Schedule once the worker made it, which fires, and pausing it stops runs', async () => {
     const { retention, taskQueues } = h.config;

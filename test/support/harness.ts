@@ -176,13 +176,16 @@ export class Harness {
   }
 
   /** Starts `workers/<kind>.ts` as its own process, as `npm start` does; resolves once it polls. */
-  async spawnWorkerProcess(kind: 'lifecycle' | 'provisioning' | 'data' = 'lifecycle'): Promise<ChildProcess> {
+  async spawnWorkerProcess(
+    kind: 'lifecycle' | 'provisioning' | 'data' = 'lifecycle',
+    env: Record<string, string> = {},
+  ): Promise<ChildProcess> {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', fileURLToPath(new URL(`../../workers/${kind}.ts`, import.meta.url))],
       {
         cwd: PROJECT_ROOT,
-        env: { ...process.env, ...this.env },
+        env: { ...process.env, ...this.env, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
