@@ -9,7 +9,13 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../dataplane/connection.js';
-import { secureExistingSilos, secureSiloDatabase, siloOwnerPassword } from '../../dataplane/silo.js';
+import { DELETION_OUTBOX_SQL } from '../../dataplane/expiry.js';
+import {
+  secureExistingSilos,
+  secureSiloDatabase,
+  siloOwnerPassword,
+  siloOwnerUrl,
+} from '../../dataplane/silo.js';
 import { siloNames } from '../../domain/index.js';
 import {
   createTenantDatabaseActivities,
@@ -494,6 +500,11 @@ describe.each(REGIONS)('a silo tenant attacking the server it shares, in %s', (r
     // Its real password, from its stack's state.
     const outputs = stackResourceOutputs(h, `${tenant}.${region}`);
     credentials = { user: siloNames(tenant).role, password: outputs[`${tenant}-role`]!.password as string };
+    // The silo's deletion outbox, made by its owner as a retention run's first batch makes it.
+    await withClient(
+      siloOwnerUrl(h.directory.serverUrl(region), region, tenant, testStack().secret),
+      (c) => c.query(DELETION_OUTBOX_SQL),
+    );
   });
   afterAll(async () => {
     await h?.close();
@@ -534,6 +545,14 @@ describe.each(REGIONS)('a silo tenant attacking the server it shares, in %s', (r
     ['an advisory lock', 'SELECT pg_advisory_lock(1)', '42501'],
     ['a large object', 'SELECT lo_create(0)', '42501'],
     ['the migrations table', 'SELECT * FROM app_migrations', '42501'],
+    ['reading the deletion outbox', 'SELECT * FROM landlord.deletion_outbox', '42501'],
+    [
+      'forging deletion evidence',
+      "INSERT INTO landlord.deletion_outbox (record_key, tenant_id, entry) VALUES ('x', 'x', '{}')",
+      '42501',
+    ],
+    ['erasing deletion evidence', 'DELETE FROM landlord.deletion_outbox', '42501'],
+    ['a table in the outbox schema', 'CREATE TABLE landlord.loot (x int)', '42501'],
   ];
 
   it.each(refused)('refuses %s', async (_name, sql, code) => {
