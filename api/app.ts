@@ -49,7 +49,7 @@ export function createApp({
       retention,
       logger,
       metrics,
-      openApiDocument: () => (openApiDocument ??= buildOpenApiDocument(routeTable, catalog)),
+      openApiDocument: () => (openApiDocument ??= buildOpenApiDocument(routeTable, { catalog, retention })),
     }),
   );
   app.use(notFound());

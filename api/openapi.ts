@@ -4,7 +4,7 @@ import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi
 type RouteParameter = NonNullable<RouteConfig['request']>['params'];
 import { z } from 'zod';
 import { ERROR_KINDS, PERMISSIONS } from '../domain/index.js';
-import type { ErrorKind, PolicyCatalog } from '../domain/index.js';
+import type { ErrorKind, PolicyCatalog, RetentionPolicyFile } from '../domain/index.js';
 import { problemType } from './http-problem.js';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency.js';
 import type { RouteDefinition } from './route.js';
@@ -38,13 +38,7 @@ function problemResponses(route: RouteDefinition): Record<number, ErrorKind[]> {
   if (route.path.startsWith('/v1/tenants/')) add('TenantNotFound');
   if (route.path.startsWith('/v1/operations/')) add('OperationNotFound');
   if (route.path.startsWith('/v1/api-keys/')) add('NotFound');
-  if (route.operationId === 'createTenant') add('TenantExists', 'PolicyViolation');
-  if (['suspendTenant', 'resumeTenant', 'checkTenantDrift'].includes(route.operationId))
-    add('InvalidTransition');
-  if (route.operationId === 'changeTenant') add('InvalidTransition', 'PolicyViolation');
-  if (route.operationId === 'endTenantWorkflow') add('NotFound', 'InvalidTransition');
-  if (route.operationId === 'cancelOperation') add('OperationNotCancellable');
-  if (route.operationId === 'retryOperation') add('OperationNotRetryable');
+  add(...(route.errors ?? []));
   if (route.idempotent) add('IdempotencyKeyReused', 'IdempotencyKeyInFlight');
   if (route.permission || route.operationId === 'readiness') add('ServiceUnavailable');
   // What Node's HTTP parser refuses before any route runs.
@@ -73,12 +67,40 @@ function statePlacementPolicy(document: OpenApiDocument, catalog: PolicyCatalog)
   if (change?.tier) change.tier.enum = tiers;
 }
 
-interface OpenApiDocument {
-  components?: { schemas?: Record<string, { properties?: Record<string, { enum?: string[] }> }> };
+/**
+ * The data classes are data too (the manifest, checked against config/retention.json at start-up):
+ * every request field that names one lists them, so a client learns them from the document.
+ */
+function stateDataClasses(document: OpenApiDocument, retention: RetentionPolicyFile): void {
+  const classes = Object.keys(retention.dataClasses);
+  const schemas = document.components?.schemas ?? {};
+  for (const body of ['StartRetentionRunRequest', 'PlaceLegalHoldRequest']) {
+    const items = schemas[body]?.properties?.dataClasses?.items;
+    if (items) items.enum = classes;
+  }
+  const chosen = schemas.SetRetentionRequest?.properties?.dataClasses;
+  if (chosen) chosen.propertyNames = { ...chosen.propertyNames, enum: classes };
 }
 
-/** Builds the OpenAPI 3.1 document of `routes` from their zod schemas (and the placement policy). */
-export function buildOpenApiDocument(routes: readonly RouteDefinition[], catalog?: PolicyCatalog): unknown {
+interface OpenApiSchema {
+  enum?: string[];
+  items?: OpenApiSchema;
+  propertyNames?: OpenApiSchema;
+  properties?: Record<string, OpenApiSchema>;
+}
+
+interface OpenApiDocument {
+  components?: { schemas?: Record<string, OpenApiSchema> };
+}
+
+/**
+ * Builds the OpenAPI 3.1 document of `routes` from their zod schemas (and, where given, the
+ * placement policy and the data classes).
+ */
+export function buildOpenApiDocument(
+  routes: readonly RouteDefinition[],
+  { catalog, retention }: { catalog?: PolicyCatalog; retention?: RetentionPolicyFile } = {},
+): unknown {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -137,5 +159,6 @@ export function buildOpenApiDocument(routes: readonly RouteDefinition[], catalog
     servers: [{ url: '/' }],
   });
   if (catalog) statePlacementPolicy(document as OpenApiDocument, catalog);
+  if (retention) stateDataClasses(document as OpenApiDocument, retention);
   return document;
 }

@@ -3,7 +3,14 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 import type { z } from 'zod';
 import type { Registry } from '../registry/index.js';
 import type { LifecycleClient } from '../client/lifecycle.js';
-import type { Actor, ApiKeyRecord, Permission, PolicyCatalog, RetentionPolicyFile } from '../domain/index.js';
+import type {
+  Actor,
+  ApiKeyRecord,
+  ErrorKind,
+  Permission,
+  PolicyCatalog,
+  RetentionPolicyFile,
+} from '../domain/index.js';
 
 /** What route handlers may use. */
 export interface RouteDeps {
@@ -81,6 +88,11 @@ export interface RouteDefinition<
   /** A required JSON body; mutating routes without one accept no body or `{}`. */
   body?: B;
   responses: Record<number, RouteResponse>;
+  /**
+   * The error kinds this route's handler raises itself (a transition its state forbids, an id in the
+   * body or path that names nothing), documented beside those every route of its shape can give.
+   */
+  errors?: ErrorKind[];
   /** What an Idempotency-Key replay may show of a successful response (e.g. never a secret twice). */
   replayable?(body: unknown): unknown;
   /** Tenant and operation an audit event about this request refers to. */

@@ -125,6 +125,7 @@ export const legalHoldRoutes: RouteDefinition[] = [
     method: 'delete',
     path: '/v1/tenants/{id}/legal-holds/{holdId}',
     operationId: 'releaseLegalHold',
+    errors: ['NotFound'],
     summary: 'Release a legal hold (releasing a released hold again changes nothing)',
     description:
       'What the hold kept back is deleted by the next run that finds it expired; erasures waiting ' +

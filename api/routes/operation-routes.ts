@@ -40,6 +40,7 @@ export const operationRoutes: RouteDefinition[] = [
       method: 'post',
       path: `/v1/operations/{id}/${verb}`,
       operationId: `${verb}Operation`,
+      errors: [verb === 'cancel' ? 'OperationNotCancellable' : 'OperationNotRetryable'],
       summary: verb === 'cancel' ? 'Cancel a running operation' : 'Retry a failed or cancelled operation',
       tag: 'operations',
       permission: 'operateTenant',

@@ -41,6 +41,7 @@ const scheduleChange = (change: 'pause' | 'unpause' | 'trigger', summary: string
     method: 'post',
     path: `/v1/retention/schedule/${change}`,
     operationId: `${change}RetentionSchedule`,
+    errors: ['NotFound'],
     summary,
     tag: 'retention',
     permission: 'operateTenant',
@@ -90,6 +91,7 @@ export const retentionRoutes: RouteDefinition[] = [
     method: 'put',
     path: '/v1/tenants/{id}/retention',
     operationId: 'setTenantRetention',
+    errors: ['PolicyViolation', 'InvalidTransition'],
     summary: "Set a tenant's own retention, within what its tier allows",
     description:
       "Replaces the tenant's earlier choices: a data class left out follows its tier again. Days " +
@@ -116,6 +118,7 @@ export const retentionRoutes: RouteDefinition[] = [
     method: 'post',
     path: '/v1/retention/runs',
     operationId: 'startRetentionRun',
+    errors: ['TenantNotFound'],
     summary: 'Start a retention run now (or a dry run that deletes nothing)',
     description:
       'Goes over the named tenants, or every active and suspended one, each as an `apply-retention` ' +
@@ -164,7 +167,10 @@ export const retentionRoutes: RouteDefinition[] = [
         await deps.lifecycle.startRetentionRun(request);
       } catch (err) {
         await deps.store.retentionRuns
-          .finish(request.id, 'failed', { type: 'ServiceUnavailable', message: 'the run could not be started' })
+          .finish(request.id, 'failed', {
+            type: 'ServiceUnavailable',
+            message: 'the run could not be started',
+          })
           .catch(() => undefined);
         throw err;
       }
@@ -209,6 +215,7 @@ export const retentionRoutes: RouteDefinition[] = [
     method: 'get',
     path: '/v1/retention/runs/{id}',
     operationId: 'getRetentionRun',
+    errors: ['NotFound'],
     summary: "A retention run: its progress, totals and each tenant's part per table",
     tag: 'retention',
     permission: 'read',
@@ -237,6 +244,7 @@ export const retentionRoutes: RouteDefinition[] = [
     method: 'get',
     path: '/v1/retention/schedule',
     operationId: 'getRetentionSchedule',
+    errors: ['NotFound'],
     summary: 'The Schedule that starts the retention run, its next and latest firings',
     tag: 'retention',
     permission: 'read',

@@ -68,6 +68,7 @@ export const tenantRoutes: RouteDefinition[] = [
     method: 'post',
     path: '/v1/tenants',
     operationId: 'createTenant',
+    errors: ['TenantExists', 'PolicyViolation'],
     summary: 'Onboard a tenant',
     tag: 'tenants',
     permission: 'createTenant',
@@ -164,6 +165,7 @@ export const tenantRoutes: RouteDefinition[] = [
     method: 'patch',
     path: '/v1/tenants/{id}',
     operationId: 'changeTenant',
+    errors: ['InvalidTransition', 'PolicyViolation'],
     summary: 'Move a tenant to another tier; from a pool tier to a silo tier its data moves with it',
     description:
       'Pool to silo: the silo is provisioned, the tenant is read-only while its rows are copied and ' +
@@ -214,6 +216,7 @@ export const tenantRoutes: RouteDefinition[] = [
     method: 'delete',
     path: '/v1/tenants/{id}/workflow',
     operationId: 'endTenantWorkflow',
+    errors: ['NotFound', 'InvalidTransition'],
     summary: 'End the lifecycle workflow of a tenant that was never recorded',
     description:
       'The way out for a tenant workflow left stuck before its tenant or its operation reached the ' +
@@ -276,6 +279,7 @@ export const tenantRoutes: RouteDefinition[] = [
       path: `/v1/tenants/{id}/${kind}`,
       operationId,
       summary,
+      errors: ['InvalidTransition'],
       tag: 'tenants',
       permission: 'operateTenant',
       action: `tenant.${kind}`,

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { badRequests, sendBadRequest } from '../../support/bad-requests.js';
-import { operationCount, useApiHarness } from './api-harness.js';
+import { routeTable } from '../../../api/routes/route-table.js';
+import { call, operationCount, useApiHarness } from './api-harness.js';
+
+/** The route a request reaches, when it reaches one. */
+function routeOf(method: string, url: string) {
+  const path = url.split('?')[0]!;
+  return routeTable.find(
+    (route) =>
+      route.method === method.toLowerCase() &&
+      new RegExp(`^${route.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path),
+  );
+}
 
 const api = useApiHarness();
 
@@ -25,5 +36,26 @@ describe('bad requests', () => {
     expect(await api().store.retentionRuns.list({ limit: 1 })).toEqual([]);
     expect(api().lifecycle.retentionRuns).toEqual([]);
     expect(api().lifecycle.scheduleTriggers).toBe(0);
+  });
+
+  it('answers only statuses the OpenAPI document lists for the route', async () => {
+    const doc = (await call(api(), 'GET', '/openapi.json', { role: 'none' })).body;
+    const undocumented = badRequests.flatMap((c) => {
+      const route = routeOf(c.method, c.path);
+      if (!route) return [];
+      const listed = Object.keys(doc.paths[route.path][route.method].responses);
+      return listed.includes(String(c.expectStatus))
+        ? []
+        : [`${c.name}: ${c.expectStatus} (${route.operationId})`];
+    });
+    expect(undocumented).toEqual([]);
+  });
+
+  it('names the data classes wherever a request names one', async () => {
+    const schemas = (await call(api(), 'GET', '/openapi.json', { role: 'none' })).body.components.schemas;
+    const classes = ['personal', 'business', 'content', 'telemetry'];
+    expect(schemas.StartRetentionRunRequest.properties.dataClasses.items.enum).toEqual(classes);
+    expect(schemas.PlaceLegalHoldRequest.properties.dataClasses.items.enum).toEqual(classes);
+    expect(schemas.SetRetentionRequest.properties.dataClasses.propertyNames.enum).toEqual(classes);
   });
 });
