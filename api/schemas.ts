@@ -471,7 +471,11 @@ export const RetentionRunPartsQuery = z.strictObject({
 });
 
 const RetentionTableReportSchema = z.object({
-  table: z.string(),
+  table: z.string().describe('the table, or for objects the storage prefix'),
+  unit: z
+    .literal('objects')
+    .optional()
+    .describe("absent: rows of a table; `objects`: files under a storage prefix of a local silo's folder"),
   dataClass: z.string(),
   days: z.number().int().optional(),
   source: z.enum(['default', 'tier', 'tenant']),

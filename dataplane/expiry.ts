@@ -29,6 +29,14 @@ CREATE TABLE IF NOT EXISTS landlord.deletion_outbox (
   first_key text,
   last_key text,
   deleted_at timestamptz NOT NULL DEFAULT now()
+);
+-- Storage objects of a batch whose evidence is recorded but whose files may not all be gone yet
+-- (dataplane/storage-expiry.ts).
+CREATE TABLE IF NOT EXISTS landlord.object_deletions (
+  record_key text NOT NULL,
+  tenant_id text NOT NULL,
+  object_key text NOT NULL,
+  PRIMARY KEY (record_key, object_key)
 );`;
 
 export interface ExpiryTable {
@@ -127,6 +135,32 @@ async function referencedSql(c: pg.ClientBase, table: string): Promise<string | 
           .join(' AND ')})`,
     )
     .join(' OR ');
+}
+
+/**
+ * The held subjects a table's subject column can hold. A subject that is no value of the column's
+ * type (a name where the column holds UUIDs) is about no row of the table, and comparing it as that
+ * type would fail every batch; `known` remembers each answer across batches.
+ */
+export async function comparableSubjects(
+  c: pg.ClientBase,
+  key: BatchKey,
+  subjects: readonly string[],
+  known: Map<string, boolean> = new Map(),
+): Promise<string[]> {
+  if (!key.subjectType) return [...subjects];
+  for (const subject of subjects) {
+    if (known.has(subject)) continue;
+    try {
+      await c.query(`SELECT $1::text::${key.subjectType}`, [subject]);
+      known.set(subject, true);
+    } catch (err) {
+      // Class 22, data exception: not a value of the type.
+      if (!String((err as { code?: string }).code).startsWith('22')) throw err;
+      known.set(subject, false);
+    }
+  }
+  return subjects.filter((s) => known.get(s));
 }
 
 function heldSql(table: ExpiryTable, key: BatchKey): string {

@@ -5,6 +5,7 @@
  * code in a database a tenant can log in to ever runs with more than that database's rights.
  */
 import { createHmac } from 'node:crypto';
+import { join } from 'node:path';
 import pg from 'pg';
 import { SILO_OWNER_PREFIX, siloNames } from '../domain/index.js';
 import { withClient, withDatabase } from './connection.js';
@@ -24,6 +25,12 @@ const q = pg.escapeIdentifier;
 const OWNER_CONNECTION_LIMIT = 8;
 
 /** The silo owner's password, derived from the master secret so that it is stored nowhere. */
+
+/** The folder under which local regions keep their silo tenants' object storage (one per data dir). */
+export function localObjectsRoot(dataDir: string): string {
+  return join(dataDir, 'objects');
+}
+
 export function siloOwnerPassword(secret: string, region: string, tenantId: string): string {
   return createHmac('sha256', secret).update(`silo-owner:${region}:${tenantId}`).digest('base64url');
 }

@@ -49,9 +49,12 @@ export interface RetentionTotals {
   failedTenants: number;
 }
 
-/** One table of one tenant in a run. */
+/** One table (or storage prefix) of one tenant in a run. */
 export interface RetentionTableReport {
+  /** The table, or for objects the storage prefix. */
   table: string;
+  /** Absent: rows of a table; `objects`: files under a storage prefix (counts are of files). */
+  unit?: 'objects';
   dataClass: string;
   /** The policy applied: days (absent: kept forever) and where the value comes from. */
   days?: number;

@@ -74,7 +74,10 @@ export function retentionPolicyProblems(
   tierIds: readonly string[],
 ): string[] {
   const problems: string[] = [];
-  const classes = new Set(manifest.tables.map((t) => t.dataClass));
+  const classes = new Set([
+    ...manifest.tables.map((t) => t.dataClass),
+    ...manifest.storage.map((a) => a.dataClass),
+  ]);
   for (const dataClass of classes)
     if (!policy.dataClasses[dataClass])
       problems.push(
@@ -82,7 +85,9 @@ export function retentionPolicyProblems(
       );
   for (const [dataClass, value] of Object.entries(policy.dataClasses)) {
     if (!classes.has(dataClass as never))
-      problems.push(`dataClasses.${dataClass}: no table of the manifest has data class "${dataClass}"`);
+      problems.push(
+        `dataClasses.${dataClass}: no table or storage prefix of the manifest has data class "${dataClass}"`,
+      );
     const values: [string, RetentionValue][] = [
       [`dataClasses.${dataClass}`, value],
       ...Object.entries(value.tiers ?? {}).map(
@@ -103,7 +108,6 @@ export function retentionPolicyProblems(
   }
   return problems;
 }
-
 
 export interface EffectiveRetention {
   dataClass: string;

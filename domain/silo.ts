@@ -18,6 +18,14 @@ export function siloNames(tenantId: string): { database: string; role: string; o
   return { database, role: database, owner: `${SILO_OWNER_PREFIX}${tenantId.replaceAll('-', '_')}` };
 }
 
+/**
+ * A local silo's object-storage folder: under the folder where its region keeps its tenants'
+ * objects. Used by the local Pulumi program, which makes it, and the retention run, which sweeps it.
+ */
+export function localSiloFolder(objectsRoot: string, regionId: string, tenantId: string): string {
+  return `${objectsRoot}/${regionId}/${tenantId}`;
+}
+
 /** Pulumi project that holds every tenant silo stack; stacks are named `<tenant>.<region>`. */
 export const SILO_PROJECT = 'landlord-silo';
 

@@ -9,11 +9,12 @@ import { createDataActivities } from '../activities/data/index.js';
 import type { DataActivities } from '../activities/data/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
 import type { PoolDirectory } from '../activities/pool/directory.js';
+import { localObjectsRoot } from '../dataplane/silo.js';
 import type { Registry } from '../registry/index.js';
 import { logEndedSession, logWatchdogError, runAsMain, runWorkerProcess } from './process.js';
 
 export interface DataWorkerDeps {
-  config: Pick<Config, 'manifest' | 'taskQueues' | 'retention'>;
+  config: Pick<Config, 'manifest' | 'taskQueues' | 'retention' | 'dataDir'>;
   connection: NativeConnection;
   namespace: string;
   store: Registry;
@@ -32,6 +33,7 @@ export async function createDataWorker(deps: DataWorkerDeps): Promise<Worker> {
     store: deps.store,
     secret: deps.secret,
     retention: deps.config.retention,
+    objectsRoot: localObjectsRoot(deps.config.dataDir),
   });
   return Worker.create({
     connection: deps.connection,

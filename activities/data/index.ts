@@ -82,6 +82,7 @@ export function createDataActivities({
   store,
   secret,
   retention,
+  objectsRoot,
 }: {
   directory: PoolDirectory;
   manifest: DataPlaneManifest;
@@ -89,6 +90,8 @@ export function createDataActivities({
   /** Master secret: the silo's owner role, which Landlord works in a silo as, has a password derived from it. */
   secret: string;
   retention: Pick<RetentionPolicyFile, 'dataClasses' | 'lockBudgetMs' | 'guardShare'>;
+  /** Where local regions keep their silo tenants' objects; absent: no storage folder is swept. */
+  objectsRoot?: string;
 }) {
   // Never a superuser inside a database the tenant can log in to: the silo's owner role.
   const siloUrl = (tenantId: string, region: string) =>
@@ -112,7 +115,7 @@ export function createDataActivities({
   }
 
   return {
-    ...createRetentionActivities({ directory, manifest, store, secret, retention }),
+    ...createRetentionActivities({ directory, manifest, store, secret, retention, objectsRoot }),
     /**
      * Checks, before the tenant is frozen, that both databases answer and that every table of the
      * manifest has the same columns of the same types in both (a binary COPY needs that).

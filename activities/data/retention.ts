@@ -7,7 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import pg from 'pg';
-import { effectiveRetention, LandlordError, siloNames } from '../../domain/index.js';
+import { effectiveRetention, LandlordError, localSiloFolder, siloNames } from '../../domain/index.js';
 import type {
   DataPlaneManifest,
   RetentionPolicyFile,
@@ -17,6 +17,7 @@ import type {
 } from '../../domain/index.js';
 import {
   batchKeyOf,
+  comparableSubjects,
   countExpired,
   deleteExpiredBatch,
   DELETION_OUTBOX_SQL,
@@ -25,6 +26,7 @@ import {
   nextBatchSize,
 } from '../../dataplane/expiry.js';
 import { siloOwnerUrl } from '../../dataplane/silo.js';
+import { deleteObjectBatch, finishObjectDeletions, listObjects } from '../../dataplane/storage-expiry.js';
 import type { Registry } from '../../registry/index.js';
 import type { PoolDirectory } from '../pool/directory.js';
 import { POOL_DATABASE } from '../pool/names.js';
@@ -33,6 +35,8 @@ import type { StepRef } from '../step-ref.js';
 
 const DAY_MS = 86_400_000;
 const FIRST_BATCH = 500;
+/** Files per storage batch: no lock is held while they go, so the size only bounds one record. */
+const OBJECT_BATCH = 500;
 
 export interface TenantRetentionInput {
   stepRef?: StepRef;
@@ -55,6 +59,11 @@ export interface RetentionDeps {
   store: Registry;
   secret: string;
   retention: Pick<RetentionPolicyFile, 'dataClasses' | 'lockBudgetMs' | 'guardShare'>;
+  /**
+   * The folder under which local regions keep their silo tenants' objects (`<data dir>/objects`);
+   * absent: this worker sweeps no storage folder.
+   */
+  objectsRoot?: string;
 }
 
 async function connect(url: string): Promise<pg.Client> {
@@ -78,7 +87,14 @@ async function outboxSoFar(
   return rows[0]!;
 }
 
-export function createRetentionActivities({ directory, manifest, store, secret, retention }: RetentionDeps) {
+export function createRetentionActivities({
+  directory,
+  manifest,
+  store,
+  secret,
+  retention,
+  objectsRoot,
+}: RetentionDeps) {
   /** The tenant's database (its region's pool, or its silo, as the silo's owner) and its name. */
   function databaseOf(tenant: TenantRetentionInput['tenant']): { url: string; database: string } {
     if (!directory.regions.has(tenant.region))
@@ -123,14 +139,105 @@ export function createRetentionActivities({ directory, manifest, store, secret, 
       const tables = [...manifest.tables]
         .reverse()
         .filter((t) => !request.dataClasses || request.dataClasses.includes(t.dataClass));
+      const storageRoot =
+        tenant.deploymentModel === 'silo' && objectsRoot
+          ? localSiloFolder(objectsRoot, tenant.region, tenant.id)
+          : undefined;
+      const areas = storageRoot
+        ? manifest.storage.filter((a) => !request.dataClasses || request.dataClasses.includes(a.dataClass))
+        : [];
       const progress = stepProgressWriter(store, input.stepRef);
       const beat = () => {
         context.heartbeat(cursor);
         progress.report({
           done: cursor.done.length,
-          total: tables.length,
+          total: tables.length + areas.length,
           ...(cursor.current ? { current: cursor.current.report.table } : {}),
         });
+      };
+      /**
+       * The silo folder's expired files, prefix by prefix, with the same policy, holds, guard and
+       * evidence as rows (dataplane/storage-expiry.ts). An object has no subject key, so any hold
+       * on a subject keeps every prefix too: nothing says which files are about that subject.
+       */
+      const sweepStorage = async (c: pg.Client, root: string) => {
+        await finishObjectDeletions(c, root, tenant.id);
+        const storageHeld = async (dataClass: string) => {
+          const held = holdsOn(await store.legalHolds.list(tenant.id), dataClass, new Date().toISOString());
+          return held.tableHeld || held.heldSubjects.length > 0;
+        };
+        for (const area of areas) {
+          if (cursor.done.some((r) => r.unit === 'objects' && r.table === area.prefix)) continue;
+          const policy = policies.find((p) => p.dataClass === area.dataClass)!;
+          const base = {
+            table: area.prefix,
+            unit: 'objects' as const,
+            dataClass: area.dataClass,
+            source: policy.source,
+          };
+          const empty = {
+            rows: 0,
+            expired: 0,
+            deleted: 0,
+            skippedUnderHold: 0,
+            batches: 0,
+            longestBatchMs: 0,
+          };
+          if (policy.days === undefined) {
+            cursor.done.push({ ...base, ...empty });
+            continue;
+          }
+          const cutoffMs = Date.parse(cursor.startedAt) - policy.days * DAY_MS;
+          // Table names never hold a `/`, prefixes always end in one: their keys never meet.
+          const recordKeyPrefix = `retention:${request.runId}:${tenant.id}:${area.prefix}`;
+          const objects = await listObjects(root, area.prefix);
+          const expired = objects.filter((o) => o.modifiedMs < cutoffMs);
+          const before = await outboxSoFar(c, tenant.id, recordKeyPrefix);
+          const held = await storageHeld(area.dataClass);
+          const report: RetentionTableReport = {
+            ...base,
+            ...empty,
+            days: policy.days,
+            rows: objects.length + before.rows,
+            expired: expired.length + before.rows,
+            skippedUnderHold: held ? expired.length + before.rows : 0,
+          };
+          const deletable = held ? 0 : expired.length;
+          if (report.rows > 0 && (deletable + before.rows) / report.rows > retention.guardShare)
+            report.guard = request.force ? 'forced' : 'tripped';
+          if (request.dryRun || held || deletable === 0 || report.guard === 'tripped') {
+            if (request.dryRun && report.guard !== 'tripped') report.deleted = deletable;
+            cursor.done.push(report);
+            beat();
+            continue;
+          }
+          for (let i = 0; i < expired.length; i += OBJECT_BATCH) {
+            if (await storageHeld(area.dataClass)) break;
+            const { ms } = await deleteObjectBatch(c, root, {
+              tenantId: tenant.id,
+              prefix: area.prefix,
+              objects: expired.slice(i, i + OBJECT_BATCH),
+              recordKeyPrefix,
+              entry: {
+                kind: 'retention.objects',
+                region: tenant.region,
+                dataClass: area.dataClass,
+                policy: { days: policy.days, source: policy.source },
+                runId: request.runId,
+                operationId: input.operationId,
+                requestedBy: request.requestedBy,
+              },
+            });
+            report.longestBatchMs = Math.max(report.longestBatchMs, Math.round(ms));
+            beat();
+          }
+          const committed = await outboxSoFar(c, tenant.id, recordKeyPrefix);
+          report.deleted = committed.rows;
+          report.batches = committed.batches;
+          report.skippedUnderHold = report.expired - report.deleted;
+          cursor.done.push(report);
+          beat();
+        }
       };
       try {
         return await withTenantDatabase(tenant, async (c, database) => {
@@ -153,8 +260,18 @@ export function createRetentionActivities({ directory, manifest, store, secret, 
             }
             const cutoff = new Date(Date.parse(cursor.startedAt) - policy.days * DAY_MS).toISOString();
             const key = await batchKeyOf(c, table);
-            const holdsNow = async () =>
-              holdsOn(await store.legalHolds.list(tenant.id), table.dataClass, new Date().toISOString());
+            const comparable = new Map<string, boolean>();
+            const holdsNow = async () => {
+              const held = holdsOn(
+                await store.legalHolds.list(tenant.id),
+                table.dataClass,
+                new Date().toISOString(),
+              );
+              return {
+                ...held,
+                heldSubjects: await comparableSubjects(c, key, held.heldSubjects, comparable),
+              };
+            };
             const recordKeyPrefix = `retention:${request.runId}:${tenant.id}:${table.name}`;
             let current = cursor.current?.report.table === table.name ? cursor.current : undefined;
             if (!current) {
@@ -243,6 +360,7 @@ export function createRetentionActivities({ directory, manifest, store, secret, 
             delete cursor.current;
             beat();
           }
+          if (storageRoot) await sweepStorage(c, storageRoot);
           return cursor.done;
         });
       } finally {

@@ -21,7 +21,7 @@ import {
   prepareCloudSiloDatabase,
   withCloudSiloClient,
 } from '../../dataplane/cloud-silo.js';
-import { siloOwnerPassword } from '../../dataplane/silo.js';
+import { localObjectsRoot, siloOwnerPassword } from '../../dataplane/silo.js';
 import type { Registry } from '../../registry/index.js';
 import type { StepRef } from '../step-ref.js';
 import { stepProgressWriter } from '../step-progress.js';
@@ -73,7 +73,7 @@ export function localStackConfig(
       value: siloOwnerPassword(settings.secret, spec.region.id, spec.tenantId),
       secret: true,
     },
-    'landlord:objectsRoot': { value: join(settings.dataDir, 'objects') },
+    'landlord:objectsRoot': { value: localObjectsRoot(settings.dataDir) },
     'landlord:migrationsDir': { value: settings.migrationsDir },
   };
 }

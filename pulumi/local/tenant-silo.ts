@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { SiloSpec } from '../../domain/index.js';
-import { siloNames } from '../../domain/index.js';
+import { localSiloFolder, siloNames } from '../../domain/index.js';
 import {
   ApplicationMigrations,
   DataEncryptionKey,
@@ -26,7 +26,7 @@ const DEFAULT_CONNECTION_LIMIT = 20;
 
 /** Names of a tenant's silo objects on a region server: stable, and distinct from its pool role. */
 export function localSiloNames(tenantId: string, objectsRoot: string, regionId: string) {
-  return { ...siloNames(tenantId), folder: `${objectsRoot}/${regionId}/${tenantId}` };
+  return { ...siloNames(tenantId), folder: localSiloFolder(objectsRoot, regionId, tenantId) };
 }
 
 /** A tenant's silo on a local region: database, login role, schema, storage folder and data key. */

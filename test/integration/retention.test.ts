@@ -4,13 +4,16 @@
  * policy beats its tier's; a dry run reports exactly what the real run deletes; holds, the guard
  * and `force` do what they say; every deletion is in the ledger once, and the ledger verifies.
  */
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { siloDatabaseName } from '../../activities/pool/index.js';
 import { withClient } from '../../dataplane/connection.js';
+import { localObjectsRoot } from '../../dataplane/silo.js';
 import type { LedgerRecord, RetentionTableReport, RetentionTenantPart } from '../../domain/index.js';
 import { ensureRetentionSchedule } from '../../client/retention-schedule.js';
-import { RETENTION_SCHEDULE_ID } from '../../domain/index.js';
+import { localSiloFolder, RETENTION_SCHEDULE_ID } from '../../domain/index.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
 
 interface RunDetail {
@@ -114,11 +117,11 @@ describe('retention runs', () => {
     return part!.tables.find((t) => t.table === name)!;
   };
 
-  const ledgerOf = async (runId: string): Promise<LedgerRecord[]> => {
+  const ledgerOf = async (runId: string, kind = 'retention.delete'): Promise<LedgerRecord[]> => {
     const records: LedgerRecord[] = [];
     let afterSeq = 0;
     for (;;) {
-      const page = await h.api('GET', `/v1/evidence?kind=retention.delete&limit=500&afterSeq=${afterSeq}`, {
+      const page = await h.api('GET', `/v1/evidence?kind=${kind}&limit=500&afterSeq=${afterSeq}`, {
         role: 'viewer',
       });
       const items = page.body!.items as LedgerRecord[];
@@ -272,6 +275,78 @@ describe('retention runs', () => {
     expect(ledgerRows(before, c, 'documents')).toBe(0);
     expect(ledgerRows(after, c, 'activity_log')).toBe(3);
     expect(ledgerRows(after, c, 'documents')).toBe(4);
+  });
+
+  it("sweeps a silo's storage folder by prefix: expired files go, a hold keeps them, and the ledger counts them", async () => {
+    const f = uniqueTenantId('ret-files');
+    expect((await h.onboard({ id: f, tier: 'premium' })).status).toBe('succeeded');
+    const folder = localSiloFolder(localObjectsRoot(h.config.dataDir), region, f);
+    /** A file the application wrote `ageDays` ago. */
+    const put = (key: string, ageDays: number) => {
+      const path = join(folder, key);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, key);
+      const at = new Date(Date.now() - ageDays * 86_400_000);
+      utimesSync(path, at, at);
+    };
+    const present = (key: string) => existsSync(join(folder, key));
+    // Premium: content 730 days, telemetry 90, personal 1095; nothing outside a prefix expires.
+    for (const key of ['attachments/2023/a.pdf', 'attachments/b.pdf', 'logs/old.log', 'unfiled/ancient.bin'])
+      put(key, 800);
+    for (const key of ['attachments/c.pdf', 'attachments/2026/d.pdf', 'logs/new.log', 'exports/x.csv'])
+      put(key, 10);
+
+    const dry = await run({ tenants: [f], dryRun: true });
+    expect(table(dry, f, 'attachments/')).toMatchObject({ unit: 'objects', rows: 4, expired: 2, deleted: 2 });
+    expect(present('attachments/b.pdf')).toBe(true);
+
+    // A hold on one subject keeps every file: no file says whom it is about.
+    const placed = await h.api('POST', `/v1/tenants/${f}/legal-holds`, {
+      role: 'legal',
+      body: { reason: 'case 7', subjects: ['someone'] },
+    });
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    const held = await run({ tenants: [f] });
+    expect(table(held, f, 'attachments/')).toMatchObject({ expired: 2, deleted: 0, skippedUnderHold: 2 });
+    expect(table(held, f, 'logs/')).toMatchObject({ expired: 1, deleted: 0, skippedUnderHold: 1 });
+    expect(present('attachments/b.pdf') && present('logs/old.log')).toBe(true);
+    expect(await ledgerOf(held.id, 'retention.objects')).toEqual([]);
+
+    await h.api('DELETE', `/v1/tenants/${f}/legal-holds/${placed.body!.id as string}`, {
+      role: 'legal',
+      body: { reason: 'case closed' },
+    });
+    const real = await run({ tenants: [f] });
+    expect(table(real, f, 'attachments/')).toMatchObject({
+      unit: 'objects',
+      dataClass: 'content',
+      days: 730,
+      rows: 4,
+      expired: 2,
+      deleted: 2,
+      skippedUnderHold: 0,
+      batches: 1,
+    });
+    expect(table(real, f, 'logs/')).toMatchObject({ dataClass: 'telemetry', days: 90, deleted: 1 });
+    expect(table(real, f, 'exports/')).toMatchObject({ expired: 0, deleted: 0 });
+    for (const key of ['attachments/2023/a.pdf', 'attachments/b.pdf', 'logs/old.log'])
+      expect(present(key), key).toBe(false);
+    for (const key of [
+      'attachments/c.pdf',
+      'attachments/2026/d.pdf',
+      'logs/new.log',
+      'exports/x.csv',
+      'unfiled/ancient.bin',
+    ])
+      expect(present(key), key).toBe(true);
+    const records = await ledgerOf(real.id, 'retention.objects');
+    expect(records.map((r) => [r.target, r.count, r.unit]).sort()).toEqual([
+      ['attachments/', 2, 'objects'],
+      ['logs/', 1, 'objects'],
+    ]);
+    expect(records[0]).toMatchObject({ tenantId: f, region, requestedBy: expect.stringMatching(/^key_/) });
+    expect(JSON.stringify(records)).not.toMatch(/\.pdf|\.log/);
+    expect((await h.api('GET', '/v1/evidence/verify', { role: 'viewer' })).body).toMatchObject({ ok: true });
   });
 
   it('stops a table that would lose more than the guard allows, and deletes it when forced', async () => {

@@ -86,6 +86,20 @@ const sessionsIn = (region: string) => ({
     connectOutcomeAs(h, who, database, region),
 });
 
+/**
+ * The files of a storage batch written down before they are unlinked (dataplane/storage-expiry.ts):
+ * a tenant that could add a row there would have Landlord unlink a file of its choosing.
+ */
+const OBJECT_DELETION_ATTACKS: [string, string, string][] = [
+  ['the storage batches waiting to be unlinked', 'SELECT * FROM landlord.object_deletions', '42501'],
+  [
+    'adding a file for Landlord to unlink',
+    "INSERT INTO landlord.object_deletions (record_key, tenant_id, object_key) VALUES ('x', 'x', '../x')",
+    '42501',
+  ],
+  ['hiding a storage batch from its finish', 'DELETE FROM landlord.object_deletions', '42501'],
+];
+
 describe.each(REGIONS)('a pool tenant attacking its neighbours in %s', (region) => {
   const poolTenant = (id: string): Credentials => ({
     user: tenantRoleName(id),
@@ -199,6 +213,7 @@ describe.each(REGIONS)('a pool tenant attacking its neighbours in %s', (region) 
       '42501',
     ],
     ['erasing deletion evidence', 'DELETE FROM landlord.deletion_outbox', '42501'],
+    ...OBJECT_DELETION_ATTACKS,
     ['the migrations table', 'SELECT * FROM app_migrations', '42501'],
     ['the old role-to-tenant map', `SELECT landlord.tenant_of_role('x')`, '42883'],
     ['a setting on the pool database', 'ALTER DATABASE landlord_pool SET search_path = loot', '42501'],
@@ -501,9 +516,8 @@ describe.each(REGIONS)('a silo tenant attacking the server it shares, in %s', (r
     const outputs = stackResourceOutputs(h, `${tenant}.${region}`);
     credentials = { user: siloNames(tenant).role, password: outputs[`${tenant}-role`]!.password as string };
     // The silo's deletion outbox, made by its owner as a retention run's first batch makes it.
-    await withClient(
-      siloOwnerUrl(h.directory.serverUrl(region), region, tenant, testStack().secret),
-      (c) => c.query(DELETION_OUTBOX_SQL),
+    await withClient(siloOwnerUrl(h.directory.serverUrl(region), region, tenant, testStack().secret), (c) =>
+      c.query(DELETION_OUTBOX_SQL),
     );
   });
   afterAll(async () => {
@@ -552,6 +566,7 @@ describe.each(REGIONS)('a silo tenant attacking the server it shares, in %s', (r
       '42501',
     ],
     ['erasing deletion evidence', 'DELETE FROM landlord.deletion_outbox', '42501'],
+    ...OBJECT_DELETION_ATTACKS,
     ['a table in the outbox schema', 'CREATE TABLE landlord.loot (x int)', '42501'],
   ];
 

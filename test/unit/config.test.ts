@@ -178,6 +178,44 @@ describe('loadConfig from a config folder', () => {
     ]);
   });
 
+  it('refuses storage prefixes that are not folders or lie within each other', () => {
+    const manifest = (d: string) => join(d, 'application', 'manifest.json');
+    const withStorage = (storage: unknown) =>
+      configDir((d) =>
+        editJson(manifest(d), (json) => {
+          json.storage = storage as unknown[];
+        }),
+      );
+    const nested = withStorage([
+      { prefix: 'attachments/', dataClass: 'content' },
+      { prefix: 'attachments/private/', dataClass: 'personal' },
+    ]);
+    expect(configErrorOf({ LANDLORD_CONFIG_DIR: nested }).problems).toEqual([
+      `${manifest(nested)}.storage: no storage prefix may lie within another (each object has one data class)`,
+    ]);
+    for (const prefix of ['attachments', '../up/', 'a//b/', '/root/', 'Upper/'])
+      expect(
+        configErrorOf({ LANDLORD_CONFIG_DIR: withStorage([{ prefix, dataClass: 'content' }]) }).problems.join(
+          '\n',
+        ),
+        prefix,
+      ).toMatch(/storage\.0\.prefix: lowercase path segments/);
+  });
+
+  it('names a data class only the storage has when it has no retention policy', () => {
+    const dir = configDir((d) => {
+      editJson(join(d, 'application', 'manifest.json'), (json) => {
+        json.tables = json.tables!.filter((t) => (t as { dataClass: string }).dataClass !== 'telemetry');
+      });
+      editJson(join(d, 'retention.json'), (json) => {
+        delete (json as unknown as { dataClasses: Record<string, unknown> }).dataClasses.telemetry;
+      });
+    });
+    expect(configErrorOf({ LANDLORD_CONFIG_DIR: dir }).problems).toEqual([
+      `${join(dir, 'retention.json')}: dataClasses.telemetry: the manifest has data of class "telemetry" but no policy for it`,
+    ]);
+  });
+
   it('names the missing file', () => {
     const dir = configDir((d) => rmSync(join(d, 'regions.json')));
     const { problems } = configErrorOf({ LANDLORD_CONFIG_DIR: dir });
@@ -213,7 +251,7 @@ describe('loadConfig from a config folder', () => {
     expect(configErrorOf({ LANDLORD_CONFIG_DIR: dir }).problems.sort()).toEqual(
       [
         `${file}: dataClasses.telemetry: the manifest has data of class "telemetry" but no policy for it`,
-        `${file}: dataClasses.biometric: no table of the manifest has data class "biometric"`,
+        `${file}: dataClasses.biometric: no table or storage prefix of the manifest has data class "biometric"`,
         `${file}: dataClasses.content.tiers.platinum: unknown tier "platinum"`,
         `${file}: dataClasses.content: days is below minDays`,
       ].sort(),
