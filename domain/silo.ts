@@ -41,6 +41,20 @@ export interface DrTarget {
 }
 
 /**
+ * How long the objects under one key prefix of the silo's bucket are kept: the retention of the
+ * prefix's data class (domain/retention.ts) for the tenant.
+ */
+export interface StorageRetention {
+  /** A key prefix of the manifest's `storage`, e.g. `attachments/`. */
+  prefix: string;
+  dataClass: string;
+  /** Days after an object was last written; absent: kept forever, so no rule. */
+  days?: number;
+  /** A legal hold covers the class: no enabled expiry, because a native one cannot honour holds. */
+  held?: boolean;
+}
+
+/**
  * Everything a silo program needs to know, as plain JSON. The program chosen by `region.provider`
  * turns it into resources; nothing else is read from the environment.
  */
@@ -69,6 +83,13 @@ export interface SiloSpec {
   teardown?: boolean;
   /** Sessions the tenant's database role may hold at once (the tier's); absent in older specs. */
   connectionLimit?: number;
+  /**
+   * The object-storage lifecycle the cloud applies natively (S3 lifecycle rules, GCS lifecycle
+   * conditions), one entry per storage prefix of the manifest. Absent in older specs and where no
+   * manifest and retention policy were at hand: no retention rules then. The local program ignores
+   * it: there the retention run sweeps the storage folder itself.
+   */
+  storageRetention?: StorageRetention[];
   /** Tenant labels, added to the `tenant`, `tier` and `managed-by` tags. */
   labels: Record<string, string>;
 }

@@ -68,6 +68,7 @@ export function createLifecycleActivities({
       catalog: config.catalog,
       localRegions: directory.regions,
       retention: config.retention,
+      manifest: config.manifest,
     }),
     ...createRetentionRunActivities({ client, store, concurrency: config.retention.concurrency }),
     ...createTenantDatabaseActivities({ directory, secret, manifest: config.manifest }),

@@ -41,7 +41,12 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
 
   try {
     const placement = await op.run('validate', (stepRef) =>
-      policy.validatePlacement({ stepRef, spec: { ...input.spec, tier: input.tier } }),
+      policy.validatePlacement({
+        stepRef,
+        spec: { ...input.spec, tier: input.tier },
+        // The silo's storage lifecycle follows the tenant's own choices where the new tier allows them.
+        ...(input.tenant.retention ? { retention: input.tenant.retention } : {}),
+      }),
     );
     if (!placement.silo) {
       await op.run('switch-routing', async (stepRef) => {

@@ -6,11 +6,13 @@ import {
   tenantRetentionProblems,
 } from '../../domain/index.js';
 import type {
+  DataPlaneManifest,
   EffectiveRetention,
   PolicyCatalog,
   Region,
   RetentionPolicyFile,
   SiloSpec,
+  StorageRetention,
   TenantRetention,
   TenantSpec,
   TierPolicy,
@@ -43,12 +45,31 @@ function generationOf(stepRef: StepRef | undefined): string | undefined {
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 const base32 = (bytes: Buffer) => [...bytes].map((b) => BASE32[b % 32]).join('');
 
+/**
+ * Each storage prefix of the manifest with the retention of its data class for the tenant. Holds
+ * are not known here (they live in the registry): no entry is `held`.
+ */
+function storageRetentionOf(
+  storage: DataPlaneManifest['storage'],
+  policy: Pick<RetentionPolicyFile, 'dataClasses'>,
+  tier: string,
+  choices: TenantRetention | undefined,
+): StorageRetention[] {
+  const byClass = new Map(effectiveRetention(policy, tier, choices).map((e) => [e.dataClass, e.days]));
+  return storage.map(({ prefix, dataClass }) => {
+    // A class the policy does not name has no expiry: it is kept.
+    const days = byClass.get(dataClass);
+    return { prefix, dataClass, ...(days !== undefined ? { days } : {}) };
+  });
+}
+
 function siloSpec(
   spec: TenantSpec,
   tier: TierPolicy,
   region: Region,
   role: SiloSpec['role'],
   generation: string | undefined,
+  storageRetention: StorageRetention[] | undefined,
 ): SiloSpec {
   return {
     tenantId: spec.id,
@@ -61,6 +82,7 @@ function siloSpec(
     connectionLimit: tier.database.connectionLimit,
     labels: spec.labels,
     ...(generation ? { generation } : {}),
+    ...(storageRetention ? { storageRetention } : {}),
   };
 }
 
@@ -69,11 +91,14 @@ export function createPolicyActivities({
   catalog,
   localRegions,
   retention,
+  manifest,
 }: {
   catalog: PolicyCatalog;
   localRegions: ReadonlySet<string>;
   /** Retention policies (config/retention.json); absent where no tenant's choices are checked. */
   retention?: Pick<RetentionPolicyFile, 'dataClasses'>;
+  /** The data-plane manifest; with `retention`, silo specs carry their storage's lifecycle. */
+  manifest?: Pick<DataPlaneManifest, 'storage'>;
 }) {
   return {
     /**
@@ -97,9 +122,12 @@ export function createPolicyActivities({
     async validatePlacement({
       stepRef,
       spec,
+      retention: choices,
     }: {
       stepRef?: StepRef;
       spec: TenantSpec;
+      /** The tenant's own retention choices, where it has any (a tier change); else the tier's. */
+      retention?: TenantRetention;
     }): Promise<PlacementDecision> {
       const generation = generationOf(stepRef);
       const { tier, region, drRegion } = checkPlacement(catalog, spec);
@@ -111,6 +139,10 @@ export function createPolicyActivities({
       if (tier.deploymentModel === 'pool' && region.provider !== 'local' && !localRegions.has(region.id)) {
         throw new LandlordError('Misconfigured', `region "${region.id}" has no pool database configured`);
       }
+      const storageRetention =
+        manifest && retention ? storageRetentionOf(manifest.storage, retention, tier.id, choices) : undefined;
+      const silo = (r: Region, role: SiloSpec['role']) =>
+        siloSpec(spec, tier, r, role, generation, storageRetention);
       return {
         deploymentModel: tier.deploymentModel,
         region: region.id,
@@ -120,8 +152,10 @@ export function createPolicyActivities({
         ...(tier.deploymentModel === 'silo'
           ? {
               silo: {
-                primary: siloSpec(spec, tier, region, 'primary', generation),
-                ...(drRegion ? { standby: siloSpec(spec, tier, drRegion, 'standby', generation) } : {}),
+                primary: silo(region, 'primary'),
+                // The standby's bucket holds copies of the same objects and expires them by the same
+                // rules: S3 replication does not carry lifecycle deletions over.
+                ...(drRegion ? { standby: silo(drRegion, 'standby') } : {}),
               },
             }
           : {}),

@@ -1,7 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { cloudLabels, siloTags } from '../../domain/index.js';
-import type { AwsNetwork, SiloSpec } from '../../domain/index.js';
+import type { AwsNetwork, SiloSpec, StorageRetention } from '../../domain/index.js';
 import { backupName, rdsDatabaseName, rdsFinalSnapshotId } from '../names.js';
 
 export { rdsDatabaseName };
@@ -59,6 +59,31 @@ function awsDrStorage(spec: SiloSpec): AwsDrStorage | undefined {
     kmsKeyArn,
     ...(backupVaultArn ? { backupVaultArn } : {}),
   };
+}
+
+/**
+ * One S3 lifecycle rule per storage prefix that has a retention: its objects expire that many days
+ * after they were last written, and a version goes that many days after it stopped being current
+ * (the bucket is versioned: an expiry alone only hides the bytes behind a delete marker). A held
+ * class's rule is disabled, because S3 cannot tell held objects from the others; a class kept
+ * forever has none.
+ */
+function s3RetentionRules(
+  retention: readonly StorageRetention[] = [],
+): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
+  return retention.flatMap(({ prefix, dataClass, days, held }) =>
+    days === undefined
+      ? []
+      : [
+          {
+            id: `retention:${dataClass}:${prefix}`,
+            status: held ? 'Disabled' : 'Enabled',
+            filter: { prefix },
+            expiration: { days },
+            noncurrentVersionExpiration: { noncurrentDays: days },
+          },
+        ],
+  );
 }
 
 function awsNetwork(spec: SiloSpec): AwsNetwork {
@@ -119,12 +144,13 @@ export interface AwsTenantSiloArgs {
 
 /**
  * One tenant's silo in one AWS region: a KMS key with an explicit key policy, a private TLS-only
- * versioned bucket that takes objects under that key only; on the primary a Postgres instance in
- * the region's private subnets that admits only the application's security group, enforces TLS
- * itself and signs the application in with IAM (credentials of the master user in Secrets
- * Manager), an app role for ECS tasks of this account scoped to exactly these; backups beyond 35
- * days in an AWS Backup vault under the tenant key; and on a primary with a DR target the
- * replication of objects and backups into the standby region.
+ * versioned bucket that takes objects under that key only and expires each storage prefix after
+ * its data class's retention; on the primary a Postgres instance in the region's private subnets
+ * that admits only the application's security group, enforces TLS itself and signs the
+ * application in with IAM (credentials of the master user in Secrets Manager), an app role for
+ * ECS tasks of this account scoped to exactly these; backups beyond 35 days in an AWS Backup vault
+ * under the tenant key; and on a primary with a DR target the replication of objects and backups
+ * into the standby region.
  */
 export class AwsTenantSilo extends pulumi.ComponentResource {
   readonly region: string;
@@ -344,6 +370,15 @@ export class AwsTenantSilo extends pulumi.ComponentResource {
       { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } },
       bucketGuard,
     );
+    // S3 keeps one lifecycle configuration per bucket: every rule of the bucket goes into this one.
+    const lifecycleRules = s3RetentionRules(spec.storageRetention);
+    if (lifecycleRules.length > 0)
+      new aws.s3.BucketLifecycleConfiguration(
+        `${name}-data-lifecycle`,
+        { bucket: bucket.id, rules: lifecycleRules },
+        // Noncurrent-version rules take effect on a versioned bucket only.
+        { ...inRegion, dependsOn: [versioning] },
+      );
     const objects = [bucket.arn, pulumi.interpolate`${bucket.arn}/*`];
     new aws.s3.BucketPolicy(
       `${name}-data-tls-only`,

@@ -1,7 +1,7 @@
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import { cloudLabels, siloTags } from '../../domain/index.js';
-import type { GcpNetwork, SiloSpec } from '../../domain/index.js';
+import type { GcpNetwork, SiloSpec, StorageRetention } from '../../domain/index.js';
 import { bigQueryDatasetId, cloudSqlDatabaseName, gcpServiceAccountId } from '../names.js';
 
 export { bigQueryDatasetId };
@@ -42,6 +42,28 @@ export function gcpLabels(tags: Record<string, string>): Record<string, string> 
   return labels;
 }
 
+/**
+ * One GCS lifecycle rule per storage prefix that has a retention: its objects are deleted that many
+ * days after they were written. A held class has none, because GCS cannot tell held objects from
+ * the others; a class kept forever has none either.
+ */
+function gcsRetentionRules(
+  retention: readonly StorageRetention[] = [],
+): gcp.types.input.storage.BucketLifecycleRule[] {
+  return retention.flatMap(({ prefix, days, held }) =>
+    days === undefined || held
+      ? []
+      : [
+          {
+            action: { type: 'Delete' },
+            // Live and noncurrent versions alike, by their own age: on the versioned bucket a
+            // deleted live object becomes noncurrent and goes at the next pass, past the same age.
+            condition: { age: days, matchesPrefixes: [prefix], withState: 'ANY' },
+          },
+        ],
+  );
+}
+
 function gcpNetwork(spec: SiloSpec): GcpNetwork {
   const network = spec.region.network;
   if (!network || !('network' in network))
@@ -61,10 +83,11 @@ export interface GcpTenantSiloArgs {
 
 /**
  * One tenant's silo in one GCP region: the APIs it needs, a KMS key ring and rotating key, a
- * private versioned bucket encrypted with it, a service account of the tenant's own with bindings
- * on its own resources only and, on the primary, a Cloud SQL for PostgreSQL instance on private IP
- * only (CMEK with the tenant key, TLS enforced, backups and point-in-time recovery on, IAM
- * database authentication for the service account) and a BigQuery dataset encrypted with the key.
+ * private versioned bucket encrypted with it whose storage prefixes expire after their data
+ * class's retention, a service account of the tenant's own with bindings on its own resources only
+ * and, on the primary, a Cloud SQL for PostgreSQL instance on private IP only (CMEK with the tenant
+ * key, TLS enforced, backups and point-in-time recovery on, IAM database authentication for the
+ * service account) and a BigQuery dataset encrypted with the key.
  *
  * DR: the standby stack in the partner region creates its own key ring, key and bucket (no
  * database). The primary creates nothing in the partner region, so the two regions never share a
@@ -146,6 +169,7 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
       pulumi.interpolate`serviceAccount:${storageAgent.emailAddress}`,
     );
 
+    const lifecycleRules = gcsRetentionRules(spec.storageRetention);
     const bucket = new gcp.storage.Bucket(
       `${name}-data`,
       {
@@ -154,6 +178,7 @@ export class GcpTenantSilo extends pulumi.ComponentResource {
         uniformBucketLevelAccess: true,
         publicAccessPrevention: 'enforced',
         versioning: { enabled: true },
+        ...(lifecycleRules.length > 0 ? { lifecycleRules } : {}),
         // The tenant key only: uploads under Google-managed or customer-supplied keys are refused.
         encryption: {
           defaultKmsKeyName: key.id,

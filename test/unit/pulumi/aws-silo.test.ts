@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
-import type { Region, SiloSpec } from '../../../domain/index.js';
+import type { Region, SiloSpec, StorageRetention } from '../../../domain/index.js';
 import { resourceNamed, resourcesOfType, runProgram } from './mock-runtime.js';
 import type { RecordedResource } from './mock-runtime.js';
 import { siloResourcePrefix } from '../../../pulumi/names.js';
@@ -48,6 +48,13 @@ const standard = spec({
   labels: {},
 });
 const standby = spec({ region: euCentral, role: 'standby' });
+/** Two classes that expire, one under a legal hold, one kept forever. */
+const storageRetention: StorageRetention[] = [
+  { prefix: 'attachments/', dataClass: 'content', days: 730 },
+  { prefix: 'exports/', dataClass: 'personal', days: 2555, held: true },
+  { prefix: 'logs/', dataClass: 'telemetry', days: 365 },
+  { prefix: 'contracts/', dataClass: 'business' },
+];
 
 function run(s: SiloSpec) {
   return runProgram(aws, `${s.tenantId}.${s.region.id}`, awsSiloProgram(s));
@@ -61,6 +68,7 @@ const T = {
   encryption: 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
   publicAccess: 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock',
   versioning: 'aws:s3/bucketVersioning:BucketVersioning',
+  lifecycle: 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
   bucketPolicy: 'aws:s3/bucketPolicy:BucketPolicy',
   db: 'aws:rds/instance:Instance',
   role: 'aws:iam/role:Role',
@@ -300,6 +308,64 @@ describe('AWS silo program (Pulumi mocks)', () => {
       expect(new Set(stmts.flatMap((stmt) => list(stmt.Resource)))).toEqual(own);
       expect(outputs.roleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/${GLOBEX}-app`);
     }
+  });
+
+  it("expires each storage prefix and its object versions after its data class's retention", async () => {
+    for (const s of [
+      { ...enterpriseWithDr, storageRetention },
+      { ...standby, storageRetention },
+    ]) {
+      const { resources, outputs } = await run(s);
+      const lifecycle = resourceNamed(resources, T.lifecycle, '-data-lifecycle');
+      expect(lifecycle.inputs.bucket).toBe(outputs.bucketName);
+      expect(lifecycle.providerName).toBe(`${GLOBEX}-region`);
+      const enabled = (lifecycle.inputs.rules as { status: string }[]).filter((r) => r.status === 'Enabled');
+      expect(enabled).toEqual([
+        {
+          id: 'retention:content:attachments/',
+          status: 'Enabled',
+          filter: { prefix: 'attachments/' },
+          expiration: { days: 730 },
+          noncurrentVersionExpiration: { noncurrentDays: 730 },
+        },
+        {
+          id: 'retention:telemetry:logs/',
+          status: 'Enabled',
+          filter: { prefix: 'logs/' },
+          expiration: { days: 365 },
+          noncurrentVersionExpiration: { noncurrentDays: 365 },
+        },
+      ]);
+    }
+  });
+
+  it('disables the expiry of a held class and has no rule for a class kept forever', async () => {
+    const { resources } = await run({ ...enterpriseWithDr, storageRetention });
+    const rules = resourceNamed(resources, T.lifecycle, '-data-lifecycle').inputs.rules as {
+      status: string;
+      filter: { prefix: string };
+    }[];
+    expect(rules.filter((r) => r.filter.prefix === 'exports/')).toEqual([
+      expect.objectContaining({ status: 'Disabled', expiration: { days: 2555 } }),
+    ]);
+    expect(rules.map((r) => r.filter.prefix).sort()).toEqual(['attachments/', 'exports/', 'logs/']);
+
+    // Nothing to expire: no lifecycle configuration at all.
+    const forever = await run({ ...enterpriseWithDr, storageRetention: [storageRetention[3]!] });
+    expect(resourcesOfType(forever.resources, T.lifecycle)).toEqual([]);
+  });
+
+  it('leaves the bucket without lifecycle rules, and all else as it was, for a spec without storage retention', async () => {
+    const without = await run(enterpriseWithDr);
+    expect(resourcesOfType(without.resources, T.lifecycle)).toEqual([]);
+    const withRules = await run({ ...enterpriseWithDr, storageRetention });
+    const declared = (resources: RecordedResource[]) =>
+      resources
+        .filter((r) => r.type !== T.lifecycle)
+        .map((r) => ({ type: r.type, name: r.name, inputs: r.inputs }))
+        // Registrations finish in no fixed order.
+        .sort((a, b) => `${a.type}::${a.name}`.localeCompare(`${b.type}::${b.name}`));
+    expect(declared(withRules.resources)).toEqual(declared(without.resources));
   });
 
   it('refuses DR targets it cannot replicate into', async () => {

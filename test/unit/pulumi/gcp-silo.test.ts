@@ -1,7 +1,9 @@
 import * as pulumi from '@pulumi/pulumi';
+import { omit } from 'es-toolkit';
 import { describe, expect, it } from 'vitest';
-import type { Region, SiloSpec } from '../../../domain/index.js';
+import type { Region, SiloSpec, StorageRetention } from '../../../domain/index.js';
 import { resourceNamed, resourcesOfType, runProgram } from './mock-runtime.js';
+import type { RecordedResource } from './mock-runtime.js';
 import {
   BIGQUERY_AGENT,
   GCP_NETWORK,
@@ -59,6 +61,13 @@ const standard = spec({
   labels: {},
 });
 const standby = spec({ region: europeWest4, role: 'standby' });
+/** Two classes that expire, one under a legal hold, one kept forever. */
+const storageRetention: StorageRetention[] = [
+  { prefix: 'attachments/', dataClass: 'content', days: 730 },
+  { prefix: 'exports/', dataClass: 'personal', days: 2555, held: true },
+  { prefix: 'logs/', dataClass: 'telemetry', days: 365 },
+  { prefix: 'contracts/', dataClass: 'business' },
+];
 
 function run(s: SiloSpec) {
   pulumi.runtime.setAllConfig({ 'gcp:project': PROJECT, 'landlord:ownerPassword': OWNER_PASSWORD });
@@ -198,6 +207,48 @@ describe('GCP silo program (Pulumi mocks)', () => {
     expect(resourcesOfType(resources, T.bucket)).toHaveLength(1);
     expect(outputs.cryptoKeyId).toContain('/locations/europe-west4/');
     expect(outputs).not.toHaveProperty('datasetId');
+  });
+
+  it("deletes each storage prefix's objects, every version, after its data class's retention", async () => {
+    for (const s of [
+      { ...enterpriseWithDr, storageRetention },
+      { ...standby, storageRetention },
+    ]) {
+      const bucket = resourceNamed((await run(s)).resources, T.bucket, '-data');
+      expect(bucket.inputs.lifecycleRules).toEqual([
+        {
+          action: { type: 'Delete' },
+          condition: { age: 730, matchesPrefixes: ['attachments/'], withState: 'ANY' },
+        },
+        {
+          action: { type: 'Delete' },
+          condition: { age: 365, matchesPrefixes: ['logs/'], withState: 'ANY' },
+        },
+      ]);
+    }
+  });
+
+  it('has no rule for a held class nor for a class kept forever', async () => {
+    const held = storageRetention.filter((r) => r.held || r.days === undefined);
+    expect(held.map((r) => r.prefix)).toEqual(['exports/', 'contracts/']);
+    const bucket = resourceNamed(
+      (await run({ ...standard, storageRetention: held })).resources,
+      T.bucket,
+      '-data',
+    );
+    expect(bucket.inputs).not.toHaveProperty('lifecycleRules');
+  });
+
+  it('leaves the bucket without lifecycle rules, and all else as it was, for a spec without storage retention', async () => {
+    const without = await run(enterpriseWithDr);
+    expect(resourceNamed(without.resources, T.bucket, '-data').inputs).not.toHaveProperty('lifecycleRules');
+    const withRules = await run({ ...enterpriseWithDr, storageRetention });
+    const declared = (resources: RecordedResource[]) =>
+      resources
+        .map((r) => ({ type: r.type, name: r.name, inputs: omit(r.inputs, ['lifecycleRules']) }))
+        // Registrations finish in no fixed order.
+        .sort((a, b) => `${a.type}::${a.name}`.localeCompare(`${b.type}::${b.name}`));
+    expect(declared(withRules.resources)).toEqual(declared(without.resources));
   });
 
   it('needs the gcp:project stack setting', async () => {
