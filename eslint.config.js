@@ -62,7 +62,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
   // Layers: each product folder imports only the folders below it. Test, bench and scripts code
@@ -74,7 +74,7 @@ export default tseslint.config(
   ...layer('pulumi', ['domain', 'dataplane']),
   // The client starts workflows by their definitions (workflows/definitions.ts), not their code.
   ...layer('client', ['domain', 'config', 'workflows']),
-  ...layer('activities', ['domain', 'registry', 'dataplane', 'pulumi']),
+  ...layer('activities', ['domain', 'registry', 'dataplane', 'pulumi', 'client']),
   // The API's process entry reads the configuration; the routes do not.
   ...layer('api', ['client', 'domain', 'registry'], { entry: ['api/main.ts'], entryMay: ['config'] }),
   ...layer('workers', ['activities', 'client', 'config', 'dataplane', 'domain', 'registry', 'workflows']),

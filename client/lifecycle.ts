@@ -29,7 +29,11 @@ export interface LifecycleClient {
    */
   changeTenantTier(tenant: TenantRecord, tier: string, actor: Actor): Promise<OperationSnapshot>;
   /** Asks the tenant's workflow to record its own retention choices (checked again at its turn). */
-  setTenantRetention(tenantId: string, dataClasses: TenantRetention, actor: Actor): Promise<OperationSnapshot>;
+  setTenantRetention(
+    tenantId: string,
+    dataClasses: TenantRetention,
+    actor: Actor,
+  ): Promise<OperationSnapshot>;
   /** Starts a retention run already recorded in the registry (its workflow id is the run's). */
   startRetentionRun(request: RetentionRunRequest): Promise<void>;
   /** The retention Schedule, or undefined when no lifecycle worker has created it yet. */

@@ -281,7 +281,12 @@ class MemoryRetentionRunStore implements RetentionRunStore {
   async finish(id: string, status: 'succeeded' | 'failed', error?: RetentionRun['error']): Promise<void> {
     const run = this.runs.get(id);
     if (!run || run.status !== 'running') return;
-    Object.assign(run, { status, updatedAt: now(), finishedAt: now(), ...(error ? { error: copy(error) } : {}) });
+    Object.assign(run, {
+      status,
+      updatedAt: now(),
+      finishedAt: now(),
+      ...(error ? { error: copy(error) } : {}),
+    });
   }
 
   async get(id: string): Promise<RetentionRun | undefined> {

@@ -144,7 +144,11 @@ export interface RetentionRunStore {
   setTotal(id: string, total: number): Promise<void>;
   /** A tenant's part, once it has ended; recording it again replaces it. */
   recordPart(id: string, part: RetentionTenantPart): Promise<void>;
-  finish(id: string, status: Exclude<RetentionRunStatus, 'running'>, error?: RetentionRun['error']): Promise<void>;
+  finish(
+    id: string,
+    status: Exclude<RetentionRunStatus, 'running'>,
+    error?: RetentionRun['error'],
+  ): Promise<void>;
   /** The run with its progress and totals. */
   get(id: string): Promise<RetentionRun | undefined>;
   /** Newest first; `before`: the id of the previous page's last run. */

@@ -8,7 +8,11 @@ import { errorInfoOf } from './operation-tracker.js';
 /** The run's bookkeeping: short registry work. */
 const runs = proxyActivities<RetentionRunActivities>({
   startToCloseTimeout: '5m',
-  retry: { initialInterval: '1s', maximumInterval: '1m', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '1m',
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  },
 });
 
 /** A tenant's part: it waits for the tenant's operation, which may queue behind a tier move. */

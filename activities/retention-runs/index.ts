@@ -14,7 +14,7 @@ import type {
   RetentionTenantPart,
 } from '../../domain/index.js';
 import type { Registry } from '../../registry/index.js';
-import { requestOperation, tenantWorkflowId } from '../../workflows/definitions.js';
+import { requestTenantOperation } from '../../client/tenant-operations.js';
 
 /** Statuses whose tenants a run goes over: a suspended tenant's data is still subject to retention. */
 const SWEPT = new Set(['active', 'suspended']);
@@ -111,24 +111,22 @@ export function createRetentionRunActivities({
       };
       let part: RetentionTenantPart;
       try {
-        const accepted = await client.workflow.getHandle(tenantWorkflowId(tenantId)).executeUpdate(requestOperation, {
-          args: [
-            {
-              kind: 'apply-retention',
-              actor: {
-                principal: request.requestedBy,
-                role: request.trigger === 'schedule' ? 'schedule' : 'operator',
-                requestId: request.id,
-              },
-              retention,
+        const accepted = await requestTenantOperation(
+          client,
+          tenantId,
+          {
+            kind: 'apply-retention',
+            actor: {
+              principal: request.requestedBy,
+              role: request.trigger === 'schedule' ? 'schedule' : 'operator',
+              requestId: request.id,
             },
-          ],
-          updateId: `retention:${request.id}`,
-        });
-        const op = await ended(accepted.id);
-        const tables = ((op.result as { tables?: RetentionTableReport[] } | undefined)?.tables ?? []).map(
-          (t) => t,
+            retention,
+          },
+          `retention:${request.id}`,
         );
+        const op = await ended(accepted.id);
+        const tables = (op.result as { tables?: RetentionTableReport[] } | undefined)?.tables ?? [];
         part = {
           tenantId,
           operationId: op.id,

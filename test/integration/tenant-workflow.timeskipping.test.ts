@@ -65,10 +65,7 @@ interface Faults {
 const refusedDeliveries = new Map<string, number>();
 
 /** The tenant workflow's activities; retention runs are tested on the real stack (retention.test.ts). */
-type TenantActivities = Omit<
-  LifecycleActivities,
-  keyof RetentionRunActivities | 'checkTenantRetention'
->;
+type TenantActivities = Omit<LifecycleActivities, keyof RetentionRunActivities | 'checkTenantRetention'>;
 
 function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>): TenantActivities {
   const receiverDownSince = new Map<string, number>();

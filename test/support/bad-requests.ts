@@ -866,14 +866,29 @@ export const badRequests: BadRequest[] = [
     expectType: problem('tenant-not-found'),
   },
   ...[
-    ['an unknown retention run', '/v1/retention/runs/ret-00000000-0000-4000-8000-000000000000', 404, 'not-found'],
+    [
+      'an unknown retention run',
+      '/v1/retention/runs/ret-00000000-0000-4000-8000-000000000000',
+      404,
+      'not-found',
+    ],
     ['a retention run id with a slash-free NUL', '/v1/retention/runs/ret%00x', 400, 'validation-failed'],
-    ['a retention run id of 129 characters', `/v1/retention/runs/${'r'.repeat(129)}`, 400, 'validation-failed'],
+    [
+      'a retention run id of 129 characters',
+      `/v1/retention/runs/${'r'.repeat(129)}`,
+      400,
+      'validation-failed',
+    ],
     ['a page of 0 retention runs', '/v1/retention/runs?limit=0', 400, 'validation-failed'],
     ['a page of 101 retention runs', '/v1/retention/runs?limit=101', 400, 'validation-failed'],
     ['retention runs before a bad id', '/v1/retention/runs?before=%20x', 400, 'validation-failed'],
     ['an unknown retention runs filter', '/v1/retention/runs?status=running', 400, 'validation-failed'],
-    ['parts of a run after a bad tenant id', '/v1/retention/runs/ret-1?afterTenant=Bad_Id', 400, 'validation-failed'],
+    [
+      'parts of a run after a bad tenant id',
+      '/v1/retention/runs/ret-1?afterTenant=Bad_Id',
+      400,
+      'validation-failed',
+    ],
     ['the retention schedule before any worker made it', '/v1/retention/schedule', 404, 'not-found'],
   ].map(([name, path, status, type]): BadRequest => ({
     name: name as string,

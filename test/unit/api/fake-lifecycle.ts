@@ -90,7 +90,8 @@ export class FakeLifecycle implements LifecycleClient {
   }
 
   async changeRetentionSchedule(change: 'pause' | 'unpause' | 'trigger', note: string): Promise<void> {
-    if (!this.schedule) throw new LandlordError('NotFound', 'the schedule landlord-retention does not exist yet');
+    if (!this.schedule)
+      throw new LandlordError('NotFound', 'the schedule landlord-retention does not exist yet');
     if (change === 'trigger') this.scheduleTriggers += 1;
     else Object.assign(this.schedule, { paused: change === 'pause', note });
   }

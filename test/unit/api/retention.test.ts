@@ -29,7 +29,11 @@ describe('retention routes', () => {
     for (const [dataClasses, status, pattern] of [
       [{ telemetry: { days: 31 } }, 422, /allows 7 to 30 days, not 31/],
       [{ telemetry: { days: 6 } }, 422, /allows 7 to 30 days, not 6/],
-      [{ secrets: { days: 30 } }, 400, /unknown data class "secrets"; known: personal, business, content, telemetry/],
+      [
+        { secrets: { days: 30 } },
+        400,
+        /unknown data class "secrets"; known: personal, business, content, telemetry/,
+      ],
     ] as const) {
       const res = await call(api(), 'PUT', '/v1/tenants/bounded-co/retention', {
         role: 'operator',
@@ -49,7 +53,10 @@ describe('retention routes', () => {
       body: { dataClasses: { telemetry: { days: 14 } } },
     });
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ kind: 'set-retention', input: { dataClasses: { telemetry: { days: 14 } } } });
+    expect(res.body).toMatchObject({
+      kind: 'set-retention',
+      input: { dataClasses: { telemetry: { days: 14 } } },
+    });
     expect(res.headers.get('location')).toBe(`/v1/operations/${res.body.id}`);
   });
 
@@ -82,7 +89,10 @@ describe('retention routes', () => {
       body: { note: 'quarter close' },
     });
     expect(paused).toMatchObject({ status: 200, body: { paused: true, note: 'quarter close' } });
-    const unpaused = await call(api(), 'POST', '/v1/retention/schedule/unpause', { role: 'operator', body: {} });
+    const unpaused = await call(api(), 'POST', '/v1/retention/schedule/unpause', {
+      role: 'operator',
+      body: {},
+    });
     expect(unpaused.body.paused).toBe(false);
     expect((await call(api(), 'POST', '/v1/retention/schedule/trigger', { body: {} })).status).toBe(200);
     expect(api().lifecycle.scheduleTriggers).toBe(1);
