@@ -15,6 +15,7 @@ import { PostgresLegalHoldStore } from './legal-holds.js';
 import { PostgresOperationStore } from './operations.js';
 import { PostgresRetentionRunStore } from './retention-runs.js';
 import { PostgresTenantStore } from './tenants.js';
+import { ensureRuntimeRole, runtimeUrl } from './runtime-role.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -28,9 +29,14 @@ export class PostgresRegistry implements Registry {
   readonly apiKeys: PostgresApiKeyStore;
   readonly idempotency: PostgresIdempotencyStore;
 
+  /**
+   * `pool` connects as the runtime role (registry/postgres/runtime-role.ts); `ownerUrl`, which owns
+   * the tables, is used by `migrate` alone.
+   */
   constructor(
     readonly pool: pg.Pool,
     idempotency: IdempotencySettings = DEFAULT_IDEMPOTENCY,
+    private readonly ownerUrl?: string,
   ) {
     this.tenants = new PostgresTenantStore(pool);
     this.operations = new PostgresOperationStore(pool);
@@ -47,15 +53,26 @@ export class PostgresRegistry implements Registry {
     await this.pool.end();
   }
 
+  /** Brings the registry's tables up to date and gives the runtime role its rights on them. */
   async migrate(): Promise<void> {
+    const ownerUrl = this.ownerUrl ?? this.pool.options.connectionString!;
     await runner({
-      databaseUrl: this.pool.options.connectionString!,
+      databaseUrl: ownerUrl,
       dir: MIGRATIONS_DIR,
       direction: 'up',
       migrationsTable: 'registry_migrations',
       advisoryLockMode: 'wait',
       log: () => undefined,
     } as Parameters<typeof runner>[0]);
+    if (!this.ownerUrl) return;
+    const owner = new pg.Client({ connectionString: ownerUrl, application_name: 'landlord-migrate' });
+    owner.on('error', () => undefined);
+    await owner.connect();
+    try {
+      await ensureRuntimeRole(owner, ownerUrl);
+    } finally {
+      await owner.end().catch(() => undefined);
+    }
   }
 
   async ping(): Promise<void> {
@@ -63,14 +80,17 @@ export class PostgresRegistry implements Registry {
   }
 }
 
-/** A registry on the database at `url`, with at most `max` connections. */
+/**
+ * A registry on the database at `url` (a role that owns it, or may create it), with at most `max`
+ * connections. Its queries run as the runtime role `migrate` sets up, never as `url`'s role.
+ */
 export function connectRegistry(
   url: string,
   max = 10,
   { idempotency = DEFAULT_IDEMPOTENCY }: { idempotency?: IdempotencySettings } = {},
 ): PostgresRegistry {
-  const pool = new pg.Pool({ connectionString: url, max, application_name: 'landlord' });
+  const pool = new pg.Pool({ connectionString: runtimeUrl(url), max, application_name: 'landlord' });
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  return new PostgresRegistry(pool, idempotency);
+  return new PostgresRegistry(pool, idempotency, url);
 }

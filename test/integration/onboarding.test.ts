@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantRoleName, tenantRolePassword } from '../../activities/pool/index.js';
 import type { AuditEvent, OperationSnapshot, TenantRecord } from '../../domain/index.js';
+import { withClient } from '../../dataplane/connection.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
 import { testStack } from '../support/stack.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
@@ -229,9 +230,14 @@ describe('pool tenant onboarding through the API', () => {
       ['tenant.suspend', 'succeeded', 'req-suspend-1', 'operator'],
     ]);
     for (const e of events) expect(Date.parse(e.at)).toBeGreaterThan(Date.now() - 120_000);
-    // Append-only: the registry refuses to rewrite history.
+    // Append-only: the role Landlord runs as may not rewrite history, and Postgres refuses anyone else.
     await expect(
       h.store.pool.query(`UPDATE audit_events SET outcome = 'forged' WHERE tenant_id = $1`, [id]),
+    ).rejects.toThrow(/permission denied/);
+    await expect(
+      withClient(h.config.postgres.registryUrl!, (c) =>
+        c.query(`UPDATE audit_events SET outcome = 'forged' WHERE tenant_id = $1`, [id]),
+      ),
     ).rejects.toThrow(/append-only/);
   });
 

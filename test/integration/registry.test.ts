@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ensureDatabase, withClient, withDatabase } from '../../dataplane/connection.js';
@@ -31,19 +32,80 @@ async function freshRegistry(prefix: string, max = 2, options: Parameters<typeof
   return { registry, url: withDatabase(registryServerUrl, database) };
 }
 
-/** Runs `work` on a fresh registry, closed afterwards. */
-async function withFreshRegistry(prefix: string, work: (registry: PostgresRegistry) => Promise<void>) {
-  const { registry } = await freshRegistry(prefix);
+/**
+ * Runs `work` on a fresh registry, closed afterwards, with a pool on it as the role that owns its
+ * tables (the URL Landlord is configured with; here a superuser).
+ */
+async function withFreshRegistry(
+  prefix: string,
+  work: (registry: PostgresRegistry, owner: pg.Pool) => Promise<void>,
+) {
+  const { registry, url } = await freshRegistry(prefix);
+  const owner = new pg.Pool({ connectionString: url, max: 2 });
   try {
-    await work(registry);
+    await work(registry, owner);
   } finally {
-    await registry.close();
+    await Promise.allSettled([registry.close(), owner.end()]);
   }
 }
 
+/** What the role Landlord runs as may not do to a table whose rows it may only add. */
+const REFUSED_TO_THE_RUNTIME_ROLE = (table: string) => [
+  `UPDATE ${table} SET tenant_id = 'x'`,
+  `DELETE FROM ${table}`,
+  `TRUNCATE ${table}`,
+  `ALTER TABLE ${table} DISABLE TRIGGER USER`,
+  `DROP TABLE ${table}`,
+  `SET session_replication_role = replica`,
+];
+
+describe('the role Landlord runs the registry as', () => {
+  it('is neither a superuser nor an owner of the registry, and may only add to the ledger and the audit trail', async () => {
+    await withFreshRegistry('registry_runtime', async (registry, owner) => {
+      const { rows } = await registry.pool.query(
+        `SELECT current_user AS name, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls
+           FROM pg_roles WHERE rolname = current_user`,
+      );
+      expect(rows[0]).toEqual({
+        name: 'landlord_registry',
+        rolsuper: false,
+        rolcreaterole: false,
+        rolcreatedb: false,
+        rolbypassrls: false,
+      });
+      const owned = await registry.pool.query(
+        `SELECT relname FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)`,
+      );
+      expect(owned.rows).toEqual([]);
+      await registry.audit.append({
+        eventKey: 'e-1',
+        actor: 'key_admin',
+        actorRole: 'admin',
+        requestId: 'r-1',
+        action: 'tenant.onboard',
+        outcome: 'accepted',
+        tenantId: 'acme',
+        detail: {},
+      });
+      for (const table of ['ledger_records', 'audit_events', 'legal_holds'])
+        for (const sql of REFUSED_TO_THE_RUNTIME_ROLE(table))
+          await expect(registry.pool.query(sql), sql).rejects.toThrow(
+            /permission denied|must be (the )?owner/,
+          );
+      await expect(registry.pool.query(`UPDATE legal_holds SET reason = 'x'`)).rejects.toThrow(
+        /permission denied/,
+      );
+      // Migrating again (every process does at start) changes none of that.
+      await registry.migrate();
+      await expect(registry.pool.query('DELETE FROM ledger_records')).rejects.toThrow(/permission denied/);
+      expect((await owner.query('SELECT count(*)::int AS n FROM audit_events')).rows).toEqual([{ n: 1 }]);
+    });
+  });
+});
+
 describe('the ledger in Postgres', () => {
   it('refuses to change, delete or fork its records whatever role asks (only a superuser switching triggers off could)', async () => {
-    await withFreshRegistry('registry_ledger', async (registry) => {
+    await withFreshRegistry('registry_ledger', async (registry, owner) => {
       const record = await registry.ledger.append({
         kind: 'retention.delete',
         tenantId: 'acme',
@@ -54,7 +116,8 @@ describe('the ledger in Postgres', () => {
         requestedBy: 'schedule:landlord-retention',
         recordKey: 'run-1:acme:activity_log:1',
       });
-      const pool = registry.pool;
+      // Even the tables' owner (here a superuser, as the embedded default's is) is refused.
+      const pool = owner;
       await expect(pool.query('UPDATE ledger_records SET count = 0')).rejects.toThrow(/append-only/);
       await expect(pool.query('DELETE FROM ledger_records')).rejects.toThrow(/append-only/);
       await expect(pool.query('TRUNCATE ledger_records')).rejects.toThrow(/append-only/);
@@ -74,13 +137,13 @@ describe('the ledger in Postgres', () => {
 
 describe('legal holds in Postgres', () => {
   it('are released, never deleted or rewritten, whatever role asks', async () => {
-    await withFreshRegistry('registry_holds', async (registry) => {
+    await withFreshRegistry('registry_holds', async (registry, owner) => {
       const hold = await registry.legalHolds.place({
         tenantId: 'acme',
         reason: 'case 1',
         createdBy: 'key_legal',
       });
-      const pool = registry.pool;
+      const pool = owner;
       await expect(pool.query('DELETE FROM legal_holds')).rejects.toThrow(/never deleted/);
       await expect(pool.query('TRUNCATE legal_holds')).rejects.toThrow(/never deleted/);
       await expect(pool.query(`UPDATE legal_holds SET data_classes = '{telemetry}'`)).rejects.toThrow(
