@@ -394,6 +394,12 @@ export const LegalHoldSchema = z
     releasedAt: z.iso.datetime().optional(),
     releasedBy: z.string().optional(),
     releaseReason: z.string().optional(),
+    storageRules: z
+      .object({ operationId: z.string().optional(), error: z.string().optional() })
+      .optional()
+      .describe(
+        "AWS and GCP silos: the operation that brings the buckets' lifecycle rules in line with the holds, or why it could not be asked for",
+      ),
   })
   .meta({ id: 'LegalHold' }) satisfies z.ZodType<LegalHold>;
 

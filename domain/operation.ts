@@ -10,6 +10,7 @@ export const OPERATION_KINDS = [
   'change-tier',
   'set-retention',
   'apply-retention',
+  'sync-storage-rules',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** Operations on an existing tenant that need nothing but its id. */
@@ -43,6 +44,11 @@ export const OPERATION_STEPS = {
   'set-retention': ['validate', 'record-retention'],
   /** Expired rows deleted in batches (or counted, in a dry run), then their evidence into the ledger. */
   'apply-retention': ['delete-expired', 'record-evidence'],
+  /**
+   * A cloud silo's bucket lifecycle rules brought in line with the tenant's retention and its legal
+   * holds: the holds read, then its stacks applied (the standby's first).
+   */
+  'sync-storage-rules': ['read-holds', 'apply-storage-rules'],
 } as const satisfies Record<OperationKind, readonly string[]>;
 
 export type StepName<K extends OperationKind = OperationKind> = (typeof OPERATION_STEPS)[K][number];
@@ -148,6 +154,7 @@ export interface OperationInputs {
   'set-retention': { dataClasses: TenantRetention };
   /** The tenant's part of a retention run. */
   'apply-retention': { retention: RetentionRequest };
+  'sync-storage-rules': Record<never, never>;
 }
 
 /** What a retention run asks of each tenant (docs/retention.md). */

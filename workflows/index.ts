@@ -6,3 +6,4 @@ export { checkTenantDrift } from './check-tenant-drift.js';
 export { changeTenantTier } from './change-tenant-tier.js';
 export { applyRetention, setRetention } from './retention.js';
 export { retentionRun } from './retention-run.js';
+export { syncStorageRules } from './sync-storage-rules.js';

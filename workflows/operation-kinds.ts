@@ -24,6 +24,7 @@ import { changeTenantTier } from './change-tenant-tier.js';
 import { checkTenantDrift } from './check-tenant-drift.js';
 import { onboardTenant } from './onboard-tenant.js';
 import { applyRetention, setRetention } from './retention.js';
+import { syncStorageRules } from './sync-storage-rules.js';
 import type { OperationOutcome } from './operation-tracker.js';
 
 /** Why an operation cannot be taken or run: the error kind and what to tell the caller. */
@@ -247,6 +248,27 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
       executeChild(applyRetention, {
         ...childOptions(operation),
         args: [{ operation, tenant: facts.tenant!, dataQueue }],
+      }),
+  },
+  // Holds change while a tenant is suspended too, and must reach its buckets then as well.
+  'sync-storage-rules': {
+    from: ['active', 'suspended'],
+    verb: "given its buckets' storage rules again",
+    permission: 'manageLegalHolds',
+    steps: () => newSteps('sync-storage-rules'),
+    input: () => ({}),
+    refusal: (_request, facts) =>
+      placement(facts)?.deploymentModel !== 'silo'
+        ? {
+            type: 'InvalidTransition',
+            message:
+              "storage rules belong to a silo tenant's buckets; this tenant lives in its region's pool",
+          }
+        : undefined,
+    run: (operation, { facts, provisioningQueue }) =>
+      executeChild(syncStorageRules, {
+        ...childOptions(operation),
+        args: [{ operation, tenant: facts.tenant!, spec: facts.spec!, provisioningQueue }],
       }),
   },
 };

@@ -1,6 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { SiloSpec } from '../domain/index.js';
+import type { StepRef } from '../activities/step-ref.js';
 import type { ProvisioningActivities } from '../activities/provisioning/index.js';
 import type { Compensation, OperationTracker } from './operation-tracker.js';
 
@@ -24,6 +25,24 @@ export function provisioningOn(taskQueue: string) {
 /** Only string outputs travel to the primary as its DR target (bucket names, ARNs, database names). */
 const stringOutputs = (outputs: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(outputs).filter((e): e is [string, string] => typeof e[1] === 'string'));
+
+/**
+ * Applies a tenant's existing silo stacks again within one step (the standby's first, its outputs
+ * the primary's DR target), as a change of their spec needs; destroys nothing on failure.
+ */
+export async function applySiloStacks(
+  provisioningQueue: string,
+  stepRef: StepRef,
+  silo: { primary: SiloSpec; standby?: SiloSpec },
+): Promise<void> {
+  const provisioning = provisioningOn(provisioningQueue);
+  let primary = silo.primary;
+  if (silo.standby) {
+    const standby = await provisioning.provisionSilo({ stepRef, spec: silo.standby });
+    primary = { ...primary, drTarget: { region: silo.standby.region, outputs: stringOutputs(standby) } };
+  }
+  await provisioning.provisionSilo({ stepRef, spec: primary });
+}
 
 /**
  * Provisions a tenant's silo stacks as the steps `provision-standby` (DR tiers) and

@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import {
   checkPlacement,
   effectiveRetention,
+  holdCovers,
   LandlordError,
   tenantRetentionProblems,
 } from '../../domain/index.js';
 import type {
   DataPlaneManifest,
   EffectiveRetention,
+  LegalHold,
   PolicyCatalog,
   Region,
   RetentionPolicyFile,
@@ -46,20 +48,24 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 const base32 = (bytes: Buffer) => [...bytes].map((b) => BASE32[b % 32]).join('');
 
 /**
- * Each storage prefix of the manifest with the retention of its data class for the tenant. Holds
- * are not known here (they live in the registry): no entry is `held`.
+ * Each storage prefix of the manifest with the retention of its data class for the tenant, and
+ * whether one of the tenant's holds (when the caller read them) covers it. An object has no subject
+ * key, so a hold naming any subject covers every prefix, as it does on the local target.
  */
 function storageRetentionOf(
   storage: DataPlaneManifest['storage'],
   policy: Pick<RetentionPolicyFile, 'dataClasses'>,
   tier: string,
   choices: TenantRetention | undefined,
+  holds: readonly LegalHold[],
 ): StorageRetention[] {
   const byClass = new Map(effectiveRetention(policy, tier, choices).map((e) => [e.dataClass, e.days]));
+  const at = new Date().toISOString();
   return storage.map(({ prefix, dataClass }) => {
     // A class the policy does not name has no expiry: it is kept.
     const days = byClass.get(dataClass);
-    return { prefix, dataClass, ...(days !== undefined ? { days } : {}) };
+    const held = holds.some((h) => holdCovers(h, { dataClass }, at) || (h.subjects?.length ?? 0) > 0);
+    return { prefix, dataClass, ...(days !== undefined ? { days } : {}), ...(held ? { held } : {}) };
   });
 }
 
@@ -123,11 +129,14 @@ export function createPolicyActivities({
       stepRef,
       spec,
       retention: choices,
+      holds = [],
     }: {
       stepRef?: StepRef;
       spec: TenantSpec;
       /** The tenant's own retention choices, where it has any (a tier change); else the tier's. */
       retention?: TenantRetention;
+      /** The tenant's legal holds in force, where the caller read them: held prefixes get no expiry. */
+      holds?: LegalHold[];
     }): Promise<PlacementDecision> {
       const generation = generationOf(stepRef);
       const { tier, region, drRegion } = checkPlacement(catalog, spec);
@@ -140,7 +149,9 @@ export function createPolicyActivities({
         throw new LandlordError('Misconfigured', `region "${region.id}" has no pool database configured`);
       }
       const storageRetention =
-        manifest && retention ? storageRetentionOf(manifest.storage, retention, tier.id, choices) : undefined;
+        manifest && retention
+          ? storageRetentionOf(manifest.storage, retention, tier.id, choices, holds)
+          : undefined;
       const silo = (r: Region, role: SiloSpec['role']) =>
         siloSpec(spec, tier, r, role, generation, storageRetention);
       return {

@@ -1,9 +1,9 @@
 import { holdActive, LandlordError } from '../../domain/index.js';
-import type { Actor } from '../../domain/index.js';
+import type { Actor, TenantRecord } from '../../domain/index.js';
 import type { Registry } from '../../registry/index.js';
 import { defineRoute } from '../route.js';
-import type { RouteDefinition } from '../route.js';
-import { tenantInPath } from './tenant-routes.js';
+import type { RouteDefinition, RouteDeps } from '../route.js';
+import { ACCEPTED, acceptedOperation, tenantInPath } from './tenant-routes.js';
 import {
   LegalHoldList,
   LegalHoldParams,
@@ -13,8 +13,44 @@ import {
   TenantIdParams,
 } from '../schemas.js';
 
-async function existingTenant(store: Registry, id: string): Promise<void> {
-  if (!(await store.tenants.get(id))) throw new LandlordError('TenantNotFound', `no tenant "${id}"`);
+async function existingTenant(store: Registry, id: string): Promise<TenantRecord> {
+  const tenant = await store.tenants.get(id);
+  if (!tenant) throw new LandlordError('TenantNotFound', `no tenant "${id}"`);
+  return tenant;
+}
+
+/**
+ * Whether the tenant's data lives in cloud buckets that expire it by lifecycle rules of their own
+ * (an AWS or GCP silo): a hold reaches those only when its stacks are applied again. A local silo's
+ * folder is swept by the retention run, which reads the holds itself; pool tenants have no bucket.
+ */
+function hasCloudBuckets(deps: RouteDeps, tenant: TenantRecord): boolean {
+  const provider = deps.catalog.regions.find((r) => r.id === tenant.region)?.provider;
+  return tenant.deploymentModel === 'silo' && provider !== undefined && provider !== 'local';
+}
+
+/**
+ * Asks the tenant's workflow to bring its buckets' rules in line with its holds. The hold stands
+ * whatever the answer; one that could not be asked says so, and `POST …/storage-rules` asks again.
+ */
+async function syncStorageRules(
+  deps: RouteDeps,
+  tenant: TenantRecord,
+  actor: Actor,
+): Promise<{ storageRules?: { operationId?: string; error?: string } }> {
+  if (!hasCloudBuckets(deps, tenant)) return {};
+  try {
+    const op = await deps.lifecycle.requestTenantOperation(tenant.id, 'sync-storage-rules', actor);
+    return { storageRules: { operationId: op.id } };
+  } catch (err) {
+    const message = err instanceof LandlordError ? err.message : 'the lifecycle service did not answer';
+    deps.logger.warn({ tenantId: tenant.id, err: message }, 'storage rules sync not requested');
+    return {
+      storageRules: {
+        error: `the buckets' lifecycle rules were not updated (${message}); ask again with POST /v1/tenants/${tenant.id}/storage-rules`,
+      },
+    };
+  }
 }
 
 /** A date alone holds through the end of that day (UTC). */
@@ -62,7 +98,7 @@ export const legalHoldRoutes: RouteDefinition[] = [
     auditSubject: tenantInPath,
     responses: { 201: { description: 'The hold, in force', schema: LegalHoldSchema } },
     async handle({ params, body }, { actor, deps }) {
-      await existingTenant(deps.store, params.id);
+      const tenant = await existingTenant(deps.store, params.id);
       const known = Object.keys(deps.retention.dataClasses);
       const unknown = (body.dataClasses ?? []).filter((c) => !known.includes(c));
       if (unknown.length > 0)
@@ -96,7 +132,7 @@ export const legalHoldRoutes: RouteDefinition[] = [
       return {
         status: 201,
         headers: { location: `/v1/tenants/${params.id}/legal-holds/${hold.id}` },
-        body: hold,
+        body: { ...hold, ...(await syncStorageRules(deps, tenant, actor)) },
       };
     },
   }),
@@ -138,19 +174,51 @@ export const legalHoldRoutes: RouteDefinition[] = [
     auditSubject: tenantInPath,
     responses: { 200: { description: 'The hold as released', schema: LegalHoldSchema } },
     async handle({ params, body }, { actor, deps }) {
-      await existingTenant(deps.store, params.id);
+      const tenant = await existingTenant(deps.store, params.id);
       const released = await deps.store.legalHolds.release(params.id, params.holdId, {
         releasedBy: actor.principal,
         reason: body.reason,
       });
       if (released.outcome === 'unknown')
         throw new LandlordError('NotFound', `tenant "${params.id}" has no legal hold "${params.holdId}"`);
-      if (released.outcome === 'released')
-        await audit(deps.store, actor, params.id, 'legal-hold.release', {
-          holdId: params.holdId,
-          reason: body.reason,
-        });
-      return { status: 200, body: released.hold };
+      if (released.outcome !== 'released') return { status: 200, body: released.hold };
+      await audit(deps.store, actor, params.id, 'legal-hold.release', {
+        holdId: params.holdId,
+        reason: body.reason,
+      });
+      return { status: 200, body: { ...released.hold, ...(await syncStorageRules(deps, tenant, actor)) } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/tenants/{id}/storage-rules',
+    operationId: 'syncStorageRules',
+    summary: "Bring a cloud silo's bucket lifecycle rules in line with its retention and legal holds",
+    description:
+      'A tenant operation (kind `sync-storage-rules`): the holds in force are read and the stacks ' +
+      'applied again, so a held prefix has no native expiry. Placing and releasing a hold ask for it ' +
+      'themselves; this asks again (after a hold whose answer said it could not, or a retention ' +
+      'change). Only AWS and GCP silos have such rules: for a pool or local silo tenant it is 409.',
+    tag: 'legal-holds',
+    permission: 'manageLegalHolds',
+    action: 'tenant.sync-storage-rules',
+    errors: ['InvalidTransition'],
+    idempotent: true,
+    params: TenantIdParams,
+    auditSubject: tenantInPath,
+    responses: { 202: ACCEPTED },
+    async handle({ params }, { actor, deps }) {
+      const tenant = await existingTenant(deps.store, params.id);
+      if (!hasCloudBuckets(deps, tenant))
+        throw new LandlordError(
+          'InvalidTransition',
+          tenant.deploymentModel === 'silo'
+            ? `tenant "${tenant.id}" is a silo on the local target: retention runs read its holds themselves`
+            : `tenant "${tenant.id}" lives in its region's pool: it has no buckets of its own`,
+        );
+      return acceptedOperation(
+        await deps.lifecycle.requestTenantOperation(tenant.id, 'sync-storage-rules', actor),
+      );
     },
   }),
 ];

@@ -80,6 +80,9 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
       const stored = registry.operations.get(snapshot.id);
       if (!stored || stored.version < snapshot.version) registry.operations.set(snapshot.id, snapshot);
     },
+    async activeLegalHolds() {
+      return [];
+    },
     async appendAudit(event) {
       registry.audit.push({
         ...(event.tenantId ? { tenantId: event.tenantId } : {}),

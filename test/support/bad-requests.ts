@@ -757,6 +757,65 @@ export const badRequests: BadRequest[] = [
     expectType: problem('tenant-not-found'),
   },
 
+  // --- a cloud silo's storage rules ----------------------------------------------------------------
+  ...(['viewer', 'sales', 'operator'] as const).map((role): BadRequest => ({
+    name: `${role} asking for a tenant's storage rules`,
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/storage-rules',
+    role,
+    expectStatus: 403,
+    expectType: problem('forbidden'),
+  })),
+  {
+    name: 'storage rules without a key',
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/storage-rules',
+    role: 'none',
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  },
+  {
+    name: 'storage rules of an unknown tenant',
+    method: 'POST',
+    path: `/v1/tenants/${ABSENT_TENANT}/storage-rules`,
+    role: 'legal',
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  {
+    name: 'storage rules of a bad tenant id',
+    method: 'POST',
+    path: '/v1/tenants/Bad_Id/storage-rules',
+    role: 'legal',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'storage rules with fields',
+    method: 'POST',
+    path: `/v1/tenants/${ABSENT_TENANT}/storage-rules`,
+    role: 'legal',
+    body: { prefixes: ['logs/'] },
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'storage rules with a NUL in the tenant id',
+    method: 'POST',
+    path: '/v1/tenants/acme%00corp/storage-rules',
+    role: 'legal',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'storage rules asked for with GET',
+    method: 'GET',
+    path: `/v1/tenants/${ABSENT_TENANT}/storage-rules`,
+    role: 'legal',
+    expectStatus: 405,
+    expectType: problem('method-not-allowed'),
+  },
+
   // --- retention ---------------------------------------------------------------------------------
   ...(
     [

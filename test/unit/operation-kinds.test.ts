@@ -32,6 +32,7 @@ describe('the operation table', () => {
       'change-tier': ['patch', '/v1/tenants/{id}'],
       'set-retention': ['put', '/v1/tenants/{id}/retention'],
       'apply-retention': ['post', '/v1/retention/runs'],
+      'sync-storage-rules': ['post', '/v1/tenants/{id}/storage-rules'],
     };
     for (const kind of KINDS) {
       const [method, path] = routeOf[kind];
@@ -77,6 +78,14 @@ describe('the operation table', () => {
     expect(
       OPERATION_TABLE['drift-check'].refusal?.({ kind: 'drift-check', actor }, facts({ tenant: pool })),
     ).toMatchObject({ type: 'InvalidTransition' });
+    const silo = { deploymentModel: 'silo', tier: 'enterprise' } as never;
+    const sync = { kind: 'sync-storage-rules' as const, actor };
+    expect(OPERATION_TABLE['sync-storage-rules'].refusal?.(sync, facts({ tenant: pool }))).toMatchObject({
+      type: 'InvalidTransition',
+      message: expect.stringMatching(/pool/),
+    });
+    expect(OPERATION_TABLE['sync-storage-rules'].refusal?.(sync, facts({ tenant: silo }))).toBeUndefined();
+    expect(transitionRefusal('sync-storage-rules', 'suspended')).toBeUndefined();
     const move = {
       kind: 'change-tier' as const,
       actor,

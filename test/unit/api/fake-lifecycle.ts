@@ -28,6 +28,8 @@ export interface LifecycleCall {
     | 'changeRetentionSchedule';
   tenantId: string;
   operationId?: string;
+  /** The kind of a requested tenant operation. */
+  kind?: string;
   actor: Actor;
 }
 
@@ -40,6 +42,8 @@ export class FakeLifecycle implements LifecycleClient {
   readonly calls: LifecycleCall[] = [];
   /** Makes `ping` reject, as when Temporal is down. */
   pingFails = false;
+  /** Makes tenant operations fail to be asked for, as when Temporal is down. */
+  operationsUnavailable = false;
   private sequence = 0;
 
   /** Tenant ids whose workflow runs without a registry record (as a wedged one would). */
@@ -141,7 +145,9 @@ export class FakeLifecycle implements LifecycleClient {
     kind: TenantOperationKind,
     actor: Actor,
   ): Promise<OperationSnapshot> {
-    this.calls.push({ method: 'requestTenantOperation', tenantId, actor });
+    this.calls.push({ method: 'requestTenantOperation', tenantId, kind, actor });
+    if (this.operationsUnavailable)
+      throw new LandlordError('ServiceUnavailable', 'Temporal did not answer in time; try again');
     const tenant = await this.store.tenants.get(tenantId);
     const refusal = transitionRefusal(kind, tenant?.status ?? 'absent');
     if (refusal || !tenant)

@@ -82,4 +82,85 @@ describe('legal holds', () => {
     expect(missing.status).toBe(404);
     expect((await call(api(), 'GET', '/v1/tenants/strict-co/legal-holds')).body).toEqual({ items: [] });
   });
+
+  it("ask an AWS or GCP silo's workflow to bring its buckets' rules in line, and say when they could not", async () => {
+    // As onboarded in a region whose network regions.json names (this config names none).
+    const at = new Date().toISOString();
+    await api().store.tenants.upsert({
+      id: 'cloud-co',
+      name: 'Cloud Co',
+      tier: 'enterprise',
+      region: 'aws-eu-west-1',
+      drRegion: 'aws-eu-central-1',
+      adminEmail: 'a@cloud.example',
+      features: {},
+      labels: {},
+      deploymentModel: 'silo',
+      status: 'active',
+      resources: {},
+      createdAt: at,
+      updatedAt: at,
+      version: 1,
+    });
+    const syncs = () =>
+      api().lifecycle.calls.filter((c) => c.kind === 'sync-storage-rules' && c.tenantId === 'cloud-co')
+        .length;
+
+    const placed = await call(api(), 'POST', '/v1/tenants/cloud-co/legal-holds', {
+      role: 'legal',
+      body: { reason: 'Case 9', dataClasses: ['personal'] },
+    });
+    expect(placed.status).toBe(201);
+    expect(placed.body.storageRules).toEqual({ operationId: expect.any(String) });
+    const op = await call(api(), 'GET', `/v1/operations/${placed.body.storageRules.operationId}`);
+    expect(op.body).toMatchObject({ kind: 'sync-storage-rules', tenantId: 'cloud-co' });
+    expect(syncs()).toBe(1);
+
+    // Temporal is down: the hold stands, and the answer says the buckets were not told.
+    api().lifecycle.operationsUnavailable = true;
+    try {
+      const held = await call(api(), 'POST', '/v1/tenants/cloud-co/legal-holds', {
+        role: 'legal',
+        body: { reason: 'Case 10' },
+      });
+      expect(held.status).toBe(201);
+      expect(held.body.storageRules.error).toMatch(/POST \/v1\/tenants\/cloud-co\/storage-rules/);
+      expect((await call(api(), 'GET', '/v1/tenants/cloud-co/legal-holds')).body.items).toHaveLength(2);
+    } finally {
+      api().lifecycle.operationsUnavailable = false;
+    }
+    // Asked again by hand, then by a release.
+    const again = await call(api(), 'POST', '/v1/tenants/cloud-co/storage-rules', { role: 'legal' });
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ kind: 'sync-storage-rules' });
+    const released = await call(api(), 'DELETE', `/v1/tenants/cloud-co/legal-holds/${placed.body.id}`, {
+      role: 'legal',
+      body: { reason: 'closed' },
+    });
+    expect(released.body.storageRules).toEqual({ operationId: expect.any(String) });
+    expect(syncs()).toBe(4);
+  });
+
+  it('leave the rules of pool and local silo tenants to the retention run, which reads holds itself', async () => {
+    await tenant('pool-co');
+    const silo = {
+      id: 'local-silo-co',
+      name: 'Local Silo',
+      tier: 'premium',
+      region: 'local-a',
+      adminEmail: 'a@ls.example',
+    };
+    expect((await call(api(), 'POST', '/v1/tenants', { body: silo })).status).toBe(202);
+    await api().lifecycle.finishOnboarding('local-silo-co');
+    for (const id of ['pool-co', 'local-silo-co']) {
+      const placed = await call(api(), 'POST', `/v1/tenants/${id}/legal-holds`, { body: { reason: 'r' } });
+      expect(placed.status).toBe(201);
+      expect(placed.body).not.toHaveProperty('storageRules');
+      const asked = await call(api(), 'POST', `/v1/tenants/${id}/storage-rules`, { role: 'legal' });
+      expect(asked.status, id).toBe(409);
+    }
+    expect(
+      api().lifecycle.calls.filter((c) => c.kind === 'sync-storage-rules' && c.tenantId !== 'cloud-co'),
+    ).toEqual([]);
+  });
 });
