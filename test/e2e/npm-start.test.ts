@@ -211,6 +211,26 @@ describe('npm start', () => {
     // The workers start without a warning.
     expect(first.output()).not.toMatch(/\[(worker|provisioning|data)\] .*\[WARN\]/);
     expect(await onboard('E2E Corp', 'local-b')).toBe('succeeded');
+    // The lifecycle worker made the retention Schedule when it started, and a run goes through
+    // every process: the API, the run's workflow, the tenant's workflow and the data worker.
+    const schedule = await api('/v1/retention/schedule');
+    expect(schedule.status).toBe(200);
+    expect(await schedule.json()).toMatchObject({ id: 'landlord-retention', paused: false });
+    const started = await api('/v1/retention/runs', {
+      method: 'POST',
+      body: JSON.stringify({ dryRun: true, tenants: ['e2e-corp'] }),
+    });
+    expect(started.status).toBe(202);
+    const runUrl = started.headers.get('location')!;
+    let run = { status: 'running', parts: [] as { tenantId: string; status: string }[] };
+    await until('the retention run to end', async () => {
+      run = (await (await api(runUrl)).json()) as typeof run;
+      return run.status !== 'running';
+    });
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      parts: [{ tenantId: 'e2e-corp', status: 'succeeded' }],
+    });
     if (process.getuid?.() === 0) {
       expect(readdirSync(home).some((f) => f.startsWith('postgres-'))).toBe(true);
       expect(readdirSync(home).some((f) => f.startsWith('data-'))).toBe(true);
