@@ -98,6 +98,14 @@ function placement(facts: TenantFacts): { tier: string; deploymentModel?: 'pool'
 const onboarded = (_request: unknown, facts: TenantFacts): Refusal | undefined =>
   facts.tenant ? undefined : { type: 'InvalidTransition', message: 'the tenant is still being onboarded' };
 
+/** Refuses a kind that concerns a silo's stacks for a tenant that lives (or will) in its region's pool. */
+const siloOnly =
+  (what: string) =>
+  (_request: unknown, facts: TenantFacts): Refusal | undefined =>
+    placement(facts)?.deploymentModel !== 'silo'
+      ? { type: 'InvalidTransition', message: `${what}; this tenant lives in its region's pool` }
+      : undefined;
+
 /** Options every operation's child workflow starts with: its id is the operation's. */
 const childOptions = (operation: OperationSnapshot) => ({
   workflowId: operation.id,
@@ -162,14 +170,7 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
     permission: 'operateTenant',
     steps: () => newSteps('drift-check'),
     input: () => ({}),
-    refusal: (_request, facts) =>
-      placement(facts)?.deploymentModel !== 'silo'
-        ? {
-            type: 'InvalidTransition',
-            message:
-              "a drift check covers the stacks of a silo tenant; this tenant lives in its region's pool",
-          }
-        : undefined,
+    refusal: siloOnly('a drift check covers the stacks of a silo tenant'),
     run: (operation, { facts, tenantVersion, provisioningQueue }) =>
       executeChild(checkTenantDrift, {
         ...childOptions(operation),
@@ -257,14 +258,7 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
     permission: 'manageLegalHolds',
     steps: () => newSteps('sync-storage-rules'),
     input: () => ({}),
-    refusal: (_request, facts) =>
-      placement(facts)?.deploymentModel !== 'silo'
-        ? {
-            type: 'InvalidTransition',
-            message:
-              "storage rules belong to a silo tenant's buckets; this tenant lives in its region's pool",
-          }
-        : undefined,
+    refusal: siloOnly("storage rules belong to a silo tenant's buckets"),
     run: (operation, { facts, provisioningQueue }) =>
       executeChild(syncStorageRules, {
         ...childOptions(operation),

@@ -35,6 +35,15 @@ import type { StepRef } from '../step-ref.js';
 
 const DAY_MS = 86_400_000;
 const FIRST_BATCH = 500;
+/** A table's or prefix's counts before anything is found. */
+const NOTHING_FOUND = {
+  rows: 0,
+  expired: 0,
+  deleted: 0,
+  skippedUnderHold: 0,
+  batches: 0,
+  longestBatchMs: 0,
+} as const;
 /** Files per storage batch: no lock is held while they go, so the size only bounds one record. */
 const OBJECT_BATCH = 500;
 
@@ -175,16 +184,8 @@ export function createRetentionActivities({
             dataClass: area.dataClass,
             source: policy.source,
           };
-          const empty = {
-            rows: 0,
-            expired: 0,
-            deleted: 0,
-            skippedUnderHold: 0,
-            batches: 0,
-            longestBatchMs: 0,
-          };
           if (policy.days === undefined) {
-            cursor.done.push({ ...base, ...empty });
+            cursor.done.push({ ...base, ...NOTHING_FOUND });
             continue;
           }
           const cutoffMs = Date.parse(cursor.startedAt) - policy.days * DAY_MS;
@@ -196,7 +197,7 @@ export function createRetentionActivities({
           const held = await storageHeld(area.dataClass);
           const report: RetentionTableReport = {
             ...base,
-            ...empty,
+            ...NOTHING_FOUND,
             days: policy.days,
             rows: objects.length + before.rows,
             expired: expired.length + before.rows,
@@ -247,15 +248,7 @@ export function createRetentionActivities({
             const base = { table: table.name, dataClass: table.dataClass, source: policy.source };
             if (policy.days === undefined) {
               // Kept forever: nothing is expired.
-              cursor.done.push({
-                ...base,
-                rows: 0,
-                expired: 0,
-                deleted: 0,
-                skippedUnderHold: 0,
-                batches: 0,
-                longestBatchMs: 0,
-              });
+              cursor.done.push({ ...base, ...NOTHING_FOUND });
               continue;
             }
             const cutoff = new Date(Date.parse(cursor.startedAt) - policy.days * DAY_MS).toISOString();
