@@ -30,12 +30,14 @@ CREATE TABLE IF NOT EXISTS landlord.deletion_outbox (
   last_key text,
   deleted_at timestamptz NOT NULL DEFAULT now()
 );
--- Storage objects of a batch whose evidence is recorded but whose files may not all be gone yet
--- (dataplane/storage-expiry.ts).
+-- The files of a storage batch, written down before any goes, with the ledger entry and the cutoff
+-- that make them due (dataplane/storage-expiry.ts); cleared when the batch is recorded.
 CREATE TABLE IF NOT EXISTS landlord.object_deletions (
   record_key text NOT NULL,
   tenant_id text NOT NULL,
   object_key text NOT NULL,
+  entry jsonb NOT NULL,
+  cutoff timestamptz NOT NULL,
   PRIMARY KEY (record_key, object_key)
 );`;
 
@@ -140,7 +142,9 @@ async function referencedSql(c: pg.ClientBase, table: string): Promise<string | 
 /**
  * The held subjects a table's subject column can hold. A subject that is no value of the column's
  * type (a name where the column holds UUIDs) is about no row of the table, and comparing it as that
- * type would fail every batch; `known` remembers each answer across batches.
+ * type would fail every batch; `known` remembers each answer across batches. Postgres 16 and later
+ * answer without an error (`pg_input_is_valid`), so no held subject reaches the server's log; older
+ * servers are asked by a cast, whose failure they log.
  */
 export async function comparableSubjects(
   c: pg.ClientBase,
@@ -149,18 +153,37 @@ export async function comparableSubjects(
   known: Map<string, boolean> = new Map(),
 ): Promise<string[]> {
   if (!key.subjectType) return [...subjects];
-  for (const subject of subjects) {
+  const unknown = subjects.filter((s) => !known.has(s));
+  if (unknown.length > 0 && (await serverVersion(c)) >= 160000) {
+    const { rows } = await c.query<{ s: string; ok: boolean }>(
+      'SELECT s, pg_input_is_valid(s, $2) AS ok FROM unnest($1::text[]) AS s',
+      [unknown, key.subjectType],
+    );
+    for (const r of rows) known.set(r.s, r.ok);
+  }
+  for (const subject of unknown) {
     if (known.has(subject)) continue;
     try {
       await c.query(`SELECT $1::text::${key.subjectType}`, [subject]);
       known.set(subject, true);
     } catch (err) {
-      // Class 22, data exception: not a value of the type.
-      if (!String((err as { code?: string }).code).startsWith('22')) throw err;
+      // A data exception (class 22) or a domain's check (23514): not a value of the type.
+      const code = String((err as { code?: string }).code);
+      if (!code.startsWith('22') && code !== '23514') throw err;
       known.set(subject, false);
     }
   }
   return subjects.filter((s) => known.get(s));
+}
+
+const versions = new WeakMap<pg.ClientBase, number>();
+async function serverVersion(c: pg.ClientBase): Promise<number> {
+  let version = versions.get(c);
+  if (version === undefined) {
+    version = Number((await c.query<{ v: string }>('SHOW server_version_num')).rows[0]!.v);
+    versions.set(c, version);
+  }
+  return version;
 }
 
 function heldSql(table: ExpiryTable, key: BatchKey): string {

@@ -24,13 +24,12 @@ const q = pg.escapeIdentifier;
 /** Connections Landlord itself may hold as a silo's owner (a migration, a copy, a check). */
 const OWNER_CONNECTION_LIMIT = 8;
 
-/** The silo owner's password, derived from the master secret so that it is stored nowhere. */
-
 /** The folder under which local regions keep their silo tenants' object storage (one per data dir). */
 export function localObjectsRoot(dataDir: string): string {
   return join(dataDir, 'objects');
 }
 
+/** The silo owner's password, derived from the master secret so that it is stored nowhere. */
 export function siloOwnerPassword(secret: string, region: string, tenantId: string): string {
   return createHmac('sha256', secret).update(`silo-owner:${region}:${tenantId}`).digest('base64url');
 }

@@ -16,6 +16,11 @@ export const PERMISSIONS = {
   manageLegalHolds: ['legal', 'admin'],
   /** See a tenant's legal holds, subjects included (operators must know why data was kept). */
   readLegalHolds: ['operator', 'legal', 'admin'],
+  /**
+   * Bring a cloud silo's bucket rules in line with its holds and retention: after a hold (legal)
+   * or a retention change (operators).
+   */
+  syncStorageRules: ['operator', 'legal', 'admin'],
   /** Repairs outside the lifecycle, such as ending a wedged tenant workflow. */
   repair: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

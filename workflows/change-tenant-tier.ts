@@ -40,14 +40,18 @@ export async function changeTenantTier(input: ChangeTierInput): Promise<Operatio
   let switched = false;
 
   try {
-    const placement = await op.run('validate', (stepRef) =>
-      policy.validatePlacement({
+    const placement = await op.run('validate', async (stepRef) => {
+      // A new silo's buckets must not expire what the tenant's holds cover (histories from before
+      // read none).
+      const holds = patched('tier-move-reads-holds') ? await registry.activeLegalHolds(input.tenant.id) : [];
+      return policy.validatePlacement({
         stepRef,
         spec: { ...input.spec, tier: input.tier },
+        holds,
         // The silo's storage lifecycle follows the tenant's own choices where the new tier allows them.
         ...(input.tenant.retention ? { retention: input.tenant.retention } : {}),
-      }),
-    );
+      });
+    });
     if (!placement.silo) {
       await op.run('switch-routing', async (stepRef) => {
         // The new tier's connection limit for the tenant's role (histories from before keep none).

@@ -255,7 +255,7 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
   'sync-storage-rules': {
     from: ['active', 'suspended'],
     verb: "given its buckets' storage rules again",
-    permission: 'manageLegalHolds',
+    permission: 'syncStorageRules',
     steps: () => newSteps('sync-storage-rules'),
     input: () => ({}),
     refusal: siloOnly("storage rules belong to a silo tenant's buckets"),

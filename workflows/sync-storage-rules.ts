@@ -26,6 +26,8 @@ export async function syncStorageRules(input: SyncStorageRulesInput): Promise<Op
     });
     const rules = await op.run('apply-storage-rules', async (stepRef) => {
       const { silo } = await policy.validatePlacement({
+        // Names a cloud never lets be reused (a final snapshot's) are this run's own.
+        stepRef,
         spec: input.spec,
         holds,
         ...(input.tenant.retention ? { retention: input.tenant.retention } : {}),

@@ -5,9 +5,15 @@
  * (dataplane/expiry.ts), each batch with its evidence in the database's outbox; the outbox is then
  * forwarded to the registry's ledger. A worker killed mid-part resumes from its heartbeated cursor.
  */
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import pg from 'pg';
-import { effectiveRetention, LandlordError, localSiloFolder, siloNames } from '../../domain/index.js';
+import {
+  effectiveRetention,
+  holdActive,
+  LandlordError,
+  localSiloFolder,
+  siloNames,
+} from '../../domain/index.js';
 import type {
   DataPlaneManifest,
   RetentionPolicyFile,
@@ -157,6 +163,9 @@ export function createRetentionActivities({
         : [];
       const progress = stepProgressWriter(store, input.stepRef);
       const beat = () => {
+        // Between batches, a cancelled part stops: what it deleted is in its outbox already.
+        if (context.cancellationSignal.aborted)
+          throw new CancelledFailure('the retention part was cancelled');
         context.heartbeat(cursor);
         progress.report({
           done: cursor.done.length,
@@ -170,11 +179,16 @@ export function createRetentionActivities({
        * on a subject keeps every prefix too: nothing says which files are about that subject.
        */
       const sweepStorage = async (c: pg.Client, root: string) => {
-        await finishObjectDeletions(c, root, tenant.id);
-        const storageHeld = async (dataClass: string) => {
-          const held = holdsOn(await store.legalHolds.list(tenant.id), dataClass, new Date().toISOString());
+        const storageHeld = async (dataClass: string | undefined) => {
+          const at = new Date().toISOString();
+          const holds = (await store.legalHolds.list(tenant.id)).filter((h) => holdActive(h, at));
+          // A batch that names no class could be any: every hold keeps it.
+          if (dataClass === undefined) return holds.length > 0;
+          const held = holdsOn(holds, dataClass, at);
           return held.tableHeld || held.heldSubjects.length > 0;
         };
+        // Batches an earlier attempt wrote down and did not finish, each file checked again.
+        if (!request.dryRun) await finishObjectDeletions(c, root, tenant.id, storageHeld);
         for (const area of areas) {
           if (cursor.done.some((r) => r.unit === 'objects' && r.table === area.prefix)) continue;
           const policy = policies.find((p) => p.dataClass === area.dataClass)!;
@@ -191,7 +205,7 @@ export function createRetentionActivities({
           const cutoffMs = Date.parse(cursor.startedAt) - policy.days * DAY_MS;
           // Table names never hold a `/`, prefixes always end in one: their keys never meet.
           const recordKeyPrefix = `retention:${request.runId}:${tenant.id}:${area.prefix}`;
-          const objects = await listObjects(root, area.prefix);
+          const objects = await listObjects(root, area.prefix, () => context.heartbeat(cursor));
           const expired = objects.filter((o) => o.modifiedMs < cutoffMs);
           const before = await outboxSoFar(c, tenant.id, recordKeyPrefix);
           const held = await storageHeld(area.dataClass);
@@ -212,30 +226,38 @@ export function createRetentionActivities({
             beat();
             continue;
           }
+          let heldMidway = false;
           for (let i = 0; i < expired.length; i += OBJECT_BATCH) {
-            if (await storageHeld(area.dataClass)) break;
-            const { ms } = await deleteObjectBatch(c, root, {
-              tenantId: tenant.id,
-              prefix: area.prefix,
-              objects: expired.slice(i, i + OBJECT_BATCH),
-              recordKeyPrefix,
-              entry: {
-                kind: 'retention.objects',
-                region: tenant.region,
-                dataClass: area.dataClass,
-                policy: { days: policy.days, source: policy.source },
-                runId: request.runId,
-                operationId: input.operationId,
-                requestedBy: request.requestedBy,
+            if ((heldMidway = await storageHeld(area.dataClass))) break;
+            const { ms } = await deleteObjectBatch(
+              c,
+              root,
+              {
+                tenantId: tenant.id,
+                prefix: area.prefix,
+                objects: expired.slice(i, i + OBJECT_BATCH),
+                cutoffMs,
+                recordKeyPrefix,
+                entry: {
+                  kind: 'retention.objects',
+                  region: tenant.region,
+                  dataClass: area.dataClass,
+                  policy: { days: policy.days, source: policy.source },
+                  runId: request.runId,
+                  operationId: input.operationId,
+                  requestedBy: request.requestedBy,
+                },
               },
-            });
+              storageHeld,
+            );
             report.longestBatchMs = Math.max(report.longestBatchMs, Math.round(ms));
             beat();
           }
           const committed = await outboxSoFar(c, tenant.id, recordKeyPrefix);
           report.deleted = committed.rows;
           report.batches = committed.batches;
-          report.skippedUnderHold = report.expired - report.deleted;
+          // A hold placed mid-run keeps the rest; a file rewritten since the listing is simply kept.
+          if (heldMidway) report.skippedUnderHold = report.expired - report.deleted;
           cursor.done.push(report);
           beat();
         }

@@ -24,7 +24,7 @@ async function existingTenant(store: Registry, id: string): Promise<TenantRecord
  * (an AWS or GCP silo): a hold reaches those only when its stacks are applied again. A local silo's
  * folder is swept by the retention run, which reads the holds itself; pool tenants have no bucket.
  */
-function hasCloudBuckets(deps: RouteDeps, tenant: TenantRecord): boolean {
+export function hasCloudBuckets(deps: RouteDeps, tenant: TenantRecord): boolean {
   const provider = deps.catalog.regions.find((r) => r.id === tenant.region)?.provider;
   return tenant.deploymentModel === 'silo' && provider !== undefined && provider !== 'local';
 }
@@ -33,7 +33,7 @@ function hasCloudBuckets(deps: RouteDeps, tenant: TenantRecord): boolean {
  * Asks the tenant's workflow to bring its buckets' rules in line with its holds. The hold stands
  * whatever the answer; one that could not be asked says so, and `POST …/storage-rules` asks again.
  */
-async function syncStorageRules(
+export async function syncStorageRules(
   deps: RouteDeps,
   tenant: TenantRecord,
   actor: Actor,
@@ -200,7 +200,7 @@ export const legalHoldRoutes: RouteDefinition[] = [
       'themselves; this asks again (after a hold whose answer said it could not, or a retention ' +
       'change). Only AWS and GCP silos have such rules: for a pool or local silo tenant it is 409.',
     tag: 'legal-holds',
-    permission: 'manageLegalHolds',
+    permission: 'syncStorageRules',
     action: 'tenant.sync-storage-rules',
     errors: ['InvalidTransition'],
     idempotent: true,

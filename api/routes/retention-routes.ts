@@ -18,6 +18,7 @@ import {
   TenantRetentionSchema,
 } from '../schemas.js';
 import { acceptedOperation, ACCEPTED, tenantInPath } from './tenant-routes.js';
+import { syncStorageRules } from './legal-hold-routes.js';
 
 async function tenantOf(deps: RouteDeps, id: string) {
   const tenant = await deps.store.tenants.get(id);
@@ -96,7 +97,9 @@ export const retentionRoutes: RouteDefinition[] = [
     description:
       "Replaces the tenant's earlier choices: a data class left out follows its tier again. Days " +
       'outside what the tier allows are refused with 422, naming the bounds. A tenant operation ' +
-      '(kind `set-retention`): it runs after any operation of the tenant queued before it.',
+      '(kind `set-retention`): it runs after any operation of the tenant queued before it. For an ' +
+      "AWS or GCP silo a `sync-storage-rules` operation follows it, so its buckets' rules change " +
+      'too (its URL in the `Storage-Rules-Operation` header).',
     tag: 'retention',
     permission: 'operateTenant',
     action: 'tenant.set-retention',
@@ -104,14 +107,33 @@ export const retentionRoutes: RouteDefinition[] = [
     params: TenantIdParams,
     body: SetRetentionRequest,
     auditSubject: tenantInPath,
-    responses: { 202: ACCEPTED },
+    responses: {
+      202: {
+        ...ACCEPTED,
+        headers: {
+          ...ACCEPTED.headers,
+          'Storage-Rules-Operation': {
+            description: "AWS and GCP silos: URL of the buckets' rules operation",
+          },
+        },
+      },
+    },
     async handle({ params, body }, { actor, deps }) {
       const tenant = await tenantOf(deps, params.id);
       const choices = body.dataClasses as Record<string, { days: number }>;
       knownClasses(deps, 'dataClasses', Object.keys(choices));
       const problems = tenantRetentionProblems(deps.retention, tenant.tier, choices);
       if (problems.length > 0) throw new LandlordError('PolicyViolation', problems.join('; '));
-      return acceptedOperation(await deps.lifecycle.setTenantRetention(tenant.id, choices, actor));
+      const accepted = await deps.lifecycle.setTenantRetention(tenant.id, choices, actor);
+      // An AWS or GCP silo's buckets expire objects by rules of their own: they follow, queued after.
+      const { storageRules } = await syncStorageRules(deps, tenant, actor);
+      const answer = acceptedOperation(accepted);
+      if (storageRules?.operationId)
+        answer.headers = {
+          ...answer.headers,
+          'Storage-Rules-Operation': `/v1/operations/${encodeURIComponent(storageRules.operationId)}`,
+        };
+      return answer;
     },
   }),
   defineRoute({

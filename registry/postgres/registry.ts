@@ -15,7 +15,7 @@ import { PostgresLegalHoldStore } from './legal-holds.js';
 import { PostgresOperationStore } from './operations.js';
 import { PostgresRetentionRunStore } from './retention-runs.js';
 import { PostgresTenantStore } from './tenants.js';
-import { ensureRuntimeRole, runtimeUrl } from './runtime-role.js';
+import { ensureRuntimeRole, REGISTRY_MIGRATION_LOCK, runtimeUrl } from './runtime-role.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -62,6 +62,7 @@ export class PostgresRegistry implements Registry {
       direction: 'up',
       migrationsTable: 'registry_migrations',
       advisoryLockMode: 'wait',
+      lockValue: REGISTRY_MIGRATION_LOCK,
       log: () => undefined,
     } as Parameters<typeof runner>[0]);
     if (!this.ownerUrl) return;

@@ -1,42 +1,85 @@
 /**
- * The role Landlord's processes use the registry as. The URL Landlord is configured with owns the
- * registry's tables (it runs the migrations), and an owner can switch a table's triggers off — a
- * superuser, as the embedded default is, can even do so for its session alone. So the ledger's and
- * the legal holds' guarantees would bind every role but the one Landlord uses. Instead the owner
- * only migrates, and everything else runs as `landlord_registry`: no superuser, no owner, and on the
- * ledger and the audit trail only SELECT and INSERT, on legal holds only what a release changes.
+ * The role Landlord's queries run as. The URL Landlord is configured with owns the registry's
+ * tables (it runs the migrations), and an owner can switch a table's triggers off — a superuser, as
+ * the embedded default is, can even do so for its session alone. So the ledger's and the legal
+ * holds' guarantees would bind every role but the one Landlord uses. Instead the owner only
+ * migrates, and every query runs as the database's runtime role: no superuser, no owner, no
+ * member of any role, and on the ledger and the audit trail only SELECT and INSERT; on legal holds
+ * SELECT, INSERT and an UPDATE of the release columns alone.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 
-export const REGISTRY_RUNTIME_ROLE = 'landlord_registry';
+/**
+ * The advisory lock the registry's migrations run under (node-pg-migrate's `lockValue`); the
+ * runtime role's grants are made under it too, so no GRANT races a migration's ALTER TABLE.
+ */
+export const REGISTRY_MIGRATION_LOCK = 7241865325823964;
 
 /** Tables the runtime role reads and appends to, and never changes. */
 const APPEND_ONLY = ['ledger_records', 'audit_events'];
 /** What a legal hold's release sets; nothing else of a hold ever changes. */
 const HOLD_RELEASE_COLUMNS = ['released_at', 'released_by', 'release_reason'];
-/** Serializes the set-up of processes starting together (GRANTs racing each other fail). */
-const SETUP_LOCK = `SELECT pg_advisory_xact_lock(hashtext('landlord.registry_runtime_role'))`;
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 /**
- * The runtime role's password: derived from the owner's URL, so that every process configured
- * with it agrees without another setting, and nobody without the owner's URL knows it.
+ * The runtime role of a registry database: `<database>_app`, or for a database whose name does not
+ * make one, a name from its hash. One per database, so registries sharing a server stay apart.
  */
-function runtimePassword(ownerUrl: string): string {
-  const url = new URL(ownerUrl);
-  const key = url.password ? decodeURIComponent(url.password) : ownerUrl;
-  return createHmac('sha256', key).update('landlord registry runtime role').digest('base64url');
+export function runtimeRoleOf(database: string): string {
+  const name = `${database}_app`;
+  return IDENTIFIER.test(name) && name.length <= 63
+    ? name
+    : `landlord_app_${createHash('sha256').update(database).digest('hex').slice(0, 16)}`;
+}
+
+/** Marks a role as Landlord's own (COMMENT ON ROLE): a role of that name without it is not taken over. */
+const markOf = (database: string) => `Landlord's registry runtime role for database ${database}`;
+
+function databaseOf(url: URL): string {
+  return decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username);
+}
+
+/**
+ * The runtime role's password: derived from the owner's password, so that every process configured
+ * with the owner's URL agrees without another setting, and nobody without that password knows it.
+ */
+function runtimePassword(url: URL): string {
+  if (!url.password)
+    throw new Error(
+      "the registry URL has no password: Landlord derives its runtime role's from it (give the URL one)",
+    );
+  return createHmac('sha256', decodeURIComponent(url.password))
+    .update('landlord registry runtime role')
+    .digest('base64url');
+}
+
+/**
+ * A SCRAM-SHA-256 verifier of `password` (RFC 5802, as Postgres stores it): the role is given this,
+ * so the password itself is in no statement a server could log.
+ */
+function scramVerifier(password: string): string {
+  const salt = randomBytes(16);
+  const iterations = 4096;
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
 /** The owner's URL with the runtime role's name and password in place of the owner's. */
 export function runtimeUrl(ownerUrl: string): string {
   const url = new URL(ownerUrl);
-  if (decodeURIComponent(url.username) === REGISTRY_RUNTIME_ROLE)
+  const role = runtimeRoleOf(databaseOf(url));
+  if (decodeURIComponent(url.username) === role)
     throw new Error(
-      `the registry URL must name the role that owns the registry, not ${REGISTRY_RUNTIME_ROLE}, which Landlord makes itself`,
+      `the registry URL must name the role that owns the registry, not ${role}, which Landlord makes itself`,
     );
-  url.username = REGISTRY_RUNTIME_ROLE;
-  url.password = runtimePassword(ownerUrl);
+  const password = runtimePassword(url);
+  url.username = role;
+  url.password = password;
   return url.toString();
 }
 
@@ -45,49 +88,60 @@ export function runtimeUrl(ownerUrl: string): string {
  * tables, run by the owner after its migrations. Safe to run again and from processes at once.
  */
 export async function ensureRuntimeRole(owner: pg.ClientBase, ownerUrl: string): Promise<void> {
-  const role = REGISTRY_RUNTIME_ROLE;
-  const password = runtimePassword(ownerUrl);
+  const url = new URL(ownerUrl);
   await owner.query('BEGIN');
   try {
-    await owner.query(SETUP_LOCK);
-    const { rows } = await owner.query<{ exists: boolean }>(
-      'SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists',
+    await owner.query('SELECT pg_advisory_xact_lock($1)', [REGISTRY_MIGRATION_LOCK]);
+    const { rows: here } = await owner.query<{ database: string; schema: string }>(
+      'SELECT current_database() AS database, current_schema() AS schema',
+    );
+    const { database, schema } = here[0]!;
+    const role = runtimeRoleOf(database);
+    const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+    const { rows: existing } = await owner.query<{ mark: string | null; member_of: number }>(
+      `SELECT shobj_description(r.oid, 'pg_authid') AS mark,
+              (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid) AS member_of
+         FROM pg_roles r WHERE r.rolname = $1`,
       [role],
     );
-    const attributes = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT';
-    // A literal: CREATE ROLE takes no parameters. The password is base64url, so it needs no escaping.
-    const withPassword = `${attributes} PASSWORD '${password}'`;
-    try {
-      await owner.query(
-        rows[0]!.exists ? `ALTER ROLE ${role} ${withPassword}` : `CREATE ROLE ${role} ${withPassword}`,
+    const found = existing[0];
+    if (found && found.mark !== markOf(database))
+      throw new Error(`a role ${role} exists that Landlord did not make; drop or rename it, and start again`);
+    if (found && found.member_of > 0)
+      throw new Error(
+        `the role ${role} was made a member of another role; Landlord's runtime role holds none`,
       );
+    const attributes = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT';
+    // A literal: role statements take no parameters. A verifier is base64 and `$`, `:`: no quotes.
+    const password = `PASSWORD '${scramVerifier(runtimePassword(url))}'`;
+    try {
+      await owner.query(`${found ? 'ALTER' : 'CREATE'} ROLE ${q(role)} ${attributes} ${password}`);
     } catch (err) {
       if ((err as { code?: string }).code === '42501')
         throw new Error(
-          `the registry's role cannot ${rows[0]!.exists ? 'alter' : 'create'} the role ${role} Landlord runs as: ` +
+          `the registry's role cannot ${found ? 'alter' : 'create'} the role ${role} Landlord runs as: ` +
             'give it CREATEROLE (or connect as a role that has it)',
         );
       throw err;
     }
+    if (!found)
+      await owner.query(`COMMENT ON ROLE ${q(role)} IS '${markOf(database).replaceAll("'", "''")}'`);
     const { rows: tables } = await owner.query<{ name: string }>(
-      `SELECT quote_ident(c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname <> 'registry_migrations'`,
     );
-    const { rows: database } = await owner.query<{ name: string }>(
-      'SELECT quote_ident(current_database()) AS name',
-    );
-    await owner.query(`GRANT CONNECT ON DATABASE ${database[0]!.name} TO ${role}`);
-    await owner.query(`GRANT USAGE ON SCHEMA ${'public'} TO ${role}`);
+    await owner.query(`GRANT CONNECT ON DATABASE ${q(database)} TO ${q(role)}`);
+    await owner.query(`GRANT USAGE ON SCHEMA ${q(schema)} TO ${q(role)}`);
     for (const { name } of tables) {
-      await owner.query(`REVOKE ALL ON ${name} FROM ${role}`);
+      await owner.query(`REVOKE ALL ON ${q(schema)}.${q(name)} FROM ${q(role)}`);
       const rights = APPEND_ONLY.includes(name)
         ? 'SELECT, INSERT'
         : name === 'legal_holds'
           ? `SELECT, INSERT, UPDATE (${HOLD_RELEASE_COLUMNS.join(', ')})`
           : 'SELECT, INSERT, UPDATE, DELETE';
-      await owner.query(`GRANT ${rights} ON ${name} TO ${role}`);
+      await owner.query(`GRANT ${rights} ON ${q(schema)}.${q(name)} TO ${q(role)}`);
     }
-    await owner.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+    await owner.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${q(schema)} TO ${q(role)}`);
     await owner.query('COMMIT');
   } catch (err) {
     await owner.query('ROLLBACK').catch(() => undefined);

@@ -63,16 +63,23 @@ describe('the role Landlord runs the registry as', () => {
   it('is neither a superuser nor an owner of the registry, and may only add to the ledger and the audit trail', async () => {
     await withFreshRegistry('registry_runtime', async (registry, owner) => {
       const { rows } = await registry.pool.query(
-        `SELECT current_user AS name, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls
-           FROM pg_roles WHERE rolname = current_user`,
+        `SELECT current_user = current_database() || '_app' AS named_for_its_database, rolsuper, rolcreaterole,
+                rolcreatedb, rolbypassrls, (SELECT count(*)::int FROM pg_auth_members WHERE member = r.oid) AS member_of
+           FROM pg_roles r WHERE rolname = current_user`,
       );
       expect(rows[0]).toEqual({
-        name: 'landlord_registry',
+        named_for_its_database: true,
         rolsuper: false,
         rolcreaterole: false,
         rolcreatedb: false,
         rolbypassrls: false,
+        member_of: 0,
       });
+      // Its password is stored as a SCRAM verifier, given as one: no statement carried the password.
+      const stored = await owner.query(
+        `SELECT rolpassword FROM pg_authid WHERE rolname = current_database() || '_app'`,
+      );
+      expect(stored.rows[0].rolpassword).toMatch(/^SCRAM-SHA-256\$4096:/);
       const owned = await registry.pool.query(
         `SELECT relname FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)`,
       );
@@ -100,6 +107,20 @@ describe('the role Landlord runs the registry as', () => {
       await expect(registry.pool.query('DELETE FROM ledger_records')).rejects.toThrow(/permission denied/);
       expect((await owner.query('SELECT count(*)::int AS n FROM audit_events')).rows).toEqual([{ n: 1 }]);
     });
+  });
+
+  it('is not taken over when a role of its name exists that Landlord did not make', async () => {
+    const { registryServerUrl } = testStack();
+    const database = `registry_squatted_${randomBytes(4).toString('hex')}`;
+    await ensureDatabase(registryServerUrl, database);
+    await withClient(registryServerUrl, (c) => c.query(`CREATE ROLE ${database}_app LOGIN`));
+    const registry = connectRegistry(withDatabase(registryServerUrl, database), 1);
+    try {
+      await expect(registry.migrate()).rejects.toThrow(/exists that Landlord did not make/);
+    } finally {
+      await registry.close();
+      await withClient(registryServerUrl, (c) => c.query(`DROP ROLE ${database}_app`));
+    }
   });
 });
 

@@ -55,6 +55,8 @@ describe('deleting expired storage objects in batches', () => {
     });
   });
 
+  const notHeld = async () => false;
+
   it('deletes every expired file once, keeps the rest, follows no link, and records each batch once', async () => {
     const expired = [
       'attachments/2024/a.pdf',
@@ -65,9 +67,10 @@ describe('deleting expired storage objects in batches', () => {
     for (const key of expired) file(key, 800);
     const young = [file('attachments/new.pdf', 10), file('attachments/2024/newer.pdf', 1)];
     const elsewhere = [file('logs/old.log', 800), file('unclassified.bin', 5000)];
-    // A link under the prefix to a file outside the tenant's folder, both old: never touched.
-    const outside = file(join(work, 'outside.txt'), 900);
+    // Links under the prefix to a file and to a folder outside the tenant's folder, all old.
+    const outside = file(join(work, 'outside', 'precious.txt'), 900);
     symlinkSync(outside, join(root, 'attachments', 'link.txt'));
+    symlinkSync(dirname(outside), join(root, 'attachments', 'linked-folder'));
     const longAgo = new Date(Date.now() - 900 * DAY);
     await lutimes(join(root, 'attachments', 'link.txt'), longAgo, longAgo);
 
@@ -81,13 +84,14 @@ describe('deleting expired storage objects in batches', () => {
       'attachments/new.pdf',
     ]);
     expect(await listObjects(root, 'exports/')).toEqual([]);
-    const cutoff = Date.now() - 730 * DAY;
+    const cutoffMs = Date.now() - 730 * DAY;
     const due = () =>
-      listObjects(root, 'attachments/').then((all) => all.filter((o) => o.modifiedMs < cutoff));
+      listObjects(root, 'attachments/').then((all) => all.filter((o) => o.modifiedMs < cutoffMs));
     const batch = async (n: number): Promise<ObjectBatch> => ({
       tenantId,
       prefix: 'attachments/',
       objects: (await due()).slice(0, n),
+      cutoffMs,
       recordKeyPrefix: `retention:run-1:${tenantId}:attachments/`,
       entry: {
         kind: 'retention.objects',
@@ -103,13 +107,18 @@ describe('deleting expired storage objects in batches', () => {
       // The worker dies after writing its first batch down, before any file of it went.
       await recordObjectBatch(c, await batch(2));
       for (const key of expired.slice(0, 2)) expect(existsSync(join(root, key))).toBe(true);
-      // The next attempt finishes that batch first, then lists again: the rest is a batch of its own.
-      expect(await finishObjectDeletions(c, root, tenantId)).toBe(2);
+      // Meanwhile the application rewrites one of them: it is no longer due.
+      file(expired[1]!, 0);
+      // The next attempt finishes that batch first, checking each file again; then it lists anew.
+      expect(await finishObjectDeletions(c, root, tenantId, notHeld)).toEqual({ deleted: 1, kept: 1 });
       expect((await due()).map((o) => o.key)).toEqual(expired.slice(2));
-      await deleteObjectBatch(c, root, await batch(10));
+      expect(await deleteObjectBatch(c, root, await batch(10), notHeld)).toMatchObject({
+        deleted: 2,
+        kept: 0,
+      });
       expect(await due()).toEqual([]);
       // Nothing was left half done.
-      expect(await finishObjectDeletions(c, root, tenantId)).toBe(0);
+      expect(await finishObjectDeletions(c, root, tenantId, notHeld)).toEqual({ deleted: 0, kept: 0 });
 
       const ledger = new MemoryRegistry().ledger;
       expect(
@@ -119,26 +128,62 @@ describe('deleting expired storage objects in batches', () => {
       ).toBe(2);
       const records = await ledger.list({ tenantId, limit: 10 });
       expect(records.map((r) => [r.target, r.unit, r.count])).toEqual([
-        ['attachments/', 'objects', 2],
+        ['attachments/', 'objects', 1],
         ['attachments/', 'objects', 2],
       ]);
-      // The ledger never names a file: its keys are hashed.
+      // The ledger never names a file.
       expect(JSON.stringify(records)).not.toMatch(/\.pdf/);
       expect(records[0]).toMatchObject({ kind: 'retention.objects', dataClass: 'content', runId: 'run-1' });
       expect(records[0]!.database).toBeUndefined();
     });
-    for (const key of expired) expect(existsSync(join(root, key)), key).toBe(false);
-    for (const path of [...young, ...elsewhere, outside]) expect(existsSync(path), path).toBe(true);
+    for (const key of [expired[0]!, ...expired.slice(2)])
+      expect(existsSync(join(root, key)), key).toBe(false);
+    for (const path of [join(root, expired[1]!), ...young, ...elsewhere, outside])
+      expect(existsSync(path), path).toBe(true);
+  });
+
+  it('finishes a written-down batch only as far as no hold covers it now', async () => {
+    const key = 'exports/held.csv';
+    file(key, 2000);
+    const cutoffMs = Date.now() - 1095 * DAY;
+    await withClient(databaseUrl(), async (c) => {
+      await recordObjectBatch(c, {
+        tenantId,
+        prefix: 'exports/',
+        objects: [{ key, modifiedMs: cutoffMs - DAY }],
+        cutoffMs,
+        recordKeyPrefix: `retention:run-2:${tenantId}:exports/`,
+        entry: { kind: 'retention.objects', region: 'local-a', dataClass: 'personal', requestedBy: 'x' },
+      });
+      // A hold on the class was placed after the batch was written down.
+      const held = async (dataClass: string | undefined) => dataClass === 'personal';
+      expect(await finishObjectDeletions(c, root, tenantId, held)).toEqual({ deleted: 0, kept: 1 });
+      const { rows } = await c.query(
+        `SELECT count(*)::int AS n FROM landlord.deletion_outbox WHERE tenant_id = $1 AND record_key LIKE 'retention:run-2:%'`,
+        [tenantId],
+      );
+      expect(rows).toEqual([{ n: 0 }]);
+    });
+    expect(existsSync(join(root, key))).toBe(true);
+  });
+
+  it('lists nothing under a prefix whose folder is a link, wherever it leads', async () => {
+    const other = join(work, 'elsewhere');
+    file(join(other, 'secret.txt'), 5000);
+    symlinkSync(other, join(root, 'logs-link'));
+    expect(await listObjects(root, 'logs-link/')).toEqual([]);
+    expect(existsSync(join(other, 'secret.txt'))).toBe(true);
   });
 
   it('refuses a recorded key that points outside the folder, and unlinks nothing of it', async () => {
     const outside = file(join(work, 'precious.txt'), 900);
     await withClient(databaseUrl(), async (c) => {
       await c.query(
-        `INSERT INTO landlord.object_deletions (record_key, tenant_id, object_key) VALUES ('forged', $1, '../precious.txt')`,
+        `INSERT INTO landlord.object_deletions (record_key, tenant_id, object_key, entry, cutoff)
+         VALUES ('forged', $1, '../precious.txt', '{"dataClass":"content"}', now())`,
         [tenantId],
       );
-      await expect(finishObjectDeletions(c, root, tenantId)).rejects.toThrow(/not a path below/);
+      await expect(finishObjectDeletions(c, root, tenantId, notHeld)).rejects.toThrow(/not a path below/);
       await c.query('DELETE FROM landlord.object_deletions WHERE tenant_id = $1', [tenantId]);
     });
     expect(existsSync(outside)).toBe(true);

@@ -609,7 +609,7 @@ export const badRequests: BadRequest[] = [
   },
 
   // --- the whole audit trail ---------------------------------------------------------------------
-  ...(['viewer', 'sales', 'operator'] as const).map((role): BadRequest => ({
+  ...(['viewer', 'sales'] as const).map((role): BadRequest => ({
     name: `${role} reading the whole audit trail`,
     method: 'GET',
     path: '/v1/audit',
@@ -658,7 +658,7 @@ export const badRequests: BadRequest[] = [
   },
 
   // --- legal holds -------------------------------------------------------------------------------
-  ...(['viewer', 'sales', 'operator'] as const).map((role): BadRequest => ({
+  ...(['viewer', 'sales'] as const).map((role): BadRequest => ({
     name: `${role} placing a legal hold`,
     method: 'POST',
     path: '/v1/tenants/acme-corp/legal-holds',
@@ -758,7 +758,7 @@ export const badRequests: BadRequest[] = [
   },
 
   // --- a cloud silo's storage rules ----------------------------------------------------------------
-  ...(['viewer', 'sales', 'operator'] as const).map((role): BadRequest => ({
+  ...(['viewer', 'sales'] as const).map((role): BadRequest => ({
     name: `${role} asking for a tenant's storage rules`,
     method: 'POST',
     path: '/v1/tenants/acme-corp/storage-rules',

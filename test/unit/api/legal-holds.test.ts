@@ -139,6 +139,19 @@ describe('legal holds', () => {
     });
     expect(released.body.storageRules).toEqual({ operationId: expect.any(String) });
     expect(syncs()).toBe(4);
+
+    // A retention change of the tenant reaches its buckets too, and an operator may ask again.
+    const changed = await call(api(), 'PUT', '/v1/tenants/cloud-co/retention', {
+      role: 'operator',
+      body: { dataClasses: { telemetry: { days: 30 } } },
+    });
+    expect(changed.status).toBe(202);
+    expect(changed.body).toMatchObject({ kind: 'set-retention' });
+    expect(changed.headers.get('storage-rules-operation')).toMatch(/^\/v1\/operations\//);
+    expect(
+      (await call(api(), 'POST', '/v1/tenants/cloud-co/storage-rules', { role: 'operator' })).status,
+    ).toBe(202);
+    expect(syncs()).toBe(6);
   });
 
   it('leave the rules of pool and local silo tenants to the retention run, which reads holds itself', async () => {
