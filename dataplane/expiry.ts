@@ -30,15 +30,12 @@ CREATE TABLE IF NOT EXISTS landlord.deletion_outbox (
   last_key text,
   deleted_at timestamptz NOT NULL DEFAULT now()
 );
--- The files of a storage batch, written down before any goes, with the ledger entry and the cutoff
--- that make them due (dataplane/storage-expiry.ts); cleared when the batch is recorded.
+-- A storage batch's ledger entry, written down before it takes any file and removed when the batch
+-- is recorded (dataplane/storage-expiry.ts).
 CREATE TABLE IF NOT EXISTS landlord.object_deletions (
-  record_key text NOT NULL,
+  record_key text PRIMARY KEY,
   tenant_id text NOT NULL,
-  object_key text NOT NULL,
-  entry jsonb NOT NULL,
-  cutoff timestamptz NOT NULL,
-  PRIMARY KEY (record_key, object_key)
+  entry jsonb NOT NULL
 );`;
 
 export interface ExpiryTable {

@@ -4,16 +4,18 @@
  * prefix's data class keeps them. AWS and GCP silos have the same rule applied natively by their
  * buckets' lifecycle configuration (pulumi/aws, pulumi/gcp).
  *
- * A file system has no transaction to put a deletion and its evidence in, so a batch goes in three
- * moves: its file list is written down (with the ledger entry and the cutoff that make them due);
- * each file is unlinked only if, now, no hold covers its class, it is still a regular file in the
- * tenant's folder (no link followed anywhere) and still older than the cutoff; then the batch's
- * outbox record, counting the files that went, is written and its list cleared, in one
- * transaction. A worker killed anywhere in between loses nothing and records nothing twice: the
- * next attempt first finishes every listed batch the same way, checking each file again.
+ * A file system has no transaction to put a deletion and its evidence in, so a batch goes in four
+ * moves. Its ledger entry is written down in the tenant database. Each file still due (a regular
+ * file in the tenant's folder, no link followed, still older than the cutoff) is renamed into the
+ * batch's own staging folder, outside the tenant's folder: a rename is atomic, so a file is taken
+ * by one batch only, and what the staging folder holds is exactly what the batch took. Then, in
+ * one transaction, the outbox record counting the staging folder's files is written and the entry
+ * cleared. Last, the staging folder is removed. A worker killed anywhere in between loses nothing
+ * and records nothing twice: the next attempt first finishes every written-down batch from what
+ * its staging folder holds, and removes staging folders whose batch is recorded.
  */
 import { randomUUID } from 'node:crypto';
-import { lstat, opendir, realpath, unlink } from 'node:fs/promises';
+import { lstat, mkdir, opendir, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type pg from 'pg';
 import type { LedgerEntry } from '../domain/index.js';
@@ -22,6 +24,14 @@ import type { LedgerEntry } from '../domain/index.js';
 export interface StorageObject {
   key: string;
   modifiedMs: number;
+}
+
+/** Where a tenant's files are, and where its batches stage the files they take. */
+export interface StorageFolders {
+  /** The tenant's folder. */
+  root: string;
+  /** A folder of Landlord's own for the tenant's batches, on the same file system, outside `root`. */
+  staging: string;
 }
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException).code;
@@ -41,10 +51,8 @@ function objectPath(root: string, key: string): string {
 async function prefixIsRealFolder(root: string, prefix: string): Promise<boolean> {
   const segments = prefix.split('/').filter(Boolean);
   for (let i = 0; i <= segments.length; i++) {
-    const folder = join(root, ...segments.slice(0, i));
     try {
-      const stat = await lstat(folder);
-      if (!stat.isDirectory()) return false;
+      if (!(await lstat(join(root, ...segments.slice(0, i)))).isDirectory()) return false;
     } catch (err) {
       if (errno(err) === 'ENOENT') return false;
       throw err;
@@ -56,7 +64,7 @@ async function prefixIsRealFolder(root: string, prefix: string): Promise<boolean
 /**
  * Every regular file under `root/prefix`, sorted by key. No link is followed, folder or file, so
  * nothing outside the tenant's folder is ever listed. `onProgress` is called every thousand
- * entries (a long listing heartbeats with it).
+ * entries (a long listing heartbeats, and stops when cancelled, with it).
  */
 export async function listObjects(
   root: string,
@@ -101,8 +109,83 @@ export interface ObjectBatch {
   entry: Omit<LedgerEntry, 'tenantId' | 'target' | 'count' | 'recordKey' | 'deletedAt' | 'unit'>;
 }
 
-/** Writes a batch's file list down before any of its files goes; returns its record key. */
-export async function recordObjectBatch(c: pg.ClientBase, batch: ObjectBatch): Promise<string> {
+/** A batch's staging folder: named by its id, the last part of its record key. */
+const stagingOf = (staging: string, recordKey: string) =>
+  join(staging, recordKey.slice(recordKey.lastIndexOf(':') + 1));
+
+/** Whether a listed file may be taken now: a regular file in the tenant's folder, past the cutoff. */
+async function stillDue(root: string, realRoot: string, key: string, cutoffMs: number): Promise<boolean> {
+  const path = objectPath(root, key);
+  let stat;
+  try {
+    stat = await lstat(path);
+  } catch (err) {
+    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return false;
+    throw err;
+  }
+  if (!stat.isFile() || stat.mtimeMs >= cutoffMs) return false;
+  const folder = await realpath(dirname(path));
+  return folder === realRoot || folder.startsWith(realRoot + sep);
+}
+
+/** Files a staging folder holds (none when it does not exist). */
+async function staged(folder: string): Promise<number> {
+  try {
+    return (await readdir(folder)).length;
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
+/**
+ * Records every written-down batch of the tenant from what its staging folder holds (the outbox
+ * record and the entry's removal in one transaction), then removes every staging folder of the
+ * tenant: those of batches recorded now or earlier. Returns how many files the batches took.
+ */
+export async function finishObjectDeletions(
+  c: pg.ClientBase,
+  { staging }: Pick<StorageFolders, 'staging'>,
+  tenantId: string,
+): Promise<number> {
+  const { rows } = await c.query<{ record_key: string; entry: Omit<LedgerEntry, 'count'> }>(
+    'SELECT record_key, entry FROM landlord.object_deletions WHERE tenant_id = $1 ORDER BY record_key',
+    [tenantId],
+  );
+  let taken = 0;
+  for (const { record_key: recordKey, entry } of rows) {
+    const count = await staged(stagingOf(staging, recordKey));
+    await c.query('BEGIN');
+    try {
+      if (count > 0)
+        await c.query(
+          `INSERT INTO landlord.deletion_outbox (record_key, tenant_id, entry) VALUES ($1, $2, $3)`,
+          [recordKey, tenantId, JSON.stringify({ ...entry, count })],
+        );
+      await c.query('DELETE FROM landlord.object_deletions WHERE record_key = $1', [recordKey]);
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    taken += count;
+  }
+  // Every batch of the tenant is recorded now: what its staging folders hold is deleted evidence.
+  await rm(staging, { recursive: true, force: true });
+  return taken;
+}
+
+/**
+ * Deletes one batch of files: its entry written down, each file still due taken into the batch's
+ * staging folder, then recorded and removed. Returns how many it took and how long that took.
+ */
+export async function deleteObjectBatch(
+  c: pg.ClientBase,
+  folders: StorageFolders,
+  batch: ObjectBatch,
+): Promise<{ deleted: number; ms: number }> {
+  const started = performance.now();
+  if (batch.objects.length === 0) return { deleted: 0, ms: 0 };
   const recordKey = `${batch.recordKeyPrefix}:${randomUUID()}`;
   const entry: Omit<LedgerEntry, 'count'> = {
     ...batch.entry,
@@ -111,113 +194,25 @@ export async function recordObjectBatch(c: pg.ClientBase, batch: ObjectBatch): P
     unit: 'objects',
     recordKey,
   };
-  await c.query(
-    `INSERT INTO landlord.object_deletions (record_key, tenant_id, object_key, entry, cutoff)
-     SELECT $1, $2, unnest($3::text[]), $4, to_timestamp($5 / 1000.0)`,
-    [recordKey, batch.tenantId, batch.objects.map((o) => o.key), JSON.stringify(entry), batch.cutoffMs],
-  );
-  return recordKey;
-}
-
-/**
- * Whether a listed file may go now: `gone` (already not there), `due`, or `kept` (no longer a
- * regular file, rewritten since the cutoff, or reached through a folder that now leads outside
- * the tenant's folder).
- */
-async function nowDue(
-  root: string,
-  realRoot: string,
-  key: string,
-  cutoffMs: number,
-): Promise<'gone' | 'due' | 'kept'> {
-  const path = objectPath(root, key);
-  let stat;
-  try {
-    stat = await lstat(path);
-  } catch (err) {
-    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return 'gone';
-    throw err;
-  }
-  if (!stat.isFile() || stat.mtimeMs >= cutoffMs) return 'kept';
-  const folder = await realpath(dirname(path));
-  return folder === realRoot || folder.startsWith(realRoot + sep) ? 'due' : 'kept';
-}
-
-/**
- * Finishes every listed batch of the tenant: unlinks each file that is still due and not held
- * (`held` answers for a data class now), then records the batch's count in the outbox and clears
- * its list, together. Returns how many files went and how many were kept.
- */
-export async function finishObjectDeletions(
-  c: pg.ClientBase,
-  root: string,
-  tenantId: string,
-  held: (dataClass: string | undefined) => Promise<boolean>,
-): Promise<{ deleted: number; kept: number }> {
-  const { rows } = await c.query<{
-    record_key: string;
-    object_key: string;
-    entry: LedgerEntry;
-    cutoff: Date;
-  }>(
-    `SELECT record_key, object_key, entry, cutoff FROM landlord.object_deletions
-      WHERE tenant_id = $1 ORDER BY record_key, object_key`,
-    [tenantId],
-  );
-  const batches = new Map<string, typeof rows>();
-  for (const row of rows) batches.set(row.record_key, [...(batches.get(row.record_key) ?? []), row]);
-  let realRoot: string | undefined;
-  const total = { deleted: 0, kept: 0 };
-  for (const [recordKey, files] of batches) {
-    const { entry, cutoff } = files[0]!;
-    const isHeld = await held(entry.dataClass);
-    let deleted = 0;
-    for (const { object_key: key } of files) {
-      realRoot ??= await realpath(root).catch(() => root);
-      const state = isHeld ? 'kept' : await nowDue(root, realRoot, key, cutoff.getTime());
-      if (state === 'due') {
-        try {
-          await unlink(objectPath(root, key));
-        } catch (err) {
-          // Not removable here (a permission, a folder swapped in): kept, and tried again next run.
-          if (errno(err) !== 'ENOENT') {
-            total.kept += 1;
-            continue;
-          }
-        }
-      }
-      // A listed file that is gone now went in this batch (or just before it): it counts.
-      if (state === 'kept') total.kept += 1;
-      else deleted += 1;
-    }
-    await c.query('BEGIN');
+  await c.query('INSERT INTO landlord.object_deletions (record_key, tenant_id, entry) VALUES ($1, $2, $3)', [
+    recordKey,
+    batch.tenantId,
+    JSON.stringify(entry),
+  ]);
+  const into = stagingOf(folders.staging, recordKey);
+  await mkdir(into, { recursive: true, mode: 0o700 });
+  const realRoot = await realpath(folders.root);
+  let n = 0;
+  for (const { key } of batch.objects) {
+    if (!(await stillDue(folders.root, realRoot, key, batch.cutoffMs))) continue;
     try {
-      if (deleted > 0)
-        await c.query(
-          `INSERT INTO landlord.deletion_outbox (record_key, tenant_id, entry) VALUES ($1, $2, $3)`,
-          [recordKey, tenantId, JSON.stringify({ ...entry, count: deleted })],
-        );
-      await c.query('DELETE FROM landlord.object_deletions WHERE record_key = $1', [recordKey]);
-      await c.query('COMMIT');
+      // Atomic: if another attempt took it first, this one finds nothing to take.
+      await rename(objectPath(folders.root, key), join(into, String(++n)));
     } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
+      if (errno(err) === 'ENOENT') continue;
       throw err;
     }
-    total.deleted += deleted;
   }
-  return total;
-}
-
-/** Deletes one batch of files: written down, then unlinked file by file, then recorded. */
-export async function deleteObjectBatch(
-  c: pg.ClientBase,
-  root: string,
-  batch: ObjectBatch,
-  held: (dataClass: string | undefined) => Promise<boolean>,
-): Promise<{ deleted: number; kept: number; ms: number }> {
-  const started = performance.now();
-  if (batch.objects.length === 0) return { deleted: 0, kept: 0, ms: 0 };
-  await recordObjectBatch(c, batch);
-  const done = await finishObjectDeletions(c, root, batch.tenantId, held);
-  return { ...done, ms: performance.now() - started };
+  const deleted = await finishObjectDeletions(c, folders, batch.tenantId);
+  return { deleted, ms: performance.now() - started };
 }

@@ -258,7 +258,14 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
     permission: 'syncStorageRules',
     steps: () => newSteps('sync-storage-rules'),
     input: () => ({}),
-    refusal: siloOnly("storage rules belong to a silo tenant's buckets"),
+    // A pool tenant with a move into a silo queued takes it: it runs after the move, on its buckets.
+    refusal: (request, facts) =>
+      facts.queued.some(
+        (o) =>
+          o.kind === 'change-tier' && (o.input as { plan?: OperationPlan }).plan?.deploymentModel === 'silo',
+      )
+        ? undefined
+        : siloOnly("storage rules belong to a silo tenant's buckets")(request, facts),
     run: (operation, { facts, provisioningQueue }) =>
       executeChild(syncStorageRules, {
         ...childOptions(operation),

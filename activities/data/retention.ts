@@ -33,6 +33,7 @@ import {
 } from '../../dataplane/expiry.js';
 import { siloOwnerUrl } from '../../dataplane/silo.js';
 import { deleteObjectBatch, finishObjectDeletions, listObjects } from '../../dataplane/storage-expiry.js';
+import type { StorageFolders } from '../../dataplane/storage-expiry.js';
 import type { Registry } from '../../registry/index.js';
 import type { PoolDirectory } from '../pool/directory.js';
 import { POOL_DATABASE } from '../pool/names.js';
@@ -154,11 +155,15 @@ export function createRetentionActivities({
       const tables = [...manifest.tables]
         .reverse()
         .filter((t) => !request.dataClasses || request.dataClasses.includes(t.dataClass));
-      const storageRoot =
+      // Batches stage what they take beside the region's tenant folders: no tenant id starts with a dot.
+      const storage =
         tenant.deploymentModel === 'silo' && objectsRoot
-          ? localSiloFolder(objectsRoot, tenant.region, tenant.id)
+          ? {
+              root: localSiloFolder(objectsRoot, tenant.region, tenant.id),
+              staging: localSiloFolder(objectsRoot, tenant.region, `.deleting/${tenant.id}`),
+            }
           : undefined;
-      const areas = storageRoot
+      const areas = storage
         ? manifest.storage.filter((a) => !request.dataClasses || request.dataClasses.includes(a.dataClass))
         : [];
       const progress = stepProgressWriter(store, input.stepRef);
@@ -178,17 +183,15 @@ export function createRetentionActivities({
        * evidence as rows (dataplane/storage-expiry.ts). An object has no subject key, so any hold
        * on a subject keeps every prefix too: nothing says which files are about that subject.
        */
-      const sweepStorage = async (c: pg.Client, root: string) => {
-        const storageHeld = async (dataClass: string | undefined) => {
+      const sweepStorage = async (c: pg.Client, folders: StorageFolders) => {
+        const storageHeld = async (dataClass: string) => {
           const at = new Date().toISOString();
           const holds = (await store.legalHolds.list(tenant.id)).filter((h) => holdActive(h, at));
-          // A batch that names no class could be any: every hold keeps it.
-          if (dataClass === undefined) return holds.length > 0;
           const held = holdsOn(holds, dataClass, at);
           return held.tableHeld || held.heldSubjects.length > 0;
         };
-        // Batches an earlier attempt wrote down and did not finish, each file checked again.
-        if (!request.dryRun) await finishObjectDeletions(c, root, tenant.id, storageHeld);
+        // Batches an earlier attempt wrote down and did not finish: recorded from what they took.
+        if (!request.dryRun) await finishObjectDeletions(c, folders, tenant.id);
         for (const area of areas) {
           if (cursor.done.some((r) => r.unit === 'objects' && r.table === area.prefix)) continue;
           const policy = policies.find((p) => p.dataClass === area.dataClass)!;
@@ -205,7 +208,11 @@ export function createRetentionActivities({
           const cutoffMs = Date.parse(cursor.startedAt) - policy.days * DAY_MS;
           // Table names never hold a `/`, prefixes always end in one: their keys never meet.
           const recordKeyPrefix = `retention:${request.runId}:${tenant.id}:${area.prefix}`;
-          const objects = await listObjects(root, area.prefix, () => context.heartbeat(cursor));
+          const objects = await listObjects(folders.root, area.prefix, () => {
+            if (context.cancellationSignal.aborted)
+              throw new CancelledFailure('the retention part was cancelled');
+            context.heartbeat(cursor);
+          });
           const expired = objects.filter((o) => o.modifiedMs < cutoffMs);
           const before = await outboxSoFar(c, tenant.id, recordKeyPrefix);
           const held = await storageHeld(area.dataClass);
@@ -215,7 +222,10 @@ export function createRetentionActivities({
             days: policy.days,
             rows: objects.length + before.rows,
             expired: expired.length + before.rows,
-            skippedUnderHold: held ? expired.length + before.rows : 0,
+            // What an earlier attempt of this part deleted before it died.
+            deleted: before.rows,
+            batches: before.batches,
+            skippedUnderHold: held ? expired.length : 0,
           };
           const deletable = held ? 0 : expired.length;
           if (report.rows > 0 && (deletable + before.rows) / report.rows > retention.guardShare)
@@ -229,27 +239,22 @@ export function createRetentionActivities({
           let heldMidway = false;
           for (let i = 0; i < expired.length; i += OBJECT_BATCH) {
             if ((heldMidway = await storageHeld(area.dataClass))) break;
-            const { ms } = await deleteObjectBatch(
-              c,
-              root,
-              {
-                tenantId: tenant.id,
-                prefix: area.prefix,
-                objects: expired.slice(i, i + OBJECT_BATCH),
-                cutoffMs,
-                recordKeyPrefix,
-                entry: {
-                  kind: 'retention.objects',
-                  region: tenant.region,
-                  dataClass: area.dataClass,
-                  policy: { days: policy.days, source: policy.source },
-                  runId: request.runId,
-                  operationId: input.operationId,
-                  requestedBy: request.requestedBy,
-                },
+            const { ms } = await deleteObjectBatch(c, folders, {
+              tenantId: tenant.id,
+              prefix: area.prefix,
+              objects: expired.slice(i, i + OBJECT_BATCH),
+              cutoffMs,
+              recordKeyPrefix,
+              entry: {
+                kind: 'retention.objects',
+                region: tenant.region,
+                dataClass: area.dataClass,
+                policy: { days: policy.days, source: policy.source },
+                runId: request.runId,
+                operationId: input.operationId,
+                requestedBy: request.requestedBy,
               },
-              storageHeld,
-            );
+            });
             report.longestBatchMs = Math.max(report.longestBatchMs, Math.round(ms));
             beat();
           }
@@ -375,7 +380,7 @@ export function createRetentionActivities({
             delete cursor.current;
             beat();
           }
-          if (storageRoot) await sweepStorage(c, storageRoot);
+          if (storage) await sweepStorage(c, storage);
           return cursor.done;
         });
       } finally {

@@ -20,13 +20,14 @@ async function existingTenant(store: Registry, id: string): Promise<TenantRecord
 }
 
 /**
- * Whether the tenant's data lives in cloud buckets that expire it by lifecycle rules of their own
- * (an AWS or GCP silo): a hold reaches those only when its stacks are applied again. A local silo's
- * folder is swept by the retention run, which reads the holds itself; pool tenants have no bucket.
+ * Whether the tenant lives in an AWS or GCP region, where a silo's buckets expire objects by
+ * lifecycle rules of their own: a hold reaches those only when its stacks are applied again. A local
+ * silo's folder is swept by the retention run, which reads the holds itself. A pool tenant there
+ * has no bucket, unless a move into a silo is queued: its workflow knows, and refuses when not.
  */
-export function hasCloudBuckets(deps: RouteDeps, tenant: TenantRecord): boolean {
+function inCloudRegion(deps: RouteDeps, tenant: TenantRecord): boolean {
   const provider = deps.catalog.regions.find((r) => r.id === tenant.region)?.provider;
-  return tenant.deploymentModel === 'silo' && provider !== undefined && provider !== 'local';
+  return provider !== undefined && provider !== 'local';
 }
 
 /**
@@ -38,11 +39,14 @@ export async function syncStorageRules(
   tenant: TenantRecord,
   actor: Actor,
 ): Promise<{ storageRules?: { operationId?: string; error?: string } }> {
-  if (!hasCloudBuckets(deps, tenant)) return {};
+  if (!inCloudRegion(deps, tenant)) return {};
   try {
     const op = await deps.lifecycle.requestTenantOperation(tenant.id, 'sync-storage-rules', actor);
     return { storageRules: { operationId: op.id } };
   } catch (err) {
+    // A pool tenant with no move into a silo queued: it has no bucket, so nothing to bring in line.
+    if (err instanceof LandlordError && err.kind === 'InvalidTransition' && tenant.deploymentModel === 'pool')
+      return {};
     const message = err instanceof LandlordError ? err.message : 'the lifecycle service did not answer';
     deps.logger.warn({ tenantId: tenant.id, err: message }, 'storage rules sync not requested');
     return {
@@ -209,7 +213,7 @@ export const legalHoldRoutes: RouteDefinition[] = [
     responses: { 202: ACCEPTED },
     async handle({ params }, { actor, deps }) {
       const tenant = await existingTenant(deps.store, params.id);
-      if (!hasCloudBuckets(deps, tenant))
+      if (!inCloudRegion(deps, tenant))
         throw new LandlordError(
           'InvalidTransition',
           tenant.deploymentModel === 'silo'

@@ -115,6 +115,9 @@ export const retentionRoutes: RouteDefinition[] = [
           'Storage-Rules-Operation': {
             description: "AWS and GCP silos: URL of the buckets' rules operation",
           },
+          'Storage-Rules-Error': {
+            description: "AWS and GCP silos: why the buckets' rules operation could not be asked for",
+          },
         },
       },
     },
@@ -133,6 +136,8 @@ export const retentionRoutes: RouteDefinition[] = [
           ...answer.headers,
           'Storage-Rules-Operation': `/v1/operations/${encodeURIComponent(storageRules.operationId)}`,
         };
+      if (storageRules?.error)
+        answer.headers = { ...answer.headers, 'Storage-Rules-Error': storageRules.error };
       return answer;
     },
   }),

@@ -8,7 +8,7 @@
  * SELECT, INSERT and an UPDATE of the release columns alone.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 
 /**
  * The advisory lock the registry's migrations run under (node-pg-migrate's `lockValue`); the
@@ -38,7 +38,9 @@ export function runtimeRoleOf(database: string): string {
 const markOf = (database: string) => `Landlord's registry runtime role for database ${database}`;
 
 function databaseOf(url: URL): string {
-  return decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username);
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!database) throw new Error('the registry URL must name its database (…/landlord_registry)');
+  return database;
 }
 
 /**
@@ -83,49 +85,101 @@ export function runtimeUrl(ownerUrl: string): string {
   return url.toString();
 }
 
+/** Attributes the runtime role must have, as pg_roles shows them. */
+const ATTRIBUTES = {
+  rolcanlogin: true,
+  rolsuper: false,
+  rolcreaterole: false,
+  rolcreatedb: false,
+  rolreplication: false,
+  rolbypassrls: false,
+  rolinherit: false,
+} as const;
+
+/** Whether the runtime role signs in with the password derived now. */
+async function signsIn(ownerUrl: string): Promise<boolean> {
+  const client = new pg.Client({
+    connectionString: runtimeUrl(ownerUrl),
+    application_name: 'landlord-migrate',
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    // A wrong password (28P01), or anything else that keeps it out: its password is set again.
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /**
  * Creates the runtime role when it is missing and gives it exactly its rights on the registry's
- * tables, run by the owner after its migrations. Safe to run again and from processes at once.
+ * tables, run by the owner after its migrations. Safe to run again and from processes at once. An
+ * existing role is checked, not altered (a role that is not a superuser may not restate another's
+ * attributes), and only its password is set again, when it no longer signs in.
  */
 export async function ensureRuntimeRole(owner: pg.ClientBase, ownerUrl: string): Promise<void> {
   const url = new URL(ownerUrl);
+  const database = databaseOf(url);
+  const role = runtimeRoleOf(database);
+  const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
   await owner.query('BEGIN');
   try {
     await owner.query('SELECT pg_advisory_xact_lock($1)', [REGISTRY_MIGRATION_LOCK]);
     const { rows: here } = await owner.query<{ database: string; schema: string }>(
       'SELECT current_database() AS database, current_schema() AS schema',
     );
-    const { database, schema } = here[0]!;
-    const role = runtimeRoleOf(database);
-    const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
-    const { rows: existing } = await owner.query<{ mark: string | null; member_of: number }>(
-      `SELECT shobj_description(r.oid, 'pg_authid') AS mark,
+    if (here[0]!.database !== database)
+      throw new Error(`the registry URL names database ${database} but reaches ${here[0]!.database}`);
+    const { schema } = here[0]!;
+    const { rows: existing } = await owner.query<
+      { mark: string | null; member_of: number } & Record<keyof typeof ATTRIBUTES, boolean>
+    >(
+      `SELECT shobj_description(r.oid, 'pg_authid') AS mark, ${Object.keys(ATTRIBUTES).join(', ')},
               (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid) AS member_of
          FROM pg_roles r WHERE r.rolname = $1`,
       [role],
     );
     const found = existing[0];
-    if (found && found.mark !== markOf(database))
-      throw new Error(`a role ${role} exists that Landlord did not make; drop or rename it, and start again`);
-    if (found && found.member_of > 0)
-      throw new Error(
-        `the role ${role} was made a member of another role; Landlord's runtime role holds none`,
-      );
-    const attributes = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT';
-    // A literal: role statements take no parameters. A verifier is base64 and `$`, `:`: no quotes.
-    const password = `PASSWORD '${scramVerifier(runtimePassword(url))}'`;
-    try {
-      await owner.query(`${found ? 'ALTER' : 'CREATE'} ROLE ${q(role)} ${attributes} ${password}`);
-    } catch (err) {
-      if ((err as { code?: string }).code === '42501')
+    // A verifier is base64 with `$` and `:`: it needs no quoting in the literal role statements take.
+    const password = () => `PASSWORD '${scramVerifier(runtimePassword(url))}'`;
+    const asOwner = async (sql: string, verb: string) => {
+      try {
+        await owner.query(sql);
+      } catch (err) {
+        if ((err as { code?: string }).code === '42501')
+          throw new Error(
+            `the registry's role cannot ${verb} the role ${role} Landlord runs as: give it CREATEROLE ` +
+              '(and, on Postgres 16 and later, ADMIN OPTION on that role), or connect as a role that has them',
+          );
+        throw err;
+      }
+    };
+    if (found) {
+      if (found.mark !== markOf(database))
         throw new Error(
-          `the registry's role cannot ${found ? 'alter' : 'create'} the role ${role} Landlord runs as: ` +
-            'give it CREATEROLE (or connect as a role that has it)',
+          `a role ${role} exists that Landlord did not make; drop or rename it, and start again`,
         );
-      throw err;
+      const wrong = (Object.keys(ATTRIBUTES) as (keyof typeof ATTRIBUTES)[]).filter(
+        (a) => found[a] !== ATTRIBUTES[a],
+      );
+      if (wrong.length > 0 || found.member_of > 0)
+        throw new Error(
+          `the role ${role} Landlord runs as was changed (${[...wrong, ...(found.member_of > 0 ? ['a member of another role'] : [])].join(', ')}); ` +
+            'drop it, and start again: Landlord makes it anew',
+        );
+      if (!(await signsIn(ownerUrl))) await asOwner(`ALTER ROLE ${q(role)} ${password()}`, 'alter');
+    } else {
+      // The defaults are the rest: no superuser, no CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS.
+      await asOwner(`CREATE ROLE ${q(role)} LOGIN NOINHERIT ${password()}`, 'create');
+      const { rows } = await owner.query<{ sql: string }>(
+        `SELECT format('COMMENT ON ROLE %I IS %L', $1::text, $2::text) AS sql`,
+        [role, markOf(database)],
+      );
+      await owner.query(rows[0]!.sql);
     }
-    if (!found)
-      await owner.query(`COMMENT ON ROLE ${q(role)} IS '${markOf(database).replaceAll("'", "''")}'`);
     const { rows: tables } = await owner.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname <> 'registry_migrations'`,

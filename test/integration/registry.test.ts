@@ -109,6 +109,38 @@ describe('the role Landlord runs the registry as', () => {
     });
   });
 
+  it('is made and checked again by an owner that is no superuser, start after start', async () => {
+    const { registryServerUrl } = testStack();
+    const suffix = randomBytes(4).toString('hex');
+    const [owner, database] = [`registry_owner_${suffix}`, `registry_plain_${suffix}`];
+    await withClient(registryServerUrl, async (c) => {
+      await c.query(`CREATE ROLE ${owner} LOGIN CREATEROLE PASSWORD 'owner-pw-${suffix}'`);
+      await c.query(`CREATE DATABASE ${database} OWNER ${owner}`);
+    });
+    const url = new URL(withDatabase(registryServerUrl, database));
+    url.username = owner;
+    url.password = `owner-pw-${suffix}`;
+    try {
+      for (let start = 1; start <= 2; start++) {
+        const registry = connectRegistry(url.toString(), 1);
+        try {
+          await registry.migrate();
+          await registry.tenants.list({ limit: 1 });
+          const { rows } = await registry.pool.query('SELECT current_user AS name');
+          expect(rows[0].name, `start ${start}`).toBe(`${database}_app`);
+        } finally {
+          await registry.close();
+        }
+      }
+    } finally {
+      await withClient(registryServerUrl, async (c) => {
+        await c.query(`DROP DATABASE ${database} WITH (FORCE)`);
+        await c.query(`DROP ROLE ${database}_app`);
+        await c.query(`DROP ROLE ${owner}`);
+      });
+    }
+  });
+
   it('is not taken over when a role of its name exists that Landlord did not make', async () => {
     const { registryServerUrl } = testStack();
     const database = `registry_squatted_${randomBytes(4).toString('hex')}`;

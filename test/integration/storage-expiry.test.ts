@@ -13,13 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POOL_DATABASE } from '../../activities/pool/names.js';
 import { withClient, withDatabase } from '../../dataplane/connection.js';
 import { DELETION_OUTBOX_SQL, drainOutbox } from '../../dataplane/expiry.js';
-import {
-  deleteObjectBatch,
-  finishObjectDeletions,
-  listObjects,
-  recordObjectBatch,
-} from '../../dataplane/storage-expiry.js';
-import type { ObjectBatch } from '../../dataplane/storage-expiry.js';
+import { deleteObjectBatch, finishObjectDeletions, listObjects } from '../../dataplane/storage-expiry.js';
+import type { ObjectBatch, StorageObject } from '../../dataplane/storage-expiry.js';
 import type { LedgerEntry } from '../../domain/index.js';
 import { MemoryRegistry } from '../../registry/index.js';
 import { testStack } from '../support/stack.js';
@@ -55,7 +50,8 @@ describe('deleting expired storage objects in batches', () => {
     });
   });
 
-  const notHeld = async () => false;
+  /** The folders of the tenant's storage, as the retention part names them. */
+  const folders = () => ({ root, staging: join(work, '.deleting', tenantId) });
 
   it('deletes every expired file once, keeps the rest, follows no link, and records each batch once', async () => {
     const expired = [
@@ -87,10 +83,10 @@ describe('deleting expired storage objects in batches', () => {
     const cutoffMs = Date.now() - 730 * DAY;
     const due = () =>
       listObjects(root, 'attachments/').then((all) => all.filter((o) => o.modifiedMs < cutoffMs));
-    const batch = async (n: number): Promise<ObjectBatch> => ({
+    const batch = (objects: StorageObject[]): ObjectBatch => ({
       tenantId,
       prefix: 'attachments/',
-      objects: (await due()).slice(0, n),
+      objects,
       cutoffMs,
       recordKeyPrefix: `retention:run-1:${tenantId}:attachments/`,
       entry: {
@@ -104,21 +100,30 @@ describe('deleting expired storage objects in batches', () => {
     });
 
     await withClient(databaseUrl(), async (c) => {
-      // The worker dies after writing its first batch down, before any file of it went.
-      await recordObjectBatch(c, await batch(2));
-      for (const key of expired.slice(0, 2)) expect(existsSync(join(root, key))).toBe(true);
-      // Meanwhile the application rewrites one of them: it is no longer due.
-      file(expired[1]!, 0);
-      // The next attempt finishes that batch first, checking each file again; then it lists anew.
-      expect(await finishObjectDeletions(c, root, tenantId, notHeld)).toEqual({ deleted: 1, kept: 1 });
-      expect((await due()).map((o) => o.key)).toEqual(expired.slice(2));
-      expect(await deleteObjectBatch(c, root, await batch(10), notHeld)).toMatchObject({
-        deleted: 2,
-        kept: 0,
+      const first = (await due()).slice(0, 3);
+      // Meanwhile the application rewrites one of them: it is no longer due, and stays.
+      file(first[1]!.key, 0);
+      // The worker dies just as it records the batch: its files are taken, its record not written.
+      const dying = new Proxy(c, {
+        get: (target, name) =>
+          name === 'query'
+            ? (sql: string, ...rest: unknown[]) =>
+                String(sql).startsWith('INSERT INTO landlord.deletion_outbox')
+                  ? Promise.reject(new Error('worker killed'))
+                  : (target.query as (...a: unknown[]) => unknown).call(target, sql, ...rest)
+            : Reflect.get(target, name),
       });
+      await expect(deleteObjectBatch(dying, folders(), batch(first))).rejects.toThrow('worker killed');
+      for (const { key } of [first[0]!, first[2]!]) expect(existsSync(join(root, key)), key).toBe(false);
+      // A second attempt, alive while the first one was thought dead, lists the same files: it takes
+      // none the first took (a rename is atomic), and finishing records what the dead one took, once.
+      expect(await deleteObjectBatch(c, folders(), batch(first))).toMatchObject({ deleted: 2 });
+      expect(await finishObjectDeletions(c, folders(), tenantId)).toBe(0);
+      const rest = await due();
+      expect(rest.map((o) => o.key)).toEqual(['attachments/d/e/f.pdf']);
+      expect(await deleteObjectBatch(c, folders(), batch(rest))).toMatchObject({ deleted: 1 });
       expect(await due()).toEqual([]);
-      // Nothing was left half done.
-      expect(await finishObjectDeletions(c, root, tenantId, notHeld)).toEqual({ deleted: 0, kept: 0 });
+      expect(existsSync(folders().staging)).toBe(false);
 
       const ledger = new MemoryRegistry().ledger;
       expect(
@@ -127,44 +132,20 @@ describe('deleting expired storage objects in batches', () => {
         }),
       ).toBe(2);
       const records = await ledger.list({ tenantId, limit: 10 });
-      expect(records.map((r) => [r.target, r.unit, r.count])).toEqual([
-        ['attachments/', 'objects', 1],
-        ['attachments/', 'objects', 2],
+      expect(records.reduce((n, r) => n + r.count, 0)).toBe(3);
+      expect(records.map((r) => [r.target, r.unit])).toEqual([
+        ['attachments/', 'objects'],
+        ['attachments/', 'objects'],
       ]);
       // The ledger never names a file.
       expect(JSON.stringify(records)).not.toMatch(/\.pdf/);
       expect(records[0]).toMatchObject({ kind: 'retention.objects', dataClass: 'content', runId: 'run-1' });
       expect(records[0]!.database).toBeUndefined();
     });
-    for (const key of [expired[0]!, ...expired.slice(2)])
+    for (const key of ['attachments/2024/a.pdf', 'attachments/c.pdf', 'attachments/d/e/f.pdf'])
       expect(existsSync(join(root, key)), key).toBe(false);
-    for (const path of [join(root, expired[1]!), ...young, ...elsewhere, outside])
+    for (const path of [join(root, 'attachments/2024/b.pdf'), ...young, ...elsewhere, outside])
       expect(existsSync(path), path).toBe(true);
-  });
-
-  it('finishes a written-down batch only as far as no hold covers it now', async () => {
-    const key = 'exports/held.csv';
-    file(key, 2000);
-    const cutoffMs = Date.now() - 1095 * DAY;
-    await withClient(databaseUrl(), async (c) => {
-      await recordObjectBatch(c, {
-        tenantId,
-        prefix: 'exports/',
-        objects: [{ key, modifiedMs: cutoffMs - DAY }],
-        cutoffMs,
-        recordKeyPrefix: `retention:run-2:${tenantId}:exports/`,
-        entry: { kind: 'retention.objects', region: 'local-a', dataClass: 'personal', requestedBy: 'x' },
-      });
-      // A hold on the class was placed after the batch was written down.
-      const held = async (dataClass: string | undefined) => dataClass === 'personal';
-      expect(await finishObjectDeletions(c, root, tenantId, held)).toEqual({ deleted: 0, kept: 1 });
-      const { rows } = await c.query(
-        `SELECT count(*)::int AS n FROM landlord.deletion_outbox WHERE tenant_id = $1 AND record_key LIKE 'retention:run-2:%'`,
-        [tenantId],
-      );
-      expect(rows).toEqual([{ n: 0 }]);
-    });
-    expect(existsSync(join(root, key))).toBe(true);
   });
 
   it('lists nothing under a prefix whose folder is a link, wherever it leads', async () => {
@@ -175,16 +156,20 @@ describe('deleting expired storage objects in batches', () => {
     expect(existsSync(join(other, 'secret.txt'))).toBe(true);
   });
 
-  it('refuses a recorded key that points outside the folder, and unlinks nothing of it', async () => {
+  it('refuses a key that points outside the folder, and takes nothing of it', async () => {
     const outside = file(join(work, 'precious.txt'), 900);
     await withClient(databaseUrl(), async (c) => {
-      await c.query(
-        `INSERT INTO landlord.object_deletions (record_key, tenant_id, object_key, entry, cutoff)
-         VALUES ('forged', $1, '../precious.txt', '{"dataClass":"content"}', now())`,
-        [tenantId],
-      );
-      await expect(finishObjectDeletions(c, root, tenantId, notHeld)).rejects.toThrow(/not a path below/);
-      await c.query('DELETE FROM landlord.object_deletions WHERE tenant_id = $1', [tenantId]);
+      await expect(
+        deleteObjectBatch(c, folders(), {
+          tenantId,
+          prefix: 'attachments/',
+          objects: [{ key: '../precious.txt', modifiedMs: 0 }],
+          cutoffMs: Date.now(),
+          recordKeyPrefix: 'forged',
+          entry: { kind: 'retention.objects', region: 'local-a', requestedBy: 'x' },
+        }),
+      ).rejects.toThrow(/not a path below/);
+      await finishObjectDeletions(c, folders(), tenantId);
     });
     expect(existsSync(outside)).toBe(true);
   });

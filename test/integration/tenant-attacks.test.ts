@@ -87,14 +87,14 @@ const sessionsIn = (region: string) => ({
 });
 
 /**
- * The files of a storage batch written down before they are unlinked (dataplane/storage-expiry.ts):
- * a tenant that could add a row there would have Landlord unlink a file of its choosing.
+ * Storage batches written down before they take any file (dataplane/storage-expiry.ts): a tenant
+ * that could add or remove one would forge or hide deletion evidence.
  */
 const OBJECT_DELETION_ATTACKS: [string, string, string][] = [
-  ['the storage batches waiting to be unlinked', 'SELECT * FROM landlord.object_deletions', '42501'],
+  ['the storage batches written down', 'SELECT * FROM landlord.object_deletions', '42501'],
   [
-    'adding a file for Landlord to unlink',
-    "INSERT INTO landlord.object_deletions (record_key, tenant_id, object_key) VALUES ('x', 'x', '../x')",
+    'forging a storage batch',
+    "INSERT INTO landlord.object_deletions (record_key, tenant_id, entry) VALUES ('x', 'x', '{}')",
     '42501',
   ],
   ['hiding a storage batch from its finish', 'DELETE FROM landlord.object_deletions', '42501'],

@@ -85,6 +85,12 @@ describe('the operation table', () => {
       message: expect.stringMatching(/pool/),
     });
     expect(OPERATION_TABLE['sync-storage-rules'].refusal?.(sync, facts({ tenant: silo }))).toBeUndefined();
+    // A pool tenant whose move into a silo is queued takes it: it runs after the move.
+    const moving = {
+      tenant: pool,
+      queued: [{ kind: 'change-tier', input: { plan: { deploymentModel: 'silo', dr: true } } } as never],
+    };
+    expect(OPERATION_TABLE['sync-storage-rules'].refusal?.(sync, facts(moving))).toBeUndefined();
     expect(transitionRefusal('sync-storage-rules', 'suspended')).toBeUndefined();
     const move = {
       kind: 'change-tier' as const,

@@ -152,6 +152,19 @@ describe('legal holds', () => {
       (await call(api(), 'POST', '/v1/tenants/cloud-co/storage-rules', { role: 'operator' })).status,
     ).toBe(202);
     expect(syncs()).toBe(6);
+    // The change is taken, but the rules' operation cannot be asked for: the answer says so.
+    api().lifecycle.operationsUnavailable = true;
+    try {
+      const taken = await call(api(), 'PUT', '/v1/tenants/cloud-co/retention', {
+        role: 'operator',
+        body: { dataClasses: { telemetry: { days: 20 } } },
+      });
+      expect(taken.status).toBe(202);
+      expect(taken.headers.get('storage-rules-operation')).toBeNull();
+      expect(taken.headers.get('storage-rules-error')).toMatch(/POST \/v1\/tenants\/cloud-co\/storage-rules/);
+    } finally {
+      api().lifecycle.operationsUnavailable = false;
+    }
   });
 
   it('leave the rules of pool and local silo tenants to the retention run, which reads holds itself', async () => {
