@@ -7,8 +7,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 const INTRO = `# Benchmarks
 
 Each section below is written by a benchmark in \`bench/\` between its own markers; run
-\`npm run bench\` to refresh them (\`npm run bench -- pool\` or \`npm run bench -- silo\` for one). Text
-outside the markers is kept.
+\`npm run bench\` to refresh them (\`npm run bench -- pool\`, \`-- silo\` or \`-- retention\` for one).
+Text outside the markers is kept.
 `;
 
 export function sectionMarkers(name: string): { start: string; end: string } {

@@ -2,7 +2,7 @@
  * Landlord as it runs in production, in this process: the lifecycle worker, the HTTP API on a
  * loopback port with its own registry connections, and a Temporal client. `onboard` drives one
  * onboarding through the API exactly as a caller would. Silo tiers also need a provisioning worker
- * on the same task queue prefix (bench/provisioning-worker-process.ts).
+ * on the same task queue prefix (bench/worker-process.ts).
  */
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
@@ -215,6 +215,15 @@ export class Landlord {
       ).length,
       workflowTasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length,
     };
+  }
+
+  /** Any API call, with the admin key. */
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    return this.call(method, path, body);
   }
 
   /** The tenant's status as `GET /v1/tenants/{id}` shows it. */

@@ -1,13 +1,17 @@
 /**
- * `npm run bench [-- pool|silo]`: each benchmark on servers of its own, one after the other, each
+ * `npm run bench [-- pool|silo|retention]`: each benchmark on servers of its own, one after the other, each
  * printing its tables and writing its section of docs/benchmarks.md. `BENCH_QUICK=1` runs short
  * smoke versions that leave the docs alone.
  * - pool: pool onboarding end to end through the API, against a bare workflow running the same
  *   activities as no-ops on the same Temporal server.
  * - silo: silo onboarding through the API with the provisioning worker in its own process, against
  *   the same Pulumi program run without Landlord; 1 against 4 at once; the worker's peak memory.
+ * - retention: a retention run deleting half of a million rows against a plain ctid-batch script on
+ *   an identical copy, with a concurrent writer's latency; and a run over 10,000 tenants with
+ *   nothing to delete (bench/retention.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { installQuietRuntime } from '../workers/lifecycle.js';
@@ -18,6 +22,8 @@ import type { ActivityCounts } from './landlord.js';
 import { runLevel } from './load.js';
 import { consoleTable, currentLoad, targetVerdict, writeDocsSection } from './report.js';
 import type { LevelComparison, PoolOnboardingReport } from './report.js';
+import { retentionPlanFrom, runRetentionBenchmark } from './retention.js';
+import { retentionConsoleSummary, writeRetentionDocsSection } from './retention-report.js';
 import { runSiloBenchmark, siloPlanFrom } from './silo.js';
 import { siloConsoleSummary, writeSiloDocsSection } from './silo-report.js';
 import { startBenchStack } from './stack.js';
@@ -182,7 +188,22 @@ async function siloBenchmark(stack: BenchStack, cleanup: Teardown): Promise<void
   }
 }
 
-const BENCHMARKS = { pool: poolBenchmark, silo: siloBenchmark } as const;
+async function retentionBenchmark(stack: BenchStack, cleanup: Teardown): Promise<void> {
+  const plan = retentionPlanFrom(process.env);
+  const report = await runRetentionBenchmark(plan, stack, cleanup);
+  // The raw figures, for a closer look than the tables give.
+  if (process.env.BENCH_RETENTION_JSON)
+    writeFileSync(process.env.BENCH_RETENTION_JSON, JSON.stringify(report));
+  console.log(`\n${retentionConsoleSummary(report)}`);
+  if (plan.quick) {
+    console.log('\n(BENCH_QUICK or BENCH_RETENTION_*: docs/benchmarks.md not updated)');
+  } else {
+    writeRetentionDocsSection(DOCS_FILE, report);
+    console.log(`\nwrote the retention section of ${DOCS_FILE}`);
+  }
+}
+
+const BENCHMARKS = { pool: poolBenchmark, silo: siloBenchmark, retention: retentionBenchmark } as const;
 type BenchmarkName = keyof typeof BENCHMARKS;
 
 function selected(args: string[]): BenchmarkName[] {

@@ -20,7 +20,7 @@ import { BENCH_TASK_QUEUE_PREFIX, createTenantBody, startLandlordWithSink } from
 import type { OnboardingSample } from './landlord.js';
 import { runLevel } from './load.js';
 import type { LevelResult } from './load.js';
-import { ProvisioningWorkerProcess } from './provisioning-worker-process.js';
+import { WorkerProcess } from './worker-process.js';
 import { machineBusyCpuSeconds, processCpuSeconds } from './cpu-time.js';
 import { currentLoad } from './report.js';
 import { highWaterMark, maxPeaks, TreeRssSampler } from './rss-sampler.js';
@@ -150,7 +150,7 @@ export async function runSiloBenchmark(
 
   const { landlord } = await startLandlordWithSink(stack, cleanup);
   log('starting the provisioning worker process');
-  const worker = await ProvisioningWorkerProcess.start({
+  const worker = await WorkerProcess.start('provisioning', {
     ...stack.env,
     LANDLORD_TASK_QUEUE_PREFIX: BENCH_TASK_QUEUE_PREFIX,
     LANDLORD_LOG_LEVEL: 'silent',
