@@ -94,9 +94,16 @@ function placement(facts: TenantFacts): { tier: string; deploymentModel?: 'pool'
   return { tier: facts.spec.tier, ...(facts.plan ? { deploymentModel: facts.plan.deploymentModel } : {}) };
 }
 
-/** Retention concerns a recorded tenant: one still being onboarded has nothing to keep or delete. */
+/**
+ * Retention concerns a recorded tenant. One whose onboarding is queued or running takes it: its turn
+ * comes after the onboarding's, whose end decides (statuses are checked again at the turn). That is
+ * also what a worker that has just replayed the workflow sees: an update is validated before the
+ * other events of its workflow task are applied, so the onboarding's end may not be taken in yet.
+ */
 const onboarded = (_request: unknown, facts: TenantFacts): Refusal | undefined =>
-  facts.tenant ? undefined : { type: 'InvalidTransition', message: 'the tenant is still being onboarded' };
+  facts.tenant || facts.queued.some((o) => o.kind === 'onboard')
+    ? undefined
+    : { type: 'InvalidTransition', message: 'the tenant is still being onboarded' };
 
 /** Refuses a kind that concerns a silo's stacks for a tenant that lives (or will) in its region's pool. */
 const siloOnly =

@@ -53,6 +53,7 @@ describe("a cloud silo's storage rules and its legal holds", () => {
   const applied: SiloSpec[] = [];
   let client: Client;
   const workers: { worker: Worker; running: Promise<void> }[] = [];
+  let startLifecycle: () => Promise<Worker>;
   const connections: { close(): Promise<void> }[] = [];
 
   beforeAll(async () => {
@@ -68,32 +69,34 @@ describe("a cloud silo's storage rules and its legal holds", () => {
       retention: config.retention,
       manifest: config.manifest,
     });
-    const lifecycle = await Worker.create({
-      connection,
-      taskQueue,
-      workflowsPath: WORKFLOWS_PATH,
-      activities: {
-        ...policy,
-        async projectTenant(record: TenantRecord) {
-          const stored = tenants.get(record.id);
-          if (!stored || stored.version < record.version) tenants.set(record.id, record);
+    startLifecycle = () =>
+      Worker.create({
+        connection,
+        taskQueue,
+        workflowsPath: WORKFLOWS_PATH,
+        activities: {
+          ...policy,
+          async projectTenant(record: TenantRecord) {
+            const stored = tenants.get(record.id);
+            if (!stored || stored.version < record.version) tenants.set(record.id, record);
+          },
+          async projectOperation(snapshot: OperationSnapshot) {
+            const stored = operations.get(snapshot.id);
+            if (!stored || stored.version < snapshot.version) operations.set(snapshot.id, snapshot);
+          },
+          async appendAudit() {},
+          async activeLegalHolds(tenantId: string) {
+            return holds.get(tenantId) ?? [];
+          },
+          async createSiloAdminUser({ tenantId }: { tenantId: string }) {
+            return { userId: `user-${tenantId}` };
+          },
+          async deliverNotification() {
+            return { delivered: 0 };
+          },
         },
-        async projectOperation(snapshot: OperationSnapshot) {
-          const stored = operations.get(snapshot.id);
-          if (!stored || stored.version < snapshot.version) operations.set(snapshot.id, snapshot);
-        },
-        async appendAudit() {},
-        async activeLegalHolds(tenantId: string) {
-          return holds.get(tenantId) ?? [];
-        },
-        async createSiloAdminUser({ tenantId }: { tenantId: string }) {
-          return { userId: `user-${tenantId}` };
-        },
-        async deliverNotification() {
-          return { delivered: 0 };
-        },
-      },
-    });
+      });
+    const lifecycle = await startLifecycle();
     const provisioning = await Worker.create({
       connection,
       taskQueue: provisioningQueue,
@@ -212,5 +215,31 @@ describe("a cloud silo's storage rules and its legal holds", () => {
     holds.set(id, []);
     expect((await ended((await sync(id)).id)).status).toBe('succeeded');
     expect(applied.at(-1)!.storageRetention!.some((r) => r.held)).toBe(false);
+  });
+
+  it('takes a retention change asked for right after a restarted worker replays the onboarding', async () => {
+    const id = uniqueTenantId('replayed');
+    const onboarded = await ended((await onboard(spec(id, 'enterprise', 'aws-eu-west-1'))).id);
+    expect(onboarded.status, JSON.stringify(onboarded.error)).toBe('succeeded');
+    // A new worker (an empty cache): the next update's workflow task replays the whole history,
+    // and the update is validated before the onboarding's end is taken in.
+    const old = workers.shift()!;
+    old.worker.shutdown();
+    await old.running;
+    const fresh = await startLifecycle();
+    workers.push({ worker: fresh, running: fresh.run() });
+    const accepted = await client.workflow.getHandle(tenantWorkflowId(id)).executeUpdate(requestOperation, {
+      args: [
+        {
+          kind: 'set-retention',
+          actor: { ...actor, role: 'operator' },
+          dataClasses: { telemetry: { days: 30 } },
+        },
+      ],
+    });
+    expect(accepted).toMatchObject({ kind: 'set-retention' });
+    const op = await ended(accepted.id);
+    expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+    expect(tenants.get(id)?.retention).toEqual({ telemetry: { days: 30 } });
   });
 });

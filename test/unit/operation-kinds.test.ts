@@ -92,6 +92,16 @@ describe('the operation table', () => {
     };
     expect(OPERATION_TABLE['sync-storage-rules'].refusal?.(sync, facts(moving))).toBeUndefined();
     expect(transitionRefusal('sync-storage-rules', 'suspended')).toBeUndefined();
+    // Retention waits for a queued or running onboarding (whose end a just-replayed worker may not
+    // have taken in when it validates); with none, there is nothing to keep or delete.
+    const retention = { kind: 'apply-retention' as const, actor, retention: { runId: 'r' } as never };
+    const onboardingQueued = { status: 'absent' as const, queued: [{ kind: 'onboard' } as never] };
+    expect(OPERATION_TABLE['apply-retention'].refusal?.(retention, facts(onboardingQueued))).toBeUndefined();
+    expect(
+      OPERATION_TABLE['apply-retention'].refusal?.(retention, facts({ status: 'absent' })),
+    ).toMatchObject({
+      type: 'InvalidTransition',
+    });
     const move = {
       kind: 'change-tier' as const,
       actor,
