@@ -6,6 +6,7 @@ import { machineFacts } from './report.js';
 import { FLEET_DEFAULT, FLEET_TARGET } from './retention.js';
 import type { DeletionPhase, PhaseMeasures, RetentionReport, WriterStats } from './retention.js';
 import { PARTS_PER_HISTORY } from './retention-fleet.js';
+import { table } from './markdown-table.js';
 
 const SECTION = 'retention';
 
@@ -21,14 +22,6 @@ const x = (v: number) => `${v.toFixed(2)}x`;
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 const rate = (rows: number, wallMs: number) => rows / (wallMs / 1000);
-
-function table(headers: string[], rows: string[][], align: ('l' | 'r')[]): string {
-  return [
-    `| ${headers.join(' | ')} |`,
-    `|${align.map((a) => (a === 'l' ? ':---' : '---:')).join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
-}
 
 interface Verdicts {
   rateRatio: number;
@@ -295,33 +288,29 @@ function profile(report: RetentionReport): string {
     ],
     ['l', 'r', 'r'],
   );
-  const workerTable = table(
-    ['data worker statement', 'count', 'time', 'each', 'of lane time'],
-    [
-      ...queryRows(l.queries.dataWorker, lLane, OFF_LANE),
+  /** Statements of one side, then the lane time spent in none of them. */
+  const statementTable = (what: string, rows: string[][], lane: number, inStatements: number, rest: string) =>
+    table(
+      [what, 'count', 'time', 'each', 'of lane time'],
       [
-        "*not in a data-worker statement (Temporal, the workflows' registry writes, JS, idle lanes)*",
-        '',
-        s(lLane - lStatements),
-        '',
-        `${Math.round((100 * (lLane - lStatements)) / lLane)}%`,
+        ...rows,
+        [rest, '', s(lane - inStatements), '', `${Math.round((100 * (lane - inStatements)) / lane)}%`],
       ],
-    ],
-    ['l', 'r', 'r', 'r', 'r'],
+      ['l', 'r', 'r', 'r', 'r'],
+    );
+  const workerTable = statementTable(
+    'data worker statement',
+    queryRows(l.queries.dataWorker, lLane, OFF_LANE),
+    lLane,
+    lStatements,
+    "*not in a data-worker statement (Temporal, the workflows' registry writes, JS, idle lanes)*",
   );
-  const baselineTable = table(
-    ['baseline statement', 'count', 'time', 'each', 'of lane time'],
-    [
-      ...queryRows(b.queries.bench, bLane, OFF_LANE),
-      [
-        '*not in a statement (idle lanes at the tail, JS)*',
-        '',
-        s(bLane - bStatements),
-        '',
-        `${Math.round((100 * (bLane - bStatements)) / bLane)}%`,
-      ],
-    ],
-    ['l', 'r', 'r', 'r', 'r'],
+  const baselineTable = statementTable(
+    'baseline statement',
+    queryRows(b.queries.bench, bLane, OFF_LANE),
+    bLane,
+    bStatements,
+    '*not in a statement (idle lanes at the tail, JS)*',
   );
   const benchRows = queryRows(l.queries.bench, lLane, OFF_LANE);
   const benchMs = inStatements(l.queries.bench);

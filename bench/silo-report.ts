@@ -5,6 +5,7 @@ import { machineFacts } from './report.js';
 import type { RssPeaks } from './rss-sampler.js';
 import type { CpuSpent, SiloOnboardingReport } from './silo.js';
 import { SILO_TIER } from './silo.js';
+import { table } from './markdown-table.js';
 
 const SECTION = 'silo-onboarding';
 
@@ -51,14 +52,6 @@ function figures(report: SiloOnboardingReport) {
       },
     ],
   };
-}
-
-function table(headers: string[], rows: string[][], align: ('l' | 'r')[]): string {
-  return [
-    `| ${headers.join(' | ')} |`,
-    `|${align.map((a) => (a === 'l' ? ':---' : '---:')).join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
 }
 
 function comparisonTable(report: SiloOnboardingReport): string {
