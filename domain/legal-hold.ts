@@ -37,3 +37,10 @@ export function holdCovers(
   if (data.dataClass !== undefined && hold.dataClasses?.includes(data.dataClass)) return true;
   return data.subject !== undefined && (hold.subjects?.includes(data.subject) ?? false);
 }
+
+/**
+ * Whether a hold covers storage objects of `dataClass` at `at`. An object has no subject key, so a
+ * hold naming any subject covers every object: nothing says which are about that subject.
+ */
+export const holdCoversObjects = (hold: LegalHold, dataClass: string, at: string): boolean =>
+  holdCovers(hold, { dataClass }, at) || (holdActive(hold, at) && (hold.subjects?.length ?? 0) > 0);

@@ -26,6 +26,14 @@ export function localSiloFolder(objectsRoot: string, regionId: string, tenantId:
   return `${objectsRoot}/${regionId}/${tenantId}`;
 }
 
+/**
+ * Where retention batches stage the files they take from a local silo's folder: beside the region's
+ * tenant folders (no tenant id starts with a dot), on the same file system, outside the tenant's own.
+ */
+export function localSiloStagingFolder(objectsRoot: string, regionId: string, tenantId: string): string {
+  return `${objectsRoot}/${regionId}/.deleting/${tenantId}`;
+}
+
 /** Pulumi project that holds every tenant silo stack; stacks are named `<tenant>.<region>`. */
 export const SILO_PROJECT = 'landlord-silo';
 

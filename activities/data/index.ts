@@ -7,11 +7,9 @@ import { Context } from '@temporalio/activity';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { LandlordError } from '../../domain/index.js';
-import type { DataPlaneManifest, RetentionPolicyFile } from '../../domain/index.js';
 import { createRetentionActivities } from './retention.js';
-import type { PoolDirectory } from '../pool/directory.js';
+import type { RetentionDeps } from './retention.js';
 import { siloOwnerUrl } from '../../dataplane/silo.js';
-import type { Registry } from '../../registry/index.js';
 import type { StepRef } from '../step-ref.js';
 
 const q = pg.escapeIdentifier;
@@ -76,23 +74,9 @@ async function connect(url: string): Promise<pg.Client> {
   return client;
 }
 
-export function createDataActivities({
-  directory,
-  manifest,
-  store,
-  secret,
-  retention,
-  objectsRoot,
-}: {
-  directory: PoolDirectory;
-  manifest: DataPlaneManifest;
-  store: Registry;
-  /** Master secret: the silo's owner role, which Landlord works in a silo as, has a password derived from it. */
-  secret: string;
-  retention: Pick<RetentionPolicyFile, 'dataClasses' | 'lockBudgetMs' | 'guardShare'>;
-  /** Where local regions keep their silo tenants' objects; absent: no storage folder is swept. */
-  objectsRoot?: string;
-}) {
+/** Data activities: moving a tenant's rows into its silo, and retention (./retention.ts), over the same deps. */
+export function createDataActivities(deps: RetentionDeps) {
+  const { directory, manifest, store, secret } = deps;
   // Never a superuser inside a database the tenant can log in to: the silo's owner role.
   const siloUrl = (tenantId: string, region: string) =>
     siloOwnerUrl(directory.serverUrl(region), region, tenantId, secret);
@@ -115,7 +99,7 @@ export function createDataActivities({
   }
 
   return {
-    ...createRetentionActivities({ directory, manifest, store, secret, retention, objectsRoot }),
+    ...createRetentionActivities(deps),
     /**
      * Checks, before the tenant is frozen, that both databases answer and that every table of the
      * manifest has the same columns of the same types in both (a binary COPY needs that).

@@ -9,9 +9,10 @@ import { CancelledFailure, Context } from '@temporalio/activity';
 import pg from 'pg';
 import {
   effectiveRetention,
-  holdActive,
+  holdCoversObjects,
   LandlordError,
   localSiloFolder,
+  localSiloStagingFolder,
   siloNames,
 } from '../../domain/index.js';
 import type {
@@ -69,10 +70,12 @@ interface PartCursor {
   current?: { report: RetentionTableReport; afterKey?: string; batchSize: number };
 }
 
+/** What the data worker's activities are made over (workers/data.ts wires the real ones). */
 export interface RetentionDeps {
   directory: PoolDirectory;
   manifest: DataPlaneManifest;
   store: Registry;
+  /** Master secret: the silo's owner role, which Landlord works in a silo as, has a password derived from it. */
   secret: string;
   retention: Pick<RetentionPolicyFile, 'dataClasses' | 'lockBudgetMs' | 'guardShare'>;
   /**
@@ -155,12 +158,11 @@ export function createRetentionActivities({
       const tables = [...manifest.tables]
         .reverse()
         .filter((t) => !request.dataClasses || request.dataClasses.includes(t.dataClass));
-      // Batches stage what they take beside the region's tenant folders: no tenant id starts with a dot.
       const storage =
         tenant.deploymentModel === 'silo' && objectsRoot
           ? {
               root: localSiloFolder(objectsRoot, tenant.region, tenant.id),
-              staging: localSiloFolder(objectsRoot, tenant.region, `.deleting/${tenant.id}`),
+              staging: localSiloStagingFolder(objectsRoot, tenant.region, tenant.id),
             }
           : undefined;
       const areas = storage
@@ -186,9 +188,7 @@ export function createRetentionActivities({
       const sweepStorage = async (c: pg.Client, folders: StorageFolders) => {
         const storageHeld = async (dataClass: string) => {
           const at = new Date().toISOString();
-          const holds = (await store.legalHolds.list(tenant.id)).filter((h) => holdActive(h, at));
-          const held = holdsOn(holds, dataClass, at);
-          return held.tableHeld || held.heldSubjects.length > 0;
+          return (await store.legalHolds.list(tenant.id)).some((h) => holdCoversObjects(h, dataClass, at));
         };
         // Batches an earlier attempt wrote down and did not finish: recorded from what they took.
         if (!request.dryRun) await finishObjectDeletions(c, folders, tenant.id);

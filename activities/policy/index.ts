@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   checkPlacement,
   effectiveRetention,
-  holdCovers,
+  holdCoversObjects,
   LandlordError,
   tenantRetentionProblems,
 } from '../../domain/index.js';
@@ -64,7 +64,7 @@ function storageRetentionOf(
   return storage.map(({ prefix, dataClass }) => {
     // A class the policy does not name has no expiry: it is kept.
     const days = byClass.get(dataClass);
-    const held = holds.some((h) => holdCovers(h, { dataClass }, at) || (h.subjects?.length ?? 0) > 0);
+    const held = holds.some((h) => holdCoversObjects(h, dataClass, at));
     return { prefix, dataClass, ...(days !== undefined ? { days } : {}), ...(held ? { held } : {}) };
   });
 }

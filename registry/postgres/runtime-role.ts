@@ -27,7 +27,7 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
  * The runtime role of a registry database: `<database>_app`, or for a database whose name does not
  * make one, a name from its hash. One per database, so registries sharing a server stay apart.
  */
-export function runtimeRoleOf(database: string): string {
+function runtimeRoleOf(database: string): string {
   const name = `${database}_app`;
   return IDENTIFIER.test(name) && name.length <= 63
     ? name
