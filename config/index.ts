@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   DataPlaneManifest,
+  parseKmsKeyUri,
   PolicyCatalog,
   Region,
   RetentionPolicyFile,
@@ -67,6 +68,14 @@ const Env = z.object({
     .pipe(z.array(url)),
   LANDLORD_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   LANDLORD_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** The KMS key that wraps tenants' data keys; unset: a key derived from the master secret. */
+  LANDLORD_KMS_KEY: z
+    .string()
+    .superRefine((uri, ctx) => {
+      const ref = parseKmsKeyUri(uri);
+      if ('problem' in ref) ctx.addIssue({ code: 'custom', message: ref.problem });
+    })
+    .optional(),
 
   LANDLORD_PULUMI_CLI: z.string().optional(),
   LANDLORD_DEBUG_STACK: bool.default(false),
@@ -147,6 +156,11 @@ export interface Config {
   pulumi: PulumiConfig;
   /** Master secret for derived credentials; undefined until start-up generates and keeps one. */
   secret?: string;
+  /**
+   * The KMS key (`awskms://…`, `gcpkms://…`) that wraps tenants' data keys (LANDLORD_KMS_KEY);
+   * undefined: a key-encryption key derived from the master secret.
+   */
+  kmsKey?: string;
   catalog: PolicyCatalog;
   manifest: DataPlaneManifest;
   /** Data retention policies (config/retention.json), checked against the manifest and the tiers. */
@@ -324,6 +338,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       debug: e.LANDLORD_DEBUG_STACK,
     },
     ...(e.LANDLORD_SECRET ? { secret: e.LANDLORD_SECRET } : {}),
+    ...(e.LANDLORD_KMS_KEY ? { kmsKey: e.LANDLORD_KMS_KEY } : {}),
     catalog: catalog.data,
     manifest,
     retention,

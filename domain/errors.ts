@@ -80,6 +80,14 @@ export const ERROR_KINDS = {
    * the same write cannot succeed, so the step fails at once and shows why.
    */
   DataRejected: { status: 500, retryable: false, title: 'A database refused the data' },
+  /** The tenant's data key was crypto-shredded: what it sealed (exports, backups) stays unreadable. */
+  TenantKeyDestroyed: { status: 410, retryable: false, title: "The tenant's data key has been destroyed" },
+  /** A sealed export or backup failed its check: changed, cut short, reordered, or another key's. */
+  SealedFileInvalid: {
+    status: 422,
+    retryable: false,
+    title: 'An encrypted export or backup is damaged or altered',
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
 
 export type ErrorKind = keyof typeof ERROR_KINDS;
