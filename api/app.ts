@@ -7,6 +7,7 @@ import type { LifecycleClient } from '../client/lifecycle.js';
 import type { PolicyCatalog, RetentionPolicyFile } from '../domain/index.js';
 import { accessLog } from './access-log.js';
 import { errorHandler, notFound } from './error-handler.js';
+import { erasureMetrics } from './erasure-metrics.js';
 import { httpMetrics } from './http-metrics.js';
 import { mountRoutes } from './mount-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -40,6 +41,7 @@ export function createApp({
   app.set('etag', false);
   app.use(requestId());
   app.use(httpMetrics(metrics));
+  erasureMetrics(metrics, store);
   app.use(accessLog(logger));
   app.use(
     mountRoutes(routeTable, {

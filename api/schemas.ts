@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import {
   CreateTenantRequest as DomainCreateTenantRequest,
+  ERASURE_STATUSES,
   LEDGER_KINDS,
   OPERATION_KINDS,
   OPERATION_STATUSES,
@@ -12,12 +13,14 @@ import {
   Role,
   STEP_STATUSES,
   StoredText,
+  SUBJECT_MAX_LENGTH,
   TenantId,
   TenantStatus,
 } from '../domain/index.js';
 import type {
   ApiKeyRecord,
   AuditEvent,
+  ErasureRequest,
   LedgerRecord,
   LedgerVerification,
   LegalHold,
@@ -26,7 +29,7 @@ import type {
   RetentionTenantPart,
   TenantRecord,
 } from '../domain/index.js';
-import { CURSOR_PATTERN, HOLD_ID_PATTERN } from '../registry/index.js';
+import { CURSOR_PATTERN, ERASURE_ID_PATTERN, HOLD_ID_PATTERN } from '../registry/index.js';
 
 /**
  * An integer in a query string: decimal digits only (no sign, hex, exponent or blanks), within
@@ -562,3 +565,81 @@ export const RetentionScheduleSchema = z
 export const RetentionScheduleChangeRequest = z
   .strictObject({ note: StoredText.trim().min(1).max(500).optional().describe('why, shown on the schedule') })
   .meta({ id: 'RetentionScheduleChangeRequest' });
+
+/**
+ * A data subject's key as the application stores it: 1 to 256 printable characters (counted as
+ * Unicode code points, as JSON Schema counts them), no control characters.
+ */
+const Subject = StoredText
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must be printable: no control characters')
+  .refine((s) => {
+    const n = [...s].length;
+    return n >= 1 && n <= SUBJECT_MAX_LENGTH;
+  }, `must be 1 to ${SUBJECT_MAX_LENGTH} characters`)
+  .meta({ minLength: 1, maxLength: SUBJECT_MAX_LENGTH });
+
+/** Body of `POST /v1/tenants/{id}/erasures`. */
+export const EraseSubjectRequest = z
+  .strictObject({
+    subject: Subject.describe("the subject's key: a value of the manifest tables' subject key columns"),
+    reason: Reason,
+    receivedAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('when the data subject asked (default: now); the request is due 30 days later'),
+  })
+  .meta({ id: 'EraseSubjectRequest' });
+
+export const ErasureParams = z.strictObject({
+  id: TenantId,
+  erasureId: z.string().regex(ERASURE_ID_PATTERN, 'an erasure id such as erasure_0a1b2c3d4e5f6071'),
+});
+
+export const ErasureListQuery = z.strictObject({
+  limit: queryInteger(1, 200).default(50),
+  before: z
+    .string()
+    .regex(ERASURE_ID_PATTERN, 'an erasure id')
+    .optional()
+    .describe('only requests older than this one (the last id of the previous page)'),
+});
+
+const ErasureCountSchema = z.object({
+  store: z.enum(['primary', 'standby']),
+  region: z.string(),
+  database: z.string().optional(),
+  target: z.string().describe('the table, or the storage prefix'),
+  mode: z.enum(['delete', 'anonymize']),
+  unit: z.enum(['rows', 'objects']),
+  count: z.number().int(),
+});
+
+/** An erasure request; its subject is never shown, only (once begun) its per-tenant HMAC. */
+export const ErasureSchema = z
+  .object({
+    id: z.string(),
+    tenantId: z.string(),
+    operationId: z.string().optional(),
+    status: z.enum(ERASURE_STATUSES),
+    reason: z.string(),
+    receivedAt: z.iso.datetime(),
+    dueBy: z.iso.datetime(),
+    overdue: z.boolean().describe('past dueBy and not erased'),
+    requestedBy: z.string(),
+    subjectHmac: z.string().optional(),
+    counts: z.array(ErasureCountSchema).describe('per store and table (or storage prefix)'),
+    blockedBy: z.array(z.string()).optional().describe('the legal holds it waits for'),
+    error: z.object({ type: z.string(), message: z.string() }).optional(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().optional(),
+  })
+  .meta({ id: 'Erasure' }) satisfies z.ZodType<ErasureRequest>;
+
+export const ErasureList = z
+  .object({ items: z.array(ErasureSchema), nextBefore: z.string().optional() })
+  .meta({ id: 'ErasureList' });
+
+/** The answer to an erasure request: its operation, and the request as recorded. */
+export const ErasureAccepted = Operation.extend({ erasure: ErasureSchema }).meta({ id: 'ErasureAccepted' });

@@ -34,6 +34,16 @@ export interface LifecycleClient {
     dataClasses: TenantRetention,
     actor: Actor,
   ): Promise<OperationSnapshot>;
+  /**
+   * Asks the tenant's workflow to carry out an erasure request already recorded in the registry
+   * (kind `erase-subject`; only the request's id travels, never the subject).
+   */
+  eraseSubject(tenantId: string, erasureId: string, actor: Actor): Promise<OperationSnapshot>;
+  /**
+   * Tells the tenant's workflow that one of its legal holds was released, so that operations
+   * waiting for holds look again. Never throws: a lost signal costs a wait, not an erasure.
+   */
+  legalHoldsChanged(tenantId: string): Promise<boolean>;
   /** Starts a retention run already recorded in the registry (its workflow id is the run's). */
   startRetentionRun(request: RetentionRunRequest): Promise<void>;
   /** The retention Schedule, or undefined when no lifecycle worker has created it yet. */

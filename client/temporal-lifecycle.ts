@@ -26,6 +26,7 @@ import type {
 import type { TaskQueues } from '../config/index.js';
 import {
   cancelOperation,
+  legalHoldsChanged,
   requestOperation,
   retryOperation,
   tenantWorkflowId,
@@ -165,6 +166,30 @@ export class TemporalLifecycleClient implements LifecycleClient {
       );
     } catch (err) {
       throw translate(err, tenantId);
+    }
+  }
+
+  async eraseSubject(tenantId: string, erasureId: string, actor: Actor): Promise<OperationSnapshot> {
+    try {
+      return await this.bounded(() =>
+        this.client.workflow
+          .getHandle(tenantWorkflowId(tenantId))
+          .executeUpdate(requestOperation, { args: [{ kind: 'erase-subject', actor, erasureId }] }),
+      );
+    } catch (err) {
+      throw translate(err, tenantId);
+    }
+  }
+
+  async legalHoldsChanged(tenantId: string): Promise<boolean> {
+    try {
+      await this.bounded(() =>
+        this.client.workflow.getHandle(tenantWorkflowId(tenantId)).signal(legalHoldsChanged),
+      );
+      return true;
+    } catch {
+      // The tenant workflow looks at parked operations' holds again within the hour anyway.
+      return false;
     }
   }
 

@@ -2,7 +2,8 @@
  * Deleting a local silo's expired storage objects (retention runs; docs/retention.md): the files
  * under each manifest storage prefix of the tenant's folder whose last write is older than the
  * prefix's data class keeps them. AWS and GCP silos have the same rule applied natively by their
- * buckets' lifecycle configuration (pulumi/aws, pulumi/gcp).
+ * buckets' lifecycle configuration (pulumi/aws, pulumi/gcp). An erasure takes a data subject's
+ * folder with the same batches, whatever the files' age (activities/data/erasure.ts).
  *
  * A file system has no transaction to put a deletion and its evidence in, so a batch goes in four
  * moves. Its ledger entry is written down in the tenant database. Each file still due (a regular
@@ -15,7 +16,7 @@
  * its staging folder holds, and removes staging folders whose batch is recorded.
  */
 import { randomUUID } from 'node:crypto';
-import { lstat, mkdir, opendir, readdir, realpath, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, opendir, readdir, realpath, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type pg from 'pg';
 import type { LedgerEntry } from '../domain/index.js';
@@ -101,8 +102,11 @@ export interface ObjectBatch {
   tenantId: string;
   prefix: string;
   objects: readonly StorageObject[];
-  /** Files last written at or after this (ms) are no longer due, whatever the listing said. */
-  cutoffMs: number;
+  /**
+   * Files last written at or after this (ms) are no longer due, whatever the listing said; absent:
+   * every listed file is due, whatever its age (an erasure's).
+   */
+  cutoffMs?: number;
   /** The record key's start (run, tenant, prefix); the batch's own id completes it. */
   recordKeyPrefix: string;
   /** The ledger entry of this batch but its tenant, prefix, count and key, which the batch fills in. */
@@ -114,7 +118,12 @@ const stagingOf = (staging: string, recordKey: string) =>
   join(staging, recordKey.slice(recordKey.lastIndexOf(':') + 1));
 
 /** Whether a listed file may be taken now: a regular file in the tenant's folder, past the cutoff. */
-async function stillDue(root: string, realRoot: string, key: string, cutoffMs: number): Promise<boolean> {
+async function stillDue(
+  root: string,
+  realRoot: string,
+  key: string,
+  cutoffMs: number | undefined,
+): Promise<boolean> {
   const path = objectPath(root, key);
   let stat;
   try {
@@ -123,7 +132,7 @@ async function stillDue(root: string, realRoot: string, key: string, cutoffMs: n
     if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return false;
     throw err;
   }
-  if (!stat.isFile() || stat.mtimeMs >= cutoffMs) return false;
+  if (!stat.isFile() || (cutoffMs !== undefined && stat.mtimeMs >= cutoffMs)) return false;
   const folder = await realpath(dirname(path));
   return folder === realRoot || folder.startsWith(realRoot + sep);
 }
@@ -215,4 +224,28 @@ export async function deleteObjectBatch(
   }
   const deleted = await finishObjectDeletions(c, folders, batch.tenantId);
   return { deleted, ms: performance.now() - started };
+}
+
+/**
+ * Removes `root/prefix` and the folders under it that are empty, deepest first: an erased
+ * subject's folder names the subject, so it goes with its files. No link is followed, no file is
+ * removed, and a folder written to meanwhile stays.
+ */
+export async function removeEmptyFolders(root: string, prefix: string): Promise<void> {
+  async function prune(folder: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch (err) {
+      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return;
+      throw err;
+    }
+    for (const entry of entries) if (entry.isDirectory()) await prune(join(folder, entry.name));
+    try {
+      await rmdir(folder);
+    } catch (err) {
+      if (!['ENOTEMPTY', 'EEXIST', 'ENOENT', 'ENOTDIR'].includes(String(errno(err)))) throw err;
+    }
+  }
+  if (await prefixIsRealFolder(root, prefix)) await prune(join(root, prefix));
 }

@@ -21,6 +21,8 @@ export const PERMISSIONS = {
    * or a retention change (operators).
    */
   syncStorageRules: ['operator', 'legal', 'admin'],
+  /** Ask for a data subject's erasure (GDPR Art. 17), and see a tenant's erasure requests. */
+  eraseSubject: ['operator', 'legal', 'admin'],
   /** Repairs outside the lifecycle, such as ending a wedged tenant workflow. */
   repair: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -12,3 +12,5 @@ export * from './ledger.js';
 export * from './legal-hold.js';
 export * from './text.js';
 export * from './retention-run.js';
+export * from './keys.js';
+export * from './erasure.js';

@@ -41,6 +41,19 @@ export const DataPlaneManifest = z
           dataClass: DataClass,
           /** Column naming the data subject (person) a row is about, for erasure. */
           subjectKey: Identifier.optional(),
+          /**
+           * What erasing a subject does to its rows here (absent: `delete`). `anonymize` keeps the
+           * rows, for what they mean to others, and clears `columns`, the subject key among them.
+           */
+          erasure: z
+            .discriminatedUnion('mode', [
+              z.strictObject({ mode: z.literal('delete') }),
+              z.strictObject({
+                mode: z.literal('anonymize'),
+                columns: z.array(Identifier).min(1, 'anonymize needs at least one column to clear'),
+              }),
+            ])
+            .optional(),
         }),
       )
       .min(1),
@@ -53,6 +66,8 @@ export const DataPlaneManifest = z
         z.strictObject({
           prefix: StoragePrefix,
           dataClass: DataClass,
+          /** Objects under `<prefix><subject>/` are about that data subject (absent: false). */
+          subjectFolders: z.boolean().optional(),
         }),
       )
       .default([]),
@@ -60,6 +75,42 @@ export const DataPlaneManifest = z
   .refine((m) => m.tables.some((t) => t.name === m.adminUser.table), {
     message: 'adminUser.table must be one of the manifest tables',
     path: ['adminUser', 'table'],
+  })
+  .superRefine((m, ctx) => {
+    m.tables.forEach((t, i) => {
+      const path = ['tables', i, 'erasure'];
+      if (!t.erasure) return;
+      if (!t.subjectKey) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `erasure applies to a table with a subjectKey; ${t.name} has none`,
+          path,
+        });
+        return;
+      }
+      // No column at all is an issue of its own.
+      if (t.erasure.mode !== 'anonymize' || t.erasure.columns.length === 0) return;
+      const { columns } = t.erasure;
+      // An anonymized row must no longer name its subject: else the erasure would find it again.
+      if (!columns.includes(t.subjectKey))
+        ctx.addIssue({
+          code: 'custom',
+          message: `anonymize columns of ${t.name} must include its subjectKey ${t.subjectKey}`,
+          path: [...path, 'columns'],
+        });
+      if (columns.includes(t.tenantKey))
+        ctx.addIssue({
+          code: 'custom',
+          message: `anonymize columns of ${t.name} must not include its tenantKey ${t.tenantKey}`,
+          path: [...path, 'columns'],
+        });
+      if (new Set(columns).size !== columns.length)
+        ctx.addIssue({
+          code: 'custom',
+          message: `anonymize columns of ${t.name} must not repeat`,
+          path: [...path, 'columns'],
+        });
+    });
   })
   .refine(
     (m) => m.storage.every((a, i) => m.storage.every((b, j) => i === j || !b.prefix.startsWith(a.prefix))),
@@ -69,3 +120,10 @@ export const DataPlaneManifest = z
     },
   );
 export type DataPlaneManifest = z.infer<typeof DataPlaneManifest>;
+
+/** How erasing a subject treats a manifest table's rows: deleted unless the manifest says anonymize. */
+export type TableErasure = NonNullable<DataPlaneManifest['tables'][number]['erasure']>;
+
+/** A table's erasure mode, with the manifest's default (delete) filled in. */
+export const tableErasure = (table: DataPlaneManifest['tables'][number]): TableErasure =>
+  table.erasure ?? { mode: 'delete' };

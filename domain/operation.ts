@@ -11,18 +11,28 @@ export const OPERATION_KINDS = [
   'set-retention',
   'apply-retention',
   'sync-storage-rules',
+  'erase-subject',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** Operations on an existing tenant that need nothing but its id. */
 export type TenantOperationKind = Exclude<
   OperationKind,
-  'onboard' | 'change-tier' | 'set-retention' | 'apply-retention'
+  'onboard' | 'change-tier' | 'set-retention' | 'apply-retention' | 'erase-subject'
 >;
 
 export const OPERATION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
-export const STEP_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'compensated'] as const;
+export const STEP_STATUSES = [
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'skipped',
+  'compensated',
+  /** Waiting for the legal holds that cover its data to end; the operation gives up its turn meanwhile. */
+  'blocked-by-hold',
+] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 
 /** The steps of each operation kind, in order. The names are what `GET /v1/operations/{id}` shows. */
@@ -49,6 +59,12 @@ export const OPERATION_STEPS = {
    * holds: the holds read, then its stacks applied (the standby's first).
    */
   'sync-storage-rules': ['read-holds', 'apply-storage-rules'],
+  /**
+   * A data subject's rows and objects erased: the holds checked (the step waits, `blocked-by-hold`,
+   * while one covers them), the primary's then the DR standby's data erased in batches, the
+   * batches' evidence forwarded to the ledger, the request ended with its subject forgotten.
+   */
+  'erase-subject': ['check-holds', 'erase-primary', 'erase-standby', 'record-evidence', 'record-erasure'],
 } as const satisfies Record<OperationKind, readonly string[]>;
 
 export type StepName<K extends OperationKind = OperationKind> = (typeof OPERATION_STEPS)[K][number];
@@ -155,6 +171,8 @@ export interface OperationInputs {
   /** The tenant's part of a retention run. */
   'apply-retention': { retention: RetentionRequest };
   'sync-storage-rules': Record<never, never>;
+  /** The erasure request (registry), which alone holds the subject: inputs land in histories. */
+  'erase-subject': { erasureId: string };
 }
 
 /** What a retention run asks of each tenant (docs/retention.md). */

@@ -56,6 +56,11 @@ export const RetentionPolicyFile = z.strictObject({
   guardShare: z.number().gt(0).max(1).default(0.5),
   /** Tenants whose parts run at once. */
   concurrency: z.number().int().min(1).max(64).default(4),
+  /**
+   * Days an erasure request may take from its receipt before it shows overdue: one month by GDPR
+   * Art. 12(3), which allows two more for complex requests (so at most 90).
+   */
+  erasureDueDays: z.number().int().min(1).max(90).default(30),
   // Strict all the way down: a misspelt key ("tier", "maxdays") stops start-up instead of vanishing.
   dataClasses: z.record(
     z.string(),

@@ -6,6 +6,9 @@
 import type {
   ApiKeyRecord,
   AuditEvent,
+  ErasureCount,
+  ErasureListEntry,
+  ErasureRequest,
   ErrorInfo,
   LedgerEntry,
   LedgerRecord,
@@ -17,10 +20,14 @@ import type {
   RetentionTenantPart,
   Role,
   StepProgress,
+  TenantKeyDestruction,
+  TenantKeyInfo,
   TenantRecord,
 } from '../domain/index.js';
 import { addPart, emptyTotals, LEDGER_GENESIS } from '../domain/index.js';
 import { decodeCursor, encodeCursor, microsOf } from './cursor.js';
+import { erasureView, newErasureId } from './erasures.js';
+import type { StoredErasure } from './erasures.js';
 import { newHoldId } from './legal-holds.js';
 import { ledgerEntryOf, ledgerHash, sameEntryOrThrow, verifyLedger } from './ledger.js';
 import { DEFAULT_IDEMPOTENCY } from './stores.js';
@@ -31,15 +38,20 @@ import type {
   LedgerFilter,
   LedgerStore,
   LegalHoldStore,
+  NewErasure,
   PlaceHold,
   AuditStore,
+  ErasureStore,
   IdempotencyBegin,
   IdempotencySettings,
   IdempotencyStore,
   OperationStore,
   Registry,
   RetentionRunStore,
+  NewTenantKey,
+  StoredTenantKey,
   TenantFilter,
+  TenantKeyStore,
   TenantStore,
 } from './stores.js';
 import { newApiKey, secretHash } from './api-key-secrets.js';
@@ -323,6 +335,165 @@ class MemoryRetentionRunStore implements RetentionRunStore {
   }
 }
 
+class MemoryErasureStore implements ErasureStore {
+  private readonly requests: (StoredErasure & { subject?: string })[] = [];
+  private readonly entries: ErasureListEntry[] = [];
+
+  constructor(private readonly operations: OperationStore) {}
+
+  private find(tenantId: string, id: string) {
+    return this.requests.find((r) => r.tenantId === tenantId && r.id === id);
+  }
+
+  private async view({ subject: _subject, ...stored }: StoredErasure & { subject?: string }) {
+    const op = stored.operationId ? await this.operations.get(stored.operationId) : undefined;
+    return erasureView(
+      copy(stored),
+      op && { status: op.status, ...(op.error ? { error: op.error } : {}) },
+      now(),
+    );
+  }
+
+  async create(e: NewErasure): Promise<ErasureRequest> {
+    const at = now();
+    const stored = {
+      id: newErasureId(),
+      tenantId: e.tenantId,
+      subject: e.subject,
+      status: 'queued' as const,
+      reason: e.reason,
+      receivedAt: new Date(e.receivedAt).toISOString(),
+      dueBy: new Date(e.dueBy).toISOString(),
+      requestedBy: e.requestedBy,
+      counts: [],
+      createdAt: at,
+      updatedAt: at,
+    };
+    this.requests.push(stored);
+    return this.view(stored);
+  }
+
+  async attach(tenantId: string, id: string, operationId: string): Promise<void> {
+    const r = this.find(tenantId, id);
+    if (r) Object.assign(r, { operationId, updatedAt: now() });
+  }
+
+  async discard(tenantId: string, id: string): Promise<void> {
+    const i = this.requests.findIndex((r) => r.tenantId === tenantId && r.id === id && !r.operationId);
+    if (i >= 0) this.requests.splice(i, 1);
+  }
+
+  async get(tenantId: string, id: string): Promise<ErasureRequest | undefined> {
+    const r = this.find(tenantId, id);
+    return r && this.view(r);
+  }
+
+  async list(tenantId: string, { limit, before }: { limit: number; before?: string }) {
+    const mine = this.requests.filter((r) => r.tenantId === tenantId).reverse();
+    const from = before ? mine.findIndex((r) => r.id === before) + 1 : 0;
+    return Promise.all(
+      mine.slice(before && from === 0 ? mine.length : from, from + limit).map((r) => this.view(r)),
+    );
+  }
+
+  async subjectOf(tenantId: string, id: string): Promise<string | undefined> {
+    return this.find(tenantId, id)?.subject;
+  }
+
+  async progress(
+    tenantId: string,
+    id: string,
+    u: {
+      status: 'erasing' | 'blocked-by-hold';
+      subjectHmac?: string;
+      counts?: ErasureCount[];
+      blockedBy?: string[];
+    },
+  ): Promise<void> {
+    const r = this.find(tenantId, id);
+    if (!r || r.status === 'erased') return;
+    r.status = u.status;
+    if (u.subjectHmac) r.subjectHmac = u.subjectHmac;
+    if (u.counts) r.counts = copy(u.counts);
+    if (u.status === 'blocked-by-hold') r.blockedBy = [...(u.blockedBy ?? [])];
+    else delete r.blockedBy;
+    r.updatedAt = now();
+  }
+
+  async complete(
+    tenantId: string,
+    id: string,
+    result: { subjectHmac: string; counts: ErasureCount[] },
+  ): Promise<ErasureListEntry> {
+    const r = this.find(tenantId, id);
+    if (!r) throw new Error(`erasure request ${id} of tenant ${tenantId} does not exist`);
+    if (r.status !== 'erased') {
+      const at = now();
+      Object.assign(r, {
+        status: 'erased',
+        subjectHmac: result.subjectHmac,
+        counts: copy(result.counts),
+        finishedAt: at,
+        updatedAt: at,
+      });
+      delete r.subject;
+      delete r.blockedBy;
+      this.entries.push({ tenantId, erasureId: id, subjectHmac: result.subjectHmac, erasedAt: at });
+    }
+    return copy(this.entries.find((e) => e.erasureId === id)!);
+  }
+
+  async erasureList(tenantId: string, { since }: { since?: string } = {}): Promise<ErasureListEntry[]> {
+    return this.entries
+      .filter(
+        (e) =>
+          e.tenantId === tenantId && (since === undefined || e.erasedAt >= new Date(since).toISOString()),
+      )
+      .map(copy);
+  }
+
+  async countOverdue(at: string): Promise<number> {
+    const when = new Date(at).toISOString();
+    return this.requests.filter((r) => r.status !== 'erased' && r.dueBy < when).length;
+  }
+}
+
+class MemoryTenantKeyStore implements TenantKeyStore {
+  readonly rows = new Map<string, StoredTenantKey>();
+
+  async create(key: NewTenantKey): Promise<TenantKeyInfo> {
+    const existing = this.rows.get(key.tenantId);
+    if (existing) return MemoryTenantKeyStore.info(existing);
+    const stored: StoredTenantKey = {
+      tenantId: key.tenantId,
+      keyId: key.keyId,
+      kekId: key.kekId,
+      createdAt: now(),
+      wrapped: key.wrapped,
+    };
+    this.rows.set(key.tenantId, stored);
+    return MemoryTenantKeyStore.info(stored);
+  }
+
+  async get(tenantId: string): Promise<StoredTenantKey | undefined> {
+    const row = this.rows.get(tenantId);
+    return row && copy(row);
+  }
+
+  async destroy(tenantId: string, destroyedBy: string): Promise<TenantKeyDestruction> {
+    const row = this.rows.get(tenantId);
+    if (!row) return 'unknown';
+    if (row.destroyedAt) return 'already';
+    delete row.wrapped;
+    Object.assign(row, { destroyedAt: now(), destroyedBy });
+    return 'destroyed';
+  }
+
+  private static info({ wrapped: _wrapped, ...info }: StoredTenantKey): TenantKeyInfo {
+    return copy(info);
+  }
+}
+
 class MemoryApiKeyStore implements ApiKeyStore {
   private readonly keys = new Map<string, ApiKeyRecord & { hash: string }>();
 
@@ -452,6 +623,8 @@ export class MemoryRegistry implements Registry {
   readonly ledger = new MemoryLedgerStore();
   readonly legalHolds = new MemoryLegalHoldStore();
   readonly retentionRuns = new MemoryRetentionRunStore();
+  readonly erasures = new MemoryErasureStore(this.operations);
+  readonly tenantKeys = new MemoryTenantKeyStore();
   readonly apiKeys = new MemoryApiKeyStore();
   readonly idempotency: MemoryIdempotencyStore;
   /** Set to make ping() fail, as an unreachable server would. */

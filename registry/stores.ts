@@ -6,6 +6,9 @@
 import type {
   ApiKeyRecord,
   AuditEvent,
+  ErasureCount,
+  ErasureListEntry,
+  ErasureRequest,
   ErrorInfo,
   LedgerEntry,
   LedgerKind,
@@ -20,6 +23,8 @@ import type {
   Role,
   StepProgress,
   TenantRecord,
+  TenantKeyDestruction,
+  TenantKeyInfo,
   TenantStatus,
 } from '../domain/index.js';
 
@@ -159,6 +164,81 @@ export interface RetentionRunStore {
   lastRealPart(tenantId: string, exceptRun: string): Promise<RetentionTenantPart | undefined>;
 }
 
+export interface NewErasure {
+  tenantId: string;
+  subject: string;
+  reason: string;
+  receivedAt: string;
+  dueBy: string;
+  requestedBy: string;
+}
+
+/**
+ * Data-subject erasure requests and each tenant's erasure list (domain/erasure.ts). A request's
+ * status is what its operation did where that ended it (failed, cancelled), else what its erasure
+ * recorded. The subject is kept until the request is erased, then only its HMAC.
+ */
+export interface ErasureStore {
+  /** Records a request before its operation is asked for (status `queued`). */
+  create(request: NewErasure): Promise<ErasureRequest>;
+  /** Names the operation that carries the request out. */
+  attach(tenantId: string, id: string, operationId: string): Promise<void>;
+  /** Forgets a request whose operation was refused: nothing was done for it. */
+  discard(tenantId: string, id: string): Promise<void>;
+  get(tenantId: string, id: string): Promise<ErasureRequest | undefined>;
+  /** A tenant's requests, newest first; `before`: the id of the previous page's last. */
+  list(tenantId: string, filter: { limit: number; before?: string }): Promise<ErasureRequest[]>;
+  /** The subject of a request not yet erased; undefined once it is (or for an unknown request). */
+  subjectOf(tenantId: string, id: string): Promise<string | undefined>;
+  /** Where a request stands while its operation runs: erasing, or waiting for the holds named. */
+  progress(
+    tenantId: string,
+    id: string,
+    update: {
+      status: 'erasing' | 'blocked-by-hold';
+      subjectHmac?: string;
+      counts?: ErasureCount[];
+      blockedBy?: string[];
+    },
+  ): Promise<void>;
+  /**
+   * Ends a request as erased: its counts recorded, its subject forgotten, its HMAC appended to the
+   * tenant's erasure list. Completing it again returns the entry made the first time.
+   */
+  complete(
+    tenantId: string,
+    id: string,
+    result: { subjectHmac: string; counts: ErasureCount[] },
+  ): Promise<ErasureListEntry>;
+  /** The tenant's erasure list in the order erased, from `since` (ISO) on when given. */
+  erasureList(tenantId: string, filter?: { since?: string }): Promise<ErasureListEntry[]>;
+  /** How many requests are past their due date at `at` and not erased. */
+  countOverdue(at: string): Promise<number>;
+}
+
+export interface NewTenantKey {
+  tenantId: string;
+  keyId: string;
+  kekId: string;
+  /** The data key as its KEK wrapped it (never the key itself). */
+  wrapped: string;
+}
+
+/** A tenant's key as the registry holds it: `wrapped` is gone once the key is destroyed. */
+export type StoredTenantKey = TenantKeyInfo & { wrapped?: string };
+
+/** Tenants' data keys, wrapped (domain/keys.ts): one per tenant, destroyed but never deleted. */
+export interface TenantKeyStore {
+  /**
+   * Records the tenant's key; when the tenant already has one (live or destroyed, a racing
+   * writer's included), returns that one and records nothing: a tenant never has a second key.
+   */
+  create(key: NewTenantKey): Promise<TenantKeyInfo>;
+  get(tenantId: string): Promise<StoredTenantKey | undefined>;
+  /** Forgets the wrapped key for good and notes who did: `destroyed` now, `already` before, or `unknown`. */
+  destroy(tenantId: string, destroyedBy: string): Promise<TenantKeyDestruction>;
+}
+
 export interface ApiKeyStore {
   /** Creates a key and returns its secret; the secret is shown once and only its hash is kept. */
   create(input: {
@@ -222,6 +302,8 @@ export interface Registry {
   ledger: LedgerStore;
   legalHolds: LegalHoldStore;
   retentionRuns: RetentionRunStore;
+  erasures: ErasureStore;
+  tenantKeys: TenantKeyStore;
   apiKeys: ApiKeyStore;
   idempotency: IdempotencyStore;
   /** Applies pending migrations; safe from several processes at once. */

@@ -8,6 +8,7 @@ import type { Config } from '../config/index.js';
 import { createDataActivities } from '../activities/data/index.js';
 import type { DataActivities } from '../activities/data/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
+import { localKek, TenantKeyring, tenantKeyringFrom } from '../activities/keys/index.js';
 import type { PoolDirectory } from '../activities/pool/directory.js';
 import { localObjectsRoot } from '../dataplane/silo.js';
 import type { Registry } from '../registry/index.js';
@@ -20,6 +21,8 @@ export interface DataWorkerDeps {
   store: Registry;
   directory: PoolDirectory;
   secret: string;
+  /** Tenants' data keys; absent: wrapped by the key-encryption key derived from `secret`. */
+  keyring?: TenantKeyring;
   /** Wraps the activities, e.g. to inject faults in tests. */
   decorateActivities?: (activities: DataActivities) => DataActivities;
   taskQueue?: string;
@@ -34,6 +37,7 @@ export async function createDataWorker(deps: DataWorkerDeps): Promise<Worker> {
     secret: deps.secret,
     retention: deps.config.retention,
     objectsRoot: localObjectsRoot(deps.config.dataDir),
+    keyring: deps.keyring ?? new TenantKeyring({ store: deps.store.tenantKeys, kek: localKek(deps.secret) }),
   });
   return Worker.create({
     connection: deps.connection,
@@ -53,6 +57,7 @@ runAsMain(import.meta.url, 'data', () =>
     async ({ config, store, connection }) => {
       const { PoolDirectory } = await import('../activities/pool/directory.js');
       const { resolveSecret } = await import('../config/secret.js');
+      const secret = resolveSecret(config);
       const directory = new PoolDirectory(config.postgres.regionUrls);
       directory.watchLocks({ onEnded: logEndedSession, onError: logWatchdogError });
       const worker = await createDataWorker({
@@ -61,7 +66,12 @@ runAsMain(import.meta.url, 'data', () =>
         namespace: config.temporal.namespace,
         store,
         directory,
-        secret: resolveSecret(config),
+        secret,
+        keyring: await tenantKeyringFrom({
+          store: store.tenantKeys,
+          secret,
+          ...(config.kmsKey ? { kmsKey: config.kmsKey } : {}),
+        }),
       });
       return { worker, taskQueue: config.taskQueues.data, close: () => directory.close() };
     },

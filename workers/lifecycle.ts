@@ -7,6 +7,8 @@ import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { NativeConnection, WorkflowBundle, WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
+import { createKeyActivities, localKek, TenantKeyring, tenantKeyringFrom } from '../activities/keys/index.js';
+import { createErasureRequestActivities } from '../activities/erasure/index.js';
 import { createNotificationActivities } from '../activities/notifications/index.js';
 import { createPolicyActivities } from '../activities/policy/index.js';
 import { PoolDirectory } from '../activities/pool/directory.js';
@@ -46,6 +48,8 @@ export interface LifecycleWorkerDeps {
   store: Registry;
   directory: PoolDirectory;
   secret: string;
+  /** Tenants' data keys; absent: wrapped by the key-encryption key derived from `secret`. */
+  keyring?: TenantKeyring;
   workflowBundle?: WorkflowBundleOption;
   /** Wraps the activities, e.g. to inject faults in tests. */
   decorateActivities?: (activities: LifecycleActivities) => LifecycleActivities;
@@ -57,13 +61,16 @@ export function createLifecycleActivities({
   store,
   directory,
   secret,
+  keyring = new TenantKeyring({ store: store.tenantKeys, kek: localKek(secret) }),
   client,
-}: Pick<LifecycleWorkerDeps, 'config' | 'store' | 'directory' | 'secret'> & {
+}: Pick<LifecycleWorkerDeps, 'config' | 'store' | 'directory' | 'secret' | 'keyring'> & {
   /** What retention runs ask tenant workflows for their parts with. */
   client: Client;
 }) {
   return {
     ...createRegistryActivities({ store }),
+    ...createKeyActivities({ keyring }),
+    ...createErasureRequestActivities({ store, keyring, manifest: config.manifest }),
     ...createPolicyActivities({
       catalog: config.catalog,
       localRegions: directory.regions,
@@ -104,6 +111,11 @@ runAsMain(import.meta.url, 'lifecycle', () =>
     const { resolveSecret } = await import('../config/secret.js');
     const { prepareRegionServers } = await import('../activities/pool/schema.js');
     const secret = resolveSecret(config);
+    const keyring = await tenantKeyringFrom({
+      store: store.tenantKeys,
+      secret,
+      ...(config.kmsKey ? { kmsKey: config.kmsKey } : {}),
+    });
     const log = (message: string) => console.warn(message);
     await prepareRegionServers(config.postgres.regionUrls, config.manifest, config.migrationsDir, secret, {
       log,
@@ -117,6 +129,7 @@ runAsMain(import.meta.url, 'lifecycle', () =>
       store,
       directory,
       secret,
+      keyring,
     });
     if (config.retentionSchedule) {
       const { ensureRetentionSchedule } = await import('../client/retention-schedule.js');

@@ -5,6 +5,8 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { DataActivities } from '../activities/data/index.js';
+import type { ErasureRequestActivities } from '../activities/erasure/index.js';
+import type { KeyActivities } from '../activities/keys/index.js';
 import type { NotificationActivities } from '../activities/notifications/index.js';
 import type { PolicyActivities } from '../activities/policy/index.js';
 import type { TenantDatabaseActivities } from '../activities/pool/index.js';
@@ -22,6 +24,24 @@ export const registry = proxyLocalActivities<RegistryActivities>({
 export const policy = proxyLocalActivities<PolicyActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '200ms', maximumAttempts: 5, nonRetryableErrorTypes },
+});
+
+/**
+ * An erasure request's registry side (the subject's HMAC may need the KMS): short, retried while
+ * the registry or the KMS is unreachable.
+ */
+export const erasures = proxyActivities<ErasureRequestActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
+});
+
+/**
+ * Tenant data keys on the lifecycle queue: a registry write and, with a KMS key, one KMS call;
+ * retried while either is unreachable. They return key ids, never key material.
+ */
+export const keys = proxyActivities<KeyActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
 });
 
 /** Data-plane changes: transient database errors retry with backoff, then the saga compensates. */
@@ -67,5 +87,19 @@ export function dataOn(taskQueue: string) {
       maximumAttempts: 5,
       nonRetryableErrorTypes,
     },
+  });
+}
+
+/**
+ * Data-queue calls made on the way out of a failed or cancelled run (evidence forwarded): tried
+ * briefly, so a data worker that is down delays the run's end by a minute, not by retries.
+ */
+export function dataOnTheWayOut(taskQueue: string) {
+  return proxyActivities<DataActivities>({
+    taskQueue,
+    scheduleToStartTimeout: '30s',
+    startToCloseTimeout: '2m',
+    heartbeatTimeout: '1m',
+    retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes },
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The tenant workflow's messages, shared by the workflow and its clients. Plain JSON in and out.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Actor, OperationRequest, OperationSnapshot, TenantStatus } from '../domain/index.js';
 
 export const TENANT_WORKFLOW_PREFIX = 'tenant:';
@@ -19,6 +19,8 @@ export interface TenantView {
   status: TenantStatus | 'absent';
   current?: string;
   queued: string[];
+  /** Operations waiting for legal holds to end, which have given up their turn meanwhile. */
+  parked?: string[];
 }
 
 /** Asks for a lifecycle operation; rejected before anything runs if the transition is not allowed. */
@@ -29,3 +31,8 @@ export const cancelOperation = defineUpdate<OperationSnapshot, [OperationRef]>('
 export const retryOperation = defineUpdate<OperationSnapshot, [OperationRef]>('retryOperation');
 /** The tenant's lifecycle state as its workflow sees it. */
 export const tenantView = defineQuery<TenantView>('tenantView');
+/**
+ * A legal hold of the tenant was released (or changed): operations parked until holds end are
+ * run again to see whether they may go on. A signal, since nothing needs an answer.
+ */
+export const legalHoldsChanged = defineSignal('legalHoldsChanged');

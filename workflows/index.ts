@@ -5,5 +5,6 @@ export { changeTenantAccess } from './change-tenant-access.js';
 export { checkTenantDrift } from './check-tenant-drift.js';
 export { changeTenantTier } from './change-tenant-tier.js';
 export { applyRetention, setRetention } from './retention.js';
+export { eraseSubject } from './erase-subject.js';
 export { retentionRun } from './retention-run.js';
 export { syncStorageRules } from './sync-storage-rules.js';

@@ -1,6 +1,6 @@
 import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
-import { notifications, policy, databases, databaseCompensation, registry } from './activities.js';
+import { notifications, policy, databases, databaseCompensation, keys, registry } from './activities.js';
 import { errorInfoOf, OperationTracker, handBack, withLeftovers } from './operation-tracker.js';
 import type { Compensation, OperationOutcome } from './operation-tracker.js';
 import { provisionSiloStacks } from './silo-stacks.js';
@@ -63,6 +63,9 @@ export async function onboardTenant(input: OnboardInput): Promise<OperationOutco
           version: tenantVersion,
         };
         await project({ status: 'provisioning' });
+        // The tenant's data key, from its first day: exports and backups are sealed with it.
+        // Tenants onboarded before it get theirs on first use (TenantKeyring.ensure).
+        if (patched('tenant-data-key')) await keys.ensureTenantKey({ tenantId: spec.id });
       },
       { quick: true },
     );

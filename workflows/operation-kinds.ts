@@ -22,6 +22,7 @@ import type {
 import { changeTenantAccess } from './change-tenant-access.js';
 import { changeTenantTier } from './change-tenant-tier.js';
 import { checkTenantDrift } from './check-tenant-drift.js';
+import { eraseSubject } from './erase-subject.js';
 import { onboardTenant } from './onboard-tenant.js';
 import { applyRetention, setRetention } from './retention.js';
 import { syncStorageRules } from './sync-storage-rules.js';
@@ -277,6 +278,24 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
       executeChild(syncStorageRules, {
         ...childOptions(operation),
         args: [{ operation, tenant: facts.tenant!, spec: facts.spec!, provisioningQueue }],
+      }),
+  },
+  // A suspended tenant's subjects may still ask to be erased; a hold parks it (erase-subject.ts).
+  'erase-subject': {
+    from: ['active', 'suspended'],
+    verb: "asked to erase a data subject's data",
+    permission: 'eraseSubject',
+    steps: () => newSteps('erase-subject'),
+    input: (request) => ({ erasureId: request.erasureId }),
+    malformed: (request) =>
+      typeof request.erasureId !== 'string' || request.erasureId === ''
+        ? 'an erasure needs the request it carries out'
+        : undefined,
+    refusal: onboarded,
+    run: (operation, { facts, dataQueue }) =>
+      executeChild(eraseSubject, {
+        ...childOptions(operation),
+        args: [{ operation, tenant: facts.tenant!, dataQueue }],
       }),
   },
 };

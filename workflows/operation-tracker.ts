@@ -37,6 +37,12 @@ export interface OperationOutcome {
   tenant?: TenantRecord;
   /** The child has recorded the run's end (audit event and final snapshot) itself. */
   recorded?: boolean;
+  /**
+   * The run has not ended: it waits for legal holds to end, and gives up the tenant's turn
+   * meanwhile (its operation stays `running`, the waiting step `blocked-by-hold`). The tenant
+   * workflow runs it again once a hold of the tenant is released, or `until` (ISO) has passed.
+   */
+  parked?: { until?: string };
 }
 
 /** The audit event of a run's end. */
@@ -167,6 +173,19 @@ export class OperationTracker {
       }
     }
     return left;
+  }
+
+  /**
+   * Marks a step as waiting for legal holds (what it waits for in the operation's result) and
+   * writes the snapshot: the run then parks (OperationOutcome.parked) rather than ending.
+   */
+  async block(name: string, result: Record<string, unknown>): Promise<OperationSnapshot> {
+    const step = this.step(name);
+    step.status = 'blocked-by-hold';
+    step.finishedAt = now();
+    this.snapshot.result = result;
+    await this.write();
+    return clone(this.snapshot);
   }
 
   /** Marks a step whose effect was undone by its compensation. */

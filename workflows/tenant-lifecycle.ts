@@ -40,7 +40,21 @@ export interface TenantState {
   operations: OperationSnapshot[];
   /** Ids of operations waiting to run, the running one first. */
   queue: string[];
+  /** Operations waiting for legal holds to end (OperationOutcome.parked), out of the queue meanwhile. */
+  parked?: ParkedOperation[];
 }
+
+/** An operation parked until a hold is released, or `until` (ISO) passes. */
+export interface ParkedOperation {
+  id: string;
+  until?: string;
+}
+
+/**
+ * How long a parked operation waits at most before it looks at its holds again: a release wakes it
+ * at once (legalHoldsChanged), this is for a release whose signal was lost.
+ */
+const PARKED_RECHECK_MS = 3_600_000;
 
 export const refuse = (message: string, type = 'InvalidTransition') =>
   ApplicationFailure.nonRetryable(message, type);
@@ -49,6 +63,10 @@ export class TenantLifecycle {
   private running: { id: string; scope: CancellationScope } | undefined;
   /** Queued operations whose acceptance the registry has not recorded yet; they wait to run. */
   private readonly unconfirmed = new Set<string>();
+  /** A hold was released: every parked operation looks at its holds again. */
+  private holdsChanged = false;
+  /** The last run parked its operation rather than ending it. */
+  private parkedNow: ParkedOperation | undefined;
 
   constructor(
     readonly state: TenantState,
@@ -101,7 +119,40 @@ export class TenantLifecycle {
       status: this.state.status,
       ...(this.running ? { current: this.running.id } : {}),
       queued: [...this.state.queue],
+      ...(this.state.parked?.length ? { parked: this.state.parked.map((p) => p.id) } : {}),
     };
+  }
+
+  // --- parked operations ---------------------------------------------------------------------
+
+  /** A hold of the tenant changed: parked operations are due to look at their holds again. */
+  legalHoldsChanged(): void {
+    // Kept even with nothing parked yet: the running operation may park having read the holds before.
+    this.holdsChanged = true;
+  }
+
+  /** Milliseconds until the next parked operation is due, or undefined when none is parked. */
+  msUntilParkedDue(now: number): number | undefined {
+    const parked = this.state.parked;
+    if (!parked?.length) return undefined;
+    if (this.holdsChanged) return 0;
+    return Math.max(0, Math.min(...parked.map((p) => this.dueAt(p))) - now);
+  }
+
+  private dueAt(p: ParkedOperation): number {
+    const recheck = Date.parse(this.find(p.id)?.updatedAt ?? new Date(0).toISOString()) + PARKED_RECHECK_MS;
+    return p.until ? Math.min(Date.parse(p.until), recheck) : recheck;
+  }
+
+  /** Puts the parked operations that are due back at the end of the queue. */
+  unparkDue(now: number): void {
+    const parked = this.state.parked;
+    if (!parked?.length) return;
+    const due = parked.filter((p) => this.holdsChanged || this.dueAt(p) <= now);
+    this.holdsChanged = false;
+    if (due.length === 0) return;
+    this.state.parked = parked.filter((p) => !due.includes(p));
+    this.state.queue.push(...due.map((p) => p.id));
   }
 
   // --- requests ------------------------------------------------------------------------------
@@ -183,9 +234,14 @@ export class TenantLifecycle {
     return this.accept(snapshot, actor);
   }
 
+  private isParked(operationId: string): boolean {
+    return this.state.parked?.some((p) => p.id === operationId) ?? false;
+  }
+
   validateCancel({ operationId }: OperationRef): void {
     const op = this.find(operationId);
-    if (!op || op.status !== 'running' || !this.state.queue.includes(operationId))
+    const waiting = this.state.queue.includes(operationId) || this.isParked(operationId);
+    if (!op || op.status !== 'running' || !waiting)
       throw refuse(`operation ${operationId} is not running`, 'OperationNotCancellable');
   }
 
@@ -194,14 +250,22 @@ export class TenantLifecycle {
       this.running.scope.cancel();
       return this.find(operationId)!;
     }
-    // Still queued: it never started, so there is nothing to undo.
+    // Still queued: it never started, so there is nothing to undo. Parked: what it did stands, and
+    // what it waited to do is not done.
+    const parked = this.isParked(operationId);
     this.state.queue = this.state.queue.filter((id) => id !== operationId);
+    if (parked) this.state.parked = this.state.parked!.filter((p) => p.id !== operationId);
     const op = this.find(operationId)!;
     const at = new Date().toISOString();
     const cancelled: OperationSnapshot = {
       ...op,
       status: 'cancelled',
-      error: { type: 'OperationCancelled', message: `cancelled by ${actor.principal} before it started` },
+      error: {
+        type: 'OperationCancelled',
+        message: parked
+          ? `cancelled by ${actor.principal} while it waited for legal holds`
+          : `cancelled by ${actor.principal} before it started`,
+      },
       updatedAt: at,
       finishedAt: at,
       version: ownWriteVersion(op.run),
@@ -257,8 +321,10 @@ export class TenantLifecycle {
   /** Runs the operation at the head of the queue to its end, and takes it off the queue. */
   async runNext(): Promise<void> {
     const id = this.state.queue[0]!;
+    this.parkedNow = undefined;
     await this.runOperation(this.find(id)!);
     this.state.queue = this.state.queue.filter((queued) => queued !== id);
+    if (this.parkedNow) this.state.parked = [...(this.state.parked ?? []), this.parkedNow];
   }
 
   private async runOperation(op: OperationSnapshot): Promise<void> {
@@ -299,6 +365,11 @@ export class TenantLifecycle {
     const { state } = this;
     const { snapshot } = outcome;
     this.replace(snapshot);
+    if (outcome.parked) {
+      // Not ended: the child wrote its waiting snapshot; it runs again when due.
+      this.parkedNow = { id: snapshot.id, ...(outcome.parked.until ? { until: outcome.parked.until } : {}) };
+      return;
+    }
     if (outcome.tenant) {
       state.tenant = outcome.tenant;
       // A tier change moves the spec with it: later operations (drift checks) read the tier from it.

@@ -5,7 +5,13 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { cancelOperation, requestOperation, retryOperation, tenantView } from './definitions.js';
+import {
+  cancelOperation,
+  legalHoldsChanged,
+  requestOperation,
+  retryOperation,
+  tenantView,
+} from './definitions.js';
 import type { OperationRequest } from './definitions.js';
 import { TenantLifecycle } from './tenant-lifecycle.js';
 import type { TenantState } from './tenant-lifecycle.js';
@@ -43,14 +49,24 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     validator: (ref) => lifecycle.validateCancel(ref),
   });
   setHandler(tenantView, () => lifecycle.view());
+  setHandler(legalHoldsChanged, () => lifecycle.legalHoldsChanged());
 
   for (;;) {
-    await condition(() => lifecycle.headReady || (lifecycle.idle && workflowInfo().continueAsNewSuggested));
+    const ready = () => lifecycle.headReady || (lifecycle.idle && workflowInfo().continueAsNewSuggested);
+    // Only a tenant with parked operations waits with a timer: other histories replay unchanged.
+    const parkedDue = lifecycle.msUntilParkedDue(Date.now());
+    if (parkedDue === undefined) await condition(ready);
+    else if (parkedDue > 0)
+      await condition(() => ready() || lifecycle.msUntilParkedDue(Date.now()) === 0, parkedDue);
+    lifecycle.unparkDue(Date.now());
     if (lifecycle.idle) {
+      if (!workflowInfo().continueAsNewSuggested) continue;
       await condition(allHandlersFinished);
       if (lifecycle.idle) return continueAsNew<typeof tenantWorkflow>({ ...input, state: lifecycle.state });
       continue;
     }
+    // Woken by a parked operation's time while the head still waits for its acceptance record.
+    if (!lifecycle.headReady) continue;
     await lifecycle.runNext();
   }
 }

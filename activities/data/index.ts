@@ -7,8 +7,10 @@ import { Context } from '@temporalio/activity';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { LandlordError } from '../../domain/index.js';
+import { createErasureActivities } from './erasure.js';
 import { createRetentionActivities } from './retention.js';
 import type { RetentionDeps } from './retention.js';
+import type { TenantKeyring } from '../keys/index.js';
 import { siloOwnerUrl } from '../../dataplane/silo.js';
 import type { StepRef } from '../step-ref.js';
 
@@ -74,8 +76,12 @@ async function connect(url: string): Promise<pg.Client> {
   return client;
 }
 
-/** Data activities: moving a tenant's rows into its silo, and retention (./retention.ts), over the same deps. */
-export function createDataActivities(deps: RetentionDeps) {
+/**
+ * Data activities: moving a tenant's rows into its silo, retention (./retention.ts) and erasure
+ * (./erasure.ts), over the same deps; `keyring`: tenants' data keys, for what this queue seals or
+ * HMACs.
+ */
+export function createDataActivities(deps: RetentionDeps & { keyring?: TenantKeyring }) {
   const { directory, manifest, store, secret } = deps;
   // Never a superuser inside a database the tenant can log in to: the silo's owner role.
   const siloUrl = (tenantId: string, region: string) =>
@@ -100,6 +106,7 @@ export function createDataActivities(deps: RetentionDeps) {
 
   return {
     ...createRetentionActivities(deps),
+    ...createErasureActivities(deps),
     /**
      * Checks, before the tenant is frozen, that both databases answer and that every table of the
      * manifest has the same columns of the same types in both (a binary COPY needs that).

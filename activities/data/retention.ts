@@ -6,14 +6,12 @@
  * forwarded to the registry's ledger. A worker killed mid-part resumes from its heartbeated cursor.
  */
 import { CancelledFailure, Context } from '@temporalio/activity';
-import pg from 'pg';
+import type pg from 'pg';
 import {
   effectiveRetention,
   holdCoversObjects,
-  LandlordError,
   localSiloFolder,
   localSiloStagingFolder,
-  siloNames,
 } from '../../domain/index.js';
 import type {
   DataPlaneManifest,
@@ -27,19 +25,17 @@ import {
   comparableSubjects,
   countExpired,
   deleteExpiredBatch,
-  DELETION_OUTBOX_SQL,
   drainOutbox,
   holdsOn,
   nextBatchSize,
 } from '../../dataplane/expiry.js';
-import { siloOwnerUrl } from '../../dataplane/silo.js';
 import { deleteObjectBatch, finishObjectDeletions, listObjects } from '../../dataplane/storage-expiry.js';
 import type { StorageFolders } from '../../dataplane/storage-expiry.js';
 import type { Registry } from '../../registry/index.js';
 import type { PoolDirectory } from '../pool/directory.js';
-import { POOL_DATABASE } from '../pool/names.js';
 import { stepProgressWriter } from '../step-progress.js';
 import type { StepRef } from '../step-ref.js';
+import { storePlacement, withTenantDatabase } from './tenant-database.js';
 
 const DAY_MS = 86_400_000;
 const FIRST_BATCH = 500;
@@ -85,13 +81,6 @@ export interface RetentionDeps {
   objectsRoot?: string;
 }
 
-async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: 'landlord-retention' });
-  client.on('error', () => undefined);
-  await client.connect();
-  return client;
-}
-
 /** Rows and batches this part's batches of one table have committed (their outbox records). */
 async function outboxSoFar(
   c: pg.ClientBase,
@@ -114,35 +103,7 @@ export function createRetentionActivities({
   retention,
   objectsRoot,
 }: RetentionDeps) {
-  /** The tenant's database (its region's pool, or its silo, as the silo's owner) and its name. */
-  function databaseOf(tenant: TenantRetentionInput['tenant']): { url: string; database: string } {
-    if (!directory.regions.has(tenant.region))
-      throw new LandlordError(
-        'Misconfigured',
-        `region ${tenant.region} has no Postgres server this worker reaches; retention of its tenants' rows needs one`,
-      );
-    if (tenant.deploymentModel === 'pool')
-      return { url: directory.databaseUrl(tenant.region), database: POOL_DATABASE };
-    return {
-      url: siloOwnerUrl(directory.serverUrl(tenant.region), tenant.region, tenant.id, secret),
-      database: siloNames(tenant.id).database,
-    };
-  }
-
-  async function withTenantDatabase<T>(
-    tenant: TenantRetentionInput['tenant'],
-    work: (c: pg.Client, database: string) => Promise<T>,
-  ): Promise<T> {
-    const { url, database } = databaseOf(tenant);
-    const c = await connect(url);
-    try {
-      // A silo's outbox is made on first use, by its owner; tenants have no right on schema landlord.
-      if (tenant.deploymentModel === 'silo') await c.query(DELETION_OUTBOX_SQL);
-      return await work(c, database);
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-  }
+  const access = { directory, secret };
 
   return {
     /**
@@ -268,7 +229,7 @@ export function createRetentionActivities({
         }
       };
       try {
-        return await withTenantDatabase(tenant, async (c, database) => {
+        return await withTenantDatabase(access, tenant, 'retention', async (c, database) => {
           for (const table of tables) {
             if (cursor.done.some((r) => r.table === table.name)) continue;
             const policy = policies.find((p) => p.dataClass === table.dataClass)!;
@@ -388,9 +349,17 @@ export function createRetentionActivities({
       }
     },
 
-    /** Forwards the tenant database's outbox to the ledger; returns how many records it forwarded. */
-    async forwardDeletionEvidence(input: Pick<TenantRetentionInput, 'tenant'>): Promise<number> {
-      return withTenantDatabase(input.tenant, (c) =>
+    /**
+     * Forwards the outbox of the tenant's database, or of its DR standby's (`store: 'standby'`;
+     * none for a tenant without one), to the ledger; returns how many records it forwarded.
+     */
+    async forwardDeletionEvidence(input: {
+      tenant: Pick<TenantRecord, 'id' | 'region' | 'drRegion' | 'deploymentModel'>;
+      store?: 'primary' | 'standby';
+    }): Promise<number> {
+      const placement = storePlacement(input.tenant, input.store ?? 'primary');
+      if (!placement) return 0;
+      return withTenantDatabase(access, placement, 'retention', (c) =>
         drainOutbox(c, input.tenant.id, async (entry) => {
           await store.ledger.append(entry);
         }),

@@ -13,7 +13,8 @@ import {
   TenantIdParams,
 } from '../schemas.js';
 
-async function existingTenant(store: Registry, id: string): Promise<TenantRecord> {
+/** The tenant a route names, or TenantNotFound. */
+export async function existingTenant(store: Registry, id: string): Promise<TenantRecord> {
   const tenant = await store.tenants.get(id);
   if (!tenant) throw new LandlordError('TenantNotFound', `no tenant "${id}"`);
   return tenant;
@@ -190,6 +191,8 @@ export const legalHoldRoutes: RouteDefinition[] = [
         holdId: params.holdId,
         reason: body.reason,
       });
+      // Erasures waiting for holds look again now rather than at their next hourly look.
+      await deps.lifecycle.legalHoldsChanged(params.id);
       return { status: 200, body: { ...released.hold, ...(await syncStorageRules(deps, tenant, actor)) } };
     },
   }),

@@ -1,6 +1,7 @@
 import type { RouteDefinition } from '../route.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { erasureRoutes } from './erasure-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
 import { legalHoldRoutes } from './legal-hold-routes.js';
 import { operationRoutes } from './operation-routes.js';
@@ -18,4 +19,5 @@ export const routeTable: readonly RouteDefinition[] = [
   ...evidenceRoutes,
   ...legalHoldRoutes,
   ...retentionRoutes,
+  ...erasureRoutes,
 ];

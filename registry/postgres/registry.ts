@@ -9,11 +9,13 @@ import { DEFAULT_IDEMPOTENCY } from '../stores.js';
 import type { IdempotencySettings, Registry } from '../stores.js';
 import { PostgresApiKeyStore } from './api-keys.js';
 import { PostgresAuditStore } from './audit.js';
+import { PostgresErasureStore } from './erasures.js';
 import { PostgresIdempotencyStore } from './idempotency.js';
 import { PostgresLedgerStore } from './ledger.js';
 import { PostgresLegalHoldStore } from './legal-holds.js';
 import { PostgresOperationStore } from './operations.js';
 import { PostgresRetentionRunStore } from './retention-runs.js';
+import { PostgresTenantKeyStore } from './tenant-keys.js';
 import { PostgresTenantStore } from './tenants.js';
 import { ensureRuntimeRole, REGISTRY_MIGRATION_LOCK, runtimeUrl } from './runtime-role.js';
 
@@ -26,6 +28,8 @@ export class PostgresRegistry implements Registry {
   readonly ledger: PostgresLedgerStore;
   readonly legalHolds: PostgresLegalHoldStore;
   readonly retentionRuns: PostgresRetentionRunStore;
+  readonly erasures: PostgresErasureStore;
+  readonly tenantKeys: PostgresTenantKeyStore;
   readonly apiKeys: PostgresApiKeyStore;
   readonly idempotency: PostgresIdempotencyStore;
 
@@ -44,6 +48,8 @@ export class PostgresRegistry implements Registry {
     this.ledger = new PostgresLedgerStore(pool);
     this.legalHolds = new PostgresLegalHoldStore(pool);
     this.retentionRuns = new PostgresRetentionRunStore(pool);
+    this.erasures = new PostgresErasureStore(pool);
+    this.tenantKeys = new PostgresTenantKeyStore(pool);
     this.apiKeys = new PostgresApiKeyStore(pool);
     this.idempotency = new PostgresIdempotencyStore(pool, idempotency);
   }

@@ -4,8 +4,9 @@
  * the embedded default is, can even do so for its session alone. So the ledger's and the legal
  * holds' guarantees would bind every role but the one Landlord uses. Instead the owner only
  * migrates, and every query runs as the database's runtime role: no superuser, no owner, no
- * member of any role, and on the ledger and the audit trail only SELECT and INSERT; on legal holds
- * SELECT, INSERT and an UPDATE of the release columns alone.
+ * member of any role, and on the ledger, the audit trail and the erasure list only SELECT and INSERT; on legal holds
+ * SELECT, INSERT and an UPDATE of the release columns alone; on tenant keys SELECT, INSERT and
+ * an UPDATE of the columns their destruction sets alone.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -17,9 +18,11 @@ import pg from 'pg';
 export const REGISTRY_MIGRATION_LOCK = 7241865325823964;
 
 /** Tables the runtime role reads and appends to, and never changes. */
-const APPEND_ONLY = ['ledger_records', 'audit_events'];
+const APPEND_ONLY = ['ledger_records', 'audit_events', 'erasure_list'];
 /** What a legal hold's release sets; nothing else of a hold ever changes. */
 const HOLD_RELEASE_COLUMNS = ['released_at', 'released_by', 'release_reason'];
+/** What a tenant key's destruction sets; nothing else of a key ever changes. */
+const KEY_DESTRUCTION_COLUMNS = ['wrapped_key', 'destroyed_at', 'destroyed_by'];
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
@@ -192,7 +195,9 @@ export async function ensureRuntimeRole(owner: pg.ClientBase, ownerUrl: string):
         ? 'SELECT, INSERT'
         : name === 'legal_holds'
           ? `SELECT, INSERT, UPDATE (${HOLD_RELEASE_COLUMNS.join(', ')})`
-          : 'SELECT, INSERT, UPDATE, DELETE';
+          : name === 'tenant_keys'
+            ? `SELECT, INSERT, UPDATE (${KEY_DESTRUCTION_COLUMNS.join(', ')})`
+            : 'SELECT, INSERT, UPDATE, DELETE';
       await owner.query(`GRANT ${rights} ON ${q(schema)}.${q(name)} TO ${q(role)}`);
     }
     await owner.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${q(schema)} TO ${q(role)}`);

@@ -25,9 +25,10 @@ describe('bad requests against the real stack', () => {
 
   it('started nothing: no tenant, no operation, no workflow', async () => {
     const { rows } = await h.store.pool.query(
-      'SELECT (SELECT count(*) FROM tenants) AS tenants, (SELECT count(*) FROM operations) AS operations',
+      `SELECT (SELECT count(*) FROM tenants) AS tenants, (SELECT count(*) FROM operations) AS operations,
+              (SELECT count(*) FROM erasure_requests) AS erasures`,
     );
-    expect(rows[0]).toEqual({ tenants: '0', operations: '0' });
+    expect(rows[0]).toEqual({ tenants: '0', operations: '0', erasures: '0' });
     const ids = new Set([
       slugFromName(validTenant.name)!,
       ...badRequests.flatMap((c) =>

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ensureDatabase, withClient, withDatabase } from '../../dataplane/connection.js';
+import { localKek, TenantKeyring } from '../../activities/keys/index.js';
 import { connectRegistry } from '../../registry/index.js';
 import type { PostgresRegistry } from '../../registry/index.js';
 import { registryContract } from '../support/registry-contract.js';
@@ -94,12 +95,15 @@ describe('the role Landlord runs the registry as', () => {
         tenantId: 'acme',
         detail: {},
       });
-      for (const table of ['ledger_records', 'audit_events', 'legal_holds'])
+      for (const table of ['ledger_records', 'audit_events', 'legal_holds', 'tenant_keys'])
         for (const sql of REFUSED_TO_THE_RUNTIME_ROLE(table))
           await expect(registry.pool.query(sql), sql).rejects.toThrow(
             /permission denied|must be (the )?owner/,
           );
       await expect(registry.pool.query(`UPDATE legal_holds SET reason = 'x'`)).rejects.toThrow(
+        /permission denied/,
+      );
+      await expect(registry.pool.query(`UPDATE tenant_keys SET kek_id = 'x'`)).rejects.toThrow(
         /permission denied/,
       );
       // Migrating again (every process does at start) changes none of that.
@@ -224,6 +228,48 @@ describe('legal holds in Postgres', () => {
       await expect(
         registry.apiKeys.create({ name: 'counsel', role: 'legal', createdBy: 'admin' }),
       ).resolves.toBeTruthy();
+    });
+  });
+});
+
+describe('tenant keys in Postgres', () => {
+  it('are destroyed, never deleted, rewritten or brought back, whatever role asks; and hold no plaintext key', async () => {
+    await withFreshRegistry('registry_keys', async (registry, owner) => {
+      const keyring = new TenantKeyring({ store: registry.tenantKeys, kek: localKek('s'.repeat(32)) });
+      const created = await keyring.ensure('acme');
+      const { key } = await keyring.open('acme');
+      const { rows } = await owner.query('SELECT * FROM tenant_keys');
+      const held = JSON.stringify(rows);
+      for (const form of [key.toString('hex'), key.toString('base64'), key.toString('base64url')])
+        expect(held).not.toContain(form);
+      expect(rows).toEqual([
+        expect.objectContaining({ tenant_id: 'acme', key_id: created.keyId, destroyed_at: null }),
+      ]);
+
+      // Even the tables' owner (here a superuser) is refused.
+      const pool = owner;
+      await expect(pool.query('DELETE FROM tenant_keys')).rejects.toThrow(/never deleted/);
+      await expect(pool.query('TRUNCATE tenant_keys')).rejects.toThrow(/never deleted/);
+      await expect(pool.query(`UPDATE tenant_keys SET wrapped_key = 'AAAA'`)).rejects.toThrow(
+        /only by its destruction/,
+      );
+      await expect(
+        pool.query(`UPDATE tenant_keys SET key_id = 'tkey_x', wrapped_key = NULL`),
+      ).rejects.toThrow(/only by its destruction/);
+      // Destroyed entirely or not at all, and never backdated.
+      await expect(pool.query(`UPDATE tenant_keys SET wrapped_key = NULL`)).rejects.toThrow(
+        /check constraint/,
+      );
+      await pool.query(
+        `UPDATE tenant_keys SET wrapped_key = NULL, destroyed_at = '2000-01-01', destroyed_by = 'dba'`,
+      );
+      expect((await keyring.info('acme'))!.destroyedAt! > '2026-01-01').toBe(true);
+      await expect(keyring.open('acme')).rejects.toMatchObject({ kind: 'TenantKeyDestroyed' });
+      // A destroyed key is not brought back, from a copy of its wrapped form or otherwise.
+      await expect(
+        pool.query(`UPDATE tenant_keys SET wrapped_key = 'AAAA', destroyed_at = NULL, destroyed_by = NULL`),
+      ).rejects.toThrow(/only by its destruction/);
+      expect(await keyring.destroy('acme', 'key_admin')).toBe('already');
     });
   });
 });

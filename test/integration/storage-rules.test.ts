@@ -85,6 +85,14 @@ describe("a cloud silo's storage rules and its legal holds", () => {
             if (!stored || stored.version < snapshot.version) operations.set(snapshot.id, snapshot);
           },
           async appendAudit() {},
+          async ensureTenantKey({ tenantId }: { tenantId: string }) {
+            return {
+              tenantId,
+              keyId: `key-${tenantId}`,
+              kekId: 'local:test',
+              createdAt: new Date().toISOString(),
+            };
+          },
           async activeLegalHolds(tenantId: string) {
             return holds.get(tenantId) ?? [];
           },

@@ -20,6 +20,7 @@ import type {
 import { installQuietRuntime, WORKFLOWS_PATH } from '../../workers/lifecycle.js';
 import type { LifecycleActivities } from '../../workers/lifecycle.js';
 import type { RetentionRunActivities } from '../../activities/retention-runs/index.js';
+import type { DataActivities } from '../../activities/data/index.js';
 import { requestOperation, tenantWorkflowId } from '../../workflows/definitions.js';
 import type { tenantWorkflow } from '../../workflows/tenant.js';
 import { uniqueTenantId } from '../support/harness.js';
@@ -43,6 +44,10 @@ class InMemoryRegistry {
   readonly operations = new Map<string, OperationSnapshot>();
   readonly tenants = new Map<string, TenantRecord>();
   readonly audit: { tenantId?: string; action: string; outcome: string }[] = [];
+  /** Tenants with a data key. */
+  readonly keys = new Set<string>();
+  /** How often each tenant's erasure looked at its holds. */
+  readonly erasureLooks = new Map<string, number>();
 
   operationsOf(tenantId: string): OperationSnapshot[] {
     return [...this.operations.values()].filter((o) => o.tenantId === tenantId);
@@ -59,19 +64,66 @@ interface Faults {
   holdPlacement?: Promise<void>;
   /** setTenantLogin waits here before answering. */
   holdLogin?: Promise<void>;
+  /** A legal hold with an `until` this long (workflow time) after an erasure first looks keeps it waiting. */
+  erasureHeldForMs?: number;
 }
 
 /** Per tenant id, how many deliveries the webhook receiver refused while it was down. */
 const refusedDeliveries = new Map<string, number>();
 
-/** The tenant workflow's activities; retention runs are tested on the real stack (retention.test.ts). */
-type TenantActivities = Omit<LifecycleActivities, keyof RetentionRunActivities | 'checkTenantRetention'>;
+/**
+ * The tenant workflow's activities, and the data activities an erasure asks for; retention runs
+ * are tested on the real stack (retention.test.ts), erasure's data plane in erasure-data.test.ts.
+ */
+type TenantActivities = Omit<LifecycleActivities, keyof RetentionRunActivities | 'checkTenantRetention'> &
+  Pick<DataActivities, 'eraseSubjectData' | 'forwardDeletionEvidence'>;
 
 function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>): TenantActivities {
   const receiverDownSince = new Map<string, number>();
   const partitions = new Set<string>();
   const logins = new Map<string, boolean>();
+  /** When each tenant's erasure hold ends (workflow time), from the first look. */
+  const holdEnds = new Map<string, number>();
+  const workflowNow = () => Context.current().info.currentAttemptScheduledTimestampMs;
   return {
+    async ensureTenantKey({ tenantId }) {
+      registry.keys.add(tenantId);
+      return { tenantId, keyId: `key-${tenantId}`, kekId: 'local:test', createdAt: new Date().toISOString() };
+    },
+    async destroyTenantKey({ tenantId }) {
+      return registry.keys.delete(tenantId) ? 'destroyed' : 'unknown';
+    },
+    async beginErasure({ tenantId }) {
+      const heldFor = faults.get(tenantId)?.erasureHeldForMs;
+      if (heldFor !== undefined && !holdEnds.has(tenantId)) holdEnds.set(tenantId, workflowNow() + heldFor);
+      const end = holdEnds.get(tenantId);
+      registry.erasureLooks.set(tenantId, (registry.erasureLooks.get(tenantId) ?? 0) + 1);
+      return end !== undefined && workflowNow() < end
+        ? {
+            blockedBy: ['hold_0000000000000001'],
+            endsBy: new Date(end).toISOString(),
+            subjectHmac: 'f'.repeat(64),
+          }
+        : { blockedBy: [], subjectHmac: 'f'.repeat(64) };
+    },
+    async erasureBlocked({ blockedBy }) {
+      return { blockedBy };
+    },
+    async erasureProgress() {},
+    async completeErasure() {
+      return { erasedAt: new Date().toISOString() };
+    },
+    async eraseSubjectData({ store, tenant }) {
+      return {
+        blockedBy: [],
+        counts: [
+          { store, region: tenant.region, target: 'app_users', mode: 'delete', unit: 'rows', count: 1 },
+        ],
+      };
+    },
+    async forwardDeletionEvidence() {
+      return 1;
+    },
     async projectTenant(record) {
       const stored = registry.tenants.get(record.id);
       if (!stored || stored.version < record.version) registry.tenants.set(record.id, record);
@@ -188,7 +240,7 @@ describe('tenant workflow with skipped time', () => {
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof tenantWorkflow>('tenantWorkflow', {
       workflowId: tenantWorkflowId(id),
       taskQueue,
-      args: [{ tenantId: id, provisioningQueue: `${taskQueue}-provisioning` }],
+      args: [{ tenantId: id, provisioningQueue: `${taskQueue}-provisioning`, dataQueue: taskQueue }],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     return env.client.workflow.executeUpdateWithStart(requestOperation, {
@@ -295,5 +347,49 @@ describe('tenant workflow with skipped time', () => {
     expect(await ended(first.id)).toMatchObject({ status: 'succeeded' });
     expect(registry.tenants.get(id)?.status).toBe('suspended');
     expect(registry.operationsOf(id)).toHaveLength(2);
+  });
+
+  it('parks an erasure while a hold lasts, serves the tenant meanwhile, and finishes once the hold has ended', async () => {
+    const id = uniqueTenantId('parked');
+    faults.set(id, { erasureHeldForMs: 7 * 24 * 60 * MINUTE });
+    expect(await ended((await onboard(id)).id)).toMatchObject({ status: 'succeeded' });
+    expect(registry.keys.has(id)).toBe(true);
+
+    const erasure = await env.client.workflow
+      .getHandle(tenantWorkflowId(id))
+      .executeUpdate(requestOperation, {
+        args: [{ kind: 'erase-subject', actor, erasureId: 'erasure_00000000000000aa' }],
+      });
+    for (let look = 0; registry.operations.get(erasure.id)?.steps[0]?.status !== 'blocked-by-hold'; look++) {
+      if (look > 500) throw new Error(JSON.stringify(registry.operations.get(erasure.id)));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(registry.operations.get(erasure.id)).toMatchObject({
+      status: 'running',
+      result: { blockedBy: ['hold_0000000000000001'] },
+    });
+    const view = await env.client.workflow
+      .getHandle(tenantWorkflowId(id))
+      .query<{ queued: string[]; parked?: string[] }>('tenantView');
+    expect(view).toMatchObject({ queued: [], parked: [erasure.id] });
+
+    // The parked erasure has given up its turn: a suspension runs now.
+    const suspend = await requestTenantOperation(id, 'suspend');
+    expect(await ended(suspend.id)).toMatchObject({ status: 'succeeded' });
+    expect(registry.tenants.get(id)?.status).toBe('suspended');
+
+    // A week of workflow time later the hold has ended by itself: the erasure goes on, and finishes.
+    const done = await ended(erasure.id, () => env.sleep('6h'));
+    expect(done).toMatchObject({ status: 'succeeded', result: { subjectHmac: 'f'.repeat(64) } });
+    expect(done.steps.map((s) => s.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'skipped',
+      'succeeded',
+      'succeeded',
+    ]);
+    // It looked at its holds hourly at most, not in a busy loop.
+    expect(registry.erasureLooks.get(id)).toBeGreaterThanOrEqual(2);
+    expect(registry.erasureLooks.get(id)).toBeLessThanOrEqual(7 * 24 + 2);
   });
 });

@@ -757,6 +757,121 @@ export const badRequests: BadRequest[] = [
     expectType: problem('tenant-not-found'),
   },
 
+  // --- data-subject erasure ------------------------------------------------------------------------
+  ...(['viewer', 'sales'] as const).map((role): BadRequest => ({
+    name: `${role} asking for an erasure`,
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/erasures',
+    role,
+    body: { subject: 'a3c1e9d2-0000-4000-8000-000000000001', reason: 'Art. 17 request' },
+    expectStatus: 403,
+    expectType: problem('forbidden'),
+  })),
+  ...(['viewer', 'sales'] as const).map((role): BadRequest => ({
+    name: `${role} listing erasures`,
+    method: 'GET',
+    path: '/v1/tenants/acme-corp/erasures',
+    role,
+    expectStatus: 403,
+    expectType: problem('forbidden'),
+  })),
+  {
+    name: 'an erasure without a key',
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/erasures',
+    role: 'none',
+    body: { subject: 's-1', reason: 'r' },
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  },
+  ...(
+    [
+      ['an erasure without a subject', { reason: 'r' }],
+      ['an erasure of an empty subject', { subject: '', reason: 'r' }],
+      ['an erasure of a 257-character subject', { subject: 's'.repeat(257), reason: 'r' }],
+      ['an erasure of 257 emoji', { subject: '\u{1F600}'.repeat(257), reason: 'r' }],
+      ['an erasure of a subject with a NUL', { subject: 'user\u00001', reason: 'r' }],
+      ['an erasure of a subject with a newline', { subject: 'user\n1', reason: 'r' }],
+      ['an erasure of a subject with a tab', { subject: 'user\t1', reason: 'r' }],
+      ['an erasure of a subject with DEL', { subject: 'user\u007f1', reason: 'r' }],
+      ['an erasure of a subject with a C1 control', { subject: 'user\u00851', reason: 'r' }],
+      ['an erasure of a subject with a lone surrogate', { subject: 'user \ud800', reason: 'r' }],
+      ['an erasure of a number', { subject: 42, reason: 'r' }],
+      ['an erasure of a list of subjects', { subject: ['a', 'b'], reason: 'r' }],
+      ['an erasure without a reason', { subject: 's-1' }],
+      ['an erasure with a blank reason', { subject: 's-1', reason: '  ' }],
+      ['an erasure with a 501-character reason', { subject: 's-1', reason: 'r'.repeat(501) }],
+      ['an erasure received at no time', { subject: 's-1', reason: 'r', receivedAt: 'yesterday' }],
+      [
+        'an erasure received at a time with no zone',
+        { subject: 's-1', reason: 'r', receivedAt: '2026-01-01T00:00:00' },
+      ],
+      [
+        'an erasure received in the future',
+        { subject: 's-1', reason: 'r', receivedAt: '2999-01-01T00:00:00Z' },
+      ],
+      ['an erasure with an unknown field', { subject: 's-1', reason: 'r', tables: ['app_users'] }],
+    ] as const
+  ).map(([name, body]): BadRequest => ({
+    name,
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/erasures',
+    body,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  {
+    name: 'an erasure in a bad tenant id',
+    method: 'POST',
+    path: '/v1/tenants/Bad_Id/erasures',
+    body: { subject: 's-1', reason: 'r' },
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'an erasure in an unknown tenant',
+    method: 'POST',
+    path: `/v1/tenants/${ABSENT_TENANT}/erasures`,
+    body: { subject: 's-1', reason: 'r' },
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  {
+    name: 'the erasures of an unknown tenant',
+    method: 'GET',
+    path: `/v1/tenants/${ABSENT_TENANT}/erasures`,
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  ...(
+    [
+      ['a page of 0 erasures', 'limit=0'],
+      ['a page of 201 erasures', 'limit=201'],
+      ['erasures before a bad id', 'before=erasure-1'],
+      ['erasures with an unknown filter', 'subject=s-1'],
+    ] as const
+  ).map(([name, query]): BadRequest => ({
+    name,
+    method: 'GET',
+    path: `/v1/tenants/acme-corp/erasures?${query}`,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  {
+    name: 'an erasure with a bad id',
+    method: 'GET',
+    path: '/v1/tenants/acme-corp/erasures/erasure-1',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'an erasure of an unknown tenant',
+    method: 'GET',
+    path: `/v1/tenants/${ABSENT_TENANT}/erasures/erasure_0a1b2c3d4e5f6071`,
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+
   // --- a cloud silo's storage rules ----------------------------------------------------------------
   ...(['viewer', 'sales'] as const).map((role): BadRequest => ({
     name: `${role} asking for a tenant's storage rules`,

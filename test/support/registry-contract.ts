@@ -409,6 +409,148 @@ export function registryContract(name: string, make: MakeRegistry): void {
       ]);
     });
 
+    it('keeps an erasure request, its subject until erased, and the erasure list', async () => {
+      const tenantId = `erasures-${suffix()}`;
+      const asked = {
+        tenantId,
+        subject: 'subject-1',
+        reason: 'Art. 17 request',
+        receivedAt: '2026-01-01T00:00:00.000Z',
+        dueBy: '2026-01-31T00:00:00.000Z',
+        requestedBy: 'key_legal',
+      };
+      const first = await registry.erasures.create(asked);
+      expect(first).toMatchObject({ tenantId, status: 'queued', dueBy: asked.dueBy, counts: [] });
+      expect(first).not.toHaveProperty('subject');
+      const refused = await registry.erasures.create({ ...asked, subject: 'subject-2' });
+      await registry.erasures.discard(tenantId, refused.id);
+      expect(await registry.erasures.get(tenantId, refused.id)).toBeUndefined();
+
+      const opId = `op-erase-${suffix()}`;
+      await registry.operations.upsert(
+        operation(opId, tenantId, { kind: 'erase-subject', steps: [], input: { erasureId: first.id } }),
+      );
+      await registry.erasures.attach(tenantId, first.id, opId);
+      // An attached request is never discarded.
+      await registry.erasures.discard(tenantId, first.id);
+      expect(await registry.erasures.subjectOf(tenantId, first.id)).toBe('subject-1');
+      expect(await registry.erasures.subjectOf(`other-${suffix()}`, first.id)).toBeUndefined();
+
+      await registry.erasures.progress(tenantId, first.id, {
+        status: 'blocked-by-hold',
+        blockedBy: ['hold_1'],
+      });
+      expect(await registry.erasures.get(tenantId, first.id)).toMatchObject({
+        status: 'blocked-by-hold',
+        blockedBy: ['hold_1'],
+        operationId: opId,
+      });
+      const counts = [
+        {
+          store: 'primary' as const,
+          region: 'local-a',
+          database: 'landlord_pool',
+          target: 'app_users',
+          mode: 'delete' as const,
+          unit: 'rows' as const,
+          count: 1,
+        },
+      ];
+      await registry.erasures.progress(tenantId, first.id, {
+        status: 'erasing',
+        subjectHmac: 'a'.repeat(64),
+        counts,
+      });
+      const erasing = await registry.erasures.get(tenantId, first.id);
+      expect(erasing).toMatchObject({ status: 'erasing', subjectHmac: 'a'.repeat(64), counts });
+      expect(erasing).not.toHaveProperty('blockedBy');
+
+      const entry = await registry.erasures.complete(tenantId, first.id, {
+        subjectHmac: 'a'.repeat(64),
+        counts,
+      });
+      expect(entry).toMatchObject({ tenantId, erasureId: first.id, subjectHmac: 'a'.repeat(64) });
+      expect(
+        await registry.erasures.complete(tenantId, first.id, { subjectHmac: 'a'.repeat(64), counts }),
+      ).toEqual(entry);
+      expect(await registry.erasures.subjectOf(tenantId, first.id)).toBeUndefined();
+      expect(await registry.erasures.erasureList(tenantId)).toEqual([entry]);
+      expect(await registry.erasures.erasureList(tenantId, { since: '2999-01-01T00:00:00.000Z' })).toEqual(
+        [],
+      );
+      // Overdue: erased late is no longer owed; a later one still open is.
+      const second = await registry.erasures.create({ ...asked, subject: 'subject-3' });
+      const late = await registry.erasures.get(tenantId, second.id);
+      expect(late).toMatchObject({ status: 'queued', overdue: true });
+      expect(await registry.erasures.countOverdue('2026-02-01T00:00:00.000Z')).toBeGreaterThanOrEqual(1);
+      const list = await registry.erasures.list(tenantId, { limit: 1 });
+      expect(list.map((r) => r.id)).toEqual([second.id]);
+      expect(
+        (await registry.erasures.list(tenantId, { limit: 5, before: second.id })).map((r) => r.id),
+      ).toEqual([first.id]);
+      expect(await registry.erasures.get(tenantId, first.id)).toMatchObject({
+        status: 'erased',
+        overdue: false,
+      });
+
+      // A failed operation ends its request so, with its error.
+      const failedOp = `op-erase-${suffix()}`;
+      await registry.operations.upsert(
+        operation(failedOp, tenantId, {
+          kind: 'erase-subject',
+          status: 'failed',
+          steps: [],
+          error: { type: 'InternalError', message: 'boom' },
+          finishedAt: '2026-01-01T00:00:01.000Z',
+        }),
+      );
+      await registry.erasures.attach(tenantId, second.id, failedOp);
+      expect(await registry.erasures.get(tenantId, second.id)).toMatchObject({
+        status: 'failed',
+        error: { type: 'InternalError', message: 'boom' },
+      });
+    });
+
+    it('keeps one data key per tenant, even for racing writers, and destroys it for good', async () => {
+      const tenantId = `keyed-${suffix()}`;
+      const first = { tenantId, keyId: `tkey_${suffix()}`, kekId: 'local:0123456789abcdef', wrapped: 'AQID' };
+      const raced = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          registry.tenantKeys.create(
+            i === 0 ? first : { ...first, keyId: `tkey_${suffix()}`, wrapped: `w${i}` },
+          ),
+        ),
+      );
+      const winner = raced[0]!.keyId;
+      expect(raced.map((k) => k.keyId)).toEqual(Array(6).fill(winner));
+      expect(raced[0]).toEqual({
+        tenantId,
+        keyId: winner,
+        kekId: 'local:0123456789abcdef',
+        createdAt: expect.any(String),
+      });
+      // What is returned never carries the wrapped key; only get does, for the keyring to unwrap.
+      expect(raced[0]).not.toHaveProperty('wrapped');
+      const stored = await registry.tenantKeys.get(tenantId);
+      expect(stored).toMatchObject({ tenantId, keyId: winner });
+      expect(typeof stored!.wrapped).toBe('string');
+      expect(await registry.tenantKeys.get(`nobody-${suffix()}`)).toBeUndefined();
+
+      expect(await registry.tenantKeys.destroy(tenantId, 'key_admin')).toBe('destroyed');
+      expect(await registry.tenantKeys.destroy(tenantId, 'key_other')).toBe('already');
+      expect(await registry.tenantKeys.destroy(`nobody-${suffix()}`, 'key_admin')).toBe('unknown');
+      const destroyed = await registry.tenantKeys.get(tenantId);
+      expect(destroyed).toMatchObject({ keyId: winner, destroyedBy: 'key_admin' });
+      expect(destroyed!.destroyedAt! >= destroyed!.createdAt).toBe(true);
+      expect(destroyed).not.toHaveProperty('wrapped');
+      // No second key once destroyed: creating answers with the destroyed one.
+      expect(await registry.tenantKeys.create({ ...first, keyId: `tkey_${suffix()}` })).toMatchObject({
+        keyId: winner,
+        destroyedBy: 'key_admin',
+      });
+      expect(await registry.tenantKeys.get(tenantId)).not.toHaveProperty('wrapped');
+    });
+
     it('answers a ping', async () => {
       await expect(registry.ping()).resolves.toBeUndefined();
     });

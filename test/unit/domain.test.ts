@@ -4,6 +4,7 @@ import { loadConfig } from '../../config/index.js';
 import {
   checkPlacement,
   CreateTenantRequest,
+  DataPlaneManifest,
   findUnsafeText,
   holdActive,
   holdCovers,
@@ -12,6 +13,7 @@ import {
   slugFromName,
   stepNames,
   StoredText,
+  tableErasure,
   TENANT_ID_PATTERN,
   tierChangeRefusal,
   unsafeTextReason,
@@ -403,5 +405,99 @@ describe('legal holds', () => {
     expect(holdCovers(hold({ until: '2026-05-31T23:59:59.999Z' }), {}, at)).toBe(false);
     expect(holdCovers(hold({ until: '2026-06-02T00:00:00.000Z' }), {}, at)).toBe(true);
     expect(holdActive(hold({ until: at }), at)).toBe(false);
+  });
+});
+
+describe('the data-plane manifest', () => {
+  const shippedManifest = loadConfig({}).manifest;
+  /** The shipped manifest as written, with `change` made to a copy of it. */
+  const edited = (
+    change: (m: { tables: Record<string, unknown>[]; storage: Record<string, unknown>[] }) => void,
+  ) => {
+    const m = structuredClone(shippedManifest) as unknown as Parameters<typeof change>[0];
+    change(m);
+    return m;
+  };
+  const issues = (manifest: unknown) => {
+    const parsed = DataPlaneManifest.safeParse(manifest);
+    return parsed.success
+      ? []
+      : parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  };
+  const table = (m: { tables: Record<string, unknown>[] }, name: string) =>
+    m.tables.find((t) => t.name === name)!;
+
+  it('ships documents anonymized on erasure, other subject tables deleted, and subject folders under exports/', () => {
+    const byName = (name: string) => shippedManifest.tables.find((t) => t.name === name)!;
+    expect(tableErasure(byName('documents'))).toEqual({ mode: 'anonymize', columns: ['author_id'] });
+    expect(tableErasure(byName('app_users'))).toEqual({ mode: 'delete' });
+    expect(tableErasure(byName('activity_log'))).toEqual({ mode: 'delete' });
+    expect(shippedManifest.storage.filter((a) => a.subjectFolders).map((a) => a.prefix)).toEqual([
+      'exports/',
+    ]);
+    expect(issues(shippedManifest)).toEqual([]);
+  });
+
+  it('takes erasure only on a table with a subject key', () => {
+    const m = edited((m) => {
+      table(m, 'projects').erasure = { mode: 'delete' };
+    });
+    expect(issues(m)).toEqual([
+      {
+        path: 'tables.1.erasure',
+        message: 'erasure applies to a table with a subjectKey; projects has none',
+      },
+    ]);
+  });
+
+  it('refuses anonymize columns that are empty, miss the subject key, hold the tenant key or repeat', () => {
+    const anonymizing = (columns: string[]) =>
+      edited((m) => {
+        table(m, 'documents').erasure = { mode: 'anonymize', columns };
+      });
+    expect(issues(anonymizing([]))).toEqual([
+      { path: 'tables.2.erasure.columns', message: 'anonymize needs at least one column to clear' },
+    ]);
+    expect(issues(anonymizing(['title']))).toEqual([
+      {
+        path: 'tables.2.erasure.columns',
+        message: 'anonymize columns of documents must include its subjectKey author_id',
+      },
+    ]);
+    expect(issues(anonymizing(['author_id', 'tenant_id']))).toEqual([
+      {
+        path: 'tables.2.erasure.columns',
+        message: 'anonymize columns of documents must not include its tenantKey tenant_id',
+      },
+    ]);
+    expect(issues(anonymizing(['author_id', 'author_id']))).toEqual([
+      { path: 'tables.2.erasure.columns', message: 'anonymize columns of documents must not repeat' },
+    ]);
+    expect(issues(anonymizing(['author_id', 'title']))).toEqual([]);
+  });
+
+  it('refuses an unknown erasure mode, columns on delete, and a subjectFolders that is not a boolean', () => {
+    const paths = (m: unknown) => issues(m).map((i) => i.path);
+    expect(
+      paths(
+        edited((m) => {
+          table(m, 'documents').erasure = { mode: 'shred' };
+        }),
+      ),
+    ).toEqual(['tables.2.erasure.mode']);
+    expect(
+      paths(
+        edited((m) => {
+          table(m, 'documents').erasure = { mode: 'delete', columns: ['author_id'] };
+        }),
+      ),
+    ).toEqual(['tables.2.erasure']);
+    expect(
+      paths(
+        edited((m) => {
+          m.storage[1]!.subjectFolders = 'yes';
+        }),
+      ),
+    ).toEqual(['storage.1.subjectFolders']);
   });
 });

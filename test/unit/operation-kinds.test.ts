@@ -33,6 +33,7 @@ describe('the operation table', () => {
       'set-retention': ['put', '/v1/tenants/{id}/retention'],
       'apply-retention': ['post', '/v1/retention/runs'],
       'sync-storage-rules': ['post', '/v1/tenants/{id}/storage-rules'],
+      'erase-subject': ['post', '/v1/tenants/{id}/erasures'],
     };
     for (const kind of KINDS) {
       const [method, path] = routeOf[kind];

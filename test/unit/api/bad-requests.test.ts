@@ -36,6 +36,7 @@ describe('bad requests', () => {
     expect(await api().store.retentionRuns.list({ limit: 1 })).toEqual([]);
     expect(api().lifecycle.retentionRuns).toEqual([]);
     expect(api().lifecycle.scheduleTriggers).toBe(0);
+    expect(await api().store.erasures.list('acme-corp', { limit: 1 })).toEqual([]);
   });
 
   it('answers only statuses the OpenAPI document lists for the route', async () => {

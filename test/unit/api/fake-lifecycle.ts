@@ -25,7 +25,9 @@ export interface LifecycleCall {
     | 'endTenantWorkflow'
     | 'setTenantRetention'
     | 'startRetentionRun'
-    | 'changeRetentionSchedule';
+    | 'changeRetentionSchedule'
+    | 'eraseSubject'
+    | 'legalHoldsChanged';
   tenantId: string;
   operationId?: string;
   /** The kind of a requested tenant operation. */
@@ -83,6 +85,27 @@ export class FakeLifecycle implements LifecycleClient {
     const refusal = transitionRefusal('set-retention', tenant.status);
     if (refusal) throw new LandlordError('InvalidTransition', refusal);
     return this.record(tenantId, 'set-retention', actor, { dataClasses });
+  }
+
+  /** Refuses as the workflow would; an accepted erasure stays running. */
+  async eraseSubject(tenantId: string, erasureId: string, actor: Actor): Promise<OperationSnapshot> {
+    this.calls.push({ method: 'eraseSubject', tenantId, kind: 'erase-subject', actor });
+    if (this.operationsUnavailable)
+      throw new LandlordError('ServiceUnavailable', 'Temporal did not answer in time; try again');
+    const tenant = await this.store.tenants.get(tenantId);
+    const refusal = transitionRefusal('erase-subject', tenant?.status ?? 'absent');
+    if (refusal || !tenant)
+      throw new LandlordError('InvalidTransition', refusal ?? 'the tenant does not exist');
+    return this.record(tenantId, 'erase-subject', actor, { erasureId });
+  }
+
+  async legalHoldsChanged(tenantId: string): Promise<boolean> {
+    this.calls.push({
+      method: 'legalHoldsChanged',
+      tenantId,
+      actor: { principal: 'landlord', role: 'admin', requestId: '' },
+    });
+    return true;
   }
 
   async startRetentionRun(request: RetentionRunRequest): Promise<void> {
