@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- pool|silo|retention]`: each benchmark on servers of its own, one after the other, each
+ * `npm run bench [-- pool|silo|retention|erasure]`: each benchmark on servers of its own, one after the other, each
  * printing its tables and writing its section of docs/benchmarks.md. `BENCH_QUICK=1` runs short
  * smoke versions that leave the docs alone.
  * - pool: pool onboarding end to end through the API, against a bare workflow running the same
@@ -9,6 +9,8 @@
  * - retention: a retention run deleting half of a million rows against a plain ctid-batch script on
  *   an identical copy, with a concurrent writer's latency; and a run over 10,000 tenants with
  *   nothing to delete (bench/retention.ts).
+ * - erasure: one data subject erased from a pool tenant holding a million rows of other people,
+ *   against a bare SQL script on an identical copy, and the fixed cost of an erasure (bench/erasure.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -22,6 +24,8 @@ import type { ActivityCounts } from './landlord.js';
 import { runLevel } from './load.js';
 import { consoleTable, currentLoad, targetVerdict, writeDocsSection } from './report.js';
 import type { LevelComparison, PoolOnboardingReport } from './report.js';
+import { erasurePlanFrom, runErasureBenchmark } from './erasure.js';
+import { erasureConsoleSummary, writeErasureDocsSection } from './erasure-report.js';
 import { retentionPlanFrom, runRetentionBenchmark } from './retention.js';
 import { retentionConsoleSummary, writeRetentionDocsSection } from './retention-report.js';
 import { runSiloBenchmark, siloPlanFrom } from './silo.js';
@@ -203,7 +207,25 @@ async function retentionBenchmark(stack: BenchStack, cleanup: Teardown): Promise
   }
 }
 
-const BENCHMARKS = { pool: poolBenchmark, silo: siloBenchmark, retention: retentionBenchmark } as const;
+async function erasureBenchmark(stack: BenchStack, cleanup: Teardown): Promise<void> {
+  const plan = erasurePlanFrom(process.env);
+  const report = await runErasureBenchmark(plan, stack, cleanup);
+  if (process.env.BENCH_ERASURE_JSON) writeFileSync(process.env.BENCH_ERASURE_JSON, JSON.stringify(report));
+  console.log(`\n${erasureConsoleSummary(report)}`);
+  if (plan.quick) {
+    console.log('\n(BENCH_QUICK: docs/benchmarks.md not updated)');
+  } else {
+    writeErasureDocsSection(DOCS_FILE, report);
+    console.log(`\nwrote the erasure section of ${DOCS_FILE}`);
+  }
+}
+
+const BENCHMARKS = {
+  pool: poolBenchmark,
+  silo: siloBenchmark,
+  retention: retentionBenchmark,
+  erasure: erasureBenchmark,
+} as const;
 type BenchmarkName = keyof typeof BENCHMARKS;
 
 function selected(args: string[]): BenchmarkName[] {
