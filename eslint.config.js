@@ -75,8 +75,12 @@ export default tseslint.config(
   // The client starts workflows by their definitions (workflows/definitions.ts), not their code.
   ...layer('client', ['domain', 'config', 'workflows']),
   ...layer('activities', ['domain', 'registry', 'dataplane', 'pulumi', 'client']),
-  // The API's process entry reads the configuration; the routes do not.
-  ...layer('api', ['client', 'domain', 'registry'], { entry: ['api/main.ts'], entryMay: ['config'] }),
+  // The API's process entry reads the configuration and wires what reads export archives (the
+  // tenants' keys, activities/); the routes do neither.
+  ...layer('api', ['client', 'domain', 'registry'], {
+    entry: ['api/main.ts'],
+    entryMay: ['config', 'activities'],
+  }),
   ...layer('workers', ['activities', 'client', 'config', 'dataplane', 'domain', 'registry', 'workflows']),
   {
     // No import cycle in the product's code (`.js` specifiers name `.ts` files).

@@ -12,6 +12,7 @@ import { httpMetrics } from './http-metrics.js';
 import { mountRoutes } from './mount-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { requestId } from './request-id.js';
+import type { ExportArchiveReader } from './route.js';
 import { routeTable } from './routes/route-table.js';
 
 /** What the API needs from the outside world. */
@@ -24,6 +25,8 @@ export interface AppDeps {
   logger: Logger;
   /** Where HTTP and process metrics go; a fresh registry when absent. */
   metrics?: MetricsRegistry;
+  /** Reads tenants' export archives for download; absent (as in most tests), downloads answer 500. */
+  exportArchives?: ExportArchiveReader;
 }
 
 /** Builds the Landlord HTTP API as an express app; it holds no state beyond what `deps` carries. */
@@ -34,6 +37,7 @@ export function createApp({
   retention,
   logger,
   metrics = new MetricsRegistry(),
+  exportArchives,
 }: AppDeps): Express {
   let openApiDocument: unknown;
   const app = express();
@@ -51,6 +55,7 @@ export function createApp({
       retention,
       logger,
       metrics,
+      ...(exportArchives ? { exportArchives } : {}),
       openApiDocument: () => (openApiDocument ??= buildOpenApiDocument(routeTable, { catalog, retention })),
     }),
   );

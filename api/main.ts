@@ -4,6 +4,10 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { localExportsRoot, openExportArchive } from '../activities/data/export-archive.js';
+import { tenantKeyringFrom } from '../activities/keys/index.js';
+import type { Config } from '../config/index.js';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { stopWithParent } from '../config/lifetime.js';
 import { connectRegistry, DEFAULT_IDEMPOTENCY } from '../registry/index.js';
@@ -12,7 +16,35 @@ import { temporalAddress, tlsOptions } from '../client/temporal.js';
 import { TemporalLifecycleClient } from '../client/temporal-lifecycle.js';
 import { bootstrapAdminKey } from './admin-key.js';
 import { createApp } from './app.js';
+import type { ExportArchiveReader } from './route.js';
 import { listen } from './serve.js';
+
+/**
+ * What serves export downloads: the tenants' keys, unwrapped with the KEK this process is
+ * configured with (LANDLORD_TENANT_KEK, which npm start gives the API in place of the master
+ * secret, or LANDLORD_SECRET, and LANDLORD_KMS_KEY), over the data folder's exports. Never from a
+ * secret file made up here, which would wrap nothing the workers wrapped. Without either the API
+ * runs, and a download answers that it is not configured.
+ */
+async function exportArchivesOf(
+  config: Config,
+  store: ReturnType<typeof connectRegistry>,
+  logger: Logger,
+): Promise<ExportArchiveReader | undefined> {
+  if (!config.secret && !config.tenantKek) {
+    logger.warn(
+      'neither LANDLORD_TENANT_KEK nor LANDLORD_SECRET is set for the API: export downloads are off',
+    );
+    return undefined;
+  }
+  const keyring = await tenantKeyringFrom({
+    store: store.tenantKeys,
+    ...(config.secret ? { secret: config.secret } : { tenantKek: config.tenantKek! }),
+    ...(config.kmsKey ? { kmsKey: config.kmsKey } : {}),
+  });
+  const exportsRoot = localExportsRoot(config.dataDir);
+  return { open: (exported) => openExportArchive({ keyring, exportsRoot, export: exported }) };
+}
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -41,7 +73,15 @@ async function main(): Promise<void> {
     config.catalog,
     { answerTimeoutMs: config.api.workflowTimeoutMs },
   );
-  const app = createApp({ store, lifecycle, catalog: config.catalog, retention: config.retention, logger });
+  const exportArchives = await exportArchivesOf(config, store, logger);
+  const app = createApp({
+    store,
+    lifecycle,
+    catalog: config.catalog,
+    retention: config.retention,
+    logger,
+    ...(exportArchives ? { exportArchives } : {}),
+  });
   const server = await listen(app, config.api.port, config.api.host);
   logger.info({ port: config.api.port, host: config.api.host }, 'API listening');
   const purging = purgeExpiredKeys(store.idempotency, logger);

@@ -1,3 +1,4 @@
+import { pipeline } from 'node:stream/promises';
 import { Router } from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
@@ -98,10 +99,19 @@ function parseInput(route: RouteDefinition, req: Request) {
   return { params, query, body };
 }
 
-function send(res: Response, result: RouteResult): void {
+async function send(res: Response, result: RouteResult): Promise<void> {
   for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
   res.status(result.status);
-  if (result.body === undefined) {
+  if (result.stream) {
+    res.type(result.contentType ?? 'application/octet-stream');
+    try {
+      await pipeline(result.stream, res);
+    } catch (err) {
+      // The client went away mid-download: there is no one left to answer.
+      if ((err as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+      throw err;
+    }
+  } else if (result.body === undefined) {
     res.end();
   } else if (typeof result.body === 'string') {
     res.type(result.contentType ?? 'text/plain').send(result.body);
@@ -121,7 +131,7 @@ async function runIdempotently(
   const key = idempotencyKeyOf(req);
   const principal = authenticatedKey(res)?.id;
   if (key === undefined || principal === undefined) {
-    send(res, await run());
+    await send(res, await run());
     return;
   }
   const begun = await deps.store.idempotency.begin(principal, key, requestFingerprint(req));
@@ -137,7 +147,7 @@ async function runIdempotently(
     );
   if (begun.state === 'replay') {
     const { 'Content-Type': contentType, ...headers } = begun.headers;
-    send(res, {
+    await send(res, {
       status: begun.status,
       body: begun.body ?? undefined,
       headers: { ...headers, 'Idempotent-Replayed': 'true' },
@@ -182,7 +192,7 @@ async function runIdempotently(
     );
     await deps.store.idempotency.abandon(principal, key).catch(() => undefined);
   }
-  send(res, result);
+  await send(res, result);
 }
 
 /** Mounts every route on a router: route marking, authentication, role check, body parsing, validation, idempotency. */
@@ -214,7 +224,7 @@ export function mountRoutes(routes: readonly RouteDefinition[], deps: RouteDeps)
       };
       const run = () => route.handle(input as Parameters<RouteDefinition['handle']>[0], ctx);
       if (route.idempotent) await runIdempotently(route, req, res, deps, run);
-      else send(res, await run());
+      else await send(res, await run());
     });
     router[route.method](expressPath(route.path), ...chain);
   }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { z } from 'zod';
@@ -10,7 +11,21 @@ import type {
   Permission,
   PolicyCatalog,
   RetentionPolicyFile,
+  TenantExport,
 } from '../domain/index.js';
+
+/**
+ * Opens tenants' export archives for download; api/main.ts wires the one over the tenants' keys
+ * and the data folder's exports (activities/data/export-archive.ts).
+ */
+export interface ExportArchiveReader {
+  /**
+   * The export's archive decrypted, as a tar stream that fails part-way if the file was altered.
+   * Fails before any byte with TenantKeyDestroyed once the tenant's key is gone, SealedFileInvalid
+   * for a file that is not the export's, and Misconfigured (`detail.missingFile`) for no file.
+   */
+  open(exported: TenantExport): Promise<Readable>;
+}
 
 /** What route handlers may use. */
 export interface RouteDeps {
@@ -20,6 +35,8 @@ export interface RouteDeps {
   retention: RetentionPolicyFile;
   logger: Logger;
   metrics: MetricsRegistry;
+  /** Reads tenants' export archives; absent, this API serves no export download. */
+  exportArchives?: ExportArchiveReader;
   /** The OpenAPI document of every route, built once on first use. */
   openApiDocument(): unknown;
 }
@@ -41,6 +58,11 @@ export interface RouteResult {
   headers?: Record<string, string>;
   /** Defaults to application/json. */
   contentType?: string;
+  /**
+   * A body streamed instead of `body` (a download): piped to the response, which is cut short if
+   * the stream fails part-way. Never on an idempotent route: a stream cannot be replayed.
+   */
+  stream?: Readable;
 }
 
 /** An OpenAPI link: how a value of this response feeds another route's parameter. */

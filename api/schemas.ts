@@ -6,6 +6,7 @@ import { z } from 'zod';
 import {
   CreateTenantRequest as DomainCreateTenantRequest,
   ERASURE_STATUSES,
+  EXPORT_FORMAT,
   LEDGER_KINDS,
   OPERATION_KINDS,
   OPERATION_STATUSES,
@@ -27,9 +28,10 @@ import type {
   OperationSnapshot,
   RetentionRun,
   RetentionTenantPart,
+  TenantExport,
   TenantRecord,
 } from '../domain/index.js';
-import { CURSOR_PATTERN, ERASURE_ID_PATTERN, HOLD_ID_PATTERN } from '../registry/index.js';
+import { CURSOR_PATTERN, ERASURE_ID_PATTERN, EXPORT_ID_PATTERN, HOLD_ID_PATTERN } from '../registry/index.js';
 
 /**
  * An integer in a query string: decimal digits only (no sign, hex, exponent or blanks), within
@@ -158,6 +160,34 @@ export const Tenant = z
       })
       .optional()
       .describe('The latest drift check of the tenant stacks'),
+    offboarding: z
+      .object({
+        operationId: z.string(),
+        reason: z.string(),
+        requestedBy: z.string(),
+        requestedAt: z.iso.datetime(),
+        deletesAt: z.iso.datetime().describe('when the grace period ends and the data is destroyed'),
+        exportId: z.string().optional(),
+        shreddedAt: z.iso
+          .datetime()
+          .optional()
+          .describe('when the data key was destroyed: no way back since'),
+        deletedAt: z.iso.datetime().optional(),
+        deleted: z
+          .array(
+            z.object({
+              store: z.enum(['primary', 'standby']),
+              region: z.string(),
+              database: z.string().optional(),
+              target: z.string(),
+              unit: z.enum(['rows', 'objects']),
+              count: z.number().int(),
+            }),
+          )
+          .optional(),
+      })
+      .optional()
+      .describe('While offboarding: when its data goes; once deleted: the tombstone'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     version: z.number().int(),
@@ -643,3 +673,57 @@ export const ErasureList = z
 
 /** The answer to an erasure request: its operation, and the request as recorded. */
 export const ErasureAccepted = Operation.extend({ erasure: ErasureSchema }).meta({ id: 'ErasureAccepted' });
+
+export const ExportParams = z.strictObject({
+  id: TenantId,
+  exportId: z.string().regex(EXPORT_ID_PATTERN, 'an export id such as export_0a1b2c3d4e5f6071'),
+});
+
+/** A tenant's export: its sealed archive's size and checksum, each table's rows and checksum. */
+export const ExportSchema = z
+  .object({
+    id: z.string(),
+    tenantId: z.string(),
+    operationId: z.string().describe('the operation that made it'),
+    createdAt: z.iso.datetime().describe("when the tenant's rows were read"),
+    keyId: z.string().describe("the tenant data key it is sealed with; once destroyed, it can't be read"),
+    format: z.literal(EXPORT_FORMAT),
+    bytes: z.number().int().describe('size of the sealed file'),
+    sha256: z.string().describe('SHA-256 of the sealed file'),
+    schemaVersion: z.string().describe("the application's latest migration in the tenant's database"),
+    tables: z.array(
+      z.object({
+        name: z.string(),
+        rows: z.number().int(),
+        sha256: z.string().describe('SHA-256 of its <table>.jsonl file in the archive'),
+      }),
+    ),
+    verifiedAt: z.iso
+      .datetime()
+      .optional()
+      .describe('when its counts and checksums were found to match the archive'),
+  })
+  .meta({ id: 'Export' }) satisfies z.ZodType<TenantExport>;
+
+export const ExportList = z.object({ items: z.array(ExportSchema) }).meta({ id: 'ExportList' });
+
+/** A downloaded export: the archive decrypted. */
+export const ExportArchive = z.string().meta({
+  format: 'binary',
+  description: 'a tar of one <table>.jsonl per manifest table (JSON Lines) and manifest.json',
+});
+
+/** Body of `POST /v1/tenants/{id}/offboard`. */
+export const OffboardRequest = z
+  .strictObject({
+    reason: Reason,
+    graceDays: z
+      .number()
+      .int()
+      .min(0)
+      .max(365)
+      .optional()
+      .describe("days the data is kept, access off, before it is destroyed (default: the tier's)"),
+    export: z.boolean().default(true).describe('export the data first (sealed with the tenant key)'),
+  })
+  .meta({ id: 'OffboardRequest' });

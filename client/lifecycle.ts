@@ -39,6 +39,12 @@ export interface LifecycleClient {
    * (kind `erase-subject`; only the request's id travels, never the subject).
    */
   eraseSubject(tenantId: string, erasureId: string, actor: Actor): Promise<OperationSnapshot>;
+  /** Asks the tenant's workflow to offboard it (grace days resolved by the caller, from its tier). */
+  offboardTenant(
+    tenantId: string,
+    request: { reason: string; graceDays: number; export: boolean },
+    actor: Actor,
+  ): Promise<OperationSnapshot>;
   /**
    * Tells the tenant's workflow that one of its legal holds was released, so that operations
    * waiting for holds look again. Never throws: a lost signal costs a wait, not an erasure.

@@ -181,6 +181,22 @@ export class TemporalLifecycleClient implements LifecycleClient {
     }
   }
 
+  async offboardTenant(
+    tenantId: string,
+    request: { reason: string; graceDays: number; export: boolean },
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    try {
+      return await this.bounded(() =>
+        this.client.workflow
+          .getHandle(tenantWorkflowId(tenantId))
+          .executeUpdate(requestOperation, { args: [{ kind: 'offboard', actor, ...request }] }),
+      );
+    } catch (err) {
+      throw translate(err, tenantId);
+    }
+  }
+
   async legalHoldsChanged(tenantId: string): Promise<boolean> {
     try {
       await this.bounded(() =>

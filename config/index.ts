@@ -68,6 +68,14 @@ const Env = z.object({
     .pipe(z.array(url)),
   LANDLORD_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   LANDLORD_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * The tenants' key-encryption key alone (derived from the master secret): what npm start gives
+   * the API so it can open exports without holding the master secret.
+   */
+  LANDLORD_TENANT_KEK: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'a 32-byte key, base64url')
+    .optional(),
   /** The KMS key that wraps tenants' data keys; unset: a key derived from the master secret. */
   LANDLORD_KMS_KEY: z
     .string()
@@ -156,6 +164,8 @@ export interface Config {
   pulumi: PulumiConfig;
   /** Master secret for derived credentials; undefined until start-up generates and keeps one. */
   secret?: string;
+  /** The tenants' key-encryption key alone, for a process without the master secret (the API). */
+  tenantKek?: string;
   /**
    * The KMS key (`awskms://…`, `gcpkms://…`) that wraps tenants' data keys (LANDLORD_KMS_KEY);
    * undefined: a key-encryption key derived from the master secret.
@@ -338,6 +348,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       debug: e.LANDLORD_DEBUG_STACK,
     },
     ...(e.LANDLORD_SECRET ? { secret: e.LANDLORD_SECRET } : {}),
+    ...(e.LANDLORD_TENANT_KEK ? { tenantKek: e.LANDLORD_TENANT_KEK } : {}),
     ...(e.LANDLORD_KMS_KEY ? { kmsKey: e.LANDLORD_KMS_KEY } : {}),
     catalog: catalog.data,
     manifest,

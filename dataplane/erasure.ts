@@ -91,8 +91,10 @@ export async function subjectAmong(
 }
 
 // Types come from the catalog (format_type), never from any input.
+const subjectIs = (table: ErasureTable, key: BatchKey) =>
+  `${q(table.subjectKey)} = $2::text::${subjectType(table, key)}`;
 const subjectWhere = (table: ErasureTable, key: BatchKey) =>
-  `${q(table.tenantKey)} = $1 AND ${q(table.subjectKey)} = $2::text::${subjectType(table, key)}`;
+  `${q(table.tenantKey)} = $1 AND ${subjectIs(table, key)}`;
 
 /**
  * How many rows of the table are about the subject, and how many of those other rows still
@@ -169,6 +171,97 @@ export interface ErasureBatchResult {
 }
 
 /**
+ * One batch of a tenant's rows taken in primary key order, and the outbox record of what it did.
+ * Shared by the deleters that go by key (a subject's erasure, a tenant's offboarding).
+ */
+export interface KeyedBatch {
+  key: BatchKey;
+  /** SQL narrowing the tenant's rows (the tenant id is `$1`, `params` follow from `$2`). */
+  where?: string;
+  params?: readonly unknown[];
+  /** Rows after this key only (keyset order); absent: from the first. */
+  afterKey?: string;
+  /** Columns to clear (`UPDATE … SET column = NULL`); absent: the rows are deleted. */
+  clear?: readonly string[];
+  limit: number;
+  /** How long to wait for a row lock the application holds (default 1 s). */
+  lockTimeoutMs?: number;
+  /** The record's key, from the first key the batch took. */
+  recordKey: (firstKey: string) => string;
+  /** Whether the outbox may keep the batch's first and last key (not where a key is a subject). */
+  keysInOutbox: boolean;
+  /** The ledger entry of the batch but its tenant, table, count and key, which the batch fills in. */
+  entry: Omit<LedgerEntry, 'tenantId' | 'target' | 'count' | 'recordKey' | 'deletedAt'>;
+}
+
+/**
+ * Deletes, or clears columns of, up to `limit` of the tenant's rows in primary key order, in one
+ * transaction with its outbox record. A batch that finds nothing records nothing.
+ */
+export async function changeKeyedBatch(
+  c: pg.ClientBase,
+  table: Pick<ErasureTable, 'name' | 'tenantKey'>,
+  tenantId: string,
+  batch: KeyedBatch,
+): Promise<{ changed: number; lastKey?: string; lockMs: number }> {
+  const started = performance.now();
+  await c.query('BEGIN');
+  try {
+    // Waiting on the application's row locks costs the budget too: past the timeout the batch
+    // changes nothing and the caller tries again.
+    await c.query(`SELECT set_config('lock_timeout', $1, true)`, [
+      `${Math.max(1, Math.round(batch.lockTimeoutMs ?? 1000))}ms`,
+    ]);
+    const key = q(batch.key.name);
+    const name = q(table.name);
+    const params = [tenantId, ...(batch.params ?? []), batch.limit];
+    const limit = `$${params.length}`;
+    let where = `${q(table.tenantKey)} = $1${batch.where ? ` AND ${batch.where}` : ''}`;
+    if (batch.afterKey !== undefined) {
+      params.push(batch.afterKey);
+      // The type comes from the catalog (format_type), never from any input.
+      where += ` AND ${key} > $${params.length}::text::${batch.key.type}`;
+    }
+    const change = batch.clear
+      ? `UPDATE ${name} x SET ${batch.clear.map((col) => `${q(col)} = NULL`).join(', ')} FROM victims`
+      : `DELETE FROM ${name} x USING victims`;
+    const { rows } = await c.query(
+      `WITH victims AS (
+         SELECT ${key} AS k FROM ${name} WHERE ${where}
+          ORDER BY ${key} LIMIT ${limit} FOR UPDATE
+       ), changed AS (
+         ${change} WHERE x.${q(table.tenantKey)} = $1 AND x.${key} = victims.k
+         RETURNING x.${key} AS k
+       )
+       SELECT count(*)::int AS n, ((array_agg(k ORDER BY k))[1])::text AS first,
+              ((array_agg(k ORDER BY k DESC))[1])::text AS last FROM changed`,
+      params,
+    );
+    const { n, first, last } = rows[0] as { n: number; first: string | null; last: string | null };
+    if (n > 0) {
+      const recordKey = batch.recordKey(first!);
+      const entry: LedgerEntry = { ...batch.entry, tenantId, target: table.name, count: n, recordKey };
+      await c.query(
+        `INSERT INTO landlord.deletion_outbox (record_key, tenant_id, entry, first_key, last_key)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [
+          recordKey,
+          tenantId,
+          JSON.stringify(entry),
+          batch.keysInOutbox ? first : null,
+          batch.keysInOutbox ? last : null,
+        ],
+      );
+    }
+    await c.query('COMMIT');
+    return { changed: n, ...(last ? { lastKey: last } : {}), lockMs: performance.now() - started };
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
  * Deletes, or anonymizes (`UPDATE … SET column = NULL`), up to `limit` of the subject's rows in
  * primary key order, in one transaction with its outbox record (kind `erasure.delete` or
  * `erasure.anonymize`). A deleting batch leaves rows other rows reference. The record's key ends
@@ -198,66 +291,25 @@ export async function eraseSubjectBatch(
   if (batch.mode === 'anonymize' && !columns.includes(table.subjectKey))
     throw new Error(`anonymizing ${table.name} must clear its subject key ${table.subjectKey}`);
   if ((await asColumnValues(c, batch.key, [scope.subject])).length === 0) return { erased: 0, lockMs: 0 };
-  const started = performance.now();
-  await c.query('BEGIN');
-  try {
-    // Waiting on the application's row locks costs the budget too: past the timeout the batch
-    // changes nothing and the caller tries again.
-    await c.query(`SELECT set_config('lock_timeout', $1, true)`, [
-      `${Math.max(1, Math.round(batch.lockTimeoutMs ?? 1000))}ms`,
-    ]);
-    const key = q(batch.key.name);
-    const name = q(table.name);
-    const unreferenced =
-      batch.mode === 'delete' && batch.key.referenced ? ` AND NOT (${batch.key.referenced})` : '';
-    const change =
-      batch.mode === 'delete'
-        ? `DELETE FROM ${name} x USING victims`
-        : `UPDATE ${name} x SET ${columns.map((col) => `${q(col)} = NULL`).join(', ')} FROM victims`;
-    const { rows } = await c.query(
-      `WITH victims AS (
-         SELECT ${key} AS k FROM ${name}
-          WHERE ${subjectWhere(table, batch.key)}${unreferenced}
-          ORDER BY ${key} LIMIT $3 FOR UPDATE
-       ), erased AS (
-         ${change} WHERE x.${q(table.tenantKey)} = $1 AND x.${key} = victims.k
-         RETURNING x.${key} AS k
-       )
-       SELECT count(*)::int AS n, ((array_agg(k ORDER BY k))[1])::text AS first,
-              ((array_agg(k ORDER BY k DESC))[1])::text AS last FROM erased`,
-      [scope.tenantId, scope.subject, batch.limit],
-    );
-    const { n, first, last } = rows[0] as { n: number; first: string | null; last: string | null };
-    if (n > 0) {
-      const keyIsSubject = batch.key.name === table.subjectKey;
-      const recordKey = `${batch.recordKeyPrefix}:${keyIsSubject ? 'subject' : first}`;
-      const entry: LedgerEntry = {
-        ...batch.entry,
-        kind: batch.mode === 'delete' ? 'erasure.delete' : 'erasure.anonymize',
-        unit: 'rows',
-        tenantId: scope.tenantId,
-        target: table.name,
-        count: n,
-        recordKey,
-      };
-      await c.query(
-        `INSERT INTO landlord.deletion_outbox (record_key, tenant_id, entry, first_key, last_key)
-         VALUES ($1, $2, $3, $4, $5)`,
-        [
-          recordKey,
-          scope.tenantId,
-          JSON.stringify(entry),
-          keyIsSubject ? null : first,
-          keyIsSubject ? null : last,
-        ],
-      );
-    }
-    await c.query('COMMIT');
-    return { erased: n, lockMs: performance.now() - started };
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  const unreferenced =
+    batch.mode === 'delete' && batch.key.referenced ? ` AND NOT (${batch.key.referenced})` : '';
+  const keyIsSubject = batch.key.name === table.subjectKey;
+  const { changed, lockMs } = await changeKeyedBatch(c, table, scope.tenantId, {
+    key: batch.key,
+    where: `${subjectIs(table, batch.key)}${unreferenced}`,
+    params: [scope.subject],
+    ...(batch.mode === 'anonymize' ? { clear: columns } : {}),
+    limit: batch.limit,
+    ...(batch.lockTimeoutMs !== undefined ? { lockTimeoutMs: batch.lockTimeoutMs } : {}),
+    recordKey: (first) => `${batch.recordKeyPrefix}:${keyIsSubject ? 'subject' : first}`,
+    keysInOutbox: !keyIsSubject,
+    entry: {
+      ...batch.entry,
+      kind: batch.mode === 'delete' ? 'erasure.delete' : 'erasure.anonymize',
+      unit: 'rows',
+    },
+  });
+  return { erased: changed, lockMs };
 }
 
 /** The count of each outbox record whose key starts with `recordKeyPrefix`, by record key. */
@@ -275,8 +327,9 @@ export async function outboxCounts(
 }
 
 /**
- * Records that an erasure found nothing of the subject in a target (`<prefix>:none`, count 0), so
- * that the ledger says so; recording it again adds nothing.
+ * Records that an erasure found nothing of the subject in a target, or an offboarding's deletion
+ * nothing of the tenant (`<prefix>:none`, count 0), so that the ledger says so; recording it again
+ * adds nothing.
  */
 export async function recordNothingErased(
   c: pg.ClientBase,

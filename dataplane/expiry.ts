@@ -112,10 +112,17 @@ export async function batchKeyOf(c: pg.ClientBase, table: ExpiryTable): Promise<
   return { ...keys[0]!, ...(subjectType ? { subjectType } : {}), ...(referenced ? { referenced } : {}) };
 }
 
-/** `EXISTS (…)` for each foreign key that references `table`, or'ed; undefined when none does. */
-async function referencedSql(c: pg.ClientBase, table: string): Promise<string | undefined> {
-  const { rows } = await c.query<{ child_schema: string; child: string; pairs: [string, string][] }>(
-    `SELECT n.nspname AS child_schema, cl.relname AS child,
+/** A foreign key into a table: the referencing table and its (referencing, referenced) column pairs. */
+export interface ForeignKeyInto {
+  childSchema: string;
+  child: string;
+  pairs: [string, string][];
+}
+
+/** The foreign keys that reference `table` (in schema public), from the catalog. */
+export async function foreignKeysInto(c: pg.ClientBase, table: string): Promise<ForeignKeyInto[]> {
+  const { rows } = await c.query<ForeignKeyInto>(
+    `SELECT n.nspname AS "childSchema", cl.relname AS child,
             array(SELECT ARRAY[ca.attname::text, pa.attname::text]
                     FROM unnest(k.conkey, k.confkey) AS u(ck, pk)
                     JOIN pg_attribute ca ON ca.attrelid = k.conrelid AND ca.attnum = u.ck
@@ -125,11 +132,17 @@ async function referencedSql(c: pg.ClientBase, table: string): Promise<string | 
       ORDER BY k.oid`,
     [`public.${q(table)}`],
   );
+  return rows;
+}
+
+/** `EXISTS (…)` for each foreign key that references `table`, or'ed; undefined when none does. */
+async function referencedSql(c: pg.ClientBase, table: string): Promise<string | undefined> {
+  const rows = await foreignKeysInto(c, table);
   if (rows.length === 0) return undefined;
   return rows
     .map(
       (r) =>
-        `EXISTS (SELECT 1 FROM ${q(r.child_schema)}.${q(r.child)} ref WHERE ${r.pairs
+        `EXISTS (SELECT 1 FROM ${q(r.childSchema)}.${q(r.child)} ref WHERE ${r.pairs
           .map(([childCol, parentCol]) => `ref.${q(childCol)} = ${q(table)}.${q(parentCol)}`)
           .join(' AND ')})`,
     )

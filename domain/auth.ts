@@ -23,6 +23,12 @@ export const PERMISSIONS = {
   syncStorageRules: ['operator', 'legal', 'admin'],
   /** Ask for a data subject's erasure (GDPR Art. 17), and see a tenant's erasure requests. */
   eraseSubject: ['operator', 'legal', 'admin'],
+  /** See a tenant's exports: when made, their counts and checksums, whether verified. */
+  readExports: ['operator', 'admin'],
+  /** Download a tenant's export decrypted: all of its data, so admins only, and audited. */
+  downloadExports: ['admin'],
+  /** Offboard a tenant (its data destroyed after a grace period), or cancel that within the grace period. */
+  offboardTenant: ['operator', 'admin'],
   /** Repairs outside the lifecycle, such as ending a wedged tenant workflow. */
   repair: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

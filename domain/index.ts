@@ -14,3 +14,5 @@ export * from './text.js';
 export * from './retention-run.js';
 export * from './keys.js';
 export * from './erasure.js';
+export * from './export.js';
+export * from './offboard.js';

@@ -12,12 +12,13 @@ export const OPERATION_KINDS = [
   'apply-retention',
   'sync-storage-rules',
   'erase-subject',
+  'offboard',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** Operations on an existing tenant that need nothing but its id. */
 export type TenantOperationKind = Exclude<
   OperationKind,
-  'onboard' | 'change-tier' | 'set-retention' | 'apply-retention' | 'erase-subject'
+  'onboard' | 'change-tier' | 'set-retention' | 'apply-retention' | 'erase-subject' | 'offboard'
 >;
 
 export const OPERATION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -65,6 +66,24 @@ export const OPERATION_STEPS = {
    * batches' evidence forwarded to the ledger, the request ended with its subject forgotten.
    */
   'erase-subject': ['check-holds', 'erase-primary', 'erase-standby', 'record-evidence', 'record-erasure'],
+  /**
+   * A tenant offboarded: access off, its data exported and the export verified, the grace period
+   * waited out (a durable timer; cancelling gives the tenant back), legal holds waited for, then
+   * past the point of no return: its data key destroyed, its data deleted in batches with their
+   * evidence, its stacks or pool partition removed, its record left as a tombstone.
+   */
+  offboard: [
+    'suspend-access',
+    'export',
+    'verify-export',
+    'grace-period',
+    'check-holds',
+    'shred-key',
+    'delete-data',
+    'record-evidence',
+    'remove-resources',
+    'tombstone',
+  ],
 } as const satisfies Record<OperationKind, readonly string[]>;
 
 export type StepName<K extends OperationKind = OperationKind> = (typeof OPERATION_STEPS)[K][number];
@@ -173,6 +192,8 @@ export interface OperationInputs {
   'sync-storage-rules': Record<never, never>;
   /** The erasure request (registry), which alone holds the subject: inputs land in histories. */
   'erase-subject': { erasureId: string };
+  /** Why, how many days of grace (the tier's when the API resolved none), and whether to export first. */
+  offboard: { reason: string; graceDays: number; export: boolean };
 }
 
 /** What a retention run asks of each tenant (docs/retention.md). */

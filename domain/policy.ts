@@ -17,6 +17,8 @@ export const TierPolicy = z.strictObject({
   }),
   backup: z.strictObject({ cadence: Duration, retentionDays: z.number().int().positive() }),
   apiQuota: z.strictObject({ requestsPerMinute: z.number().int().positive() }),
+  /** Days an offboarded tenant's data is kept (access off, export made) before it is destroyed. */
+  offboarding: z.strictObject({ graceDays: z.number().int().min(0).max(365) }).default({ graceDays: 30 }),
   /** What each tenant's database role may hold: its sessions at once. */
   database: z
     .strictObject({ connectionLimit: z.number().int().min(1).max(10_000) })

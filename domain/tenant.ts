@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { TenantOffboarding } from './offboard.js';
 import { recordWithKeys, StoredText } from './text.js';
 
 /** Tenant ids are slugs: they name workflows, database roles and stacks, so keep them boring. */
@@ -6,7 +7,18 @@ export const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]{2,39}$/;
 export const TenantId = z.string().regex(TENANT_ID_PATTERN, 'must match ^[a-z][a-z0-9-]{2,39}$');
 export type TenantId = z.infer<typeof TenantId>;
 
-export const TENANT_STATUSES = ['provisioning', 'active', 'suspended', 'failed'] as const;
+/**
+ * `offboarding`: access off, data kept until its grace period ends (or the offboarding is
+ * cancelled); `deleted`: a tombstone, the id reserved for good.
+ */
+export const TENANT_STATUSES = [
+  'provisioning',
+  'active',
+  'suspended',
+  'failed',
+  'offboarding',
+  'deleted',
+] as const;
 export const TenantStatus = z.enum(TENANT_STATUSES);
 export type TenantStatus = z.infer<typeof TenantStatus>;
 
@@ -121,6 +133,8 @@ export interface TenantRecord {
   readOnly?: { since: string; operationId: string };
   /** The tenant's own retention choices per data class, within its tier's bounds (domain/retention.ts). */
   retention?: TenantRetention;
+  /** While offboarding: why, by whom, when its data goes; once deleted, the tombstone (domain/offboard.ts). */
+  offboarding?: TenantOffboarding;
   /** The latest drift check of the tenant's stacks. */
   drift?: { checkedAt: string; operationId: string; resources: DriftedResource[] };
   createdAt: string;

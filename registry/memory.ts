@@ -20,6 +20,7 @@ import type {
   RetentionTenantPart,
   Role,
   StepProgress,
+  TenantExport,
   TenantKeyDestruction,
   TenantKeyInfo,
   TenantRecord,
@@ -42,12 +43,14 @@ import type {
   PlaceHold,
   AuditStore,
   ErasureStore,
+  ExportStore,
   IdempotencyBegin,
   IdempotencySettings,
   IdempotencyStore,
   OperationStore,
   Registry,
   RetentionRunStore,
+  NewExport,
   NewTenantKey,
   StoredTenantKey,
   TenantFilter,
@@ -494,6 +497,46 @@ class MemoryTenantKeyStore implements TenantKeyStore {
   }
 }
 
+class MemoryExportStore implements ExportStore {
+  /** In the order recorded. */
+  private readonly rows: TenantExport[] = [];
+
+  private find(tenantId: string, id: string) {
+    return this.rows.find((e) => e.tenantId === tenantId && e.id === id);
+  }
+
+  async record(exported: NewExport): Promise<TenantExport> {
+    const existing = this.rows.find((e) => e.id === exported.id);
+    if (existing && existing.tenantId !== exported.tenantId)
+      throw new Error(`export ${exported.id} exists, but not for tenant ${exported.tenantId}`);
+    if (existing) return copy(existing);
+    const stored: TenantExport = { ...copy(exported), createdAt: new Date(exported.createdAt).toISOString() };
+    this.rows.push(stored);
+    return copy(stored);
+  }
+
+  async get(tenantId: string, id: string): Promise<TenantExport | undefined> {
+    const row = this.find(tenantId, id);
+    return row && copy(row);
+  }
+
+  async list(tenantId: string): Promise<TenantExport[]> {
+    // Newest first; of two made at the same time, the one recorded later first (as Postgres orders them).
+    return this.rows
+      .map((e, seq) => ({ e, seq }))
+      .filter(({ e }) => e.tenantId === tenantId)
+      .sort((a, b) => b.e.createdAt.localeCompare(a.e.createdAt) || b.seq - a.seq)
+      .map(({ e }) => copy(e));
+  }
+
+  async markVerified(tenantId: string, id: string, at: string): Promise<TenantExport | undefined> {
+    const row = this.find(tenantId, id);
+    if (!row) return undefined;
+    row.verifiedAt ??= new Date(at).toISOString();
+    return copy(row);
+  }
+}
+
 class MemoryApiKeyStore implements ApiKeyStore {
   private readonly keys = new Map<string, ApiKeyRecord & { hash: string }>();
 
@@ -625,6 +668,7 @@ export class MemoryRegistry implements Registry {
   readonly retentionRuns = new MemoryRetentionRunStore();
   readonly erasures = new MemoryErasureStore(this.operations);
   readonly tenantKeys = new MemoryTenantKeyStore();
+  readonly exports = new MemoryExportStore();
   readonly apiKeys = new MemoryApiKeyStore();
   readonly idempotency: MemoryIdempotencyStore;
   /** Set to make ping() fail, as an unreachable server would. */

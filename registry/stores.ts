@@ -25,6 +25,7 @@ import type {
   TenantRecord,
   TenantKeyDestruction,
   TenantKeyInfo,
+  TenantExport,
   TenantStatus,
 } from '../domain/index.js';
 
@@ -239,6 +240,29 @@ export interface TenantKeyStore {
   destroy(tenantId: string, destroyedBy: string): Promise<TenantKeyDestruction>;
 }
 
+/** An export to record: as the registry will hold it, less its verification. */
+export type NewExport = Omit<TenantExport, 'verifiedAt'>;
+
+/**
+ * Tenants' exports (domain/export.ts): each recorded once its sealed archive is in place, and
+ * afterwards changed only by its first verification.
+ */
+export interface ExportStore {
+  /**
+   * Records an export; recording the same id again (a retried or re-run step) returns the export
+   * recorded first and changes nothing.
+   */
+  record(exported: NewExport): Promise<TenantExport>;
+  get(tenantId: string, id: string): Promise<TenantExport | undefined>;
+  /** A tenant's exports, newest first. */
+  list(tenantId: string): Promise<TenantExport[]>;
+  /**
+   * Notes that the export's counts and checksums matched at `at` (ISO); a later call keeps the
+   * first time. Undefined for an unknown export.
+   */
+  markVerified(tenantId: string, id: string, at: string): Promise<TenantExport | undefined>;
+}
+
 export interface ApiKeyStore {
   /** Creates a key and returns its secret; the secret is shown once and only its hash is kept. */
   create(input: {
@@ -304,6 +328,7 @@ export interface Registry {
   retentionRuns: RetentionRunStore;
   erasures: ErasureStore;
   tenantKeys: TenantKeyStore;
+  exports: ExportStore;
   apiKeys: ApiKeyStore;
   idempotency: IdempotencyStore;
   /** Applies pending migrations; safe from several processes at once. */

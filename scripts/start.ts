@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, PROJECT_ROOT } from '../config/index.js';
 import { resolveSecret } from '../config/secret.js';
+import { tenantKekFromSecret } from '../activities/keys/local-kek.js';
 import { connectRegistry } from '../registry/index.js';
 import { bootstrapAdminKey } from '../api/admin-key.js';
 import { startInfrastructure } from './servers/infrastructure.js';
@@ -165,7 +166,8 @@ async function main(): Promise<void> {
     LANDLORD_PARENT_PID: String(process.pid),
   };
   // Each process sees only the secrets its job uses.
-  const envOf = (kind: LandlordProcess) => childEnvironment(kind, process.env, infra.env, extra);
+  const provided = { ...infra.env, LANDLORD_TENANT_KEK: tenantKekFromSecret(secret) };
+  const envOf = (kind: LandlordProcess) => childEnvironment(kind, process.env, provided, extra);
   const processes = [
     landlordProcess('the lifecycle worker', 'worker', '../workers/lifecycle.ts', envOf('lifecycle')),
     landlordProcess(

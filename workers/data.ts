@@ -6,6 +6,7 @@ import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
 import { createDataActivities } from '../activities/data/index.js';
+import { localExportsRoot } from '../activities/data/export-archive.js';
 import type { DataActivities } from '../activities/data/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
 import { localKek, TenantKeyring, tenantKeyringFrom } from '../activities/keys/index.js';
@@ -37,6 +38,7 @@ export async function createDataWorker(deps: DataWorkerDeps): Promise<Worker> {
     secret: deps.secret,
     retention: deps.config.retention,
     objectsRoot: localObjectsRoot(deps.config.dataDir),
+    exportsRoot: localExportsRoot(deps.config.dataDir),
     keyring: deps.keyring ?? new TenantKeyring({ store: deps.store.tenantKeys, kek: localKek(deps.secret) }),
   });
   return Worker.create({

@@ -6,5 +6,6 @@ export { checkTenantDrift } from './check-tenant-drift.js';
 export { changeTenantTier } from './change-tenant-tier.js';
 export { applyRetention, setRetention } from './retention.js';
 export { eraseSubject } from './erase-subject.js';
+export { offboardTenant } from './offboard-tenant.js';
 export { retentionRun } from './retention-run.js';
 export { syncStorageRules } from './sync-storage-rules.js';

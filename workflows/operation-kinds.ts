@@ -23,6 +23,7 @@ import { changeTenantAccess } from './change-tenant-access.js';
 import { changeTenantTier } from './change-tenant-tier.js';
 import { checkTenantDrift } from './check-tenant-drift.js';
 import { eraseSubject } from './erase-subject.js';
+import { offboardTenant } from './offboard-tenant.js';
 import { onboardTenant } from './onboard-tenant.js';
 import { applyRetention, setRetention } from './retention.js';
 import { syncStorageRules } from './sync-storage-rules.js';
@@ -296,6 +297,38 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
       executeChild(eraseSubject, {
         ...childOptions(operation),
         args: [{ operation, tenant: facts.tenant!, dataQueue }],
+      }),
+  },
+  // A failed run after the shred leaves its tenant `offboarding`: a retry goes on from there.
+  offboard: {
+    from: ['active', 'suspended'],
+    to: 'deleted',
+    retryFrom: ['offboarding'],
+    verb: 'offboarded',
+    permission: 'offboardTenant',
+    steps: () => newSteps('offboard'),
+    input: (request) => ({ reason: request.reason, graceDays: request.graceDays, export: request.export }),
+    malformed: (request) =>
+      typeof request.reason !== 'string' ||
+      !Number.isInteger(request.graceDays) ||
+      request.graceDays < 0 ||
+      typeof request.export !== 'boolean'
+        ? 'an offboarding needs its reason, its days of grace and whether to export first'
+        : undefined,
+    refusal: onboarded,
+    run: (operation, { facts, tenantVersion, provisioningQueue, dataQueue }) =>
+      executeChild(offboardTenant, {
+        ...childOptions(operation),
+        args: [
+          {
+            operation,
+            tenant: facts.tenant!,
+            spec: facts.spec!,
+            tenantVersion,
+            provisioningQueue,
+            dataQueue,
+          },
+        ],
       }),
   },
 };

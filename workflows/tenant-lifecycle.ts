@@ -3,7 +3,14 @@
  * queue them, run them one at a time through the operation table (operation-kinds.ts), and record
  * every end. The workflow function (tenant.ts) only wires Temporal's handlers and loop to it.
  */
-import { ApplicationFailure, CancellationScope, isCancellation, patched, uuid4 } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  getExternalWorkflowHandle,
+  isCancellation,
+  patched,
+  uuid4,
+} from '@temporalio/workflow';
 import { findUnsafeText } from '../domain/unsafe-text.js';
 import type {
   Actor,
@@ -15,6 +22,7 @@ import type {
   TenantStatus,
 } from '../domain/index.js';
 import { registry } from './activities.js';
+import { legalHoldsChanged } from './definitions.js';
 import type { OperationRef, TenantView } from './definitions.js';
 import { kindOf, retryRefusal, statusAfter, transitionRefusal } from './operation-kinds.js';
 import type { TenantFacts } from './operation-kinds.js';
@@ -129,6 +137,19 @@ export class TenantLifecycle {
   legalHoldsChanged(): void {
     // Kept even with nothing parked yet: the running operation may park having read the holds before.
     this.holdsChanged = true;
+  }
+
+  /**
+   * Passes a hold's release on to the running operation, which may be waiting for holds in place
+   * (an offboarding past its grace period). One that has just ended misses nothing.
+   */
+  async passHoldsChangeOn(): Promise<void> {
+    if (!this.running) return;
+    try {
+      await getExternalWorkflowHandle(this.running.id).signal(legalHoldsChanged);
+    } catch {
+      // It ended meanwhile.
+    }
   }
 
   /** Milliseconds until the next parked operation is due, or undefined when none is parked. */

@@ -49,7 +49,10 @@ export async function tenantWorkflow(input: TenantWorkflowInput): Promise<void> 
     validator: (ref) => lifecycle.validateCancel(ref),
   });
   setHandler(tenantView, () => lifecycle.view());
-  setHandler(legalHoldsChanged, () => lifecycle.legalHoldsChanged());
+  setHandler(legalHoldsChanged, async () => {
+    lifecycle.legalHoldsChanged();
+    await lifecycle.passHoldsChangeOn();
+  });
 
   for (;;) {
     const ready = () => lifecycle.headReady || (lifecycle.idle && workflowInfo().continueAsNewSuggested);

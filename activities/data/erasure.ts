@@ -293,9 +293,13 @@ export function createErasureActivities({
                 entry: { ...entryOf(t.dataClass), database },
               });
               if (result.erased === 0) break;
+              // Erased rows no longer match: a batch short of its size took all that was left,
+              // so no empty batch is needed to prove it.
+              const short = result.erased < batchSize;
               batchSize = nextBatchSize(batchSize, result.lockMs, retention.lockBudgetMs);
               cursor.current = { target: t.name, batchSize };
               beat();
+              if (short) break;
             }
             if (t.erasure.mode === 'delete') {
               // Rows a batch left because others reference them: erasing them would cascade into

@@ -8,6 +8,9 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { LandlordError } from '../../domain/index.js';
 import { createErasureActivities } from './erasure.js';
+import { createExportActivities } from './export.js';
+import type { ExportDeps } from './export.js';
+import { createTenantDeletionActivities } from './offboard.js';
 import { createRetentionActivities } from './retention.js';
 import type { RetentionDeps } from './retention.js';
 import type { TenantKeyring } from '../keys/index.js';
@@ -77,11 +80,12 @@ async function connect(url: string): Promise<pg.Client> {
 }
 
 /**
- * Data activities: moving a tenant's rows into its silo, retention (./retention.ts) and erasure
- * (./erasure.ts), over the same deps; `keyring`: tenants' data keys, for what this queue seals or
- * HMACs.
+ * Data activities: moving a tenant's rows into its silo, retention (./retention.ts), erasure
+ * (./erasure.ts) and an offboarded tenant's deletion (./offboard.ts), over the same deps;
+ * `keyring`: tenants' data keys, for what this queue seals or HMACs; exports (./export.ts) are
+ * made with it into `exportsRoot`.
  */
-export function createDataActivities(deps: RetentionDeps & { keyring?: TenantKeyring }) {
+export function createDataActivities(deps: RetentionDeps & { keyring?: TenantKeyring } & ExportDeps) {
   const { directory, manifest, store, secret } = deps;
   // Never a superuser inside a database the tenant can log in to: the silo's owner role.
   const siloUrl = (tenantId: string, region: string) =>
@@ -107,6 +111,8 @@ export function createDataActivities(deps: RetentionDeps & { keyring?: TenantKey
   return {
     ...createRetentionActivities(deps),
     ...createErasureActivities(deps),
+    ...createExportActivities(deps),
+    ...createTenantDeletionActivities(deps),
     /**
      * Checks, before the tenant is frozen, that both databases answer and that every table of the
      * manifest has the same columns of the same types in both (a binary COPY needs that).

@@ -39,7 +39,7 @@ export function storePlacement(
 function tenantDatabaseOf(
   { directory, secret }: TenantDatabaseAccess,
   tenant: TenantPlacement,
-  purpose: 'retention' | 'erasure',
+  purpose: 'retention' | 'erasure' | 'offboarding' | 'export',
 ): { url: string; database: string } {
   if (!directory.regions.has(tenant.region))
     throw new LandlordError(
@@ -58,7 +58,7 @@ function tenantDatabaseOf(
 export async function withTenantDatabase<T>(
   access: TenantDatabaseAccess,
   tenant: TenantPlacement,
-  purpose: 'retention' | 'erasure',
+  purpose: 'retention' | 'erasure' | 'offboarding' | 'export',
   work: (c: pg.Client, database: string) => Promise<T>,
 ): Promise<T> {
   const { url, database } = tenantDatabaseOf(access, tenant, purpose);

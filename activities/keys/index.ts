@@ -4,12 +4,13 @@
  * holds no key material, wrapped or not.
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
+import { LandlordError } from '../../domain/index.js';
 import type { TenantKeyDestruction, TenantKeyInfo } from '../../domain/index.js';
 import type { TenantKeyStore } from '../../registry/index.js';
 import type { StepRef } from '../step-ref.js';
 import type { GcpKmsClient } from './gcp-kms-kek.js';
 import { keyEncryptionKeyFrom } from './key-encryption-key.js';
-import { localKek } from './local-kek.js';
+import { localKek, localKekFromKey } from './local-kek.js';
 import { TenantKeyring } from './tenant-keyring.js';
 
 export { keyEncryptionKeyFrom } from './key-encryption-key.js';
@@ -28,19 +29,26 @@ export async function tenantKeyringFrom({
   store,
   kmsKey,
   secret,
+  tenantKek,
   clients,
 }: {
   store: TenantKeyStore;
   kmsKey?: string;
-  secret: string;
+  /** The master secret, or (tenantKek) only the local KEK derived from it. */
+  secret?: string;
+  tenantKek?: string;
   clients?: { aws?: Pick<KMSClient, 'send'>; gcp?: GcpKmsClient };
 }): Promise<TenantKeyring> {
-  const kek = await keyEncryptionKeyFrom({
-    secret,
-    ...(kmsKey ? { kmsKey } : {}),
-    ...(clients ? { clients } : {}),
-  });
-  return new TenantKeyring({ store, kek, previous: kmsKey ? [localKek(secret)] : [] });
+  if (!secret && !tenantKek)
+    throw new LandlordError(
+      'Misconfigured',
+      'tenant data keys need the master secret or LANDLORD_TENANT_KEK',
+    );
+  const local = secret ? localKek(secret) : localKekFromKey(tenantKek!);
+  const kek = kmsKey
+    ? await keyEncryptionKeyFrom({ secret: secret ?? '', kmsKey, ...(clients ? { clients } : {}) })
+    : local;
+  return new TenantKeyring({ store, kek, previous: kmsKey ? [local] : [] });
 }
 
 interface TenantKeyInput {

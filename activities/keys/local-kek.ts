@@ -15,9 +15,27 @@ const TAG_BYTES = 16;
 const associatedData = ({ tenantId }: WrapContext) =>
   Buffer.from(`landlord tenant data key\0${tenantId}`, 'utf8');
 
+/**
+ * The key-encryption key derived from the master secret (base64url). A process that must open
+ * tenants' data keys and nothing else (the API serving export downloads) is given this instead of
+ * the master secret, from which database passwords are derived too.
+ */
+export function tenantKekFromSecret(secret: string): string {
+  return Buffer.from(
+    hkdfSync('sha256', secret, 'landlord tenant keys', 'key-encryption key v1', 32),
+  ).toString('base64url');
+}
+
 /** The KEK derived from the master secret; its id names a fingerprint of it, never the key. */
 export function localKek(secret: string): KeyEncryptionKey {
-  const kek = Buffer.from(hkdfSync('sha256', secret, 'landlord tenant keys', 'key-encryption key v1', 32));
+  return localKekFromKey(tenantKekFromSecret(secret));
+}
+
+/** The KEK from its own value (tenantKekFromSecret's), as a process without the master secret has it. */
+export function localKekFromKey(material: string): KeyEncryptionKey {
+  const kek = Buffer.from(material, 'base64url');
+  if (kek.length !== 32)
+    throw new LandlordError('Misconfigured', 'LANDLORD_TENANT_KEK must be 32 bytes, base64url-encoded');
   const fingerprint = createHmac('sha256', kek).update('landlord kek fingerprint').digest('hex').slice(0, 16);
   const id = `local:${fingerprint}`;
   return {

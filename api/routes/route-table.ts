@@ -2,6 +2,8 @@ import type { RouteDefinition } from '../route.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { erasureRoutes } from './erasure-routes.js';
+import { exportRoutes } from './export-routes.js';
+import { offboardRoutes } from './offboard-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
 import { legalHoldRoutes } from './legal-hold-routes.js';
 import { operationRoutes } from './operation-routes.js';
@@ -20,4 +22,6 @@ export const routeTable: readonly RouteDefinition[] = [
   ...legalHoldRoutes,
   ...retentionRoutes,
   ...erasureRoutes,
+  ...exportRoutes,
+  ...offboardRoutes,
 ];

@@ -102,8 +102,14 @@ export const tenantRoutes: RouteDefinition[] = [
       }
       const spec = tenantSpecFrom(body, id);
       checkPlacement(deps.catalog, spec);
-      if (await deps.store.tenants.get(id))
-        throw new LandlordError('TenantExists', `tenant "${id}" already exists`);
+      const existing = await deps.store.tenants.get(id);
+      if (existing?.status === 'deleted')
+        throw new LandlordError(
+          'TenantExists',
+          `tenant "${id}" was offboarded and deleted at ${existing.offboarding?.deletedAt ?? existing.updatedAt} ` +
+            `(operation ${existing.offboarding?.operationId ?? 'unknown'}); its tombstone keeps the id reserved`,
+        );
+      if (existing) throw new LandlordError('TenantExists', `tenant "${id}" already exists`);
       return acceptedOperation(await deps.lifecycle.createTenant(spec, actor));
     },
   }),

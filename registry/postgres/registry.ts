@@ -10,6 +10,7 @@ import type { IdempotencySettings, Registry } from '../stores.js';
 import { PostgresApiKeyStore } from './api-keys.js';
 import { PostgresAuditStore } from './audit.js';
 import { PostgresErasureStore } from './erasures.js';
+import { PostgresExportStore } from './exports.js';
 import { PostgresIdempotencyStore } from './idempotency.js';
 import { PostgresLedgerStore } from './ledger.js';
 import { PostgresLegalHoldStore } from './legal-holds.js';
@@ -30,6 +31,7 @@ export class PostgresRegistry implements Registry {
   readonly retentionRuns: PostgresRetentionRunStore;
   readonly erasures: PostgresErasureStore;
   readonly tenantKeys: PostgresTenantKeyStore;
+  readonly exports: PostgresExportStore;
   readonly apiKeys: PostgresApiKeyStore;
   readonly idempotency: PostgresIdempotencyStore;
 
@@ -50,6 +52,7 @@ export class PostgresRegistry implements Registry {
     this.retentionRuns = new PostgresRetentionRunStore(pool);
     this.erasures = new PostgresErasureStore(pool);
     this.tenantKeys = new PostgresTenantKeyStore(pool);
+    this.exports = new PostgresExportStore(pool);
     this.apiKeys = new PostgresApiKeyStore(pool);
     this.idempotency = new PostgresIdempotencyStore(pool, idempotency);
   }

@@ -58,6 +58,7 @@ export function tenantFromRow(r: Row): TenantRecord {
     ...(r.read_only ? { readOnly: r.read_only as TenantRecord['readOnly'] } : {}),
     ...(r.drift ? { drift: r.drift as TenantRecord['drift'] } : {}),
     ...(r.retention ? { retention: r.retention as TenantRecord['retention'] } : {}),
+    ...(r.offboarding ? { offboarding: r.offboarding as TenantRecord['offboarding'] } : {}),
     createdAt: iso(r.created_at as Date)!,
     updatedAt: iso(r.updated_at as Date)!,
     version: Number(r.version),

@@ -6,7 +6,8 @@
  * migrates, and every query runs as the database's runtime role: no superuser, no owner, no
  * member of any role, and on the ledger, the audit trail and the erasure list only SELECT and INSERT; on legal holds
  * SELECT, INSERT and an UPDATE of the release columns alone; on tenant keys SELECT, INSERT and
- * an UPDATE of the columns their destruction sets alone.
+ * an UPDATE of the columns their destruction sets alone; on tenant exports SELECT, INSERT and an
+ * UPDATE of their verification time alone.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -23,6 +24,8 @@ const APPEND_ONLY = ['ledger_records', 'audit_events', 'erasure_list'];
 const HOLD_RELEASE_COLUMNS = ['released_at', 'released_by', 'release_reason'];
 /** What a tenant key's destruction sets; nothing else of a key ever changes. */
 const KEY_DESTRUCTION_COLUMNS = ['wrapped_key', 'destroyed_at', 'destroyed_by'];
+/** What an export's verification sets; nothing else of an export ever changes. */
+const EXPORT_VERIFICATION_COLUMNS = ['verified_at'];
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
@@ -197,7 +200,9 @@ export async function ensureRuntimeRole(owner: pg.ClientBase, ownerUrl: string):
           ? `SELECT, INSERT, UPDATE (${HOLD_RELEASE_COLUMNS.join(', ')})`
           : name === 'tenant_keys'
             ? `SELECT, INSERT, UPDATE (${KEY_DESTRUCTION_COLUMNS.join(', ')})`
-            : 'SELECT, INSERT, UPDATE, DELETE';
+            : name === 'tenant_exports'
+              ? `SELECT, INSERT, UPDATE (${EXPORT_VERIFICATION_COLUMNS.join(', ')})`
+              : 'SELECT, INSERT, UPDATE, DELETE';
       await owner.query(`GRANT ${rights} ON ${q(schema)}.${q(name)} TO ${q(role)}`);
     }
     await owner.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${q(schema)} TO ${q(role)}`);

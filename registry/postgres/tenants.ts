@@ -10,14 +10,15 @@ export class PostgresTenantStore implements TenantStore {
   async upsert(t: TenantRecord): Promise<void> {
     await this.pool.query(
       `INSERT INTO tenants (id, name, tier, region, dr_region, residency, deployment_model, status, status_reason,
-         admin_email, features, labels, resources, created_at, updated_at, version, drift, read_only, retention)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
+         admin_email, features, labels, resources, created_at, updated_at, version, drift, read_only, retention,
+         offboarding)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, tier = EXCLUDED.tier, region = EXCLUDED.region,
          dr_region = EXCLUDED.dr_region, residency = EXCLUDED.residency, deployment_model = EXCLUDED.deployment_model,
          status = EXCLUDED.status, status_reason = EXCLUDED.status_reason, admin_email = EXCLUDED.admin_email,
          features = EXCLUDED.features, labels = EXCLUDED.labels, resources = EXCLUDED.resources,
          updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, drift = EXCLUDED.drift,
-         read_only = EXCLUDED.read_only, retention = EXCLUDED.retention
+         read_only = EXCLUDED.read_only, retention = EXCLUDED.retention, offboarding = EXCLUDED.offboarding
        WHERE tenants.version < EXCLUDED.version`,
       [
         t.id,
@@ -39,6 +40,7 @@ export class PostgresTenantStore implements TenantStore {
         t.drift ? JSON.stringify(t.drift) : null,
         t.readOnly ? JSON.stringify(t.readOnly) : null,
         t.retention ? JSON.stringify(t.retention) : null,
+        t.offboarding ? JSON.stringify(t.offboarding) : null,
       ],
     );
   }

@@ -2,8 +2,9 @@
  * What each process `npm start` starts may see of the environment: everything but secrets, and of
  * the secrets only those its job uses. A secret is one of Landlord's own, a region server's URL, or
  * anything named like a credential (`*PASSWORD*`, `*TOKEN*`, `*SECRET*`, …). The API answers HTTP:
- * it needs the registry and Temporal, never the master secret, the region servers' superuser URLs
- * or the admin key (which `npm start` has already made an API key of).
+ * it needs the registry, Temporal and (to open exports) the tenants' key-encryption key, never the
+ * master secret, the region servers' superuser URLs or the admin key (which `npm start` has already
+ * made an API key of).
  */
 export type LandlordProcess = 'lifecycle' | 'provisioning' | 'data' | 'api';
 
@@ -11,6 +12,8 @@ export type LandlordProcess = 'lifecycle' | 'provisioning' | 'data' | 'api';
 const REGISTRY = ['LANDLORD_REGISTRY_URL'];
 const TEMPORAL = ['LANDLORD_TEMPORAL_API_KEY'];
 const MASTER = ['LANDLORD_SECRET'];
+/** The tenants' key-encryption key alone: opens exports, derives no password. */
+const TENANT_KEK = ['LANDLORD_TENANT_KEK'];
 const ADMIN = ['LANDLORD_ADMIN_KEY'];
 const WEBHOOKS = ['LANDLORD_WEBHOOK_SECRET'];
 /**
@@ -23,7 +26,7 @@ const REGION_URL = /^LANDLORD_REGION_[A-Z0-9_]+_URL$/;
 const CREDENTIAL_NAME =
   /(SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|CREDENTIAL|API_?KEY|ACCESS_KEY|PRIVATE_KEY)/i;
 
-const SECRETS = [...REGISTRY, ...TEMPORAL, ...MASTER, ...ADMIN, ...WEBHOOKS];
+const SECRETS = [...REGISTRY, ...TEMPORAL, ...MASTER, ...TENANT_KEK, ...ADMIN, ...WEBHOOKS];
 
 /** The secrets each process is given; `regions`: the superuser URLs of the region servers. */
 const NEEDS: Record<LandlordProcess, { names: string[]; regions: boolean }> = {
@@ -33,7 +36,8 @@ const NEEDS: Record<LandlordProcess, { names: string[]; regions: boolean }> = {
   provisioning: { names: [...REGISTRY, ...TEMPORAL, ...MASTER], regions: true },
   // Silo owners' passwords (derived from the master secret), the region servers.
   data: { names: [...REGISTRY, ...TEMPORAL, ...MASTER], regions: true },
-  api: { names: [...REGISTRY, ...TEMPORAL], regions: false },
+  // Export downloads open tenants' keys: the KEK alone, not the master secret.
+  api: { names: [...REGISTRY, ...TEMPORAL, ...TENANT_KEK], regions: false },
 };
 
 function isSecret(name: string): boolean {

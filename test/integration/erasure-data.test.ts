@@ -651,7 +651,7 @@ describe('erasing a data subject in a tenant store', () => {
         );
         return rows.map((r) => r.indexdef.replace(/^.* USING /, ''));
       });
-    const expected = ['btree (tenant_id, actor_id)', 'btree (tenant_id, author_id)'];
+    const expected = ['btree (tenant_id, actor_id, id)', 'btree (tenant_id, author_id, id)'];
     expect(await indexes(poolUrl())).toEqual(expected);
     // A database migrated before 002 existed (001 only), brought up to date as a worker's start does.
     const database = `erasure_migrate_${randomBytes(3).toString('hex')}`;

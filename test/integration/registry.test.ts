@@ -95,7 +95,7 @@ describe('the role Landlord runs the registry as', () => {
         tenantId: 'acme',
         detail: {},
       });
-      for (const table of ['ledger_records', 'audit_events', 'legal_holds', 'tenant_keys'])
+      for (const table of ['ledger_records', 'audit_events', 'legal_holds', 'tenant_keys', 'tenant_exports'])
         for (const sql of REFUSED_TO_THE_RUNTIME_ROLE(table))
           await expect(registry.pool.query(sql), sql).rejects.toThrow(
             /permission denied|must be (the )?owner/,
@@ -270,6 +270,38 @@ describe('tenant keys in Postgres', () => {
         pool.query(`UPDATE tenant_keys SET wrapped_key = 'AAAA', destroyed_at = NULL, destroyed_by = NULL`),
       ).rejects.toThrow(/only by its destruction/);
       expect(await keyring.destroy('acme', 'key_admin')).toBe('already');
+    });
+  });
+});
+
+describe('tenant exports in Postgres', () => {
+  it('change only by their first verification, whatever role asks', async () => {
+    await withFreshRegistry('registry_exports', async (registry, owner) => {
+      const exported = await registry.exports.record({
+        id: 'export_0a1b2c3d4e5f6071',
+        tenantId: 'acme',
+        operationId: 'offboard-acme-1',
+        createdAt: '2026-03-01T10:00:00.000Z',
+        keyId: 'tkey_0a1b2c3d4e5f60718293',
+        format: 'tar+jsonl',
+        bytes: 4096,
+        sha256: 'ab'.repeat(32),
+        schemaVersion: '002_subject_indexes',
+        tables: [{ name: 'app_users', rows: 3, sha256: 'cd'.repeat(32) }],
+      });
+      // The runtime role sets the verification alone; the owner (a superuser here) no more than that.
+      await expect(
+        registry.pool.query(`UPDATE tenant_exports SET sha256 = $1`, ['00'.repeat(32)]),
+      ).rejects.toThrow(/permission denied/);
+      await expect(owner.query(`UPDATE tenant_exports SET bytes = 1`)).rejects.toThrow(/first verification/);
+      await registry.exports.markVerified('acme', exported.id, '2026-03-01T11:00:00.000Z');
+      await expect(owner.query(`UPDATE tenant_exports SET verified_at = '2030-01-01'`)).rejects.toThrow(
+        /first verification/,
+      );
+      expect(await registry.exports.get('acme', exported.id)).toEqual({
+        ...exported,
+        verifiedAt: '2026-03-01T11:00:00.000Z',
+      });
     });
   });
 });

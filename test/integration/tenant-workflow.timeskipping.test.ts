@@ -12,7 +12,9 @@ import { loadConfig } from '../../config/index.js';
 import { checkPlacement } from '../../domain/index.js';
 import type {
   Actor,
+  LegalHold,
   OperationSnapshot,
+  TenantExport,
   TenantOperationKind,
   TenantRecord,
   TenantSpec,
@@ -21,7 +23,12 @@ import { installQuietRuntime, WORKFLOWS_PATH } from '../../workers/lifecycle.js'
 import type { LifecycleActivities } from '../../workers/lifecycle.js';
 import type { RetentionRunActivities } from '../../activities/retention-runs/index.js';
 import type { DataActivities } from '../../activities/data/index.js';
-import { requestOperation, tenantWorkflowId } from '../../workflows/definitions.js';
+import {
+  cancelOperation,
+  legalHoldsChanged,
+  requestOperation,
+  tenantWorkflowId,
+} from '../../workflows/definitions.js';
 import type { tenantWorkflow } from '../../workflows/tenant.js';
 import { uniqueTenantId } from '../support/harness.js';
 
@@ -48,6 +55,14 @@ class InMemoryRegistry {
   readonly keys = new Set<string>();
   /** How often each tenant's erasure looked at its holds. */
   readonly erasureLooks = new Map<string, number>();
+  /** Each tenant's partition, and whether its role may log in. */
+  readonly partitions = new Set<string>();
+  readonly logins = new Map<string, boolean>();
+  /** Legal holds in force, per tenant. */
+  readonly holds = new Map<string, LegalHold[]>();
+  /** Tenants exported, and tenants whose data the final deletion removed. */
+  readonly exported = new Set<string>();
+  readonly deleted = new Set<string>();
 
   operationsOf(tenantId: string): OperationSnapshot[] {
     return [...this.operations.values()].filter((o) => o.tenantId === tenantId);
@@ -76,12 +91,32 @@ const refusedDeliveries = new Map<string, number>();
  * are tested on the real stack (retention.test.ts), erasure's data plane in erasure-data.test.ts.
  */
 type TenantActivities = Omit<LifecycleActivities, keyof RetentionRunActivities | 'checkTenantRetention'> &
-  Pick<DataActivities, 'eraseSubjectData' | 'forwardDeletionEvidence'>;
+  Pick<
+    DataActivities,
+    | 'eraseSubjectData'
+    | 'forwardDeletionEvidence'
+    | 'exportTenantData'
+    | 'verifyTenantExport'
+    | 'deleteTenantData'
+  >;
+
+/** What an export of `tenantId` made by `operationId` records. */
+const fakeExport = (tenantId: string, operationId: string): TenantExport => ({
+  id: `export_${operationId.slice(-16).padStart(16, '0')}`,
+  tenantId,
+  operationId,
+  createdAt: new Date().toISOString(),
+  keyId: `key-${tenantId}`,
+  format: 'tar+jsonl',
+  bytes: 1,
+  sha256: '0'.repeat(64),
+  schemaVersion: '002_subject_indexes',
+  tables: [],
+});
 
 function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>): TenantActivities {
   const receiverDownSince = new Map<string, number>();
-  const partitions = new Set<string>();
-  const logins = new Map<string, boolean>();
+  const { partitions, logins } = registry;
   /** When each tenant's erasure hold ends (workflow time), from the first look. */
   const holdEnds = new Map<string, number>();
   const workflowNow = () => Context.current().info.currentAttemptScheduledTimestampMs;
@@ -124,6 +159,22 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
     async forwardDeletionEvidence() {
       return 1;
     },
+    async exportTenantData({ operationId, tenant }) {
+      registry.exported.add(tenant.id);
+      return fakeExport(tenant.id, operationId);
+    },
+    async verifyTenantExport({ tenant, exportId }) {
+      return { ...fakeExport(tenant.id, 'op'), id: exportId, verifiedAt: new Date().toISOString() };
+    },
+    async deleteTenantData({ tenant, store }) {
+      const held = (registry.holds.get(tenant.id) ?? []).map((h) => h.id);
+      if (held.length > 0) return { blockedBy: held, counts: [] };
+      registry.deleted.add(tenant.id);
+      return {
+        blockedBy: [],
+        counts: [{ store, region: tenant.region, target: 'app_users', unit: 'rows', count: 2 }],
+      };
+    },
     async projectTenant(record) {
       const stored = registry.tenants.get(record.id);
       if (!stored || stored.version < record.version) registry.tenants.set(record.id, record);
@@ -132,8 +183,8 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
       const stored = registry.operations.get(snapshot.id);
       if (!stored || stored.version < snapshot.version) registry.operations.set(snapshot.id, snapshot);
     },
-    async activeLegalHolds() {
-      return [];
+    async activeLegalHolds(tenantId) {
+      return registry.holds.get(tenantId) ?? [];
     },
     async appendAudit(event) {
       registry.audit.push({
@@ -391,5 +442,118 @@ describe('tenant workflow with skipped time', () => {
     // It looked at its holds hourly at most, not in a busy loop.
     expect(registry.erasureLooks.get(id)).toBeGreaterThanOrEqual(2);
     expect(registry.erasureLooks.get(id)).toBeLessThanOrEqual(7 * 24 + 2);
+  });
+
+  function offboard(id: string, graceDays: number): Promise<OperationSnapshot> {
+    return env.client.workflow.getHandle(tenantWorkflowId(id)).executeUpdate(requestOperation, {
+      args: [{ kind: 'offboard', actor, reason: 'contract ended', graceDays, export: true }],
+    });
+  }
+
+  it('offboards a tenant after a 30-day grace period: export first, key destroyed before the data, tombstone last', async () => {
+    const id = uniqueTenantId('leaving');
+    expect(await ended((await onboard(id)).id)).toMatchObject({ status: 'succeeded' });
+    const op = await offboard(id, 30);
+    for (let look = 0; registry.operations.get(op.id)?.steps[3]?.status !== 'running'; look++) {
+      if (look > 500) throw new Error(JSON.stringify(registry.operations.get(op.id)));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // In its grace period: access off, exported, data and key still there.
+    expect(registry.tenants.get(id)).toMatchObject({
+      status: 'offboarding',
+      offboarding: { operationId: op.id },
+    });
+    expect(registry.logins.get(id)).toBe(false);
+    expect(registry.exported.has(id)).toBe(true);
+    expect(registry.keys.has(id)).toBe(true);
+    expect(registry.deleted.has(id)).toBe(false);
+
+    const done = await ended(op.id, () => env.sleep('1d'));
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.steps.map((s) => [s.name, s.status])).toEqual([
+      ['suspend-access', 'succeeded'],
+      ['export', 'succeeded'],
+      ['verify-export', 'succeeded'],
+      ['grace-period', 'succeeded'],
+      ['check-holds', 'succeeded'],
+      ['shred-key', 'succeeded'],
+      ['delete-data', 'succeeded'],
+      ['record-evidence', 'succeeded'],
+      ['remove-resources', 'succeeded'],
+      ['tombstone', 'succeeded'],
+    ]);
+    const grace = done.steps[3]!;
+    expect(Date.parse(grace.finishedAt!) - Date.parse(done.createdAt)).toBeGreaterThanOrEqual(
+      30 * 24 * 60 * MINUTE,
+    );
+    expect(registry.keys.has(id)).toBe(false);
+    expect(registry.deleted.has(id)).toBe(true);
+    expect(registry.partitions.has(id)).toBe(false);
+    expect(registry.tenants.get(id)).toMatchObject({
+      status: 'deleted',
+      offboarding: { deleted: [{ target: 'app_users', count: 2 }] },
+    });
+    // The id stays taken.
+    const again = await onboard(id).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect((again as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'InvalidTransition' });
+  });
+
+  it('gives a tenant back whole when its offboarding is cancelled in the grace period', async () => {
+    const id = uniqueTenantId('staying');
+    expect(await ended((await onboard(id)).id)).toMatchObject({ status: 'succeeded' });
+    const op = await offboard(id, 30);
+    await ended(op.id, async () => {
+      if (registry.operations.get(op.id)?.steps[3]?.status === 'running') {
+        await env.client.workflow
+          .getHandle(tenantWorkflowId(id))
+          .executeUpdate(cancelOperation, { args: [{ operationId: op.id, actor }] });
+      }
+      await env.sleep('1h');
+    });
+    const cancelled = registry.operations.get(op.id)!;
+    expect(cancelled).toMatchObject({ status: 'cancelled', error: { type: 'OperationCancelled' } });
+    expect(cancelled.steps[0]).toMatchObject({ name: 'suspend-access', status: 'compensated' });
+    expect(registry.tenants.get(id)?.status).toBe('active');
+    expect(registry.tenants.get(id)).not.toHaveProperty('offboarding');
+    expect(registry.logins.get(id)).toBe(true);
+    expect(registry.keys.has(id)).toBe(true);
+    expect(registry.deleted.has(id)).toBe(false);
+    expect(registry.partitions.has(id)).toBe(true);
+    // And it takes operations again.
+    const suspend = await requestTenantOperation(id, 'suspend');
+    expect(await ended(suspend.id)).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('waits past the grace period while a legal hold is in force, and deletes once it is released', async () => {
+    const id = uniqueTenantId('held');
+    expect(await ended((await onboard(id)).id)).toMatchObject({ status: 'succeeded' });
+    const hold: LegalHold = {
+      id: 'hold_00000000000000aa',
+      tenantId: id,
+      reason: 'litigation',
+      createdAt: new Date().toISOString(),
+      createdBy: 'key_legal',
+    };
+    registry.holds.set(id, [hold]);
+    const op = await offboard(id, 1);
+    await ended(op.id, async () => {
+      const step = registry.operations.get(op.id)?.steps.find((s) => s.name === 'check-holds');
+      if (step?.status === 'blocked-by-hold' && registry.holds.has(id)) {
+        expect(registry.keys.has(id)).toBe(true);
+        expect(registry.deleted.has(id)).toBe(false);
+        await env.sleep('10d');
+        // Still waiting, ten days on.
+        expect(registry.operations.get(op.id)?.status).toBe('running');
+        registry.holds.delete(id);
+        await env.client.workflow.getHandle(tenantWorkflowId(id)).signal(legalHoldsChanged);
+      }
+      await env.sleep('1h');
+    });
+    expect(registry.operations.get(op.id)).toMatchObject({ status: 'succeeded' });
+    expect(registry.deleted.has(id)).toBe(true);
+    expect(registry.tenants.get(id)?.status).toBe('deleted');
   });
 });

@@ -19,6 +19,10 @@ import { PoolDirectory } from '../../activities/pool/directory.js';
 import { connectRegistry } from '../../registry/index.js';
 import type { PostgresRegistry } from '../../registry/index.js';
 import { TemporalLifecycleClient } from '../../client/temporal-lifecycle.js';
+import { openExportArchive } from '../../activities/data/export.js';
+import { localExportsRoot } from '../../activities/data/export-archive.js';
+import { tenantKeyringFrom } from '../../activities/keys/index.js';
+import { tenantKekFromSecret } from '../../activities/keys/local-kek.js';
 import { createApp } from '../../api/app.js';
 import { listen } from '../../api/serve.js';
 import { bootstrapAdminKey } from '../../api/admin-key.js';
@@ -227,6 +231,18 @@ export class Harness {
       catalog: this.config.catalog,
       retention: this.config.retention,
       logger: pino({ level: 'silent' }),
+      // As npm start gives the API: the tenants' key-encryption key alone, not the master secret.
+      exportArchives: {
+        open: async (exported) =>
+          openExportArchive({
+            keyring: await tenantKeyringFrom({
+              store: this.store.tenantKeys,
+              tenantKek: tenantKekFromSecret(testStack().secret),
+            }),
+            exportsRoot: localExportsRoot(this.config.dataDir),
+            export: exported,
+          }),
+      },
     });
     this.server = await listen(app, 0, '127.0.0.1');
     this.baseUrl = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;

@@ -551,6 +551,50 @@ export function registryContract(name: string, make: MakeRegistry): void {
       expect(await registry.tenantKeys.get(tenantId)).not.toHaveProperty('wrapped');
     });
 
+    it('records each export once, lists a tenant’s newest first, and notes its first verification', async () => {
+      const [tenantId, other] = [`exported-${suffix()}`, `exported-${suffix()}`];
+      const exportOf = (id: string, createdAt: string, of = tenantId) => ({
+        id,
+        tenantId: of,
+        operationId: `offboard-${of}-1`,
+        createdAt,
+        keyId: 'tkey_0a1b2c3d4e5f60718293',
+        format: 'tar+jsonl' as const,
+        bytes: 4096,
+        sha256: 'ab'.repeat(32),
+        schemaVersion: '002_subject_indexes',
+        tables: [
+          { name: 'app_users', rows: 3, sha256: 'cd'.repeat(32) },
+          { name: 'projects', rows: 0, sha256: 'ef'.repeat(32) },
+        ],
+      });
+      const older = exportOf(`export_${randomBytes(8).toString('hex')}`, '2026-03-01T10:00:00.000Z');
+      const newer = exportOf(`export_${randomBytes(8).toString('hex')}`, '2026-03-02T10:00:00.000Z');
+      expect(await registry.exports.record(older)).toEqual(older);
+      expect(await registry.exports.record(newer)).toEqual(newer);
+      // A retried step records the same id again: the first record stands, whatever the second says.
+      expect(await registry.exports.record({ ...older, bytes: 1, sha256: '00'.repeat(32) })).toEqual(older);
+      await registry.exports.record(
+        exportOf(`export_${randomBytes(8).toString('hex')}`, older.createdAt, other),
+      );
+      expect(await registry.exports.list(tenantId)).toEqual([newer, older]);
+      expect(await registry.exports.get(tenantId, older.id)).toEqual(older);
+      expect(await registry.exports.get(other, older.id)).toBeUndefined();
+      expect(await registry.exports.list(`nobody-${suffix()}`)).toEqual([]);
+
+      const verified = await registry.exports.markVerified(tenantId, older.id, '2026-03-01T11:00:00.000Z');
+      expect(verified).toEqual({ ...older, verifiedAt: '2026-03-01T11:00:00.000Z' });
+      // Verified again (a retried check): the first time stands.
+      expect(await registry.exports.markVerified(tenantId, older.id, '2026-03-05T00:00:00.000Z')).toEqual(
+        verified,
+      );
+      expect(await registry.exports.get(tenantId, older.id)).toEqual(verified);
+      expect(
+        await registry.exports.markVerified(other, newer.id, '2026-03-05T00:00:00.000Z'),
+      ).toBeUndefined();
+      expect(await registry.exports.get(tenantId, newer.id)).toEqual(newer);
+    });
+
     it('answers a ping', async () => {
       await expect(registry.ping()).resolves.toBeUndefined();
     });

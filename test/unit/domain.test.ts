@@ -43,6 +43,7 @@ const tier = (id: string, overrides: Partial<TierPolicy> = {}): TierPolicy => ({
   dr: { enabled: false, rpo: '1h', rto: '4h' },
   backup: { cadence: '24h', retentionDays: 7 },
   apiQuota: { requestsPerMinute: 100 },
+  offboarding: { graceDays: 30 },
   database: { connectionLimit: 10 },
   ...overrides,
 });

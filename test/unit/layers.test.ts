@@ -36,6 +36,7 @@ describe('layers', () => {
     ['pulumi/local/probe.ts', value('../../activities/pool/index.js')],
     ['pulumi/probe.ts', value('../registry/index.js')],
     ['api/routes/probe.ts', value('../../activities/pool/index.js')],
+    ['api/probe.ts', value('../activities/keys/index.js')],
     ['api/routes/probe.ts', value('../../config/index.js')],
     ['api/probe.ts', value('../workflows/tenant.js')],
     ['activities/pool/probe.ts', value('../../api/app.js')],
@@ -57,6 +58,7 @@ describe('layers', () => {
     ['activities/pool/probe.ts', value('../../dataplane/connection.js')],
     ['api/routes/probe.ts', value('../../registry/index.js')],
     ['api/main.ts', value('../config/index.js')],
+    ['api/main.ts', value('../activities/keys/index.js')],
     ['workers/probe.ts', value('../activities/pool/index.js')],
     ['scripts/probe.ts', value('../activities/pool/index.js')],
   ])('allows in %s: %s', async (file, code) => {

@@ -34,6 +34,7 @@ describe('the operation table', () => {
       'apply-retention': ['post', '/v1/retention/runs'],
       'sync-storage-rules': ['post', '/v1/tenants/{id}/storage-rules'],
       'erase-subject': ['post', '/v1/tenants/{id}/erasures'],
+      offboard: ['post', '/v1/tenants/{id}/offboard'],
     };
     for (const kind of KINDS) {
       const [method, path] = routeOf[kind];

@@ -4,6 +4,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { MemoryRegistry } from '../../../registry/index.js';
 import { createApp } from '../../../api/app.js';
+import type { ExportArchiveReader } from '../../../api/route.js';
 import { listen } from '../../../api/serve.js';
 import { loadConfig } from '../../../config/index.js';
 import type { PolicyCatalog, Role } from '../../../domain/index.js';
@@ -29,8 +30,13 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
+/** What a test may add to the API: an export reader over the harness's registry. */
+export interface ApiHarnessOptions {
+  exportArchives?: (store: MemoryRegistry) => ExportArchiveReader;
+}
+
 /** Serves the API on a free loopback port over a fresh in-memory registry. */
-export async function startApiHarness(): Promise<ApiHarness> {
+export async function startApiHarness({ exportArchives }: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s();
@@ -43,7 +49,15 @@ export async function startApiHarness(): Promise<ApiHarness> {
     const metrics = new MetricsRegistry();
     const logLines: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
-    const app = createApp({ store, lifecycle, catalog, retention, logger, metrics });
+    const app = createApp({
+      store,
+      lifecycle,
+      catalog,
+      retention,
+      logger,
+      metrics,
+      ...(exportArchives ? { exportArchives: exportArchives(store) } : {}),
+    });
     const server = await listen(app, 0, '127.0.0.1', { requestTimeoutMs: REQUEST_TIMEOUT_MS });
     stops.push(
       () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
@@ -74,10 +88,10 @@ export async function startApiHarness(): Promise<ApiHarness> {
  * Starts an API harness before the file's tests and stops it after them; the getter returns it.
  * What every API test file begins with.
  */
-export function useApiHarness(): () => ApiHarness {
+export function useApiHarness(options: ApiHarnessOptions = {}): () => ApiHarness {
   let api: ApiHarness | undefined;
   beforeAll(async () => {
-    api = await startApiHarness();
+    api = await startApiHarness(options);
   }, 120_000);
   afterAll(async () => {
     await api?.stop();

@@ -27,6 +27,7 @@ export interface LifecycleCall {
     | 'startRetentionRun'
     | 'changeRetentionSchedule'
     | 'eraseSubject'
+    | 'offboardTenant'
     | 'legalHoldsChanged';
   tenantId: string;
   operationId?: string;
@@ -97,6 +98,36 @@ export class FakeLifecycle implements LifecycleClient {
     if (refusal || !tenant)
       throw new LandlordError('InvalidTransition', refusal ?? 'the tenant does not exist');
     return this.record(tenantId, 'erase-subject', actor, { erasureId });
+  }
+
+  /** Refuses as the workflow would; an accepted offboarding shows the tenant offboarding and stays running. */
+  async offboardTenant(
+    tenantId: string,
+    request: { reason: string; graceDays: number; export: boolean },
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    this.calls.push({ method: 'offboardTenant', tenantId, kind: 'offboard', actor });
+    if (this.operationsUnavailable)
+      throw new LandlordError('ServiceUnavailable', 'Temporal did not answer in time; try again');
+    const tenant = await this.store.tenants.get(tenantId);
+    const refusal = transitionRefusal('offboard', tenant?.status ?? 'absent');
+    if (refusal || !tenant)
+      throw new LandlordError('InvalidTransition', refusal ?? 'the tenant does not exist');
+    const op = await this.record(tenantId, 'offboard', actor, { ...request });
+    await this.store.tenants.upsert({
+      ...tenant,
+      status: 'offboarding',
+      offboarding: {
+        operationId: op.id,
+        reason: request.reason,
+        requestedBy: actor.principal,
+        requestedAt: op.createdAt,
+        deletesAt: new Date(Date.parse(op.createdAt) + request.graceDays * 86_400_000).toISOString(),
+      },
+      updatedAt: new Date().toISOString(),
+      version: tenant.version + 1,
+    });
+    return op;
   }
 
   async legalHoldsChanged(tenantId: string): Promise<boolean> {

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { keyEncryptionKeyFrom, localKek } from '../../../activities/keys/index.js';
+import { localKekFromKey, tenantKekFromSecret } from '../../../activities/keys/local-kek.js';
 import { LandlordError } from '../../../domain/index.js';
 
 const SECRET = 'a-master-secret-of-at-least-32-characters';
@@ -16,6 +17,12 @@ describe('the key-encryption key derived from the master secret', () => {
     expect(await kek.unwrap(wrapped, { tenantId: 'acme' })).toEqual(dek);
     // The same master secret in another process derives the same KEK.
     expect(await localKek(SECRET).unwrap(wrapped, { tenantId: 'acme' })).toEqual(dek);
+    // A process given only the derived KEK (the API) opens it too, and has the same id.
+    const alone = localKekFromKey(tenantKekFromSecret(SECRET));
+    expect(await alone.unwrap(wrapped, { tenantId: 'acme' })).toEqual(dek);
+    expect(alone.id).toBe(kek.id);
+    expect(tenantKekFromSecret(SECRET)).not.toContain(SECRET);
+    expect(() => localKekFromKey('short')).toThrow(/32 bytes/);
     // Each wrap has its own IV.
     expect(await kek.wrap(dek, { tenantId: 'acme' })).not.toBe(wrapped);
 

@@ -16,6 +16,7 @@ const base = {
 };
 const provided = {
   LANDLORD_SECRET: 'master-secret-'.padEnd(40, 'x'),
+  LANDLORD_TENANT_KEK: 'k'.repeat(43),
   LANDLORD_REGISTRY_URL: 'postgres://postgres:pw@127.0.0.1:1/landlord_registry',
   LANDLORD_REGION_LOCAL_A_URL: 'postgres://postgres:pw@127.0.0.1:2/postgres',
   LANDLORD_TEMPORAL_ADDRESS: '127.0.0.1:7233',
@@ -26,9 +27,13 @@ const secretsOf = (env: Record<string, string>) =>
     .sort();
 
 describe('the environment of each process npm start starts', () => {
-  it('gives the API the registry and Temporal, and no other secret', () => {
+  it("gives the API the registry, Temporal and the tenants' key-encryption key, and no other secret", () => {
     const env = childEnvironment('api', base, provided, { PORT: '8080' });
-    expect(secretsOf(env)).toEqual(['LANDLORD_REGISTRY_URL', 'LANDLORD_TEMPORAL_API_KEY']);
+    expect(secretsOf(env)).toEqual([
+      'LANDLORD_REGISTRY_URL',
+      'LANDLORD_TEMPORAL_API_KEY',
+      'LANDLORD_TENANT_KEK',
+    ]);
     expect(env).toMatchObject({
       PATH: '/usr/bin',
       PORT: '8080',

@@ -1,0 +1,346 @@
+/**
+ * An offboarded tenant's final deletion in one of its stores, on the `landlord-data` queue
+ * (docs/erasure-and-offboarding.md): once its data key is destroyed, every row of every manifest
+ * table, children before the tables they reference (its rows of the region's pool database, or its
+ * silo database's), in short batches each with its evidence in the database's outbox
+ * (dataplane/tenant-deletion.ts); then every file of a local silo's storage folder, through the
+ * staging of dataplane/storage-expiry.ts. Even a silo database its stack destroy drops next is
+ * emptied this way first: every deletion is batched, resumable, held by legal holds and in the
+ * ledger. Any active legal hold of the tenant stops it, before it starts and before every batch
+ * (offboarding deletes everything, so every hold covers some of it); calling it again once the
+ * holds have ended goes on from there.
+ */
+import { readdir } from 'node:fs/promises';
+import { CancelledFailure, Context } from '@temporalio/activity';
+import { holdActive, localSiloFolder, localSiloStagingFolder } from '../../domain/index.js';
+import type { OffboardCount, TenantRecord } from '../../domain/index.js';
+import { outboxCounts, recordNothingErased } from '../../dataplane/erasure.js';
+import { batchKeyOf, nextBatchSize } from '../../dataplane/expiry.js';
+import {
+  deleteObjectBatch,
+  finishObjectDeletions,
+  listObjects,
+  removeEmptyFolders,
+} from '../../dataplane/storage-expiry.js';
+import {
+  deleteTenantBatch,
+  offboardRecordKeyPrefix,
+  refuseReferencedRows,
+  tenantRowCount,
+} from '../../dataplane/tenant-deletion.js';
+import type { OffboardEntry } from '../../dataplane/tenant-deletion.js';
+import { stepProgressWriter } from '../step-progress.js';
+import type { StepRef } from '../step-ref.js';
+import type { RetentionDeps } from './retention.js';
+import { storePlacement, withTenantDatabase } from './tenant-database.js';
+
+const FIRST_BATCH = 500;
+const DAY_MS = 86_400_000;
+const LEDGER_PAGE = 500;
+/** Files per storage batch: no lock is held while they go, so the size only bounds one record. */
+const OBJECT_BATCH = 500;
+/**
+ * The storage target of the files under no manifest prefix. A manifest prefix always ends in `/`
+ * after a segment, so no prefix is `/`, and no table name holds one.
+ */
+const NO_PREFIX = '/';
+
+export interface DeleteTenantDataInput {
+  stepRef?: StepRef;
+  /** The offboarding operation: its id keys the evidence, so a repeated call records nothing twice. */
+  operationId: string;
+  tenant: Pick<TenantRecord, 'id' | 'tier' | 'region' | 'drRegion' | 'deploymentModel'>;
+  /** The tenant's primary database and folder, or its DR standby's. */
+  store: 'primary' | 'standby';
+  requestedBy: string;
+}
+
+/** What a call did: `blockedBy` empty once the store is empty, else the holds it stopped for. */
+export interface DeleteTenantDataResult {
+  blockedBy: string[];
+  /** Per table and storage target, from the deletion's evidence so far. */
+  counts: OffboardCount[];
+}
+
+/** What a call heartbeats, so that a retried attempt skips the targets it finished. */
+interface DeletionCursor {
+  done: OffboardCount[];
+  current?: { target: string; batchSize: number; afterKey?: string };
+}
+
+/** One table, storage prefix or the files under none (`/`), as its counts name it. */
+interface Target {
+  target: string;
+  unit: 'rows' | 'objects';
+  /** Absent for the files under no prefix: nothing gives them a class. */
+  dataClass?: string;
+}
+
+/**
+ * Removes the empty folders below `root`, deepest first, and keeps `root` itself: the tenant's
+ * folder is its stack's resource, which the stack destroy removes.
+ */
+async function removeEmptySubfolders(root: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const entry of entries) if (entry.isDirectory()) await removeEmptyFolders(root, `${entry.name}/`);
+}
+
+/** The offboarding deletion's activity over the data worker's deps (workers/data.ts wires them). */
+export function createTenantDeletionActivities({
+  directory,
+  manifest,
+  store,
+  secret,
+  retention,
+  objectsRoot,
+}: RetentionDeps) {
+  const access = { directory, secret };
+
+  /**
+   * The ledger's records of one offboarding's store, by record key. Read once per call: no
+   * forwarding of the tenant's outbox runs while its offboarding does (the tenant's operations
+   * run one at a time).
+   */
+  async function forwardedRecords(
+    tenantId: string,
+    operationId: string,
+    storePrefix: string,
+  ): Promise<Map<string, number>> {
+    const operation = await store.operations.get(operationId);
+    // Nothing of the offboarding is older than its operation; a day's margin covers clocks that differ.
+    const from = operation ? new Date(Date.parse(operation.createdAt) - DAY_MS).toISOString() : undefined;
+    const records = new Map<string, number>();
+    let afterSeq = 0;
+    for (;;) {
+      const page = await store.ledger.list({
+        tenantId,
+        kind: 'offboard.delete',
+        ...(from ? { from } : {}),
+        afterSeq,
+        limit: LEDGER_PAGE,
+      });
+      for (const r of page) if (r.recordKey.startsWith(storePrefix)) records.set(r.recordKey, r.count);
+      if (page.length < LEDGER_PAGE) break;
+      afterSeq = page.at(-1)!.seq;
+    }
+    return records;
+  }
+
+  return {
+    /**
+     * Deletes every row and file of one store of an offboarded tenant, in batches with their
+     * evidence (kind `offboard.delete`). Counts come from that evidence (the store's outbox and
+     * what of it the ledger has already), so they are exact across retries, kills and calls; a
+     * table or storage target that had nothing gets a record of count 0. Files are counted per
+     * manifest storage prefix, and those under none as target `/`.
+     */
+    async deleteTenantData(input: DeleteTenantDataInput): Promise<DeleteTenantDataResult> {
+      const { tenant } = input;
+      const placement = storePlacement(tenant, input.store);
+      if (!placement) return { blockedBy: [], counts: [] };
+      const context = Context.current();
+      const cursor: DeletionCursor = (context.info.heartbeatDetails as DeletionCursor | undefined) ?? {
+        done: [],
+      };
+      const tables = [...manifest.tables].reverse();
+      const manifestTables = manifest.tables.map((t) => t.name);
+      const folders =
+        placement.deploymentModel === 'silo' && objectsRoot
+          ? {
+              root: localSiloFolder(objectsRoot, placement.region, tenant.id),
+              staging: localSiloStagingFolder(objectsRoot, placement.region, tenant.id),
+            }
+          : undefined;
+      const targets: Target[] = [
+        ...tables.map((t) => ({ target: t.name, unit: 'rows' as const, dataClass: t.dataClass })),
+        ...(folders
+          ? [
+              ...manifest.storage.map((a) => ({
+                target: a.prefix,
+                unit: 'objects' as const,
+                dataClass: a.dataClass,
+              })),
+              { target: NO_PREFIX, unit: 'objects' as const },
+            ]
+          : []),
+      ];
+      const prefixOf = (target: string) => offboardRecordKeyPrefix(input.operationId, input.store, target);
+      const storePrefix = prefixOf('');
+      const forwarded = await forwardedRecords(tenant.id, input.operationId, storePrefix);
+      const progress = stepProgressWriter(store, input.stepRef);
+      const cancelled = () => {
+        // Between batches, a cancelled deletion stops: what it did is in its outbox already.
+        if (context.cancellationSignal.aborted)
+          throw new CancelledFailure("the offboarded tenant's deletion was cancelled");
+      };
+      const beat = () => {
+        cancelled();
+        context.heartbeat(cursor);
+        progress.report({
+          done: cursor.done.length,
+          total: targets.length,
+          ...(cursor.current ? { current: cursor.current.target } : {}),
+        });
+      };
+
+      try {
+        return await withTenantDatabase(access, placement, 'offboarding', async (c, database) => {
+          const entryOf = ({ unit, dataClass }: Target): OffboardEntry => ({
+            region: placement.region,
+            ...(unit === 'rows' ? { database } : {}),
+            ...(dataClass ? { dataClass } : {}),
+            operationId: input.operationId,
+            requestedBy: input.requestedBy,
+          });
+          /**
+           * Every record of this offboarding in this store, by key: those in the outbox and those
+           * forwarded already (recorded ones stay in the outbox until forwarded).
+           */
+          const recorded = async () => {
+            const records = new Map(forwarded);
+            for (const [key, n] of await outboxCounts(c, tenant.id, storePrefix)) records.set(key, n);
+            return records;
+          };
+          /** What the committed batches of one target did so far, from their evidence. */
+          const countOf = (records: Map<string, number>, { target, unit }: Target) => {
+            const prefix = `${prefixOf(target)}:`;
+            let [n, batches] = [0, 0];
+            for (const [key, count] of records)
+              if (key.startsWith(prefix)) {
+                n += count;
+                batches += 1;
+              }
+            const count: OffboardCount = {
+              store: input.store,
+              region: placement.region,
+              ...(unit === 'rows' ? { database } : {}),
+              target,
+              unit,
+              count: n,
+            };
+            return { count, batches };
+          };
+          const soFar = async (): Promise<OffboardCount[]> => {
+            const records = await recorded();
+            return targets.flatMap((t) => {
+              const { count, batches } = countOf(records, t);
+              return batches > 0 ? [count] : [];
+            });
+          };
+          // Files an earlier attempt took and did not record are recorded before anything is counted.
+          if (folders) await finishObjectDeletions(c, folders, tenant.id);
+          /** The holds that stop the deletion now: any in force, read afresh so one placed meanwhile counts. */
+          const blocked = async (): Promise<DeleteTenantDataResult | undefined> => {
+            const at = new Date().toISOString();
+            const ids = (await store.legalHolds.list(tenant.id))
+              .filter((h) => holdActive(h, at))
+              .map((h) => h.id);
+            return ids.length > 0 ? { blockedBy: ids, counts: await soFar() } : undefined;
+          };
+          /** Ends a target: its count from its evidence, and a record of nothing where it had nothing. */
+          const finish = async (target: Target) => {
+            if (countOf(await recorded(), target).batches === 0)
+              await recordNothingErased(c, {
+                tenantId: tenant.id,
+                target: target.target,
+                recordKeyPrefix: prefixOf(target.target),
+                entry: { ...entryOf(target), kind: 'offboard.delete', unit: target.unit },
+              });
+            cursor.done.push(countOf(await recorded(), target).count);
+            delete cursor.current;
+            beat();
+          };
+          const isDone = ({ target, unit }: Target) =>
+            cursor.done.some((d) => d.unit === unit && d.target === target);
+
+          let stop = await blocked();
+          if (stop) return stop;
+          // Rows of a table outside the manifest that reference the tenant's would stop the deletion
+          // halfway: refused before any row goes.
+          for (const t of tables)
+            await refuseReferencedRows(c, t, tenant.id, { manifestTables, except: manifestTables });
+
+          for (const [i, t] of tables.entries()) {
+            const target = targets[i]!;
+            if (isDone(target)) continue;
+            const key = await batchKeyOf(c, t);
+            const resumed = cursor.current?.target === t.name ? cursor.current : undefined;
+            let batchSize = resumed?.batchSize ?? FIRST_BATCH;
+            let afterKey = resumed?.afterKey;
+            for (;;) {
+              // Holds are read afresh before each batch: one placed meanwhile stops the next.
+              if ((stop = await blocked())) return stop;
+              const result = await deleteTenantBatch(c, t, tenant.id, {
+                key,
+                ...(afterKey !== undefined ? { afterKey } : {}),
+                limit: batchSize,
+                recordKeyPrefix: prefixOf(t.name),
+                lockTimeoutMs: retention.lockBudgetMs * 10,
+                entry: entryOf(target),
+              });
+              if (result.deleted > 0) {
+                afterKey = result.lastKey;
+                batchSize = nextBatchSize(batchSize, result.lockMs, retention.lockBudgetMs);
+              } else if (afterKey !== undefined) {
+                // Past the last key: rows behind the cursor (a row freed by its referencing row's
+                // deletion, one written meanwhile) are looked for once more from the first key.
+                afterKey = undefined;
+              } else {
+                // Nothing unreferenced is left: a row still here is referenced, and that fails.
+                await refuseReferencedRows(c, t, tenant.id, { manifestTables });
+                if ((await tenantRowCount(c, t, tenant.id)) === 0) break;
+              }
+              cursor.current = { target: t.name, batchSize, ...(afterKey !== undefined ? { afterKey } : {}) };
+              beat();
+            }
+            await finish(target);
+          }
+
+          if (!folders) return { blockedBy: [], counts: cursor.done };
+          for (const target of targets.slice(tables.length)) {
+            if (isDone(target)) continue;
+            cursor.current = { target: target.target, batchSize: OBJECT_BATCH };
+            const listed = await listObjects(
+              folders.root,
+              target.target === NO_PREFIX ? '' : target.target,
+              () => {
+                cancelled();
+                context.heartbeat(cursor);
+              },
+            );
+            // A file under a manifest prefix is that prefix's, even one written there since its turn.
+            const objects =
+              target.target === NO_PREFIX
+                ? listed.filter((o) => !manifest.storage.some((a) => o.key.startsWith(a.prefix)))
+                : listed;
+            for (let k = 0; k < objects.length; k += OBJECT_BATCH) {
+              if ((stop = await blocked())) return stop;
+              // No cutoff: every listed file is due, whatever its age.
+              await deleteObjectBatch(c, folders, {
+                tenantId: tenant.id,
+                prefix: target.target,
+                objects: objects.slice(k, k + OBJECT_BATCH),
+                recordKeyPrefix: prefixOf(target.target),
+                entry: { ...entryOf(target), kind: 'offboard.delete' },
+              });
+              beat();
+            }
+            await finish(target);
+          }
+          await removeEmptySubfolders(folders.root);
+          return { blockedBy: [], counts: cursor.done };
+        });
+      } finally {
+        await progress.settle();
+      }
+    },
+  };
+}
+
+export type TenantDeletionActivities = ReturnType<typeof createTenantDeletionActivities>;

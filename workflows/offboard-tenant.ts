@@ -1,0 +1,213 @@
+import {
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
+import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
+import type {
+  OffboardCount,
+  OperationSnapshot,
+  TenantOffboarding,
+  TenantRecord,
+  TenantSpec,
+} from '../domain/index.js';
+import type { DataActivities } from '../activities/data/index.js';
+import { databaseCompensation, databases, dataOn, keys, policy, registry } from './activities.js';
+import { legalHoldsChanged } from './definitions.js';
+import { errorInfoOf, handBack, OperationTracker } from './operation-tracker.js';
+import type { OperationOutcome } from './operation-tracker.js';
+import { provisioningOn } from './silo-stacks.js';
+
+const DAY_MS = 86_400_000;
+/** How long a wait for holds sleeps at first, and at most, between looks (a release wakes it at once). */
+const FIRST_LOOK_MS = 60_000;
+const LAST_LOOK_MS = DAY_MS;
+
+export interface OffboardInput {
+  operation: OperationSnapshot;
+  tenant: TenantRecord;
+  spec: TenantSpec;
+  /** Tenant projection writes of this run use versions above this. */
+  tenantVersion: number;
+  provisioningQueue: string;
+  dataQueue: string;
+}
+
+/**
+ * After the shred, data-queue work only goes forward: retried until done, however long a data
+ * worker is away (nothing times out waiting for one).
+ */
+function dataUntilDone(taskQueue: string) {
+  return proxyActivities<DataActivities>({
+    taskQueue,
+    startToCloseTimeout: '2h',
+    heartbeatTimeout: '1m',
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '5m',
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+  });
+}
+
+/**
+ * Offboards a tenant (kind `offboard`): its access off and its status `offboarding` with the time
+ * its data goes; its data exported, sealed with its key, and the export verified; the grace period
+ * waited out on a durable timer; the tenant's legal holds waited for. Until here a cancel (or a
+ * failure) gives the tenant back as it was, with all its data. Then, past the point of no return
+ * and in a scope no cancel reaches: its data key destroyed (every export and backup sealed with it
+ * unreadable from now on), its rows and objects deleted in batches with their ledger evidence
+ * (waiting again should a hold be placed meanwhile), its stacks destroyed and removed or its pool
+ * partition and role dropped, and its record left as a tombstone, its id reserved for good.
+ */
+export async function offboardTenant(input: OffboardInput): Promise<OperationOutcome> {
+  const op = new OperationTracker(input.operation);
+  const { operation } = input;
+  const request = operation.input as { reason: string; graceDays: number; export: boolean };
+  const before = input.tenant;
+  let tenant = input.tenant;
+  let version = input.tenantVersion;
+  const project = async (patch: Partial<TenantRecord>) => {
+    tenant = { ...tenant, ...patch, updatedAt: new Date().toISOString(), version: ++version };
+    if (!tenant.offboarding) delete tenant.offboarding;
+    await registry.projectTenant(tenant);
+  };
+  const where = { tenantId: tenant.id, region: tenant.region };
+  const silo = tenant.deploymentModel === 'silo';
+  const hasStandby = silo && tenant.drRegion !== undefined;
+  const pick = {
+    id: tenant.id,
+    tier: tenant.tier,
+    region: tenant.region,
+    deploymentModel: tenant.deploymentModel,
+    ...(tenant.drRegion ? { drRegion: tenant.drRegion } : {}),
+  };
+  const setAccess = (enabled: boolean) =>
+    silo ? databases.setSiloLogin({ ...where, enabled }) : databases.setTenantLogin({ ...where, enabled });
+
+  // A released hold wakes a wait for holds at once (the tenant workflow passes the signal on).
+  let holdsChanged = false;
+  setHandler(legalHoldsChanged, () => void (holdsChanged = true));
+  /** Waits, the step shown `blocked-by-hold`, until none of the tenant's holds is in force. */
+  const waitWhileHeld = async (step: string, blockedBy: string[]): Promise<void> => {
+    let interval = FIRST_LOOK_MS;
+    for (let held = blockedBy; held.length > 0;) {
+      await op.block(step, { blockedBy: held, deletesAt: tenant.offboarding?.deletesAt });
+      holdsChanged = false;
+      await condition(() => holdsChanged, interval);
+      interval = Math.min(interval * 2, LAST_LOOK_MS);
+      held = (await registry.activeLegalHolds(tenant.id)).map((h) => h.id);
+    }
+  };
+
+  // A retried run whose shred happened goes straight on with what follows it.
+  let shredded = tenant.offboarding?.shreddedAt !== undefined;
+  try {
+    if (!shredded) {
+      const offboarding: TenantOffboarding = {
+        operationId: operation.id,
+        reason: request.reason,
+        requestedBy: operation.actor.principal,
+        requestedAt: operation.createdAt,
+        deletesAt: new Date(Date.parse(operation.createdAt) + request.graceDays * DAY_MS).toISOString(),
+      };
+      await op.run('suspend-access', async () => {
+        await setAccess(false);
+        await project({ status: 'offboarding', offboarding });
+      });
+      const data = dataOn(input.dataQueue);
+      if (request.export) {
+        const exported = await op.run('export', (stepRef) =>
+          data.exportTenantData({ stepRef, operationId: operation.id, tenant: pick }),
+        );
+        await op.run('verify-export', () => data.verifyTenantExport({ tenant: pick, exportId: exported.id }));
+        await project({ offboarding: { ...offboarding, exportId: exported.id } });
+      } else {
+        for (const step of ['export', 'verify-export'])
+          await op.run(step, () => Promise.resolve(), { skipped: () => true });
+      }
+      await op.run('grace-period', () => sleep(Math.max(0, Date.parse(offboarding.deletesAt) - Date.now())));
+      await op.run('check-holds', async () => {
+        await waitWhileHeld(
+          'check-holds',
+          (await registry.activeLegalHolds(tenant.id)).map((h) => h.id),
+        );
+      });
+    }
+
+    // The point of no return: from the shred on, nothing is cancelled and every step is retried.
+    const deleted = await CancellationScope.nonCancellable(async () => {
+      if (!shredded) {
+        await op.run('shred-key', () =>
+          keys.destroyTenantKey({ tenantId: tenant.id, destroyedBy: operation.actor.principal }),
+        );
+        shredded = true;
+        await project({ offboarding: { ...tenant.offboarding!, shreddedAt: new Date().toISOString() } });
+      }
+      const data = dataUntilDone(input.dataQueue);
+      const counts = await op.run('delete-data', async (stepRef) => {
+        const done: OffboardCount[] = [];
+        for (const store of hasStandby ? (['primary', 'standby'] as const) : (['primary'] as const)) {
+          for (;;) {
+            const result = await data.deleteTenantData({
+              stepRef,
+              operationId: operation.id,
+              tenant: pick,
+              store,
+              requestedBy: operation.actor.principal,
+            });
+            if (result.blockedBy.length === 0) {
+              done.push(...result.counts);
+              break;
+            }
+            await waitWhileHeld('delete-data', result.blockedBy);
+          }
+        }
+        return done;
+      });
+      // The evidence leaves a silo's databases before they are dropped with its stacks.
+      await op.run('record-evidence', async () => {
+        const primary = await data.forwardDeletionEvidence({ tenant: pick, store: 'primary' });
+        return (
+          primary + (hasStandby ? await data.forwardDeletionEvidence({ tenant: pick, store: 'standby' }) : 0)
+        );
+      });
+      await op.run('remove-resources', async (stepRef) => {
+        if (!silo) return databaseCompensation.dropPartition(where);
+        const { silo: stacks } = await policy.validatePlacement({ stepRef, spec: input.spec });
+        if (!stacks) return;
+        const provisioning = provisioningOn(input.provisioningQueue);
+        // The primary first: its DR target is the standby.
+        await provisioning.destroySilo({ stepRef, spec: stacks.primary, removeStack: true });
+        if (stacks.standby)
+          await provisioning.destroySilo({ stepRef, spec: stacks.standby, removeStack: true });
+      });
+      await op.run('tombstone', () =>
+        project({
+          status: 'deleted',
+          resources: {},
+          offboarding: { ...tenant.offboarding!, deletedAt: new Date().toISOString(), deleted: counts },
+        }),
+      );
+      return counts;
+    });
+    const result = { exportId: tenant.offboarding?.exportId, deleted };
+    return op.succeeded({ snapshot: { ...op.finish('succeeded'), result }, tenant });
+  } catch (err) {
+    const error = errorInfoOf(err);
+    const snapshot = await CancellationScope.nonCancellable(async () => {
+      // Before the shred, a cancel or a failure gives the tenant back as it was, data and all.
+      if (!shredded && tenant.status === 'offboarding') {
+        if (before.status === 'active') await setAccess(true);
+        await project({ status: before.status, offboarding: undefined });
+        op.compensated('suspend-access');
+      }
+      return op.finish(isCancellation(err) ? 'cancelled' : 'failed', error);
+    });
+    return handBack({ snapshot, tenant });
+  }
+}
