@@ -67,6 +67,8 @@ export class Harness {
   private workerConnection?: NativeConnection;
   private server?: Server;
   private readonly processes = new Set<ChildProcess>();
+  /** What each spawned process wrote to stdout and stderr. */
+  private readonly outputs = new Map<ChildProcess, string[]>();
 
   private constructor(
     readonly config: Config,
@@ -195,6 +197,10 @@ export class Harness {
     );
     this.processes.add(child);
     child.once('exit', () => this.processes.delete(child));
+    const output: string[] = [];
+    this.outputs.set(child, output);
+    child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     await new Promise<void>((resolve, reject) => {
@@ -206,6 +212,11 @@ export class Harness {
       );
     });
     return child;
+  }
+
+  /** Everything a spawned process has written to stdout and stderr so far. */
+  outputOf(child: ChildProcess): string {
+    return (this.outputs.get(child) ?? []).join('');
   }
 
   /** Kills a process as a crash would, and waits until it is gone. */
