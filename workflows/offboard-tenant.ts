@@ -1,5 +1,6 @@
 import {
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   proxyActivities,
@@ -17,7 +18,7 @@ import type {
 import type { DataActivities } from '../activities/data/index.js';
 import { databaseCompensation, databases, dataOn, keys, policy, registry } from './activities.js';
 import { legalHoldsChanged } from './definitions.js';
-import { errorInfoOf, handBack, OperationTracker } from './operation-tracker.js';
+import { errorInfoOf, handBack, OperationTracker, withLeftovers } from './operation-tracker.js';
 import type { OperationOutcome } from './operation-tracker.js';
 import { provisioningOn } from './silo-stacks.js';
 
@@ -91,21 +92,26 @@ export async function offboardTenant(input: OffboardInput): Promise<OperationOut
 
   // A released hold wakes a wait for holds at once (the tenant workflow passes the signal on).
   let holdsChanged = false;
+  /** The holds in force now; the flag is cleared before the read, so a release signalled during it still wakes the next wait. */
+  const holdsNow = async () => {
+    holdsChanged = false;
+    return (await registry.activeLegalHolds(tenant.id)).map((h) => h.id);
+  };
   setHandler(legalHoldsChanged, () => void (holdsChanged = true));
   /** Waits, the step shown `blocked-by-hold`, until none of the tenant's holds is in force. */
   const waitWhileHeld = async (step: string, blockedBy: string[]): Promise<void> => {
     let interval = FIRST_LOOK_MS;
     for (let held = blockedBy; held.length > 0;) {
       await op.block(step, { blockedBy: held, deletesAt: tenant.offboarding?.deletesAt });
-      holdsChanged = false;
       await condition(() => holdsChanged, interval);
       interval = Math.min(interval * 2, LAST_LOOK_MS);
-      held = (await registry.activeLegalHolds(tenant.id)).map((h) => h.id);
+      held = await holdsNow();
     }
   };
 
   // A retried run whose shred happened goes straight on with what follows it.
   let shredded = tenant.offboarding?.shreddedAt !== undefined;
+  let accessTaken = false;
   try {
     if (!shredded) {
       const offboarding: TenantOffboarding = {
@@ -113,8 +119,11 @@ export async function offboardTenant(input: OffboardInput): Promise<OperationOut
         reason: request.reason,
         requestedBy: operation.actor.principal,
         requestedAt: operation.createdAt,
-        deletesAt: new Date(Date.parse(operation.createdAt) + request.graceDays * DAY_MS).toISOString(),
+        // From this run's start: a run retried after a cancel waits its grace period anew.
+        deletesAt: new Date(Date.parse(operation.updatedAt) + request.graceDays * DAY_MS).toISOString(),
       };
+      // Undone on the way out even if the step failed or was cancelled halfway: the undo is safe.
+      accessTaken = true;
       await op.run('suspend-access', async () => {
         await setAccess(false);
         await project({ status: 'offboarding', offboarding });
@@ -122,7 +131,7 @@ export async function offboardTenant(input: OffboardInput): Promise<OperationOut
       const data = dataOn(input.dataQueue);
       if (request.export) {
         const exported = await op.run('export', (stepRef) =>
-          data.exportTenantData({ stepRef, operationId: operation.id, tenant: pick }),
+          data.exportTenantData({ stepRef, operationId: operation.id, run: operation.run, tenant: pick }),
         );
         await op.run('verify-export', () => data.verifyTenantExport({ tenant: pick, exportId: exported.id }));
         await project({ offboarding: { ...offboarding, exportId: exported.id } });
@@ -131,22 +140,24 @@ export async function offboardTenant(input: OffboardInput): Promise<OperationOut
           await op.run(step, () => Promise.resolve(), { skipped: () => true });
       }
       await op.run('grace-period', () => sleep(Math.max(0, Date.parse(offboarding.deletesAt) - Date.now())));
-      await op.run('check-holds', async () => {
-        await waitWhileHeld(
-          'check-holds',
-          (await registry.activeLegalHolds(tenant.id)).map((h) => h.id),
-        );
-      });
+      await op.run('check-holds', async () => waitWhileHeld('check-holds', await holdsNow()));
+      // A cancel that came in meanwhile is taken here, before the point of no return.
+      if (CancellationScope.current().consideredCancelled)
+        throw new CancelledFailure('the offboarding was cancelled before its key was destroyed');
     }
 
     // The point of no return: from the shred on, nothing is cancelled and every step is retried.
     const deleted = await CancellationScope.nonCancellable(async () => {
       if (!shredded) {
-        await op.run('shred-key', () =>
-          keys.destroyTenantKey({ tenantId: tenant.id, destroyedBy: operation.actor.principal }),
-        );
-        shredded = true;
-        await project({ offboarding: { ...tenant.offboarding!, shreddedAt: new Date().toISOString() } });
+        await op.run('shred-key', async () => {
+          // A hold placed since check-holds still counts.
+          await waitWhileHeld('shred-key', await holdsNow());
+          // Recorded before the key goes, so that nothing after it (a failed write, a retry) can
+          // take the tenant for one that may still be given back.
+          shredded = true;
+          await project({ offboarding: { ...tenant.offboarding!, shreddedAt: new Date().toISOString() } });
+          return keys.destroyTenantKey({ tenantId: tenant.id, destroyedBy: operation.actor.principal });
+        });
       }
       const data = dataUntilDone(input.dataQueue);
       const counts = await op.run('delete-data', async (stepRef) => {
@@ -201,12 +212,17 @@ export async function offboardTenant(input: OffboardInput): Promise<OperationOut
     const error = errorInfoOf(err);
     const snapshot = await CancellationScope.nonCancellable(async () => {
       // Before the shred, a cancel or a failure gives the tenant back as it was, data and all.
-      if (!shredded && tenant.status === 'offboarding') {
-        if (before.status === 'active') await setAccess(true);
+      let left: string[] = [];
+      if (!shredded && accessTaken) {
+        try {
+          if (before.status === 'active') await setAccess(true);
+          op.compensated('suspend-access');
+        } catch {
+          left = ['suspend-access'];
+        }
         await project({ status: before.status, offboarding: undefined });
-        op.compensated('suspend-access');
       }
-      return op.finish(isCancellation(err) ? 'cancelled' : 'failed', error);
+      return op.finish(isCancellation(err) ? 'cancelled' : 'failed', withLeftovers(error, left));
     });
     return handBack({ snapshot, tenant });
   }

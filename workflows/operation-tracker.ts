@@ -91,8 +91,12 @@ export class OperationTracker {
   /** Whether quick steps skip their "running" write (histories from before the patch wrote it). */
   private readonly quickStepsUnwritten: boolean;
 
+  /** The snapshot this run started from: a parked run looks again without writing the same wait. */
+  private readonly initial: OperationSnapshot;
+
   constructor(initial: OperationSnapshot) {
     this.snapshot = clone(initial);
+    this.initial = clone(initial);
     this.quickStepsUnwritten = patched('quick-steps-not-written-running');
   }
 
@@ -181,9 +185,20 @@ export class OperationTracker {
    */
   async block(name: string, result: Record<string, unknown>): Promise<OperationSnapshot> {
     const step = this.step(name);
+    const before = this.initial.steps.find((s) => s.name === name);
+    const unchanged =
+      before?.status === 'blocked-by-hold' &&
+      JSON.stringify(this.initial.result) === JSON.stringify(result) &&
+      this.snapshot.steps.every(
+        (s) => s === step || s.status === this.initial.steps.find((i) => i.name === s.name)?.status,
+      );
     step.status = 'blocked-by-hold';
     step.finishedAt = now();
     this.snapshot.result = result;
+    // The same wait as when this run began: written already, and a write per look would use up
+    // the run's versions over a long hold.
+    if (unchanged)
+      return clone({ ...this.snapshot, steps: this.initial.steps, version: this.initial.version });
     await this.write();
     return clone(this.snapshot);
   }

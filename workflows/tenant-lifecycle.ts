@@ -56,6 +56,8 @@ export interface TenantState {
 export interface ParkedOperation {
   id: string;
   until?: string;
+  /** When it parked (ISO): it looks at its holds again an hour later at the latest. */
+  at?: string;
 }
 
 /**
@@ -103,8 +105,10 @@ export class TenantLifecycle {
     const i = state.operations.findIndex((o) => o.id === snapshot.id);
     if (i >= 0) state.operations[i] = snapshot;
     else state.operations.push(snapshot);
-    // Forget the oldest finished operations beyond the limit.
-    while (state.operations.length > RECENT_OPERATIONS && !state.queue.includes(state.operations[0]!.id))
+    // Forget the oldest finished operations beyond the limit; queued and parked ones are kept.
+    const waiting = (id: string) =>
+      state.queue.includes(id) || (state.parked?.some((p) => p.id === id) ?? false);
+    while (state.operations.length > RECENT_OPERATIONS && !waiting(state.operations[0]!.id))
       state.operations.shift();
   }
 
@@ -161,7 +165,8 @@ export class TenantLifecycle {
   }
 
   private dueAt(p: ParkedOperation): number {
-    const recheck = Date.parse(this.find(p.id)?.updatedAt ?? new Date(0).toISOString()) + PARKED_RECHECK_MS;
+    const since = p.at ?? this.find(p.id)?.updatedAt ?? new Date(0).toISOString();
+    const recheck = Date.parse(since) + PARKED_RECHECK_MS;
     return p.until ? Math.min(Date.parse(p.until), recheck) : recheck;
   }
 
@@ -289,7 +294,8 @@ export class TenantLifecycle {
       },
       updatedAt: at,
       finishedAt: at,
-      version: ownWriteVersion(op.run),
+      // Above what a parked run's children wrote, however often they looked at their holds.
+      version: Math.max(ownWriteVersion(op.run), op.version + 1),
     };
     this.replace(cancelled);
     await registry.projectOperation(cancelled);
@@ -343,7 +349,9 @@ export class TenantLifecycle {
   async runNext(): Promise<void> {
     const id = this.state.queue[0]!;
     this.parkedNow = undefined;
-    await this.runOperation(this.find(id)!);
+    const op = this.find(id);
+    // Only an operation this workflow no longer holds (none should be): dropped, not run.
+    if (op) await this.runOperation(op);
     this.state.queue = this.state.queue.filter((queued) => queued !== id);
     if (this.parkedNow) this.state.parked = [...(this.state.parked ?? []), this.parkedNow];
   }
@@ -388,7 +396,11 @@ export class TenantLifecycle {
     this.replace(snapshot);
     if (outcome.parked) {
       // Not ended: the child wrote its waiting snapshot; it runs again when due.
-      this.parkedNow = { id: snapshot.id, ...(outcome.parked.until ? { until: outcome.parked.until } : {}) };
+      this.parkedNow = {
+        id: snapshot.id,
+        at: new Date().toISOString(),
+        ...(outcome.parked.until ? { until: outcome.parked.until } : {}),
+      };
       return;
     }
     if (outcome.tenant) {
@@ -412,7 +424,14 @@ export class TenantLifecycle {
   ): Promise<void> {
     const at = new Date().toISOString();
     await this.apply({
-      snapshot: { ...op, status, error, updatedAt: at, finishedAt: at, version: ownWriteVersion(op.run) },
+      snapshot: {
+        ...op,
+        status,
+        error,
+        updatedAt: at,
+        finishedAt: at,
+        version: Math.max(ownWriteVersion(op.run), op.version + 1),
+      },
     });
   }
 }

@@ -54,6 +54,8 @@ export interface ExportTenantInput {
   stepRef?: StepRef;
   /** The operation the export belongs to: its id is derived from this one. */
   operationId: string;
+  /** The operation's run: a retried run (months after a cancel, say) makes an export of its own. */
+  run?: number;
   tenant: ExportedTenant;
 }
 
@@ -72,8 +74,10 @@ export type ExportDeps = RetentionDeps & {
 };
 
 /** The id of the export an operation makes of a tenant: the same for every attempt and run. */
-export function exportIdFor(tenantId: string, operationId: string): string {
-  const digest = createHash('sha256').update(`landlord export\u0000${tenantId}\u0000${operationId}`);
+export function exportIdFor(tenantId: string, operationId: string, run = 1): string {
+  // Run 1 keeps the derivation exports were first made with.
+  const of = run > 1 ? `${operationId}\u0000${run}` : operationId;
+  const digest = createHash('sha256').update(`landlord export\u0000${tenantId}\u0000${of}`);
   return `export_${digest.digest('hex').slice(0, 16)}`;
 }
 
@@ -276,7 +280,7 @@ export function createExportActivities(deps: ExportDeps) {
       const { keyring, exportsRoot } = configured();
       const { tenant, operationId } = input;
       const context = Context.current();
-      const exportId = exportIdFor(tenant.id, operationId);
+      const exportId = exportIdFor(tenant.id, operationId, input.run);
       const folder = tenantExportsFolder(exportsRoot, tenant.id);
       const final = exportFilePath(exportsRoot, tenant.id, exportId);
       await mkdir(folder, { recursive: true, mode: 0o700 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { LandlordError } from '../../domain/index.js';
 import type { TenantExport } from '../../domain/index.js';
@@ -82,7 +83,7 @@ export const exportRoutes: RouteDefinition[] = [
         throw new HttpProblem(
           'Misconfigured',
           'this API serves no export downloads: it was started without the key-encryption key ' +
-            '(LANDLORD_SECRET in its environment) that unwraps the tenants’ keys',
+            '(LANDLORD_TENANT_KEK, or LANDLORD_SECRET, in its environment) that unwraps the tenants’ keys',
         );
       let archive: Readable;
       try {
@@ -93,7 +94,8 @@ export const exportRoutes: RouteDefinition[] = [
       try {
         // Before the first byte: no tenant data leaves without its trace.
         await deps.store.audit.append({
-          eventKey: `api:${actor.requestId}:export.download`,
+          // Every download its own event: a client's reused request id must not hide one.
+          eventKey: `api:${randomUUID()}:export.download`,
           tenantId: exported.tenantId,
           actor: actor.principal,
           actorRole: actor.role,

@@ -19,7 +19,8 @@ export const offboardRoutes: RouteDefinition[] = [
     description:
       'A tenant operation (kind `offboard`). The tenant shows `status: offboarding` with ' +
       '`offboarding.deletesAt` during its grace period (the tier default, or `graceDays`); ' +
-      '`POST /v1/tenants/{id}/offboard/cancel` within it gives the tenant back with all its data. ' +
+      '`POST /v1/tenants/{id}/offboard/cancel` within it gives the tenant back with all its data; a ' +
+      "grace period shorter than the tier's needs the admin role. " +
       "After it (and once no legal hold of the tenant is in force) the tenant's data key is " +
       'destroyed first, so every export and backup of it is unreadable, then its data, stacks or ' +
       'pool partition; its record stays as a tombstone (`status: deleted`) and its id stays reserved.',
@@ -45,8 +46,14 @@ export const offboardRoutes: RouteDefinition[] = [
           'InvalidTransition',
           `a ${tenant.status} tenant cannot be offboarded; it must be active or suspended`,
         );
-      const tier = deps.catalog.tiers.find((t) => t.id === tenant.tier);
-      const graceDays = body.graceDays ?? tier?.offboarding.graceDays ?? 30;
+      const tierDays = deps.catalog.tiers.find((t) => t.id === tenant.tier)?.offboarding.graceDays ?? 30;
+      const graceDays = body.graceDays ?? tierDays;
+      // Less grace than the tier promises brings the destruction closer: an admin's call.
+      if (graceDays < tierDays && actor.role !== 'admin')
+        throw new LandlordError(
+          'Forbidden',
+          `a grace period shorter than the ${tenant.tier} tier's ${tierDays} days needs the admin role`,
+        );
       const op = await deps.lifecycle.offboardTenant(
         tenant.id,
         { reason: body.reason, graceDays, export: body.export },

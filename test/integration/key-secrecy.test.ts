@@ -83,7 +83,7 @@ describe("a tenant's data key", () => {
       body: { reason: 'audit' },
     });
     const offboard = await api('POST', `/v1/tenants/${id}/offboard`, {
-      role: 'operator',
+      role: 'admin',
       body: { reason: 'ended', graceDays: 0 },
     });
     const opId = offboard.body!.id as string;

@@ -60,7 +60,7 @@ describe('an offboarding whose data worker is killed', () => {
     const env = { LANDLORD_CONFIG_DIR: configDir };
     let worker = await h.spawnWorkerProcess('data', env);
     const asked = await h.api('POST', `/v1/tenants/${id}/offboard`, {
-      role: 'operator',
+      role: 'admin',
       body: { reason: 'contract ended', graceDays: 0 },
     });
     expect(asked.status, JSON.stringify(asked.body)).toBe(202);

@@ -135,7 +135,7 @@ describe('offboarding', () => {
     });
     expect(hold.status).toBe(201);
     const asked = await h.api('POST', `/v1/tenants/${id}/offboard`, {
-      role: 'operator',
+      role: 'admin',
       body: { reason: 'contract ended', graceDays: 0 },
     });
     expect(asked.status, JSON.stringify(asked.body)).toBe(202);
@@ -256,7 +256,7 @@ describe('offboarding', () => {
     await seed(poolUrl(), id);
     const rows = await countOf(poolUrl(), id);
     const asked = await h.api('POST', `/v1/tenants/${id}/offboard`, {
-      role: 'operator',
+      role: 'admin',
       body: { reason: 'changed their mind?', graceDays: 7 },
     });
     expect(asked.status).toBe(202);

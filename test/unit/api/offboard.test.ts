@@ -45,6 +45,22 @@ describe('offboarding', () => {
     expect(nothing).toMatchObject({ status: 409, body: { type: problem('invalid-transition') } });
   });
 
+  it("takes less grace than the tier's from admins only", async () => {
+    await tenant('hasty-co');
+    const refused = await call(api(), 'POST', '/v1/tenants/hasty-co/offboard', {
+      role: 'operator',
+      body: { reason: 'now', graceDays: 0 },
+    });
+    expect(refused).toMatchObject({ status: 403, body: { type: problem('forbidden') } });
+    expect(refused.body.detail).toContain('14 days');
+    expect((await api().store.tenants.get('hasty-co'))?.status).toBe('active');
+    const longer = await call(api(), 'POST', '/v1/tenants/hasty-co/offboard', {
+      role: 'operator',
+      body: { reason: 'later', graceDays: 60 },
+    });
+    expect(longer).toMatchObject({ status: 202, body: { input: { graceDays: 60 } } });
+  });
+
   it('takes grace days and no export when asked', async () => {
     await tenant('quick-co');
     const asked = await call(api(), 'POST', '/v1/tenants/quick-co/offboard', {
