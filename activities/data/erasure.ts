@@ -39,11 +39,10 @@ import {
 import { stepProgressWriter } from '../step-progress.js';
 import type { StepRef } from '../step-ref.js';
 import type { RetentionDeps } from './retention.js';
+import { forwardedRecordCounts } from './forwarded-evidence.js';
 import { storePlacement, withTenantDatabase } from './tenant-database.js';
 
 const FIRST_BATCH = 500;
-const DAY_MS = 86_400_000;
-const LEDGER_PAGE = 500;
 /** Files per storage batch: no lock is held while they go, so the size only bounds one record. */
 const OBJECT_BATCH = 500;
 
@@ -95,35 +94,15 @@ export function createErasureActivities({
 }: RetentionDeps) {
   const access = { directory, secret };
 
-  /**
-   * The ledger's records of one erasure's store, by record key. Read once per call: no forwarding
-   * of the tenant's outbox runs while its erasure does (the tenant's operations run one at a time).
-   */
-  async function forwardedRecords(
-    tenantId: string,
-    erasureId: string,
-    storePrefix: string,
-  ): Promise<Map<string, number>> {
+  /** The ledger's records of one erasure's store, by record key. */
+  async function forwardedRecords(tenantId: string, erasureId: string, storePrefix: string) {
     const request = await store.erasures.get(tenantId, erasureId);
-    // Nothing of the erasure is older than its request; a day's margin covers clocks that differ.
-    const from = request ? new Date(Date.parse(request.createdAt) - DAY_MS).toISOString() : undefined;
-    const records = new Map<string, number>();
-    for (const kind of ['erasure.delete', 'erasure.anonymize'] as const) {
-      let afterSeq = 0;
-      for (;;) {
-        const page = await store.ledger.list({
-          tenantId,
-          kind,
-          ...(from ? { from } : {}),
-          afterSeq,
-          limit: LEDGER_PAGE,
-        });
-        for (const r of page) if (r.recordKey.startsWith(storePrefix)) records.set(r.recordKey, r.count);
-        if (page.length < LEDGER_PAGE) break;
-        afterSeq = page.at(-1)!.seq;
-      }
-    }
-    return records;
+    return forwardedRecordCounts(store, {
+      tenantId,
+      kinds: ['erasure.delete', 'erasure.anonymize'],
+      prefix: storePrefix,
+      ...(request ? { since: request.createdAt } : {}),
+    });
   }
 
   return {

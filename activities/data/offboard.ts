@@ -32,11 +32,10 @@ import type { OffboardEntry } from '../../dataplane/tenant-deletion.js';
 import { stepProgressWriter } from '../step-progress.js';
 import type { StepRef } from '../step-ref.js';
 import type { RetentionDeps } from './retention.js';
+import { forwardedRecordCounts } from './forwarded-evidence.js';
 import { storePlacement, withTenantDatabase } from './tenant-database.js';
 
 const FIRST_BATCH = 500;
-const DAY_MS = 86_400_000;
-const LEDGER_PAGE = 500;
 /** Files per storage batch: no lock is held while they go, so the size only bounds one record. */
 const OBJECT_BATCH = 500;
 /**
@@ -102,34 +101,15 @@ export function createTenantDeletionActivities({
 }: RetentionDeps) {
   const access = { directory, secret };
 
-  /**
-   * The ledger's records of one offboarding's store, by record key. Read once per call: no
-   * forwarding of the tenant's outbox runs while its offboarding does (the tenant's operations
-   * run one at a time).
-   */
-  async function forwardedRecords(
-    tenantId: string,
-    operationId: string,
-    storePrefix: string,
-  ): Promise<Map<string, number>> {
+  /** The ledger's records of one offboarding's store, by record key. */
+  async function forwardedRecords(tenantId: string, operationId: string, storePrefix: string) {
     const operation = await store.operations.get(operationId);
-    // Nothing of the offboarding is older than its operation; a day's margin covers clocks that differ.
-    const from = operation ? new Date(Date.parse(operation.createdAt) - DAY_MS).toISOString() : undefined;
-    const records = new Map<string, number>();
-    let afterSeq = 0;
-    for (;;) {
-      const page = await store.ledger.list({
-        tenantId,
-        kind: 'offboard.delete',
-        ...(from ? { from } : {}),
-        afterSeq,
-        limit: LEDGER_PAGE,
-      });
-      for (const r of page) if (r.recordKey.startsWith(storePrefix)) records.set(r.recordKey, r.count);
-      if (page.length < LEDGER_PAGE) break;
-      afterSeq = page.at(-1)!.seq;
-    }
-    return records;
+    return forwardedRecordCounts(store, {
+      tenantId,
+      kinds: ['offboard.delete'],
+      prefix: storePrefix,
+      ...(operation ? { since: operation.createdAt } : {}),
+    });
   }
 
   return {
