@@ -15,6 +15,7 @@ import {
 import { checkPlacement, isErrorKind, LandlordError } from '../domain/index.js';
 import type {
   Actor,
+  OperationRequest,
   OperationSnapshot,
   PolicyCatalog,
   RetentionRunRequest,
@@ -77,6 +78,19 @@ export class TemporalLifecycleClient implements LifecycleClient {
     return this.client.withDeadline(Date.now() + this.answerTimeoutMs, call);
   }
 
+  /** Asks the tenant's workflow for an operation; a refusal becomes the LandlordError it names. */
+  private async ask(tenantId: string, request: OperationRequest): Promise<OperationSnapshot> {
+    try {
+      return await this.bounded(() =>
+        this.client.workflow
+          .getHandle(tenantWorkflowId(tenantId))
+          .executeUpdate(requestOperation, { args: [request] }),
+      );
+    } catch (err) {
+      throw translate(err, tenantId);
+    }
+  }
+
   async createTenant(spec: TenantSpec, actor: Actor): Promise<OperationSnapshot> {
     // Throws PolicyViolation for a placement the policy refuses: nothing is started then.
     const { tier, drRegion } = checkPlacement(this.catalog, spec);
@@ -119,15 +133,7 @@ export class TemporalLifecycleClient implements LifecycleClient {
     kind: TenantOperationKind,
     actor: Actor,
   ): Promise<OperationSnapshot> {
-    try {
-      return await this.bounded(() =>
-        this.client.workflow
-          .getHandle(tenantWorkflowId(tenantId))
-          .executeUpdate(requestOperation, { args: [{ kind, actor }] }),
-      );
-    } catch (err) {
-      throw translate(err, tenantId);
-    }
+    return this.ask(tenantId, { kind, actor });
   }
 
   async changeTenantTier(tenant: TenantRecord, tier: string, actor: Actor): Promise<OperationSnapshot> {
@@ -142,15 +148,7 @@ export class TemporalLifecycleClient implements LifecycleClient {
       deploymentModel: placement.tier.deploymentModel,
       dr: placement.drRegion !== undefined,
     };
-    try {
-      return await this.bounded(() =>
-        this.client.workflow
-          .getHandle(tenantWorkflowId(tenant.id))
-          .executeUpdate(requestOperation, { args: [{ kind: 'change-tier', actor, tier, plan }] }),
-      );
-    } catch (err) {
-      throw translate(err, tenant.id);
-    }
+    return this.ask(tenant.id, { kind: 'change-tier', actor, tier, plan });
   }
 
   async setTenantRetention(
@@ -158,27 +156,11 @@ export class TemporalLifecycleClient implements LifecycleClient {
     dataClasses: TenantRetention,
     actor: Actor,
   ): Promise<OperationSnapshot> {
-    try {
-      return await this.bounded(() =>
-        this.client.workflow
-          .getHandle(tenantWorkflowId(tenantId))
-          .executeUpdate(requestOperation, { args: [{ kind: 'set-retention', actor, dataClasses }] }),
-      );
-    } catch (err) {
-      throw translate(err, tenantId);
-    }
+    return this.ask(tenantId, { kind: 'set-retention', actor, dataClasses });
   }
 
   async eraseSubject(tenantId: string, erasureId: string, actor: Actor): Promise<OperationSnapshot> {
-    try {
-      return await this.bounded(() =>
-        this.client.workflow
-          .getHandle(tenantWorkflowId(tenantId))
-          .executeUpdate(requestOperation, { args: [{ kind: 'erase-subject', actor, erasureId }] }),
-      );
-    } catch (err) {
-      throw translate(err, tenantId);
-    }
+    return this.ask(tenantId, { kind: 'erase-subject', actor, erasureId });
   }
 
   async offboardTenant(
@@ -186,15 +168,7 @@ export class TemporalLifecycleClient implements LifecycleClient {
     request: { reason: string; graceDays: number; export: boolean },
     actor: Actor,
   ): Promise<OperationSnapshot> {
-    try {
-      return await this.bounded(() =>
-        this.client.workflow
-          .getHandle(tenantWorkflowId(tenantId))
-          .executeUpdate(requestOperation, { args: [{ kind: 'offboard', actor, ...request }] }),
-      );
-    } catch (err) {
-      throw translate(err, tenantId);
-    }
+    return this.ask(tenantId, { kind: 'offboard', actor, ...request });
   }
 
   async legalHoldsChanged(tenantId: string): Promise<boolean> {

@@ -103,3 +103,16 @@ export function dataOnTheWayOut(taskQueue: string) {
     retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes },
   });
 }
+
+/**
+ * Moves what a tenant's deletion batches committed from its databases' outboxes into the ledger:
+ * the primary's, then its DR standby's when it has one. Returns how many records went.
+ */
+export async function forwardStoreEvidence(
+  via: Pick<ReturnType<typeof dataOn>, 'forwardDeletionEvidence'>,
+  tenant: Parameters<DataActivities['forwardDeletionEvidence']>[0]['tenant'],
+  withStandby: boolean,
+): Promise<number> {
+  const primary = await via.forwardDeletionEvidence({ tenant, store: 'primary' });
+  return primary + (withStandby ? await via.forwardDeletionEvidence({ tenant, store: 'standby' }) : 0);
+}

@@ -1,7 +1,7 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { ErasureCount, OperationSnapshot, TenantRecord } from '../domain/index.js';
 import type { ErasureHolds } from '../activities/erasure/index.js';
-import { dataOn, dataOnTheWayOut, erasures } from './activities.js';
+import { dataOn, dataOnTheWayOut, erasures, forwardStoreEvidence } from './activities.js';
 import { errorInfoOf, handBack, OperationTracker } from './operation-tracker.js';
 import type { OperationOutcome } from './operation-tracker.js';
 
@@ -29,10 +29,7 @@ export async function eraseSubject(input: EraseSubjectInput): Promise<OperationO
   const tenant = { id, tier, region, deploymentModel, ...(drRegion ? { drRegion } : {}) };
   const hasStandby = deploymentModel === 'silo' && drRegion !== undefined;
   /** Moves what the batches committed from the databases' outboxes into the ledger. */
-  const forwardEvidence = async (via = data) => {
-    const primary = await via.forwardDeletionEvidence({ tenant, store: 'primary' });
-    return primary + (hasStandby ? await via.forwardDeletionEvidence({ tenant, store: 'standby' }) : 0);
-  };
+  const forwardEvidence = (via = data) => forwardStoreEvidence(via, tenant, hasStandby);
   const park = async (step: string, holds: ErasureHolds): Promise<OperationOutcome> => {
     // A wait may last months: what was erased before the hold is in the ledger meanwhile.
     if (step !== 'check-holds') await forwardEvidence();

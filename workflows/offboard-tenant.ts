@@ -16,7 +16,15 @@ import type {
   TenantSpec,
 } from '../domain/index.js';
 import type { DataActivities } from '../activities/data/index.js';
-import { databaseCompensation, databases, dataOn, keys, policy, registry } from './activities.js';
+import {
+  databaseCompensation,
+  databases,
+  dataOn,
+  forwardStoreEvidence,
+  keys,
+  policy,
+  registry,
+} from './activities.js';
 import { legalHoldsChanged } from './definitions.js';
 import { errorInfoOf, handBack, OperationTracker, withLeftovers } from './operation-tracker.js';
 import type { OperationOutcome } from './operation-tracker.js';
@@ -181,12 +189,7 @@ export async function offboardTenant(input: OffboardInput): Promise<OperationOut
         return done;
       });
       // The evidence leaves a silo's databases before they are dropped with its stacks.
-      await op.run('record-evidence', async () => {
-        const primary = await data.forwardDeletionEvidence({ tenant: pick, store: 'primary' });
-        return (
-          primary + (hasStandby ? await data.forwardDeletionEvidence({ tenant: pick, store: 'standby' }) : 0)
-        );
-      });
+      await op.run('record-evidence', () => forwardStoreEvidence(data, pick, hasStandby));
       await op.run('remove-resources', async (stepRef) => {
         if (!silo) return databaseCompensation.dropPartition(where);
         const { silo: stacks } = await policy.validatePlacement({ stepRef, spec: input.spec });

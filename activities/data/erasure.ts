@@ -8,21 +8,13 @@
  * the whole tenant stops it, and calling it again once the hold has ended goes on from there.
  */
 import { CancelledFailure, Context } from '@temporalio/activity';
-import {
-  holdActive,
-  holdsBlockingErasure,
-  LandlordError,
-  localSiloFolder,
-  localSiloStagingFolder,
-  tableErasure,
-} from '../../domain/index.js';
+import { holdActive, holdsBlockingErasure, LandlordError, tableErasure } from '../../domain/index.js';
 import type { ErasureCount, TableErasure, TenantRecord } from '../../domain/index.js';
 import {
   checkAnonymizable,
   countSubjectRows,
   erasureRecordKeyPrefix,
   eraseSubjectBatch,
-  outboxCounts,
   recordNothingErased,
   subjectAmong,
   subjectFolder,
@@ -39,8 +31,8 @@ import {
 import { stepProgressWriter } from '../step-progress.js';
 import type { StepRef } from '../step-ref.js';
 import type { RetentionDeps } from './retention.js';
-import { forwardedRecordCounts } from './forwarded-evidence.js';
-import { storePlacement, withTenantDatabase } from './tenant-database.js';
+import { forwardedRecordCounts, recordedEvidence, tallyOf } from './forwarded-evidence.js';
+import { siloFoldersOf, storePlacement, withTenantDatabase } from './tenant-database.js';
 
 const FIRST_BATCH = 500;
 /** Files per storage batch: no lock is held while they go, so the size only bounds one record. */
@@ -130,13 +122,7 @@ export function createErasureActivities({
       const tables: SubjectTable[] = [...manifest.tables]
         .reverse()
         .flatMap((t) => (t.subjectKey ? [{ ...t, subjectKey: t.subjectKey, erasure: tableErasure(t) }] : []));
-      const folders =
-        placement.deploymentModel === 'silo' && objectsRoot
-          ? {
-              root: localSiloFolder(objectsRoot, placement.region, tenant.id),
-              staging: localSiloStagingFolder(objectsRoot, placement.region, tenant.id),
-            }
-          : undefined;
+      const folders = siloFoldersOf(objectsRoot, placement);
       const areas = folders ? manifest.storage.filter((a) => a.subjectFolders) : [];
       const dataClasses = [...new Set([...tables, ...areas].map((t) => t.dataClass))];
       const prefixOf = (target: string) => erasureRecordKeyPrefix(input.erasureId, input.store, target);
@@ -168,20 +154,10 @@ export function createErasureActivities({
            * forwarded already (recorded ones stay in the outbox until the erasure forwards them;
            * a retention part's forwarding, while the erasure waits for a hold, takes them too).
            */
-          const recorded = async () => {
-            const records = new Map(forwarded);
-            for (const [key, n] of await outboxCounts(c, tenant.id, storePrefix)) records.set(key, n);
-            return records;
-          };
+          const recorded = () => recordedEvidence(c, tenant.id, storePrefix, forwarded);
           /** What the committed batches of one target did so far, from their evidence. */
           const countOf = (records: Map<string, number>, { target, unit, mode }: Target) => {
-            const prefix = `${prefixOf(target)}:`;
-            let [rows, batches] = [0, 0];
-            for (const [key, n] of records)
-              if (key.startsWith(prefix)) {
-                rows += n;
-                batches += 1;
-              }
+            const { count: rows, batches } = tallyOf(records, prefixOf(target));
             const count: ErasureCount = {
               store: input.store,
               region: placement.region,

@@ -1,4 +1,6 @@
 /** What of a deleter's evidence the ledger already holds, for counts that stay exact across calls. */
+import type pg from 'pg';
+import { outboxCounts } from '../../dataplane/erasure.js';
 import type { LedgerKind } from '../../domain/index.js';
 import type { Registry } from '../../registry/index.js';
 
@@ -38,4 +40,34 @@ export async function forwardedRecordCounts(
     }
   }
   return records;
+}
+
+/**
+ * Every record of a deletion in one store, by record key: those forwarded already (`forwarded`,
+ * read once per call) and those still in the store's outbox.
+ */
+export async function recordedEvidence(
+  c: pg.ClientBase,
+  tenantId: string,
+  storePrefix: string,
+  forwarded: ReadonlyMap<string, number>,
+): Promise<Map<string, number>> {
+  const records = new Map(forwarded);
+  for (const [key, n] of await outboxCounts(c, tenantId, storePrefix)) records.set(key, n);
+  return records;
+}
+
+/** What the committed batches of one target did, from their records: the sum, and how many. */
+export function tallyOf(
+  records: ReadonlyMap<string, number>,
+  targetPrefix: string,
+): { count: number; batches: number } {
+  const prefix = `${targetPrefix}:`;
+  let [count, batches] = [0, 0];
+  for (const [key, n] of records)
+    if (key.startsWith(prefix)) {
+      count += n;
+      batches += 1;
+    }
+  return { count, batches };
 }

@@ -12,9 +12,9 @@
  */
 import { readdir } from 'node:fs/promises';
 import { CancelledFailure, Context } from '@temporalio/activity';
-import { holdActive, localSiloFolder, localSiloStagingFolder } from '../../domain/index.js';
+import { holdActive } from '../../domain/index.js';
 import type { OffboardCount, TenantRecord } from '../../domain/index.js';
-import { outboxCounts, recordNothingErased } from '../../dataplane/erasure.js';
+import { recordNothingErased } from '../../dataplane/erasure.js';
 import { batchKeyOf, nextBatchSize } from '../../dataplane/expiry.js';
 import {
   deleteObjectBatch,
@@ -32,8 +32,8 @@ import type { OffboardEntry } from '../../dataplane/tenant-deletion.js';
 import { stepProgressWriter } from '../step-progress.js';
 import type { StepRef } from '../step-ref.js';
 import type { RetentionDeps } from './retention.js';
-import { forwardedRecordCounts } from './forwarded-evidence.js';
-import { storePlacement, withTenantDatabase } from './tenant-database.js';
+import { forwardedRecordCounts, recordedEvidence, tallyOf } from './forwarded-evidence.js';
+import { siloFoldersOf, storePlacement, withTenantDatabase } from './tenant-database.js';
 
 const FIRST_BATCH = 500;
 /** Files per storage batch: no lock is held while they go, so the size only bounds one record. */
@@ -130,13 +130,7 @@ export function createTenantDeletionActivities({
       };
       const tables = [...manifest.tables].reverse();
       const manifestTables = manifest.tables.map((t) => t.name);
-      const folders =
-        placement.deploymentModel === 'silo' && objectsRoot
-          ? {
-              root: localSiloFolder(objectsRoot, placement.region, tenant.id),
-              staging: localSiloStagingFolder(objectsRoot, placement.region, tenant.id),
-            }
-          : undefined;
+      const folders = siloFoldersOf(objectsRoot, placement);
       const targets: Target[] = [
         ...tables.map((t) => ({ target: t.name, unit: 'rows' as const, dataClass: t.dataClass })),
         ...(folders
@@ -182,20 +176,10 @@ export function createTenantDeletionActivities({
            * Every record of this offboarding in this store, by key: those in the outbox and those
            * forwarded already (recorded ones stay in the outbox until forwarded).
            */
-          const recorded = async () => {
-            const records = new Map(forwarded);
-            for (const [key, n] of await outboxCounts(c, tenant.id, storePrefix)) records.set(key, n);
-            return records;
-          };
+          const recorded = () => recordedEvidence(c, tenant.id, storePrefix, forwarded);
           /** What the committed batches of one target did so far, from their evidence. */
           const countOf = (records: Map<string, number>, { target, unit }: Target) => {
-            const prefix = `${prefixOf(target)}:`;
-            let [n, batches] = [0, 0];
-            for (const [key, count] of records)
-              if (key.startsWith(prefix)) {
-                n += count;
-                batches += 1;
-              }
+            const { count: n, batches } = tallyOf(records, prefixOf(target));
             const count: OffboardCount = {
               store: input.store,
               region: placement.region,

@@ -7,12 +7,7 @@
  */
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
-import {
-  effectiveRetention,
-  holdCoversObjects,
-  localSiloFolder,
-  localSiloStagingFolder,
-} from '../../domain/index.js';
+import { effectiveRetention, holdCoversObjects } from '../../domain/index.js';
 import type {
   DataPlaneManifest,
   RetentionPolicyFile,
@@ -35,7 +30,7 @@ import type { Registry } from '../../registry/index.js';
 import type { PoolDirectory } from '../pool/directory.js';
 import { stepProgressWriter } from '../step-progress.js';
 import type { StepRef } from '../step-ref.js';
-import { storePlacement, withTenantDatabase } from './tenant-database.js';
+import { siloFoldersOf, storePlacement, withTenantDatabase } from './tenant-database.js';
 
 const DAY_MS = 86_400_000;
 const FIRST_BATCH = 500;
@@ -119,13 +114,7 @@ export function createRetentionActivities({
       const tables = [...manifest.tables]
         .reverse()
         .filter((t) => !request.dataClasses || request.dataClasses.includes(t.dataClass));
-      const storage =
-        tenant.deploymentModel === 'silo' && objectsRoot
-          ? {
-              root: localSiloFolder(objectsRoot, tenant.region, tenant.id),
-              staging: localSiloStagingFolder(objectsRoot, tenant.region, tenant.id),
-            }
-          : undefined;
+      const storage = siloFoldersOf(objectsRoot, tenant);
       const areas = storage
         ? manifest.storage.filter((a) => !request.dataClasses || request.dataClasses.includes(a.dataClass))
         : [];

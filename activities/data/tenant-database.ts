@@ -4,7 +4,7 @@
  * database the tenant can log in to — with Landlord's deletion outbox in it.
  */
 import pg from 'pg';
-import { LandlordError, siloNames } from '../../domain/index.js';
+import { LandlordError, localSiloFolder, localSiloStagingFolder, siloNames } from '../../domain/index.js';
 import type { TenantRecord } from '../../domain/index.js';
 import { DELETION_OUTBOX_SQL } from '../../dataplane/expiry.js';
 import { siloOwnerUrl } from '../../dataplane/silo.js';
@@ -33,6 +33,21 @@ export function storePlacement(
     return { id: tenant.id, region: tenant.region, deploymentModel: tenant.deploymentModel };
   if (tenant.deploymentModel !== 'silo' || !tenant.drRegion) return undefined;
   return { id: tenant.id, region: tenant.drRegion, deploymentModel: 'silo' };
+}
+
+/**
+ * A silo store's local storage folder and its staging folder, when this worker sweeps folders
+ * (`objectsRoot` set); undefined for a pool tenant, which has none.
+ */
+export function siloFoldersOf(
+  objectsRoot: string | undefined,
+  placement: TenantPlacement,
+): { root: string; staging: string } | undefined {
+  if (placement.deploymentModel !== 'silo' || !objectsRoot) return undefined;
+  return {
+    root: localSiloFolder(objectsRoot, placement.region, placement.id),
+    staging: localSiloStagingFolder(objectsRoot, placement.region, placement.id),
+  };
 }
 
 /** The tenant's database (its region's pool, or its silo, as the silo's owner) and its name. */
