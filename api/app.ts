@@ -8,6 +8,7 @@ import type { PolicyCatalog, RetentionPolicyFile } from '../domain/index.js';
 import { accessLog } from './access-log.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { erasureMetrics } from './erasure-metrics.js';
+import { restoreVerificationMetrics } from './restore-verification-metrics.js';
 import { httpMetrics } from './http-metrics.js';
 import { mountRoutes } from './mount-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -27,6 +28,8 @@ export interface AppDeps {
   metrics?: MetricsRegistry;
   /** Reads tenants' export archives for download; absent (as in most tests), downloads answer 500. */
   exportArchives?: ExportArchiveReader;
+  /** The share a restore verification samples when its request names none; absent: the default (0.1). */
+  drVerificationShare?: number;
 }
 
 /** Builds the Landlord HTTP API as an express app; it holds no state beyond what `deps` carries. */
@@ -38,6 +41,7 @@ export function createApp({
   logger,
   metrics = new MetricsRegistry(),
   exportArchives,
+  drVerificationShare,
 }: AppDeps): Express {
   let openApiDocument: unknown;
   const app = express();
@@ -46,6 +50,7 @@ export function createApp({
   app.use(requestId());
   app.use(httpMetrics(metrics));
   erasureMetrics(metrics, store);
+  restoreVerificationMetrics(metrics, store);
   app.use(accessLog(logger));
   app.use(
     mountRoutes(routeTable, {
@@ -56,6 +61,7 @@ export function createApp({
       logger,
       metrics,
       ...(exportArchives ? { exportArchives } : {}),
+      ...(drVerificationShare !== undefined ? { drVerificationShare } : {}),
       openApiDocument: () => (openApiDocument ??= buildOpenApiDocument(routeTable, { catalog, retention })),
     }),
   );

@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     retention: config.retention,
     logger,
     ...(exportArchives ? { exportArchives } : {}),
+    drVerificationShare: config.drVerification.share,
   });
   const server = await listen(app, config.api.port, config.api.host);
   logger.info({ port: config.api.port, host: config.api.host }, 'API listening');

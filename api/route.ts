@@ -37,6 +37,8 @@ export interface RouteDeps {
   metrics: MetricsRegistry;
   /** Reads tenants' export archives; absent, this API serves no export download. */
   exportArchives?: ExportArchiveReader;
+  /** The share a restore verification samples when the request names none (LANDLORD_DR_VERIFY_SHARE). */
+  drVerificationShare?: number;
   /** The OpenAPI document of every route, built once on first use. */
   openApiDocument(): unknown;
 }

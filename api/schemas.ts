@@ -6,6 +6,9 @@ import { z } from 'zod';
 import {
   CreateTenantRequest as DomainCreateTenantRequest,
   ERASURE_STATUSES,
+  BACKUP_FORMAT,
+  BACKUP_ID_PATTERN,
+  BACKUP_STATUSES,
   EXPORT_FORMAT,
   LEDGER_KINDS,
   OPERATION_KINDS,
@@ -17,6 +20,7 @@ import {
   SUBJECT_MAX_LENGTH,
   TenantId,
   TenantStatus,
+  VERIFICATION_RUN_STATUSES,
 } from '../domain/index.js';
 import type {
   ApiKeyRecord,
@@ -28,8 +32,11 @@ import type {
   OperationSnapshot,
   RetentionRun,
   RetentionTenantPart,
+  TenantBackup,
   TenantExport,
   TenantRecord,
+  VerificationResult,
+  VerificationRun,
 } from '../domain/index.js';
 import { CURSOR_PATTERN, ERASURE_ID_PATTERN, EXPORT_ID_PATTERN, HOLD_ID_PATTERN } from '../registry/index.js';
 
@@ -100,7 +107,11 @@ export const MAX_OPERATION_WAIT_MS = 30_000;
 export const GetOperationQuery = z.strictObject({
   wait: z
     .string()
-    .regex(/^(0|[1-9][0-9]{0,4})(ms|s)$/, 'a duration such as 500ms or 30s')
+    // Up to 30000ms or 30s: the limit in the pattern, so that the document states it too.
+    .regex(
+      /^((0|[1-9][0-9]{0,3}|[12][0-9]{4}|30000)ms|([0-9]|[12][0-9]|30)s)$/,
+      'a duration of at most 30s, such as 500ms or 30s',
+    )
     .transform((d) => (d.endsWith('ms') ? Number(d.slice(0, -2)) : Number(d.slice(0, -1)) * 1000))
     .pipe(z.number().max(MAX_OPERATION_WAIT_MS, 'at most 30s'))
     .optional()
@@ -225,12 +236,52 @@ export const Operation = z
       .record(z.string(), z.unknown())
       .optional()
       .describe('What the operation found or did (a drift check: its drift; a tier change: rows moved)'),
+    approval: z
+      .object({
+        required: z
+          .number()
+          .int()
+          .describe('approvals it needs, each from another principal than the requester'),
+        timeoutAt: z.iso.datetime().describe('when it fails with ApprovalTimedOut without them'),
+        decisions: z.array(
+          z.object({
+            decision: z.enum(['approved', 'rejected']),
+            principal: z.string(),
+            role: z.string(),
+            requestId: z.string(),
+            comment: z.string(),
+            at: z.iso.datetime(),
+          }),
+        ),
+      })
+      .optional()
+      .describe('For DR operations: their approval step, who decided, when and with what comment'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     finishedAt: z.iso.datetime().optional(),
     version: z.number().int(),
   })
   .meta({ id: 'Operation' }) satisfies z.ZodType<OperationSnapshot>;
+
+/** `GET /v1/operations`: across tenants, most recently changed first. */
+export const ListOperationsQuery = z.strictObject({
+  status: z
+    .enum([...OPERATION_STATUSES, 'waiting-approval'])
+    .optional()
+    .describe('`waiting-approval`: running operations whose approval step waits for a decision'),
+  tenant: TenantId.optional(),
+  kind: z.enum(OPERATION_KINDS).optional(),
+  limit: queryInteger(1, 500).default(100),
+});
+
+export const OperationList = z.object({ items: z.array(Operation) }).meta({ id: 'OperationList' });
+
+/** Body of `POST /v1/operations/{id}/approve` and `/reject`. */
+export const ApprovalDecisionRequest = z
+  .strictObject({
+    comment: StoredText.trim().min(1).max(1000).describe('why: kept on the operation and in the audit trail'),
+  })
+  .meta({ id: 'ApprovalDecisionRequest' });
 
 /** A tenant with a summary of its operations, oldest first. */
 export const TenantDetail = Tenant.extend({
@@ -607,7 +658,8 @@ const Subject = StoredText
     const n = [...s].length;
     return n >= 1 && n <= SUBJECT_MAX_LENGTH;
   }, `must be 1 to ${SUBJECT_MAX_LENGTH} characters`)
-  .meta({ minLength: 1, maxLength: SUBJECT_MAX_LENGTH });
+  // One pattern in the document: the control characters include NUL, which StoredText's refuses.
+  .meta({ minLength: 1, maxLength: SUBJECT_MAX_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]*$' });
 
 /** Body of `POST /v1/tenants/{id}/erasures`. */
 export const EraseSubjectRequest = z
@@ -713,6 +765,76 @@ export const ExportArchive = z.string().meta({
   description: 'a tar of one <table>.jsonl per manifest table (JSON Lines) and manifest.json',
 });
 
+export const BackupParams = z.strictObject({
+  id: TenantId,
+  backupId: z.string().regex(BACKUP_ID_PATTERN, 'a backup id such as backup_0a1b2c3d4e5f6071'),
+});
+
+/** A tenant's backup in the catalog: where it is, its size and checksum, each table's rows and checksum. */
+export const BackupSchema = z
+  .object({
+    id: z.string(),
+    tenantId: z.string(),
+    operationId: z.string().describe('the operation that took it'),
+    takenAt: z.iso.datetime().describe('when its snapshot was taken: the newest data it holds is from then'),
+    region: z.string().describe('where its rows were read'),
+    deploymentModel: z.enum(['pool', 'silo']),
+    keyId: z.string().describe("the tenant data key it is sealed with; once destroyed, it can't be read"),
+    format: z.literal(BACKUP_FORMAT),
+    location: z.string().describe('`local` (the data folder) or the bucket URL it was written to'),
+    objectKey: z.string(),
+    bytes: z.number().int().describe('size of the sealed file'),
+    sha256: z.string().describe('SHA-256 of the sealed file'),
+    schemaVersion: z.string().describe("the application's latest migration in the tenant's database"),
+    tables: z.array(
+      z.object({
+        name: z.string(),
+        columns: z.array(z.string()),
+        rows: z.number().int(),
+        sha256: z.string().describe("SHA-256 of the table's COPY text in the archive"),
+      }),
+    ),
+    expiresAt: z.iso
+      .datetime()
+      .describe("taken at plus the tier's backup.retentionDays; a legal hold keeps it"),
+    status: z.enum(BACKUP_STATUSES),
+    expiredAt: z.iso
+      .datetime()
+      .optional()
+      .describe('when its file was deleted (a backup.expire ledger record)'),
+    verifiedAt: z.iso.datetime().optional().describe('the latest restore verification that found it whole'),
+  })
+  .meta({ id: 'Backup' }) satisfies z.ZodType<TenantBackup>;
+
+export const BackupListQuery = z.strictObject({
+  limit: queryInteger(1, 1000).default(100).describe('newest first, at most this many'),
+  status: z.enum(BACKUP_STATUSES).optional(),
+});
+
+export const BackupList = z.object({ items: z.array(BackupSchema) }).meta({ id: 'BackupList' });
+
+/** Body of `POST /v1/tenants/{id}/restore`: one backup, by id or as the latest at or before a time. */
+export const RestoreRequest = z
+  .strictObject({
+    backupId: z
+      .string()
+      .regex(BACKUP_ID_PATTERN, 'a backup id such as backup_0a1b2c3d4e5f6071')
+      .optional()
+      .describe('the backup to restore'),
+    pointInTime: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('restore the latest available backup taken at or before this time'),
+  })
+  .refine((r) => (r.backupId === undefined) !== (r.pointInTime === undefined), {
+    message: 'give either backupId or pointInTime, not both',
+  })
+  .refine((r) => r.pointInTime === undefined || Date.parse(r.pointInTime) <= Date.now(), {
+    message: 'pointInTime is in the future',
+    path: ['pointInTime'],
+  })
+  .meta({ id: 'RestoreRequest' });
+
 /** Body of `POST /v1/tenants/{id}/offboard`. */
 export const OffboardRequest = z
   .strictObject({
@@ -727,3 +849,94 @@ export const OffboardRequest = z
     export: z.boolean().default(true).describe('export the data first (sealed with the tenant key)'),
   })
   .meta({ id: 'OffboardRequest' });
+
+// --- restore verification ------------------------------------------------------------------------
+
+const VerificationShare = z
+  .number()
+  .min(0, 'a share from 0 to 1')
+  .max(1, 'a share from 0 to 1')
+  .describe(
+    'the chance that each active or suspended tenant on a tier without DR is in the sample; every tenant on a DR tier is (default: LANDLORD_DR_VERIFY_SHARE)',
+  );
+
+/** Body of `POST /v1/dr/verifications`: the tenants to verify, or the share to sample; not both. */
+export const StartVerificationRequest = z
+  .strictObject({
+    tenants: z
+      .array(TenantId)
+      .min(1)
+      .max(1000)
+      .refine((ids) => new Set(ids).size === ids.length, 'names a tenant twice')
+      .meta({ uniqueItems: true })
+      .optional()
+      .describe("exactly these tenants' latest backups, instead of a sample"),
+    share: VerificationShare.optional(),
+  })
+  .refine((b) => b.tenants === undefined || b.share === undefined, {
+    message: 'share draws a sample: give tenants or share, not both',
+    path: ['share'],
+  })
+  .meta({ id: 'StartVerificationRequest', not: { required: ['tenants', 'share'] } });
+
+export const VERIFICATION_RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$/;
+const VerificationRunId = z
+  .string()
+  .regex(VERIFICATION_RUN_ID_PATTERN, 'a verification run id such as drv-…');
+
+export const VerificationRunParams = z.strictObject({ id: VerificationRunId });
+
+export const ListVerificationRunsQuery = z.strictObject({
+  limit: queryInteger(1, 100).default(20),
+  before: VerificationRunId.optional().describe('the last run of the previous page'),
+});
+
+export const VerificationRunSchema = z
+  .object({
+    id: z.string(),
+    trigger: z.enum(['schedule', 'api']),
+    requestedBy: z.string(),
+    share: z.number(),
+    tenants: z.array(z.string()).optional().describe('the tenants named, when the run did not sample'),
+    status: z.enum(VERIFICATION_RUN_STATUSES).describe('`failed`: the run itself broke, not a backup'),
+    startedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().optional(),
+    total: z.number().int().describe('tenants in the sample (0 until it is drawn)'),
+    verified: z.number().int().describe('tenants whose latest backup restored and matched the catalog'),
+    failed: z.number().int().describe('tenants whose verification failed'),
+    error: ErrorInfo.optional(),
+  })
+  .meta({ id: 'VerificationRun' }) satisfies z.ZodType<VerificationRun>;
+
+export const VerificationResultSchema = z
+  .object({
+    runId: z.string(),
+    tenantId: z.string(),
+    backupId: z.string().optional().describe('absent: the tenant had no backup to verify'),
+    ok: z.boolean(),
+    problems: z.array(z.string()).describe('why it is not ok; empty when it is'),
+    restoreMs: z.number().int().optional().describe('how long the restore into a scratch database took'),
+    tables: z
+      .array(
+        z.object({
+          name: z.string(),
+          rows: z.number().int(),
+          expectedRows: z.number().int(),
+          sha256: z.string(),
+          expectedSha256: z.string(),
+        }),
+      )
+      .optional()
+      .describe('each table as read back, against what the catalog records'),
+    startedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'VerificationResult' }) satisfies z.ZodType<VerificationResult>;
+
+export const VerificationRunDetailSchema = VerificationRunSchema.extend({
+  results: z.array(VerificationResultSchema).describe("the tenants' results so far, in tenant id order"),
+}).meta({ id: 'VerificationRunDetail' });
+
+export const VerificationRunPage = z
+  .object({ items: z.array(VerificationRunSchema), nextBefore: z.string().optional() })
+  .meta({ id: 'VerificationRunPage' });

@@ -6,6 +6,7 @@ import type {
   TenantOperationKind,
   TenantRecord,
   TenantSpec,
+  VerificationRunRequest,
 } from '../domain/index.js';
 
 /**
@@ -45,6 +46,12 @@ export interface LifecycleClient {
     request: { reason: string; graceDays: number; export: boolean },
     actor: Actor,
   ): Promise<OperationSnapshot>;
+  /** Asks the tenant's workflow to restore it from a backup (the operation waits for approval first). */
+  restoreTenant(
+    tenantId: string,
+    request: { backupId: string; pointInTime?: string },
+    actor: Actor,
+  ): Promise<OperationSnapshot>;
   /**
    * Tells the tenant's workflow that one of its legal holds was released, so that operations
    * waiting for holds look again. Never throws: a lost signal costs a wait, not an erasure.
@@ -52,12 +59,23 @@ export interface LifecycleClient {
   legalHoldsChanged(tenantId: string): Promise<boolean>;
   /** Starts a retention run already recorded in the registry (its workflow id is the run's). */
   startRetentionRun(request: RetentionRunRequest): Promise<void>;
+  /** Starts a restore verification run already recorded in the registry (its workflow id is the run's). */
+  startRestoreVerificationRun(request: VerificationRunRequest): Promise<void>;
   /** The retention Schedule, or undefined when no lifecycle worker has created it yet. */
   retentionSchedule(): Promise<RetentionScheduleView | undefined>;
   /** Pauses, unpauses or fires the retention Schedule now (NotFound when it does not exist yet). */
   changeRetentionSchedule(change: 'pause' | 'unpause' | 'trigger', note: string): Promise<void>;
   cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
   retryOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
+  /**
+   * Approves or rejects an operation waiting at its approval step (NotAwaitingApproval when it is
+   * not, SelfApproval when `actor` asked for it); answers the operation as it is then.
+   */
+  decideApproval(
+    operation: OperationSnapshot,
+    decision: { decision: 'approved' | 'rejected'; comment: string },
+    actor: Actor,
+  ): Promise<OperationSnapshot>;
   /**
    * Terminates the tenant's lifecycle workflow — the way out for one wedged before its tenant was
    * ever recorded. Resolves false when no such workflow is running.

@@ -2,11 +2,12 @@
  * The Temporal Schedule `landlord-retention` (docs/retention.md): created or brought up to date by
  * the lifecycle worker at start from config/retention.json, read and steered by the API.
  */
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Client, ScheduleOptionsAction, ScheduleSpec } from '@temporalio/client';
 import { LandlordError, RETENTION_SCHEDULE_ID } from '../domain/index.js';
 import type { RetentionPolicyFile } from '../domain/index.js';
 import type { RetentionScheduleView } from './lifecycle.js';
+import { ensureSchedule, everySpec } from './schedules.js';
 
 /** Workflow id prefix of the runs the Schedule starts (Temporal appends the scheduled time). */
 export const SCHEDULED_RUN_PREFIX = 'landlord-retention-run';
@@ -16,7 +17,7 @@ type RetentionSchedule = Pick<RetentionPolicyFile, 'schedule' | 'catchupWindow'>
 function specOf({ schedule }: RetentionSchedule): ScheduleSpec {
   return 'cron' in schedule
     ? { cronExpressions: [schedule.cron], timezone: 'UTC' }
-    : { intervals: [{ every: schedule.every as `${number}${'m' | 'h' | 'd'}` }] };
+    : everySpec(schedule.every);
 }
 
 /**
@@ -39,20 +40,7 @@ export async function ensureRetentionSchedule(
   };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: retention.catchupWindow };
   const memo = { retention: retention.schedule };
-  try {
-    await client.schedule.create({ scheduleId: RETENTION_SCHEDULE_ID, spec, action, policies, memo });
-    return 'created';
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
-  await client.schedule.getHandle(RETENTION_SCHEDULE_ID).update((previous) => ({
-    ...previous,
-    spec,
-    action,
-    policies: { ...previous.policies, ...policies },
-  }));
-  // The memo is not part of an update; it says what the spec was made from, for the API.
-  return 'updated';
+  return ensureSchedule(client, { scheduleId: RETENTION_SCHEDULE_ID, spec, action, policies, memo });
 }
 
 export async function describeRetentionSchedule(client: Client): Promise<RetentionScheduleView | undefined> {

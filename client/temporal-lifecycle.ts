@@ -23,10 +23,12 @@ import type {
   TenantRetention,
   TenantRecord,
   TenantSpec,
+  VerificationRunRequest,
 } from '../domain/index.js';
 import type { TaskQueues } from '../config/index.js';
 import {
   cancelOperation,
+  decideApproval,
   legalHoldsChanged,
   requestOperation,
   retryOperation,
@@ -34,6 +36,7 @@ import {
 } from '../workflows/definitions.js';
 import type { tenantWorkflow } from '../workflows/tenant.js';
 import type { retentionRun } from '../workflows/retention-run.js';
+import type { restoreVerificationRun } from '../workflows/restore-verification-run.js';
 import type { LifecycleClient, RetentionScheduleView } from './lifecycle.js';
 import { changeRetentionSchedule, describeRetentionSchedule } from './retention-schedule.js';
 
@@ -171,6 +174,14 @@ export class TemporalLifecycleClient implements LifecycleClient {
     return this.ask(tenantId, { kind: 'offboard', actor, ...request });
   }
 
+  async restoreTenant(
+    tenantId: string,
+    request: { backupId: string; pointInTime?: string },
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    return this.ask(tenantId, { kind: 'restore', actor, ...request });
+  }
+
   async legalHoldsChanged(tenantId: string): Promise<boolean> {
     try {
       await this.bounded(() =>
@@ -200,6 +211,23 @@ export class TemporalLifecycleClient implements LifecycleClient {
     }
   }
 
+  async startRestoreVerificationRun(request: VerificationRunRequest): Promise<void> {
+    try {
+      await this.bounded(() =>
+        this.client.workflow.start<typeof restoreVerificationRun>('restoreVerificationRun', {
+          workflowId: request.id,
+          taskQueue: this.taskQueues.lifecycle,
+          args: [{ request, dataQueue: this.taskQueues.data }],
+        }),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      throw err instanceof LandlordError
+        ? err
+        : new LandlordError('ServiceUnavailable', 'the workflow service did not answer; try again');
+    }
+  }
+
   async retentionSchedule(): Promise<RetentionScheduleView | undefined> {
     try {
       return await this.bounded(() => describeRetentionSchedule(this.client));
@@ -225,6 +253,29 @@ export class TemporalLifecycleClient implements LifecycleClient {
           .executeUpdate(cancelOperation, { args: [{ operationId: operation.id, actor }] }),
       );
     } catch (err) {
+      throw translate(err, operation.tenantId);
+    }
+  }
+
+  async decideApproval(
+    operation: OperationSnapshot,
+    decision: { decision: 'approved' | 'rejected'; comment: string },
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    try {
+      // Sent to the operation's own workflow (its id is the operation's); the request id makes a
+      // retried call one decision.
+      return await this.bounded(() =>
+        this.client.workflow
+          .getHandle(operation.id)
+          .executeUpdate(decideApproval, { args: [{ ...decision, actor }], updateId: actor.requestId }),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError)
+        throw new LandlordError(
+          'NotAwaitingApproval',
+          `operation ${operation.id} is not waiting for approval`,
+        );
       throw translate(err, operation.tenantId);
     }
   }

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   DataPlaneManifest,
+  DEFAULT_VERIFICATION_SHARE,
+  durationMs,
   parseKmsKeyUri,
   PolicyCatalog,
   Region,
@@ -48,6 +50,33 @@ const Env = z.object({
   LANDLORD_TASK_QUEUE_PREFIX: z.string().default('landlord'),
   /** Whether the lifecycle worker creates or updates the retention Schedule when it starts. */
   LANDLORD_RETENTION_SCHEDULE: bool.default(true),
+  /** Approvals a restore, failover or failback needs (a tier's `dr.approvals` overrides it). */
+  LANDLORD_DR_APPROVALS: z.coerce.number().int().min(1).max(5).default(1),
+  /** How long a DR operation waits for its approvals before it fails, changing nothing. */
+  LANDLORD_DR_APPROVAL_TIMEOUT: z
+    .string()
+    .regex(/^[1-9][0-9]{0,4}(s|m|h|d)$/, 'a duration such as 30m, 1h or 2d')
+    .default('1h'),
+  /** Whether the lifecycle worker creates or updates the backup Schedule when it starts. */
+  LANDLORD_BACKUP_SCHEDULE: bool.default(true),
+  /** How often the backup Schedule looks for tenants due a backup: at most the shortest tier cadence. */
+  LANDLORD_BACKUP_SWEEP_EVERY: z
+    .string()
+    .regex(/^[1-9][0-9]{0,3}(m|h)$/, 'minutes or hours, such as 5m or 1h')
+    .default('5m'),
+  /** Whether the lifecycle worker creates or updates the restore verification Schedule when it starts. */
+  LANDLORD_DR_VERIFY_SCHEDULE: bool.default(true),
+  /** How often the restore verification Schedule starts a run. */
+  LANDLORD_DR_VERIFY_EVERY: z
+    .string()
+    .regex(/^[1-9][0-9]{0,3}(m|h)$/, 'minutes or hours, such as 30m or 24h')
+    .default('24h'),
+  /** The share of tenants on tiers without DR a verification run samples (every DR tier's tenant is in it). */
+  LANDLORD_DR_VERIFY_SHARE: z
+    .string()
+    .regex(/^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$/, 'a share from 0 to 1, such as 0.1')
+    .transform(Number)
+    .default(DEFAULT_VERIFICATION_SHARE),
 
   LANDLORD_REGISTRY_URL: url.optional(),
   LANDLORD_POSTGRES_PORT: port.default(54320),
@@ -83,6 +112,12 @@ const Env = z.object({
       const ref = parseKmsKeyUri(uri);
       if ('problem' in ref) ctx.addIssue({ code: 'custom', message: ref.problem });
     })
+    .optional(),
+
+  /** Where backups go: s3://bucket[/prefix] or gs://bucket[/prefix]; unset: the data folder's backups/. */
+  LANDLORD_BACKUP_URL: z
+    .string()
+    .regex(/^(s3|gs):\/\/[^/?#]+(\/[^?#]*)?$/, 'an s3://bucket[/prefix] or gs://bucket[/prefix] URL')
     .optional(),
 
   LANDLORD_PULUMI_CLI: z.string().optional(),
@@ -171,12 +206,26 @@ export interface Config {
    * undefined: a key-encryption key derived from the master secret.
    */
   kmsKey?: string;
+  /** Where backups go (LANDLORD_BACKUP_URL): an `s3://` or `gs://` bucket; undefined: `<data dir>/backups`. */
+  backupUrl?: string;
   catalog: PolicyCatalog;
   manifest: DataPlaneManifest;
   /** Data retention policies (config/retention.json), checked against the manifest and the tiers. */
   retention: RetentionPolicyFile;
   /** The lifecycle worker creates or updates the retention Schedule at start (LANDLORD_RETENTION_SCHEDULE). */
   retentionSchedule: boolean;
+  /**
+   * The backup Schedule (LANDLORD_BACKUP_SCHEDULE, LANDLORD_BACKUP_SWEEP_EVERY): whether the lifecycle
+   * worker makes it at start, and how often it sweeps for tenants due a backup.
+   */
+  backupSchedule: { enabled: boolean; every: string };
+  /** What DR operations' approval steps need (LANDLORD_DR_APPROVALS, LANDLORD_DR_APPROVAL_TIMEOUT). */
+  drApprovals: { required: number; timeoutMs: number };
+  /**
+   * Restore verification (LANDLORD_DR_VERIFY_SCHEDULE, _EVERY, _SHARE): whether the lifecycle worker
+   * makes its Schedule at start, how often it runs, and the share of non-DR tenants a run samples.
+   */
+  drVerification: { schedule: boolean; every: string; share: number };
   /** Absolute folder of the manifest's SQL migrations. */
   migrationsDir: string;
   /** Stop this process when this parent is gone (`npm start` sets it for its children). */
@@ -350,10 +399,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.LANDLORD_SECRET ? { secret: e.LANDLORD_SECRET } : {}),
     ...(e.LANDLORD_TENANT_KEK ? { tenantKek: e.LANDLORD_TENANT_KEK } : {}),
     ...(e.LANDLORD_KMS_KEY ? { kmsKey: e.LANDLORD_KMS_KEY } : {}),
+    ...(e.LANDLORD_BACKUP_URL ? { backupUrl: e.LANDLORD_BACKUP_URL } : {}),
     catalog: catalog.data,
     manifest,
     retention,
     retentionSchedule: e.LANDLORD_RETENTION_SCHEDULE,
+    backupSchedule: { enabled: e.LANDLORD_BACKUP_SCHEDULE, every: e.LANDLORD_BACKUP_SWEEP_EVERY },
+    drApprovals: {
+      required: e.LANDLORD_DR_APPROVALS,
+      timeoutMs: durationMs(e.LANDLORD_DR_APPROVAL_TIMEOUT),
+    },
+    drVerification: {
+      schedule: e.LANDLORD_DR_VERIFY_SCHEDULE,
+      every: e.LANDLORD_DR_VERIFY_EVERY,
+      share: e.LANDLORD_DR_VERIFY_SHARE,
+    },
     migrationsDir,
     ...(e.LANDLORD_PARENT_PID ? { parentPid: e.LANDLORD_PARENT_PID } : {}),
   };

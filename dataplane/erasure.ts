@@ -186,6 +186,11 @@ export interface KeyedBatch {
   limit: number;
   /** How long to wait for a row lock the application holds (default 1 s). */
   lockTimeoutMs?: number;
+  /**
+   * The caller's open transaction holds the batch (a restore re-applies erasures inside its own):
+   * no BEGIN, COMMIT, ROLLBACK or lock timeout of the batch's own; a failure aborts the caller's.
+   */
+  inTransaction?: boolean;
   /** The record's key, from the first key the batch took. */
   recordKey: (firstKey: string) => string;
   /** Whether the outbox may keep the batch's first and last key (not where a key is a subject). */
@@ -205,13 +210,15 @@ export async function changeKeyedBatch(
   batch: KeyedBatch,
 ): Promise<{ changed: number; lastKey?: string; lockMs: number }> {
   const started = performance.now();
-  await c.query('BEGIN');
+  const own = !batch.inTransaction;
+  if (own) await c.query('BEGIN');
   try {
     // Waiting on the application's row locks costs the budget too: past the timeout the batch
     // changes nothing and the caller tries again.
-    await c.query(`SELECT set_config('lock_timeout', $1, true)`, [
-      `${Math.max(1, Math.round(batch.lockTimeoutMs ?? 1000))}ms`,
-    ]);
+    if (own)
+      await c.query(`SELECT set_config('lock_timeout', $1, true)`, [
+        `${Math.max(1, Math.round(batch.lockTimeoutMs ?? 1000))}ms`,
+      ]);
     const key = q(batch.key.name);
     const name = q(table.name);
     const params = [tenantId, ...(batch.params ?? []), batch.limit];
@@ -253,10 +260,10 @@ export async function changeKeyedBatch(
         ],
       );
     }
-    await c.query('COMMIT');
+    if (own) await c.query('COMMIT');
     return { changed: n, ...(last ? { lastKey: last } : {}), lockMs: performance.now() - started };
   } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
+    if (own) await c.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
 }
@@ -283,6 +290,8 @@ export async function eraseSubjectBatch(
     recordKeyPrefix: string;
     /** How long to wait for a row lock the application holds (default 1 s). */
     lockTimeoutMs?: number;
+    /** The caller's open transaction holds the batch (see KeyedBatch.inTransaction). */
+    inTransaction?: boolean;
     entry: ErasureEntry;
   },
 ): Promise<ErasureBatchResult> {
@@ -301,6 +310,7 @@ export async function eraseSubjectBatch(
     ...(batch.mode === 'anonymize' ? { clear: columns } : {}),
     limit: batch.limit,
     ...(batch.lockTimeoutMs !== undefined ? { lockTimeoutMs: batch.lockTimeoutMs } : {}),
+    ...(batch.inTransaction ? { inTransaction: true } : {}),
     recordKey: (first) => `${batch.recordKeyPrefix}:${keyIsSubject ? 'subject' : first}`,
     keysInOutbox: !keyIsSubject,
     entry: {

@@ -130,3 +130,22 @@ DO $grant$ BEGIN
   END IF;
 END $grant$;`;
 }
+
+/**
+ * Creates a database no tenant can connect to at any moment: made with connections off, PUBLIC's
+ * rights revoked, then opened (scratch databases for restore verification, a silo's restore
+ * staging database). Needs a superuser connection on a Postgres server of 9.5 or later.
+ */
+export async function createClosedDatabase(
+  c: pg.ClientBase,
+  name: string,
+  { owner, comment }: { owner?: string; comment?: string } = {},
+): Promise<void> {
+  await c.query(
+    `CREATE DATABASE ${pg.escapeIdentifier(name)}${owner ? ` OWNER ${pg.escapeIdentifier(owner)}` : ''} ALLOW_CONNECTIONS false`,
+  );
+  if (comment !== undefined)
+    await c.query(`COMMENT ON DATABASE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(comment)}`);
+  await c.query(`REVOKE ALL ON DATABASE ${pg.escapeIdentifier(name)} FROM PUBLIC`);
+  await c.query(`ALTER DATABASE ${pg.escapeIdentifier(name)} ALLOW_CONNECTIONS true`);
+}

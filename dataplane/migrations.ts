@@ -12,11 +12,14 @@ export const MIGRATIONS_TABLE = 'app_migrations';
 export async function applyApplicationMigrations(
   client: pg.ClientBase,
   migrationsDir: string,
+  /** `count`: only the next so many pending migrations, in the runner's order (absent: all). */
+  { count }: { count?: number } = {},
 ): Promise<void> {
   await runner({
     dbClient: client,
     dir: migrationsDir,
     direction: 'up',
+    ...(count !== undefined ? { count } : {}),
     migrationsTable: MIGRATIONS_TABLE,
     noLock: true,
     log: () => undefined,

@@ -29,6 +29,23 @@ export const PERMISSIONS = {
   downloadExports: ['admin'],
   /** Offboard a tenant (its data destroyed after a grace period), or cancel that within the grace period. */
   offboardTenant: ['operator', 'admin'],
+  /** Take a tenant's backup now (the schedule takes them on the tier's cadence anyway). */
+  backupTenant: ['operator', 'admin'],
+  /** Ask for a restore of a tenant from a backup (which then waits for another's approval). */
+  restoreTenant: ['operator', 'admin'],
+  /** Run a restore verification now (the schedule runs one on its interval anyway). */
+  verifyRestores: ['operator', 'admin'],
+  /**
+   * See restore verification runs and their results: which tenants could not be brought back
+   * today, why, and where their backup files are. That is a map of the fleet's weak spots, for the
+   * people who mend them and no one else; the catalog of one tenant's backups stays readable by all.
+   */
+  readRestoreVerifications: ['operator', 'admin'],
+  /**
+   * Approve or reject a DR operation waiting at its approval step (never one's own: four eyes), and
+   * see the operations waiting for approval.
+   */
+  approveOperations: ['operator', 'admin'],
   /** Repairs outside the lifecycle, such as ending a wedged tenant workflow. */
   repair: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -75,6 +75,18 @@ export const ERROR_KINDS = {
     title: 'Copied data did not match its source',
   },
   OperationCancelled: { status: 409, retryable: false, title: 'The operation was cancelled' },
+  /** An approval or rejection of an operation that is not waiting for one (docs/disaster-recovery.md). */
+  NotAwaitingApproval: { status: 409, retryable: false, title: 'The operation is not waiting for approval' },
+  /** Four eyes: whoever asked for an operation cannot also approve or reject it. */
+  SelfApproval: {
+    status: 403,
+    retryable: false,
+    title: 'An operation is approved by someone other than who asked for it',
+  },
+  /** An approver rejected the operation at its approval step; nothing was changed. */
+  ApprovalRejected: { status: 409, retryable: false, title: 'The operation was rejected' },
+  /** No decision within the approval timeout; nothing was changed. */
+  ApprovalTimedOut: { status: 409, retryable: false, title: 'The operation was not approved in time' },
   /**
    * A database refused data as it is (a Postgres data exception or constraint violation): retrying
    * the same write cannot succeed, so the step fails at once and shows why.

@@ -16,3 +16,5 @@ export * from './keys.js';
 export * from './erasure.js';
 export * from './export.js';
 export * from './offboard.js';
+export * from './backup.js';
+export * from './dr-verification.js';

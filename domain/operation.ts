@@ -13,12 +13,14 @@ export const OPERATION_KINDS = [
   'sync-storage-rules',
   'erase-subject',
   'offboard',
+  'backup',
+  'restore',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** Operations on an existing tenant that need nothing but its id. */
 export type TenantOperationKind = Exclude<
   OperationKind,
-  'onboard' | 'change-tier' | 'set-retention' | 'apply-retention' | 'erase-subject' | 'offboard'
+  'onboard' | 'change-tier' | 'set-retention' | 'apply-retention' | 'erase-subject' | 'offboard' | 'restore'
 >;
 
 export const OPERATION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -33,6 +35,8 @@ export const STEP_STATUSES = [
   'compensated',
   /** Waiting for the legal holds that cover its data to end; the operation gives up its turn meanwhile. */
   'blocked-by-hold',
+  /** Waiting for approvers (`POST /v1/operations/{id}/approve`); nothing has changed yet. */
+  'waiting-approval',
 ] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 
@@ -84,6 +88,19 @@ export const OPERATION_STEPS = {
     'remove-resources',
     'tombstone',
   ],
+  /**
+   * A backup: the tenant's rows read in one snapshot, sealed with its data key and stored; then
+   * its backups past the tier's retention deleted, each with a ledger record, unless a hold stops it.
+   */
+  backup: ['snapshot', 'expire-backups'],
+  /**
+   * A restore from a backup: approved (four eyes), writes frozen, the backup restored beside the
+   * live data (a staging database for a silo; checked whole for a pool tenant) with every erasure
+   * made since re-applied and the result verified, then switched in (a pool tenant's rows replaced
+   * in one transaction), the re-applied erasures' evidence forwarded, writes thawed. A failure
+   * before the switch leaves the tenant as it was.
+   */
+  restore: ['approval', 'freeze-writes', 'stage-restore', 'switch', 'record-evidence', 'thaw'],
 } as const satisfies Record<OperationKind, readonly string[]>;
 
 export type StepName<K extends OperationKind = OperationKind> = (typeof OPERATION_STEPS)[K][number];
@@ -113,6 +130,24 @@ export interface Actor {
   requestId: string;
 }
 
+/** One approver's decision at an operation's approval step. */
+export interface ApprovalDecision {
+  decision: 'approved' | 'rejected';
+  principal: string;
+  role: string;
+  requestId: string;
+  comment: string;
+  at: string;
+}
+
+/** An operation's approval step: how many approvals it needs, until when, and the decisions so far. */
+export interface ApprovalState {
+  required: number;
+  /** When the step fails with ApprovalTimedOut if it has not had its approvals (ISO). */
+  timeoutAt: string;
+  decisions: ApprovalDecision[];
+}
+
 /** The operation as the registry stores it; the workflow writes whole snapshots with a rising version. */
 export interface OperationSnapshot {
   id: string;
@@ -127,6 +162,8 @@ export interface OperationSnapshot {
   error?: ErrorInfo & { step?: string };
   /** What the operation found, for operations that report something (a drift check's drift). */
   result?: Record<string, unknown>;
+  /** For operations with an approval step: who approved or rejected, when, with what comment. */
+  approval?: ApprovalState;
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;
@@ -194,6 +231,9 @@ export interface OperationInputs {
   'erase-subject': { erasureId: string };
   /** Why, how many days of grace (the tier's when the API resolved none), and whether to export first. */
   offboard: { reason: string; graceDays: number; export: boolean };
+  backup: Record<never, never>;
+  /** The backup to restore (the API resolves a point in time to one). */
+  restore: { backupId: string; pointInTime?: string };
 }
 
 /** What a retention run asks of each tenant (docs/retention.md). */

@@ -4,6 +4,13 @@ import { LandlordError } from './errors.js';
 import { Residency } from './tenant.js';
 import type { TenantSpec } from './tenant.js';
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS } as const;
+
+/** A tier's duration (`15m`, `4h`, `1d`: what Duration accepts) in milliseconds. */
+export const durationMs = (d: string): number =>
+  Number(d.replace(/\D+$/, '')) * UNIT_MS[d.replace(/^\d+/, '') as keyof typeof UNIT_MS];
+
 const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 15m, 4h or 1d');
 
 export const TierPolicy = z.strictObject({
@@ -14,6 +21,11 @@ export const TierPolicy = z.strictObject({
     enabled: z.boolean(),
     rpo: Duration,
     rto: Duration,
+    /**
+     * Approvals a restore, failover or failback of the tier's tenants needs, each from a principal
+     * other than the requester; absent: LANDLORD_DR_APPROVALS.
+     */
+    approvals: z.number().int().min(1).max(5).optional(),
   }),
   backup: z.strictObject({ cadence: Duration, retentionDays: z.number().int().positive() }),
   apiQuota: z.strictObject({ requestsPerMinute: z.number().int().positive() }),

@@ -20,10 +20,15 @@ import type {
   RetentionTenantPart,
   Role,
   StepProgress,
+  TenantBackup,
   TenantExport,
   TenantKeyDestruction,
   TenantKeyInfo,
   TenantRecord,
+  VerificationResult,
+  VerificationRun,
+  VerificationRunDetail,
+  VerificationRunRequest,
 } from '../domain/index.js';
 import { addPart, emptyTotals, LEDGER_GENESIS } from '../domain/index.js';
 import { decodeCursor, encodeCursor, microsOf } from './cursor.js';
@@ -34,6 +39,8 @@ import { ledgerEntryOf, ledgerHash, sameEntryOrThrow, verifyLedger } from './led
 import { DEFAULT_IDEMPOTENCY } from './stores.js';
 import type {
   ApiKeyStore,
+  BackupStore,
+  NewBackup,
   AuditFilter,
   AuditInput,
   LedgerFilter,
@@ -52,10 +59,12 @@ import type {
   RetentionRunStore,
   NewExport,
   NewTenantKey,
+  OperationFilter,
   StoredTenantKey,
   TenantFilter,
   TenantKeyStore,
   TenantStore,
+  VerificationStore,
 } from './stores.js';
 import { newApiKey, secretHash } from './api-key-secrets.js';
 import { EndWaiters } from './waiters.js';
@@ -112,6 +121,17 @@ class MemoryOperationStore implements OperationStore {
 
   async waitUntilEnded(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     await this.ended.wait(id, timeoutMs, async () => this.rows.get(id)?.status !== 'running', { signal });
+  }
+
+  async list({ status, tenantId, kind, limit }: OperationFilter): Promise<OperationSnapshot[]> {
+    const waiting = (op: OperationSnapshot) =>
+      op.status === 'running' && op.steps.some((s) => s.status === 'waiting-approval');
+    return [...this.rows.values()]
+      .filter((op) => (status === 'waiting-approval' ? waiting(op) : !status || op.status === status))
+      .filter((op) => (!tenantId || op.tenantId === tenantId) && (!kind || op.kind === kind))
+      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || b.id.localeCompare(a.id))
+      .slice(0, limit)
+      .map((op) => copy(op));
   }
 
   async recordStepFailure(
@@ -537,6 +557,176 @@ class MemoryExportStore implements ExportStore {
   }
 }
 
+class MemoryBackupStore implements BackupStore {
+  /** In the order recorded. */
+  private readonly rows: TenantBackup[] = [];
+
+  private find(tenantId: string, id: string) {
+    return this.rows.find((b) => b.tenantId === tenantId && b.id === id);
+  }
+
+  /** A tenant's backups newest first; of two taken at the same time, the one recorded later first. */
+  private newestFirst(tenantId: string): TenantBackup[] {
+    return this.rows
+      .map((b, seq) => ({ b, seq }))
+      .filter(({ b }) => b.tenantId === tenantId)
+      .sort((x, y) => y.b.takenAt.localeCompare(x.b.takenAt) || y.seq - x.seq)
+      .map(({ b }) => b);
+  }
+
+  async record(backup: NewBackup): Promise<TenantBackup> {
+    const existing = this.rows.find((b) => b.id === backup.id);
+    if (existing && existing.tenantId !== backup.tenantId)
+      throw new Error(`backup ${backup.id} exists, but not for tenant ${backup.tenantId}`);
+    if (existing) return copy(existing);
+    const stored: TenantBackup = {
+      ...copy(backup),
+      takenAt: new Date(backup.takenAt).toISOString(),
+      expiresAt: new Date(backup.expiresAt).toISOString(),
+      status: 'available',
+    };
+    this.rows.push(stored);
+    return copy(stored);
+  }
+
+  async get(tenantId: string, id: string): Promise<TenantBackup | undefined> {
+    const row = this.find(tenantId, id);
+    return row && copy(row);
+  }
+
+  async list(tenantId: string): Promise<TenantBackup[]> {
+    return this.newestFirst(tenantId).map(copy);
+  }
+
+  async latest(tenantId: string, atOrBefore?: string): Promise<TenantBackup | undefined> {
+    const limit = atOrBefore === undefined ? undefined : new Date(atOrBefore).toISOString();
+    const found = this.newestFirst(tenantId).find(
+      (b) => b.status === 'available' && (limit === undefined || b.takenAt <= limit),
+    );
+    return found && copy(found);
+  }
+
+  async expiring(tenantId: string, at: string): Promise<TenantBackup[]> {
+    const limit = new Date(at).toISOString();
+    return this.newestFirst(tenantId)
+      .filter((b) => b.status === 'available' && b.expiresAt <= limit)
+      .reverse()
+      .map(copy);
+  }
+
+  async lastTakenAt(tenantIds: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const id of tenantIds) {
+      const newest = this.newestFirst(id)[0];
+      if (newest) out.set(id, newest.takenAt);
+    }
+    return out;
+  }
+
+  async markVerified(tenantId: string, id: string, at: string): Promise<TenantBackup | undefined> {
+    const row = this.find(tenantId, id);
+    if (!row) return undefined;
+    const when = new Date(at).toISOString();
+    if (row.verifiedAt === undefined || row.verifiedAt < when) row.verifiedAt = when;
+    return copy(row);
+  }
+
+  async markExpired(tenantId: string, id: string, at: string): Promise<TenantBackup | undefined> {
+    const row = this.find(tenantId, id);
+    if (!row) return undefined;
+    if (row.status !== 'expired') {
+      row.status = 'expired';
+      row.expiredAt = new Date(at).toISOString();
+    }
+    return copy(row);
+  }
+}
+
+class MemoryVerificationStore implements VerificationStore {
+  private readonly runs = new Map<string, Omit<VerificationRun, 'verified' | 'failed'> & { seq: number }>();
+  /** Per run, its results by tenant; all results in the order recorded, for each tenant's latest. */
+  private readonly byRun = new Map<string, Map<string, VerificationResult>>();
+  private readonly recorded: VerificationResult[] = [];
+  private seq = 0;
+
+  constructor(private readonly tenants: TenantStore) {}
+
+  private view(id: string): VerificationRun {
+    const { seq: _seq, ...run } = this.runs.get(id)!;
+    const results = [...this.byRun.get(id)!.values()];
+    return copy({
+      ...run,
+      verified: results.filter((r) => r.ok).length,
+      failed: results.filter((r) => !r.ok).length,
+    });
+  }
+
+  async start(request: VerificationRunRequest): Promise<VerificationRun> {
+    if (!this.runs.has(request.id)) {
+      this.runs.set(request.id, {
+        ...copy(request),
+        status: 'running',
+        startedAt: now(),
+        total: 0,
+        seq: ++this.seq,
+      });
+      this.byRun.set(request.id, new Map());
+    }
+    return this.view(request.id);
+  }
+
+  async setTotal(id: string, total: number): Promise<void> {
+    const run = this.runs.get(id);
+    if (run) run.total = total;
+  }
+
+  async recordResult(result: VerificationResult): Promise<VerificationResult | undefined> {
+    const results = this.byRun.get(result.runId);
+    if (!results) return undefined;
+    if (!results.has(result.tenantId)) {
+      const stored = {
+        ...copy(result),
+        startedAt: new Date(result.startedAt).toISOString(),
+        finishedAt: new Date(result.finishedAt).toISOString(),
+      };
+      results.set(result.tenantId, stored);
+      this.recorded.push(stored);
+    }
+    return copy(results.get(result.tenantId));
+  }
+
+  async finish(id: string, status: 'succeeded' | 'failed', error?: VerificationRun['error']): Promise<void> {
+    const run = this.runs.get(id);
+    if (!run || run.status !== 'running') return;
+    Object.assign(run, { status, finishedAt: now(), ...(error ? { error: copy(error) } : {}) });
+  }
+
+  async get(id: string): Promise<VerificationRunDetail | undefined> {
+    if (!this.runs.has(id)) return undefined;
+    const results = [...this.byRun.get(id)!.values()].sort((a, b) => (a.tenantId < b.tenantId ? -1 : 1));
+    return { ...this.view(id), results: results.map(copy) };
+  }
+
+  async list({ limit, before }: { limit: number; before?: string }): Promise<VerificationRun[]> {
+    const below = before ? (this.runs.get(before)?.seq ?? 0) : Infinity;
+    return [...this.runs.values()]
+      .filter((r) => r.seq < below)
+      .sort((a, b) => b.seq - a.seq)
+      .slice(0, limit)
+      .map((r) => this.view(r.id));
+  }
+
+  async countFailingTenants(): Promise<number> {
+    const latest = new Map(this.recorded.map((r) => [r.tenantId, r.ok]));
+    let failing = 0;
+    for (const [tenantId, ok] of latest) {
+      const status = (await this.tenants.get(tenantId))?.status;
+      if (!ok && (status === 'active' || status === 'suspended')) failing += 1;
+    }
+    return failing;
+  }
+}
+
 class MemoryApiKeyStore implements ApiKeyStore {
   private readonly keys = new Map<string, ApiKeyRecord & { hash: string }>();
 
@@ -669,6 +859,8 @@ export class MemoryRegistry implements Registry {
   readonly erasures = new MemoryErasureStore(this.operations);
   readonly tenantKeys = new MemoryTenantKeyStore();
   readonly exports = new MemoryExportStore();
+  readonly backups = new MemoryBackupStore();
+  readonly verifications = new MemoryVerificationStore(this.tenants);
   readonly apiKeys = new MemoryApiKeyStore();
   readonly idempotency: MemoryIdempotencyStore;
   /** Set to make ping() fail, as an unreachable server would. */

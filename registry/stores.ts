@@ -15,9 +15,12 @@ import type {
   LegalHold,
   LedgerRecord,
   LedgerVerification,
+  OperationKind,
   OperationSnapshot,
+  OperationStatus,
   RetentionRun,
   RetentionRunRequest,
+  TenantBackup,
   RetentionRunStatus,
   RetentionTenantPart,
   Role,
@@ -27,6 +30,10 @@ import type {
   TenantKeyInfo,
   TenantExport,
   TenantStatus,
+  VerificationResult,
+  VerificationRun,
+  VerificationRunDetail,
+  VerificationRunRequest,
 } from '../domain/index.js';
 
 export interface TenantFilter {
@@ -46,6 +53,13 @@ export interface TenantStore {
   list(filter: TenantFilter): Promise<{ items: TenantRecord[]; nextCursor?: string }>;
 }
 
+export interface OperationFilter {
+  status?: OperationStatus | 'waiting-approval';
+  tenantId?: string;
+  kind?: OperationKind;
+  limit: number;
+}
+
 export interface OperationStore {
   /** Writes an operation snapshot; an older version never overwrites a newer one. */
   upsert(operation: OperationSnapshot): Promise<void>;
@@ -63,6 +77,11 @@ export interface OperationStore {
   get(id: string): Promise<OperationSnapshot | undefined>;
   /** A tenant's operations, oldest first. */
   listForTenant(tenantId: string): Promise<OperationSnapshot[]>;
+  /**
+   * Operations across tenants, most recently changed first: those of a status, or running with a
+   * step waiting for approval (`waiting-approval`); of one tenant or kind when given.
+   */
+  list(filter: OperationFilter): Promise<OperationSnapshot[]>;
   /**
    * Resolves as soon as operation `id` is no longer running (or does not exist), or after
    * `timeoutMs`, or when `signal` aborts, whichever comes first.
@@ -263,6 +282,61 @@ export interface ExportStore {
   markVerified(tenantId: string, id: string, at: string): Promise<TenantExport | undefined>;
 }
 
+/** A backup to record: as the catalog will hold it, while it is available and unverified. */
+export type NewBackup = Omit<TenantBackup, 'status' | 'expiredAt' | 'verifiedAt'>;
+
+/**
+ * The backup catalog (domain/backup.ts): each backup recorded once its sealed file is in place;
+ * afterwards changed only by a verification that found it whole and by its expiry.
+ */
+export interface BackupStore {
+  /**
+   * Records a backup; recording the same id again (a retried or re-run step) returns the backup
+   * recorded first and changes nothing.
+   */
+  record(backup: NewBackup): Promise<TenantBackup>;
+  get(tenantId: string, id: string): Promise<TenantBackup | undefined>;
+  /** A tenant's backups, newest first, expired ones included (they stay in the catalog). */
+  list(tenantId: string): Promise<TenantBackup[]>;
+  /** The tenant's newest available backup taken at or before `atOrBefore` (ISO; absent: any). */
+  latest(tenantId: string, atOrBefore?: string): Promise<TenantBackup | undefined>;
+  /** The tenant's available backups whose expiresAt is at or before `at`, oldest first. */
+  expiring(tenantId: string, at: string): Promise<TenantBackup[]>;
+  /** When each of `tenantIds` last had a backup taken (available or not); absent: never. */
+  lastTakenAt(tenantIds: readonly string[]): Promise<Map<string, string>>;
+  /** Notes that a restore found it whole at `at` (ISO; a later time replaces an earlier one). */
+  markVerified(tenantId: string, id: string, at: string): Promise<TenantBackup | undefined>;
+  /** Marks it expired at `at` (its file deleted); a second call keeps the first time. */
+  markExpired(tenantId: string, id: string, at: string): Promise<TenantBackup | undefined>;
+}
+
+/**
+ * Restore verification runs and each sampled tenant's result (domain/dr-verification.ts). A run's
+ * `verified` and `failed` are counted from its results.
+ */
+export interface VerificationStore {
+  /** Records a run as started; starting it again (a retried activity) returns it as it is. */
+  start(run: VerificationRunRequest): Promise<VerificationRun>;
+  /** How many tenants the run's sample holds, once drawn. */
+  setTotal(id: string, total: number): Promise<void>;
+  /**
+   * A tenant's result; recording one for the same run and tenant again returns the first and
+   * changes nothing. Undefined for an unknown run.
+   */
+  recordResult(result: VerificationResult): Promise<VerificationResult | undefined>;
+  /** Ends a running run; a run already ended stays as it ended. */
+  finish(id: string, status: 'succeeded' | 'failed', error?: VerificationRun['error']): Promise<void>;
+  /** The run with its results in tenant id order. */
+  get(id: string): Promise<VerificationRunDetail | undefined>;
+  /** Newest first; `before`: the id of the previous page's last run. */
+  list(filter: { limit: number; before?: string }): Promise<VerificationRun[]>;
+  /**
+   * How many tenants, active or suspended, have a latest result (in any run) that failed: each
+   * one a backup that would not bring its tenant back today.
+   */
+  countFailingTenants(): Promise<number>;
+}
+
 export interface ApiKeyStore {
   /** Creates a key and returns its secret; the secret is shown once and only its hash is kept. */
   create(input: {
@@ -329,6 +403,8 @@ export interface Registry {
   erasures: ErasureStore;
   tenantKeys: TenantKeyStore;
   exports: ExportStore;
+  backups: BackupStore;
+  verifications: VerificationStore;
   apiKeys: ApiKeyStore;
   idempotency: IdempotencyStore;
   /** Applies pending migrations; safe from several processes at once. */

@@ -38,6 +38,17 @@ export const TOOLS = {
  */
 export const SCHEMATHESIS = { env: 'LANDLORD_SCHEMATHESIS', version: '4.32.5' };
 
+/**
+ * MinIO, for `npm test` only: the S3-compatible server the backup store's S3 path is tested
+ * against. Built from the Go module proxy at a pinned commit (MinIO publishes no semver tags).
+ */
+export const MINIO = {
+  env: 'LANDLORD_MINIO',
+  module: 'github.com/minio/minio',
+  version: 'v0.0.0-20260212201848-7aac2a2c5b7c',
+  binary: 'minio',
+};
+
 /** The Pulumi CLI, built from the Go module proxy by the pinned module in scripts/toolchain/pulumi. */
 export const PULUMI = { env: 'LANDLORD_PULUMI_CLI', version: '3.248.0', binary: 'pulumi' };
 
@@ -188,6 +199,41 @@ function ensurePulumi() {
   return cached;
 }
 
+/** Resolves MinIO: its environment variable, then PATH, then a copy built once into .tools/. */
+function ensureMinio() {
+  const fromEnv = process.env[MINIO.env];
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new BootstrapError(`${MINIO.env}=${fromEnv} does not exist.`);
+    return fromEnv;
+  }
+  const found = onPath(MINIO.binary);
+  if (found) return found;
+  const folder = join(toolsDir, 'minio', MINIO.version);
+  const cached = join(folder, MINIO.binary);
+  if (existsSync(cached)) return cached;
+  const howTo = `put \`minio\` on PATH, or set ${MINIO.env} to its path`;
+  if (spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0)
+    throw new BootstrapError(`MinIO (tests only) is missing and Go is not available to build it: ${howTo}.`);
+  console.error(
+    `bootstrap: building MinIO ${MINIO.version} from the Go module proxy (tests only; first time only; a few minutes)…`,
+  );
+  const part = `${folder}.part`;
+  mkdirSync(part, { recursive: true });
+  const status = run(
+    'go',
+    ['install', '-trimpath', '-ldflags', '-s -w', `${MINIO.module}@${MINIO.version}`],
+    {
+      // go install pkg@version builds with the module's own go.mod and go.sum, which pin every dependency.
+      env: { ...process.env, GOBIN: part, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
+    },
+  );
+  if (status !== 0 || !existsSync(join(part, MINIO.binary)))
+    throw new BootstrapError(`building MinIO failed (see above); ${howTo}.`);
+  mkdirSync(folder, { recursive: true });
+  renameSync(join(part, MINIO.binary), cached);
+  return cached;
+}
+
 /** Resolves Schemathesis: its environment variable, then a virtual environment made once in .tools/. */
 function ensureSchemathesis() {
   const fromEnv = process.env[SCHEMATHESIS.env];
@@ -236,12 +282,14 @@ function main() {
   if (npmOnly) return;
   const resolved = Object.fromEntries(Object.keys(TOOLS).map((key) => [key, ensureTool(key)]));
   resolved.pulumi = ensurePulumi();
-  if (withTestTools) resolved.schemathesis = ensureSchemathesis();
-  else if (existsSync(join(toolsDir, 'resolved.json'))) {
+  if (withTestTools) {
+    resolved.schemathesis = ensureSchemathesis();
+    resolved.minio = ensureMinio();
+  } else if (existsSync(join(toolsDir, 'resolved.json'))) {
     // Keep what a test bootstrap found, so that a plain bootstrap does not forget it.
     const earlier = JSON.parse(readFileSync(join(toolsDir, 'resolved.json'), 'utf8'));
-    if (earlier.schemathesis && existsSync(earlier.schemathesis))
-      resolved.schemathesis = earlier.schemathesis;
+    for (const tool of ['schemathesis', 'minio'])
+      if (earlier[tool] && existsSync(earlier[tool])) resolved[tool] = earlier[tool];
   }
   // Dynamic providers run through this plugin, which the @pulumi/pulumi npm package ships.
   resolved.pulumiPluginDir = join(root, 'node_modules', '@pulumi', 'pulumi');

@@ -5,6 +5,7 @@
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config/index.js';
+import { backupObjectStoreFrom } from '../activities/backups/index.js';
 import { createDataActivities } from '../activities/data/index.js';
 import { localExportsRoot } from '../activities/data/export-archive.js';
 import type { DataActivities } from '../activities/data/index.js';
@@ -16,7 +17,7 @@ import type { Registry } from '../registry/index.js';
 import { logEndedSession, logWatchdogError, runAsMain, runWorkerProcess } from './process.js';
 
 export interface DataWorkerDeps {
-  config: Pick<Config, 'manifest' | 'taskQueues' | 'retention' | 'dataDir'>;
+  config: Pick<Config, 'manifest' | 'taskQueues' | 'retention' | 'dataDir' | 'migrationsDir' | 'backupUrl'>;
   connection: NativeConnection;
   namespace: string;
   store: Registry;
@@ -39,6 +40,11 @@ export async function createDataWorker(deps: DataWorkerDeps): Promise<Worker> {
     retention: deps.config.retention,
     objectsRoot: localObjectsRoot(deps.config.dataDir),
     exportsRoot: localExportsRoot(deps.config.dataDir),
+    backups: backupObjectStoreFrom({
+      ...(deps.config.backupUrl ? { url: deps.config.backupUrl } : {}),
+      dataDir: deps.config.dataDir,
+    }),
+    migrationsDir: deps.config.migrationsDir,
     keyring: deps.keyring ?? new TenantKeyring({ store: deps.store.tenantKeys, kek: localKek(deps.secret) }),
   });
   return Worker.create({

@@ -15,6 +15,8 @@ import { PoolDirectory } from '../activities/pool/directory.js';
 import { createTenantDatabaseActivities } from '../activities/pool/index.js';
 import { createRegistryActivities } from '../activities/registry/index.js';
 import { createRetentionRunActivities } from '../activities/retention-runs/index.js';
+import { createBackupSweepActivities } from '../activities/backups/sweep.js';
+import { createRestoreVerificationActivities } from '../activities/restore-verification/index.js';
 import type { Registry } from '../registry/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
 import { logEndedSession, logWatchdogError, runAsMain, runWorkerProcess } from './process.js';
@@ -42,7 +44,7 @@ export function bundleWorkflows(): Promise<WorkflowBundle> {
 }
 
 export interface LifecycleWorkerDeps {
-  config: Pick<Config, 'catalog' | 'manifest' | 'webhooks' | 'taskQueues' | 'retention'>;
+  config: Pick<Config, 'catalog' | 'manifest' | 'webhooks' | 'taskQueues' | 'retention' | 'drApprovals'>;
   connection: NativeConnection;
   namespace: string;
   store: Registry;
@@ -76,8 +78,11 @@ export function createLifecycleActivities({
       localRegions: directory.regions,
       retention: config.retention,
       manifest: config.manifest,
+      approvals: config.drApprovals,
     }),
     ...createRetentionRunActivities({ client, store, concurrency: config.retention.concurrency }),
+    ...createBackupSweepActivities({ client, store, catalog: config.catalog }),
+    ...createRestoreVerificationActivities({ store, catalog: config.catalog }),
     ...createTenantDatabaseActivities({ directory, secret, manifest: config.manifest }),
     ...createNotificationActivities({
       urls: config.webhooks.urls,
@@ -136,6 +141,23 @@ runAsMain(import.meta.url, 'lifecycle', () =>
       const client = new Client({ connection, namespace: config.temporal.namespace });
       const done = await ensureRetentionSchedule(client, config.retention, config.taskQueues.lifecycle);
       log(`retention schedule ${done} (${JSON.stringify(config.retention.schedule)})`);
+    }
+    if (config.backupSchedule.enabled) {
+      const { ensureBackupSchedule } = await import('../client/backup-schedule.js');
+      const client = new Client({ connection, namespace: config.temporal.namespace });
+      const done = await ensureBackupSchedule(
+        client,
+        config.backupSchedule.every,
+        config.taskQueues.lifecycle,
+      );
+      log(`backup schedule ${done} (a sweep every ${config.backupSchedule.every})`);
+    }
+    if (config.drVerification.schedule) {
+      const { ensureVerificationSchedule } = await import('../client/verification-schedule.js');
+      const client = new Client({ connection, namespace: config.temporal.namespace });
+      const { every, share } = config.drVerification;
+      const done = await ensureVerificationSchedule(client, { every, share }, config.taskQueues);
+      log(`restore verification schedule ${done} (a run every ${every}, sampling ${share} of the rest)`);
     }
     return { worker, taskQueue: config.taskQueues.lifecycle, close: () => directory.close() };
   }),

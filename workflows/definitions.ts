@@ -4,6 +4,13 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Actor, OperationRequest, OperationSnapshot, TenantStatus } from '../domain/index.js';
 
+/** An approver's decision, sent to the operation's own workflow (its id is the operation's). */
+export interface ApprovalRequest {
+  decision: 'approved' | 'rejected';
+  comment: string;
+  actor: Actor;
+}
+
 export const TENANT_WORKFLOW_PREFIX = 'tenant:';
 export const tenantWorkflowId = (tenantId: string) => `${TENANT_WORKFLOW_PREFIX}${tenantId}`;
 
@@ -36,3 +43,8 @@ export const tenantView = defineQuery<TenantView>('tenantView');
  * run again to see whether they may go on. A signal, since nothing needs an answer.
  */
 export const legalHoldsChanged = defineSignal('legalHoldsChanged');
+/**
+ * Approves or rejects an operation waiting at its approval step; refused (validator) when it is not
+ * waiting, when the approver asked for it, or has decided already. Answers the operation as now.
+ */
+export const decideApproval = defineUpdate<OperationSnapshot, [ApprovalRequest]>('decideApproval');

@@ -26,6 +26,8 @@ import { eraseSubject } from './erase-subject.js';
 import { offboardTenant } from './offboard-tenant.js';
 import { onboardTenant } from './onboard-tenant.js';
 import { applyRetention, setRetention } from './retention.js';
+import { backupTenant } from './backup-tenant.js';
+import { restoreTenant } from './restore-tenant.js';
 import { syncStorageRules } from './sync-storage-rules.js';
 import type { OperationOutcome } from './operation-tracker.js';
 
@@ -329,6 +331,54 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
             dataQueue,
           },
         ],
+      }),
+  },
+  // A suspended tenant's data is kept, so it is backed up too. One backup waits its turn at a time
+  // (besides the one running: a running one may have just recorded its end, which the workflow
+  // has not taken in yet), so scheduled sweeps never pile backups up behind a long operation.
+  backup: {
+    from: ['active', 'suspended'],
+    verb: 'backed up',
+    permission: 'backupTenant',
+    steps: () => newSteps('backup'),
+    input: () => ({}),
+    refusal: (request, facts) =>
+      onboarded(request, facts) ??
+      (facts.queued.slice(1).some((o) => o.kind === 'backup')
+        ? { type: 'InvalidTransition', message: 'another backup of this tenant is already waiting its turn' }
+        : undefined),
+    run: (operation, { facts, dataQueue }) =>
+      executeChild(backupTenant, {
+        ...childOptions(operation),
+        args: [{ operation, tenant: facts.tenant!, dataQueue }],
+      }),
+  },
+  // Also a suspended tenant's data may need to be brought back; it stays suspended after.
+  restore: {
+    from: ['active', 'suspended'],
+    verb: 'restored from a backup',
+    permission: 'restoreTenant',
+    steps: () => newSteps('restore'),
+    input: (request) => ({
+      backupId: request.backupId,
+      ...(request.pointInTime ? { pointInTime: request.pointInTime } : {}),
+    }),
+    malformed: (request) =>
+      typeof request.backupId !== 'string' || !/^backup_[0-9a-f]{16}$/.test(request.backupId)
+        ? 'a restore needs the backup it restores'
+        : undefined,
+    refusal: (request, facts) =>
+      onboarded(request, facts) ??
+      (facts.queued.some((o) => o.kind === 'restore' || o.kind === 'offboard' || o.kind === 'change-tier')
+        ? {
+            type: 'InvalidTransition',
+            message: 'a restore, tier change or offboarding of this tenant is queued or running',
+          }
+        : undefined),
+    run: (operation, { facts, tenantVersion, dataQueue }) =>
+      executeChild(restoreTenant, {
+        ...childOptions(operation),
+        args: [{ operation, tenant: facts.tenant!, tenantVersion, dataQueue }],
       }),
   },
 };

@@ -4,13 +4,17 @@
  * older state never wins.
  */
 import {
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
+  condition,
   isCancellation,
   patched,
+  setHandler,
 } from '@temporalio/workflow';
 import type {
+  ApprovalState,
   ErrorInfo,
   OperationSnapshot,
   OperationStatus,
@@ -19,6 +23,7 @@ import type {
 } from '../domain/index.js';
 import type { StepRef } from '../activities/step-ref.js';
 import { registry } from './activities.js';
+import { decideApproval } from './definitions.js';
 
 const now = () => new Date().toISOString();
 /** Workflow code has no structuredClone; snapshots are plain JSON anyway. */
@@ -161,6 +166,85 @@ export class OperationTracker {
   }
 
   /**
+   * Waits at step `name` for `required` approvals, each from a principal other than the one who
+   * asked for the operation (four eyes) and none twice, or for one rejection, or for `timeoutMs`
+   * to pass (docs/disaster-recovery.md). Decisions arrive as the `decideApproval` update on this
+   * workflow, are shown on the operation (`approval`) as they come, and are refused by the update's
+   * validator when the step is not waiting. A rejection fails the step with ApprovalRejected and
+   * a timeout with ApprovalTimedOut; the caller has changed nothing before it.
+   */
+  async awaitApproval(
+    name: string,
+    { required, timeoutMs }: { required: number; timeoutMs: number },
+  ): Promise<ApprovalState> {
+    const step = this.step(name);
+    step.status = 'waiting-approval';
+    step.startedAt = now();
+    delete step.finishedAt;
+    delete step.error;
+    step.attempts += 1;
+    const approval: ApprovalState = {
+      required,
+      timeoutAt: new Date(Date.now() + timeoutMs).toISOString(),
+      decisions: [],
+    };
+    this.snapshot.approval = approval;
+    const approvals = () => approval.decisions.filter((d) => d.decision === 'approved').length;
+    const rejection = () => approval.decisions.find((d) => d.decision === 'rejected');
+    setHandler(
+      decideApproval,
+      async ({ decision, comment, actor }) => {
+        approval.decisions.push({
+          decision,
+          principal: actor.principal,
+          role: actor.role,
+          requestId: actor.requestId,
+          comment,
+          at: now(),
+        });
+        await this.write();
+        return clone(this.snapshot);
+      },
+      {
+        validator: ({ actor }) => {
+          if (step.status !== 'waiting-approval' || rejection() || approvals() >= required)
+            throw refusal('NotAwaitingApproval', `operation ${this.snapshot.id} is not waiting for approval`);
+          if (actor.principal === this.snapshot.actor.principal)
+            throw refusal(
+              'SelfApproval',
+              `${actor.principal} asked for operation ${this.snapshot.id}: someone else must approve or reject it`,
+            );
+          if (approval.decisions.some((d) => d.principal === actor.principal))
+            throw refusal(
+              'NotAwaitingApproval',
+              `${actor.principal} has approved operation ${this.snapshot.id} already; ` +
+                `it needs ${required} approvals from different principals`,
+            );
+        },
+      },
+    );
+    await this.write();
+    const decided = await condition(() => rejection() !== undefined || approvals() >= required, timeoutMs);
+    // The deciding update answers once its decision is recorded; the run must not end before that.
+    await condition(allHandlersFinished);
+    step.finishedAt = now();
+    const rejected = rejection();
+    if (decided && !rejected) {
+      step.status = 'succeeded';
+      return clone(approval);
+    }
+    const failure = rejected
+      ? refusal('ApprovalRejected', `rejected by ${rejected.principal}: ${rejected.comment}`)
+      : refusal(
+          'ApprovalTimedOut',
+          `${approvals()} of ${required} approvals by ${approval.timeoutAt}; nothing was changed`,
+        );
+    step.status = 'failed';
+    step.error = { type: failure.type!, message: failure.message };
+    throw failure;
+  }
+
+  /**
    * Runs the undos of a failed run in reverse. One that fails in the end is noted on its step and
    * the others still run; returns the steps left not undone.
    */
@@ -250,6 +334,10 @@ export class OperationTracker {
     return clone(this.snapshot);
   }
 }
+
+/** A failure no retry mends, of the given kind. */
+const refusal = (type: string, message: string) =>
+  ApplicationFailure.create({ message, type, nonRetryable: true });
 
 /** A run's error, naming the steps whose undo failed (their stacks or rows need a look). */
 export function withLeftovers(error: ErrorInfo, left: readonly string[]): ErrorInfo {

@@ -18,7 +18,6 @@ import QueryStream from 'pg-query-stream';
 import tar from 'tar-stream';
 import { EXPORT_FORMAT, LandlordError } from '../../domain/index.js';
 import type { DataPlaneManifest, ExportedTable, TenantExport, TenantRecord } from '../../domain/index.js';
-import { MIGRATIONS_TABLE } from '../../dataplane/migrations.js';
 import { sealStream } from '../keys/index.js';
 import type { TenantKeyring } from '../keys/index.js';
 import { stepProgressWriter } from '../step-progress.js';
@@ -35,6 +34,7 @@ import {
 import type { ArchiveContents, ExportManifest } from './export-archive.js';
 import type { RetentionDeps } from './retention.js';
 import { withTenantDatabase } from './tenant-database.js';
+import { primaryKeyOf, schemaVersionOf } from '../../dataplane/table-catalog.js';
 
 export { openExportArchive } from './export-archive.js';
 
@@ -89,35 +89,6 @@ interface TablePlan {
   rows: number;
   /** Bytes of its JSON Lines file: a tar entry states its size before its content. */
   bytes: number;
-}
-
-/** The columns of a table's primary key, in key order; empty for a table without one. */
-async function primaryKeyOf(c: pg.ClientBase, table: string): Promise<string[]> {
-  const { rows } = await c.query<{ column: string }>(
-    `SELECT a.attname AS column
-       FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-      WHERE i.indrelid = to_regclass(format('public.%I', $1::text)) AND i.indisprimary
-      ORDER BY array_position(i.indkey::int2[], a.attnum)`,
-    [table],
-  );
-  return rows.map((r) => r.column);
-}
-
-/** The application's latest migration applied in this database, as its migration runner recorded it. */
-async function schemaVersionOf(c: pg.ClientBase, tenantId: string): Promise<string> {
-  const table = `public.${q(MIGRATIONS_TABLE)}`;
-  const present = await c.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
-    table,
-  ]);
-  const { rows } = present.rows[0]!.present
-    ? await c.query<{ name: string }>(`SELECT name FROM ${table} ORDER BY run_on DESC, id DESC LIMIT 1`)
-    : { rows: [] };
-  if (!rows[0])
-    throw new LandlordError(
-      'SchemaDrift',
-      `tenant ${tenantId}'s database records no application migration (${MIGRATIONS_TABLE}): its schema version is unknown`,
-    );
-  return rows[0].name;
 }
 
 /**

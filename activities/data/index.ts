@@ -7,15 +7,20 @@ import { Context } from '@temporalio/activity';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { LandlordError } from '../../domain/index.js';
+import { createBackupExpiryActivities } from '../backups/expiry.js';
+import { createBackupActivities } from './backup.js';
+import type { BackupDeps } from './backup.js';
 import { createErasureActivities } from './erasure.js';
 import { createExportActivities } from './export.js';
 import type { ExportDeps } from './export.js';
 import { createTenantDeletionActivities } from './offboard.js';
+import { createRestoreActivities } from './restore.js';
 import { createRetentionActivities } from './retention.js';
 import type { RetentionDeps } from './retention.js';
 import type { TenantKeyring } from '../keys/index.js';
 import { siloOwnerUrl } from '../../dataplane/silo.js';
 import type { StepRef } from '../step-ref.js';
+import { copyableColumns, advanceSequences } from '../../dataplane/table-catalog.js';
 
 const q = pg.escapeIdentifier;
 
@@ -29,19 +34,6 @@ interface MoveInput {
 /** Rows of the tenant per table, in the pool and in the silo. */
 export type TableCounts = Record<string, { pool: number; silo: number }>;
 
-/** Columns a COPY can write: every column but generated ones, in table order. */
-async function copyableColumns(c: pg.ClientBase, table: string): Promise<string[]> {
-  const { rows } = await c.query<{ column_name: string }>(
-    `SELECT column_name FROM information_schema.columns
-     WHERE table_schema = 'public' AND table_name = $1 AND is_generated = 'NEVER'
-     ORDER BY ordinal_position`,
-    [table],
-  );
-  if (rows.length === 0)
-    throw new LandlordError('InternalError', `table ${table} is missing from a database`);
-  return rows.map((r) => r.column_name);
-}
-
 /** Each column's name and type (with its type modifier), in table order. */
 async function columnTypes(c: pg.ClientBase, table: string): Promise<string[]> {
   const { rows } = await c.query<{ column: string }>(
@@ -52,22 +44,6 @@ async function columnTypes(c: pg.ClientBase, table: string): Promise<string[]> {
     [table],
   );
   return rows.map((r) => r.column);
-}
-
-/** Moves each identity or serial sequence of `table` past the rows copied in. */
-async function advanceSequences(c: pg.ClientBase, table: string): Promise<void> {
-  const { rows } = await c.query<{ column_name: string; seq: string }>(
-    `SELECT column_name, pg_get_serial_sequence(quote_ident($1), column_name) AS seq
-     FROM information_schema.columns
-     WHERE table_schema = 'public' AND table_name = $1
-       AND pg_get_serial_sequence(quote_ident($1), column_name) IS NOT NULL`,
-    [table],
-  );
-  for (const { column_name: column, seq } of rows) {
-    await c.query(`SELECT setval($1, COALESCE((SELECT max(${q(column)}) FROM ${q(table)}), 0) + 1, false)`, [
-      seq,
-    ]);
-  }
 }
 
 const APPLICATION_NAME = 'landlord-data';
@@ -83,9 +59,11 @@ async function connect(url: string): Promise<pg.Client> {
  * Data activities: moving a tenant's rows into its silo, retention (./retention.ts), erasure
  * (./erasure.ts) and an offboarded tenant's deletion (./offboard.ts), over the same deps;
  * `keyring`: tenants' data keys, for what this queue seals or HMACs; exports (./export.ts) are
- * made with it into `exportsRoot`.
+ * made with it into `exportsRoot`, and backups (./backup.ts) into `backups`.
  */
-export function createDataActivities(deps: RetentionDeps & { keyring?: TenantKeyring } & ExportDeps) {
+export function createDataActivities(
+  deps: RetentionDeps & { keyring?: TenantKeyring } & ExportDeps & BackupDeps,
+) {
   const { directory, manifest, store, secret } = deps;
   // Never a superuser inside a database the tenant can log in to: the silo's owner role.
   const siloUrl = (tenantId: string, region: string) =>
@@ -112,6 +90,9 @@ export function createDataActivities(deps: RetentionDeps & { keyring?: TenantKey
     ...createRetentionActivities(deps),
     ...createErasureActivities(deps),
     ...createExportActivities(deps),
+    ...createBackupActivities(deps),
+    ...createBackupExpiryActivities(deps),
+    ...createRestoreActivities(deps),
     ...createTenantDeletionActivities(deps),
     /**
      * Checks, before the tenant is frozen, that both databases answer and that every table of the

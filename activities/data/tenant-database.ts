@@ -54,7 +54,7 @@ export function siloFoldersOf(
 function tenantDatabaseOf(
   { directory, secret }: TenantDatabaseAccess,
   tenant: TenantPlacement,
-  purpose: 'retention' | 'erasure' | 'offboarding' | 'export',
+  purpose: 'retention' | 'erasure' | 'offboarding' | 'export' | 'backup' | 'restore',
 ): { url: string; database: string } {
   if (!directory.regions.has(tenant.region))
     throw new LandlordError(
@@ -73,7 +73,7 @@ function tenantDatabaseOf(
 export async function withTenantDatabase<T>(
   access: TenantDatabaseAccess,
   tenant: TenantPlacement,
-  purpose: 'retention' | 'erasure' | 'offboarding' | 'export',
+  purpose: 'retention' | 'erasure' | 'offboarding' | 'export' | 'backup' | 'restore',
   work: (c: pg.Client, database: string) => Promise<T>,
 ): Promise<T> {
   const { url, database } = tenantDatabaseOf(access, tenant, purpose);

@@ -124,13 +124,25 @@ export class TenantKeyring {
    * on first use (pool tenants onboarded before keys existed).
    */
   async subjectHmac(tenantId: string, subject: string): Promise<string> {
+    return this.withSubjectHmac(tenantId, async (hmac) => hmac(subject));
+  }
+
+  /**
+   * Runs `work` with the tenant's subject HMAC (as subjectHmac computes it) at hand, the key
+   * opened once: what matching many subjects takes (a restore comparing its rows' subjects with
+   * the erasure list). The derived key is wiped when `work` ends.
+   */
+  async withSubjectHmac<T>(
+    tenantId: string,
+    work: (hmac: (subject: string) => string) => Promise<T>,
+  ): Promise<T> {
     await this.ensure(tenantId);
     const { key } = await this.open(tenantId);
     const macKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'landlord subject hmac', 32));
+    key.fill(0);
     try {
-      return createHmac('sha256', macKey).update(subject, 'utf8').digest('hex');
+      return await work((subject) => createHmac('sha256', macKey).update(subject, 'utf8').digest('hex'));
     } finally {
-      key.fill(0);
       macKey.fill(0);
     }
   }

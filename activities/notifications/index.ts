@@ -12,8 +12,9 @@ export interface NotificationInput {
   stepRef?: StepRef;
   /** Stable per delivery: the receiver's de-duplication key. */
   deliveryId: string;
-  event: 'tenant.invite' | 'tenant.ready';
+  event: 'tenant.invite' | 'tenant.ready' | 'dr.verification.failed';
   tenantId: string;
+  /** The operation it is about; for `dr.verification.failed`, the restore verification run's id. */
   operationId: string;
   occurredAt: string;
   data: Record<string, unknown>;

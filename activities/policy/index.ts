@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   checkPlacement,
+  durationMs,
   effectiveRetention,
   holdCoversObjects,
   LandlordError,
@@ -33,9 +34,13 @@ export interface PlacementDecision {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS } as const;
-const durationMs = (d: string) =>
-  Number(d.replace(/\D+$/, '')) * UNIT_MS[d.replace(/^\d+/, '') as keyof typeof UNIT_MS];
+
+/** How many approvals DR operations need, and for how long they wait, unless a tier says otherwise. */
+export interface ApprovalDefaults {
+  required: number;
+  timeoutMs: number;
+}
+const DEFAULT_APPROVALS: ApprovalDefaults = { required: 1, timeoutMs: 3_600_000 };
 
 /** 8 base-32 characters unique per provisioning run (SiloSpec.generation). */
 function generationOf(stepRef: StepRef | undefined): string | undefined {
@@ -98,8 +103,11 @@ export function createPolicyActivities({
   localRegions,
   retention,
   manifest,
+  approvals = DEFAULT_APPROVALS,
 }: {
   catalog: PolicyCatalog;
+  /** What DR operations' approval steps need by default (LANDLORD_DR_APPROVALS, …_TIMEOUT). */
+  approvals?: ApprovalDefaults;
   localRegions: ReadonlySet<string>;
   /** Retention policies (config/retention.json); absent where no tenant's choices are checked. */
   retention?: Pick<RetentionPolicyFile, 'dataClasses'>;
@@ -122,6 +130,31 @@ export function createPolicyActivities({
       const problems = tenantRetentionProblems(retention, tier, choices);
       if (problems.length > 0) throw new LandlordError('ValidationFailed', problems.join('; '));
       return effectiveRetention(retention, tier, choices);
+    },
+
+    /**
+     * What a DR operation's approval step of a tenant on `tier` needs: its tier's `dr.approvals`,
+     * else the configured default; and how long it waits.
+     */
+    async approvalPolicy({ tier }: { tier: string }): Promise<{ required: number; timeoutMs: number }> {
+      const found = catalog.tiers.find((t) => t.id === tier);
+      return { required: found?.dr.approvals ?? approvals.required, timeoutMs: approvals.timeoutMs };
+    },
+
+    /** The tier's recovery targets (config/tiers.json `dr.rto`, `dr.rpo`) in milliseconds. */
+    async recoveryTargets({ tier }: { tier: string }): Promise<{ rtoMs: number; rpoMs: number }> {
+      const found = catalog.tiers.find((t) => t.id === tier);
+      if (!found)
+        throw new LandlordError('Misconfigured', `tier "${tier}" is not in this worker's tiers.json`);
+      return { rtoMs: durationMs(found.dr.rto), rpoMs: durationMs(found.dr.rpo) };
+    },
+
+    /** The tier's backup cadence and how many days its backups are kept (config/tiers.json). */
+    async backupPolicy({ tier }: { tier: string }): Promise<{ cadenceMs: number; retentionDays: number }> {
+      const found = catalog.tiers.find((t) => t.id === tier);
+      if (!found)
+        throw new LandlordError('Misconfigured', `tier "${tier}" is not in this worker's tiers.json`);
+      return { cadenceMs: durationMs(found.backup.cadence), retentionDays: found.backup.retentionDays };
     },
 
     /** Checks a tenant's tier and region against policy and settles where and how it will live. */

@@ -1,6 +1,8 @@
 import type { RouteDefinition } from '../route.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { backupRoutes } from './backup-routes.js';
+import { drRoutes } from './dr-routes.js';
 import { erasureRoutes } from './erasure-routes.js';
 import { exportRoutes } from './export-routes.js';
 import { offboardRoutes } from './offboard-routes.js';
@@ -24,4 +26,6 @@ export const routeTable: readonly RouteDefinition[] = [
   ...erasureRoutes,
   ...exportRoutes,
   ...offboardRoutes,
+  ...backupRoutes,
+  ...drRoutes,
 ];

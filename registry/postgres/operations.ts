@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { EndWaiters } from '../waiters.js';
 import type { ErrorInfo, OperationSnapshot, StepProgress } from '../../domain/index.js';
-import type { OperationStore } from '../stores.js';
+import type { OperationFilter, OperationStore } from '../stores.js';
 import { operationFromRow } from './rows.js';
 
 /** The channel the registry's trigger notifies with an operation's id when it stops running. */
@@ -59,11 +59,11 @@ export class PostgresOperationStore implements OperationStore {
   async upsert(op: OperationSnapshot): Promise<void> {
     await this.pool.query(
       `INSERT INTO operations (id, tenant_id, kind, status, run, steps, actor, input, error, created_at, updated_at,
-         finished_at, version, result)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
+         finished_at, version, result, approval)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, run = EXCLUDED.run, steps = EXCLUDED.steps,
          error = EXCLUDED.error, updated_at = EXCLUDED.updated_at, finished_at = EXCLUDED.finished_at,
-         version = EXCLUDED.version, result = EXCLUDED.result
+         version = EXCLUDED.version, result = EXCLUDED.result, approval = EXCLUDED.approval
        WHERE operations.version < EXCLUDED.version`,
       [
         op.id,
@@ -80,6 +80,7 @@ export class PostgresOperationStore implements OperationStore {
         op.finishedAt ?? null,
         op.version,
         op.result ? JSON.stringify(op.result) : null,
+        op.approval ? JSON.stringify(op.approval) : null,
       ],
     );
   }
@@ -142,6 +143,27 @@ export class PostgresOperationStore implements OperationStore {
       }
     }
     return op;
+  }
+
+  async list({ status, tenantId, kind, limit }: OperationFilter): Promise<OperationSnapshot[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (condition: string, value: unknown) => {
+      args.push(value);
+      where.push(condition.replace('?', `$${args.length}`));
+    };
+    if (status === 'waiting-approval') {
+      where.push(`status = 'running'`, `steps @> '[{"status": "waiting-approval"}]'`);
+    } else if (status) add('status = ?', status);
+    if (tenantId) add('tenant_id = ?', tenantId);
+    if (kind) add('kind = ?', kind);
+    args.push(limit);
+    const { rows } = await this.pool.query(
+      `SELECT * FROM operations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY updated_at DESC, id DESC LIMIT $${args.length}`,
+      args,
+    );
+    return rows.map(operationFromRow);
   }
 
   async listForTenant(tenantId: string): Promise<OperationSnapshot[]> {

@@ -9,6 +9,7 @@ import { DEFAULT_IDEMPOTENCY } from '../stores.js';
 import type { IdempotencySettings, Registry } from '../stores.js';
 import { PostgresApiKeyStore } from './api-keys.js';
 import { PostgresAuditStore } from './audit.js';
+import { PostgresBackupStore } from './backups.js';
 import { PostgresErasureStore } from './erasures.js';
 import { PostgresExportStore } from './exports.js';
 import { PostgresIdempotencyStore } from './idempotency.js';
@@ -18,6 +19,7 @@ import { PostgresOperationStore } from './operations.js';
 import { PostgresRetentionRunStore } from './retention-runs.js';
 import { PostgresTenantKeyStore } from './tenant-keys.js';
 import { PostgresTenantStore } from './tenants.js';
+import { PostgresVerificationStore } from './verifications.js';
 import { ensureRuntimeRole, REGISTRY_MIGRATION_LOCK, runtimeUrl } from './runtime-role.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
@@ -32,6 +34,8 @@ export class PostgresRegistry implements Registry {
   readonly erasures: PostgresErasureStore;
   readonly tenantKeys: PostgresTenantKeyStore;
   readonly exports: PostgresExportStore;
+  readonly backups: PostgresBackupStore;
+  readonly verifications: PostgresVerificationStore;
   readonly apiKeys: PostgresApiKeyStore;
   readonly idempotency: PostgresIdempotencyStore;
 
@@ -53,6 +57,8 @@ export class PostgresRegistry implements Registry {
     this.erasures = new PostgresErasureStore(pool);
     this.tenantKeys = new PostgresTenantKeyStore(pool);
     this.exports = new PostgresExportStore(pool);
+    this.backups = new PostgresBackupStore(pool);
+    this.verifications = new PostgresVerificationStore(pool);
     this.apiKeys = new PostgresApiKeyStore(pool);
     this.idempotency = new PostgresIdempotencyStore(pool, idempotency);
   }

@@ -80,6 +80,7 @@ export function operationFromRow(r: Row): OperationSnapshot {
     updatedAt: iso(r.updated_at as Date)!,
     ...(r.finished_at ? { finishedAt: iso(r.finished_at as Date)! } : {}),
     ...(r.result ? { result: r.result as Record<string, unknown> } : {}),
+    ...(r.approval ? { approval: r.approval as OperationSnapshot['approval'] } : {}),
     version: Number(r.version),
   };
 }

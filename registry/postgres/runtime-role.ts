@@ -7,7 +7,8 @@
  * member of any role, and on the ledger, the audit trail and the erasure list only SELECT and INSERT; on legal holds
  * SELECT, INSERT and an UPDATE of the release columns alone; on tenant keys SELECT, INSERT and
  * an UPDATE of the columns their destruction sets alone; on tenant exports SELECT, INSERT and an
- * UPDATE of their verification time alone.
+ * UPDATE of their verification time alone; on tenant backups SELECT, INSERT and an UPDATE of their
+ * verification and expiry times alone.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -26,6 +27,8 @@ const HOLD_RELEASE_COLUMNS = ['released_at', 'released_by', 'release_reason'];
 const KEY_DESTRUCTION_COLUMNS = ['wrapped_key', 'destroyed_at', 'destroyed_by'];
 /** What an export's verification sets; nothing else of an export ever changes. */
 const EXPORT_VERIFICATION_COLUMNS = ['verified_at'];
+/** What a backup's verification and expiry set; nothing else of a backup ever changes. */
+const BACKUP_CHANGE_COLUMNS = ['verified_at', 'expired_at'];
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
@@ -202,7 +205,9 @@ export async function ensureRuntimeRole(owner: pg.ClientBase, ownerUrl: string):
             ? `SELECT, INSERT, UPDATE (${KEY_DESTRUCTION_COLUMNS.join(', ')})`
             : name === 'tenant_exports'
               ? `SELECT, INSERT, UPDATE (${EXPORT_VERIFICATION_COLUMNS.join(', ')})`
-              : 'SELECT, INSERT, UPDATE, DELETE';
+              : name === 'tenant_backups'
+                ? `SELECT, INSERT, UPDATE (${BACKUP_CHANGE_COLUMNS.join(', ')})`
+                : 'SELECT, INSERT, UPDATE, DELETE';
       await owner.query(`GRANT ${rights} ON ${q(schema)}.${q(name)} TO ${q(role)}`);
     }
     await owner.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${q(schema)} TO ${q(role)}`);

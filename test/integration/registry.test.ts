@@ -305,3 +305,49 @@ describe('tenant exports in Postgres', () => {
     });
   });
 });
+
+describe('tenant backups in Postgres', () => {
+  it('change only by their verification moving forward and their expiry once, whatever role asks', async () => {
+    await withFreshRegistry('registry_backups', async (registry, owner) => {
+      const backup = await registry.backups.record({
+        id: 'backup_0a1b2c3d4e5f6071',
+        tenantId: 'acme',
+        operationId: 'backup-acme-1',
+        takenAt: '2026-03-01T10:00:00.000Z',
+        region: 'local-a',
+        deploymentModel: 'silo',
+        keyId: 'tkey_0a1b2c3d4e5f60718293',
+        format: 'tar+pgcopy',
+        location: 'local',
+        objectKey: 'acme/backup_0a1b2c3d4e5f6071.backup',
+        bytes: 4096,
+        sha256: 'ab'.repeat(32),
+        schemaVersion: '002_subject_indexes',
+        tables: [{ name: 'app_users', columns: ['id'], rows: 3, sha256: 'cd'.repeat(32) }],
+        expiresAt: '2026-06-01T10:00:00.000Z',
+      });
+      // The runtime role sets verification and expiry alone; the owner (a superuser) no more than that.
+      await expect(
+        registry.pool.query(`UPDATE tenant_backups SET expires_at = '2099-01-01'`),
+      ).rejects.toThrow(/permission denied/);
+      await expect(registry.pool.query(`DELETE FROM tenant_backups`)).rejects.toThrow(/permission denied/);
+      await expect(owner.query(`UPDATE tenant_backups SET expires_at = '2099-01-01'`)).rejects.toThrow(
+        /verification and its expiry/,
+      );
+      await registry.backups.markVerified('acme', backup.id, '2026-03-02T00:00:00.000Z');
+      await expect(
+        owner.query(`UPDATE tenant_backups SET verified_at = '2026-03-01T12:00:00Z'`),
+      ).rejects.toThrow(/verification and its expiry/);
+      await registry.backups.markExpired('acme', backup.id, '2026-06-01T11:00:00.000Z');
+      await expect(owner.query(`UPDATE tenant_backups SET expired_at = NULL`)).rejects.toThrow(
+        /verification and its expiry/,
+      );
+      expect(await registry.backups.get('acme', backup.id)).toEqual({
+        ...backup,
+        status: 'expired',
+        expiredAt: '2026-06-01T11:00:00.000Z',
+        verifiedAt: '2026-03-02T00:00:00.000Z',
+      });
+    });
+  });
+});

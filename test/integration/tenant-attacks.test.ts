@@ -5,6 +5,8 @@
  * other databases, COPY, TRUNCATE, locks, connection floods. Another tenant's rows must never be
  * visible or writable, and its operations must never stall.
  */
+import { createScratchDatabase, dropScratchDatabase } from '../../activities/backups/scratch-database.js';
+import { createClosedDatabase } from '../../dataplane/hardening.js';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -388,6 +390,26 @@ describe.each(REGIONS)('a pool tenant attacking its neighbours in %s', (region) 
         await c.query(`DROP ROLE ${silo.role}`);
         await c.query(`DROP ROLE ${silo.owner}`);
       });
+    }
+  });
+
+  // A restore verification restores another tenant's backup into a scratch database on this
+  // server, and a silo restore stages one beside the live database: made closed, no tenant gets in.
+  it('reaches no scratch or staging database a restore makes on its server', async () => {
+    const serverUrl = testStack().regionUrls[region]!;
+    const staging = `${siloNames(uniqueTenantId('staged')).database}$restore_0a1b2c3d`;
+    const scratch = await createScratchDatabase(serverUrl);
+    await withClient(h.directory.serverDatabaseUrl(region, 'postgres'), (c) =>
+      createClosedDatabase(c, staging),
+    );
+    try {
+      for (const database of [scratch, staging])
+        expect(await connectOutcome(h, poolTenant(attacker), database), database).toBe('42501');
+    } finally {
+      await dropScratchDatabase(serverUrl, scratch);
+      await withClient(h.directory.serverDatabaseUrl(region, 'postgres'), (c) =>
+        c.query(`DROP DATABASE IF EXISTS "${staging}"`),
+      );
     }
   });
 

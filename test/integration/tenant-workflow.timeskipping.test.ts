@@ -22,9 +22,12 @@ import type {
 import { installQuietRuntime, WORKFLOWS_PATH } from '../../workers/lifecycle.js';
 import type { LifecycleActivities } from '../../workers/lifecycle.js';
 import type { RetentionRunActivities } from '../../activities/retention-runs/index.js';
+import type { BackupSweepActivities } from '../../activities/backups/sweep.js';
+import type { RestoreVerificationActivities } from '../../activities/restore-verification/index.js';
 import type { DataActivities } from '../../activities/data/index.js';
 import {
   cancelOperation,
+  decideApproval,
   legalHoldsChanged,
   requestOperation,
   tenantWorkflowId,
@@ -63,6 +66,12 @@ class InMemoryRegistry {
   /** Tenants exported, and tenants whose data the final deletion removed. */
   readonly exported = new Set<string>();
   readonly deleted = new Set<string>();
+  /** What restores did to each tenant's data, in order (`frozen`, `staged`, `switched`, `thawed`, ...). */
+  readonly restoreSteps = new Map<string, string[]>();
+
+  restoreStep(tenantId: string, step: string): void {
+    this.restoreSteps.set(tenantId, [...(this.restoreSteps.get(tenantId) ?? []), step]);
+  }
 
   operationsOf(tenantId: string): OperationSnapshot[] {
     return [...this.operations.values()].filter((o) => o.tenantId === tenantId);
@@ -90,7 +99,13 @@ const refusedDeliveries = new Map<string, number>();
  * The tenant workflow's activities, and the data activities an erasure asks for; retention runs
  * are tested on the real stack (retention.test.ts), erasure's data plane in erasure-data.test.ts.
  */
-type TenantActivities = Omit<LifecycleActivities, keyof RetentionRunActivities | 'checkTenantRetention'> &
+type TenantActivities = Omit<
+  LifecycleActivities,
+  | keyof RetentionRunActivities
+  | keyof BackupSweepActivities
+  | keyof RestoreVerificationActivities
+  | 'checkTenantRetention'
+> &
   Pick<
     DataActivities,
     | 'eraseSubjectData'
@@ -98,6 +113,9 @@ type TenantActivities = Omit<LifecycleActivities, keyof RetentionRunActivities |
     | 'exportTenantData'
     | 'verifyTenantExport'
     | 'deleteTenantData'
+    | 'stageTenantRestore'
+    | 'switchRestoredTenant'
+    | 'discardStagedRestore'
   >;
 
 /** What an export of `tenantId` made by `operationId` records. */
@@ -159,6 +177,24 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
     async forwardDeletionEvidence() {
       return 1;
     },
+    async stageTenantRestore({ tenant, backupId }) {
+      registry.restoreStep(tenant.id, 'staged');
+      const counts = { erasuresChecked: 1, erasuresReapplied: 1, rowsErased: 2 };
+      return { backupId, takenAt: new Date().toISOString(), tables: [], ...counts };
+    },
+    async switchRestoredTenant({ tenant }) {
+      registry.restoreStep(tenant.id, 'switched');
+      const counts = { erasuresChecked: 1, erasuresReapplied: 1, rowsErased: 2 };
+      return {
+        switchedAt: new Date().toISOString(),
+        takenAt: new Date().toISOString(),
+        tables: [],
+        ...counts,
+      };
+    },
+    async discardStagedRestore({ tenant }) {
+      registry.restoreStep(tenant.id, 'discarded');
+    },
     async exportTenantData({ operationId, tenant }) {
       registry.exported.add(tenant.id);
       return fakeExport(tenant.id, operationId);
@@ -193,6 +229,15 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
         outcome: event.outcome,
       });
     },
+    async recoveryTargets() {
+      return { rtoMs: 72 * 60 * MINUTE, rpoMs: 24 * 60 * MINUTE };
+    },
+    async approvalPolicy() {
+      return { required: 1, timeoutMs: 3_600_000 };
+    },
+    async backupPolicy() {
+      return { cadenceMs: 3_600_000, retentionDays: 7 };
+    },
     async validatePlacement({ spec }) {
       const fault = faults.get(spec.id);
       await fault?.holdPlacement;
@@ -226,7 +271,9 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
       await faults.get(tenantId)?.holdLogin;
       logins.set(tenantId, enabled);
     },
-    async setTenantWrites() {},
+    async setTenantWrites({ tenantId, writable }) {
+      registry.restoreStep(tenantId, writable ? 'thawed' : 'frozen');
+    },
     async setTenantConnectionLimit() {},
     async setSiloLogin() {},
     async deliverNotification({ tenantId }) {
@@ -419,9 +466,16 @@ describe('tenant workflow with skipped time', () => {
       status: 'running',
       result: { blockedBy: ['hold_0000000000000001'] },
     });
-    const view = await env.client.workflow
-      .getHandle(tenantWorkflowId(id))
-      .query<{ queued: string[]; parked?: string[] }>('tenantView');
+    // The child shows its wait before the tenant workflow has taken its outcome in: look until it has.
+    const viewOf = () =>
+      env.client.workflow
+        .getHandle(tenantWorkflowId(id))
+        .query<{ queued: string[]; parked?: string[] }>('tenantView');
+    let view = await viewOf();
+    for (let look = 0; look < 500 && view.queued.length > 0; look++) {
+      await new Promise((r) => setTimeout(r, 20));
+      view = await viewOf();
+    }
     expect(view).toMatchObject({ queued: [], parked: [erasure.id] });
 
     // The parked erasure has given up its turn: a suspension runs now.
@@ -555,5 +609,86 @@ describe('tenant workflow with skipped time', () => {
     expect(registry.operations.get(op.id)).toMatchObject({ status: 'succeeded' });
     expect(registry.deleted.has(id)).toBe(true);
     expect(registry.tenants.get(id)?.status).toBe('deleted');
+  });
+
+  /** Asks for a restore of a backup as `by` and waits until it shows its approval step waiting. */
+  async function askRestore(id: string, by: Actor = actor): Promise<OperationSnapshot> {
+    const accepted = await env.client.workflow
+      .getHandle(tenantWorkflowId(id))
+      .executeUpdate(requestOperation, {
+        args: [{ kind: 'restore', actor: by, backupId: 'backup_0a1b2c3d4e5f6071' }],
+      });
+    for (let look = 0; look < 500; look++) {
+      const op = registry.operations.get(accepted.id);
+      if (op?.steps[0]?.status === 'waiting-approval') return op;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`restore ${accepted.id} never waited for approval`);
+  }
+
+  const decide = (operationId: string, decision: 'approved' | 'rejected', by: Actor, comment = 'ok') =>
+    env.client.workflow
+      .getHandle(operationId)
+      .executeUpdate(decideApproval, { args: [{ decision, comment, actor: by }] });
+
+  const refusalOf = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (err: unknown) => (err as WorkflowUpdateFailedError).cause as ApplicationFailure,
+    );
+
+  const approver: Actor = { principal: 'key_approver', role: 'operator', requestId: 'req-approve' };
+
+  it('waits for an approval from someone else, then freezes, stages, switches and thaws', async () => {
+    const id = uniqueTenantId('restore');
+    expect(await ended((await onboard(id)).id)).toMatchObject({ status: 'succeeded' });
+    const waiting = await askRestore(id);
+    expect(waiting.approval).toMatchObject({ required: 1, decisions: [] });
+    // An hour in minus a minute nothing has happened to the tenant's data.
+    await env.sleep(59 * MINUTE);
+    expect(registry.restoreSteps.get(id)).toBeUndefined();
+
+    const own = await refusalOf(decide(waiting.id, 'approved', actor));
+    expect(own).toMatchObject({ type: 'SelfApproval' });
+    const approved = await decide(waiting.id, 'approved', approver, 'backup checked');
+    expect(approved.approval?.decisions).toEqual([
+      expect.objectContaining({ decision: 'approved', principal: 'key_approver', comment: 'backup checked' }),
+    ]);
+    const done = await ended(waiting.id);
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      result: { backupId: 'backup_0a1b2c3d4e5f6071', erasuresReapplied: 1 },
+    });
+    expect(done.steps.map((s) => s.status)).toEqual(Array(6).fill('succeeded'));
+    expect(registry.restoreSteps.get(id)).toEqual(['frozen', 'staged', 'switched', 'thawed']);
+    // Its workflow has ended: nothing takes a decision any more.
+    await expect(decide(waiting.id, 'approved', { ...approver, principal: 'key_late' })).rejects.toThrow();
+  });
+
+  it('fails a rejected restore and one not approved within the hour, having changed nothing', async () => {
+    const id = uniqueTenantId('unapproved');
+    expect(await ended((await onboard(id)).id)).toMatchObject({ status: 'succeeded' });
+    const rejected = await askRestore(id);
+    await decide(rejected.id, 'rejected', approver, 'wrong backup');
+    expect(await ended(rejected.id)).toMatchObject({
+      status: 'failed',
+      error: { type: 'ApprovalRejected', step: 'approval', message: expect.stringContaining('wrong backup') },
+    });
+
+    const ignored = await askRestore(id);
+    const timedOut = await ended(ignored.id, () => env.sleep('5m'));
+    expect(timedOut).toMatchObject({
+      status: 'failed',
+      error: { type: 'ApprovalTimedOut', step: 'approval' },
+    });
+    expect(Date.parse(timedOut.finishedAt!) - Date.parse(ignored.createdAt)).toBeGreaterThanOrEqual(
+      60 * MINUTE,
+    );
+    expect(timedOut.steps.slice(1).every((s) => s.status === 'pending')).toBe(true);
+    expect(registry.restoreSteps.get(id)).toBeUndefined();
+    // The tenant takes other operations again.
+    expect(await ended((await requestTenantOperation(id, 'suspend')).id)).toMatchObject({
+      status: 'succeeded',
+    });
   });
 });

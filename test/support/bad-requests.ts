@@ -1024,6 +1024,228 @@ export const badRequests: BadRequest[] = [
     expectType: problem('tenant-not-found'),
   },
 
+  // --- backups -------------------------------------------------------------------------------------
+  ...(['viewer', 'sales', 'legal'] as const).map((role): BadRequest => ({
+    name: `${role} taking a backup`,
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/backups',
+    role,
+    expectStatus: 403,
+    expectType: problem('forbidden'),
+  })),
+  ...(
+    ['/v1/tenants/acme-corp/backups', '/v1/tenants/acme-corp/backups/backup_0a1b2c3d4e5f6071'] as const
+  ).map((path): BadRequest => ({
+    name: `${path} without a key`,
+    method: 'GET',
+    path,
+    role: 'none',
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  })),
+  {
+    name: 'a backup without a key',
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/backups',
+    role: 'none',
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  },
+  {
+    name: 'a backup of an unknown tenant',
+    method: 'POST',
+    path: `/v1/tenants/${ABSENT_TENANT}/backups`,
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  {
+    name: 'a backup of a bad tenant id',
+    method: 'POST',
+    path: '/v1/tenants/Bad_Id/backups',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  {
+    name: 'a backup with a text/plain body',
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/backups',
+    headers: { 'content-type': 'text/plain' },
+    body: 'now',
+    expectStatus: 415,
+    expectType: problem('unsupported-media-type'),
+  },
+  {
+    name: 'the backups of an unknown tenant',
+    method: 'GET',
+    path: `/v1/tenants/${ABSENT_TENANT}/backups`,
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  {
+    name: 'a backup of an unknown tenant, by id',
+    method: 'GET',
+    path: `/v1/tenants/${ABSENT_TENANT}/backups/backup_0a1b2c3d4e5f6071`,
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  ...(
+    [
+      ['backups with limit 0', 'limit=0'],
+      ['backups with limit 1001', 'limit=1001'],
+      ['backups with a fractional limit', 'limit=1.5'],
+      ['backups with a limit in hex', 'limit=0x10'],
+      ['backups with an unknown status', 'status=deleted'],
+      ['backups with two statuses', 'status=available&status=expired'],
+      ['backups with an unknown parameter', 'cursor=abc'],
+    ] as const
+  ).map(([name, query]): BadRequest => ({
+    name,
+    method: 'GET',
+    path: `/v1/tenants/acme-corp/backups?${query}`,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  ...(
+    [
+      ['a backup with a bad id', 'backup-1'],
+      ['a backup with an upper-case id', 'backup_0A1B2C3D4E5F6071'],
+      ['a backup with a short id', 'backup_0a1b2c3d'],
+      ['a backup by a path up the tree', '..%2F..%2Fsecret'],
+      ['a backup id with a NUL', 'backup_0a1b2c3d4e5f6071%00'],
+      ['a backup id with broken UTF-8', 'backup_%C3%28'],
+      ['an export id where a backup id goes', 'export_0a1b2c3d4e5f6071'],
+    ] as const
+  ).map(([name, backupId]): BadRequest => ({
+    name,
+    method: 'GET',
+    path: `/v1/tenants/acme-corp/backups/${backupId}`,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  ...(['PUT', 'DELETE'] as const).map((method): BadRequest => ({
+    name: `${method} on a backup`,
+    method,
+    path: '/v1/tenants/acme-corp/backups/backup_0a1b2c3d4e5f6071',
+    expectStatus: 405,
+    expectType: problem('method-not-allowed'),
+  })),
+
+  // --- restores -------------------------------------------------------------------------------------
+  ...(['viewer', 'sales', 'legal'] as const).map((role): BadRequest => ({
+    name: `${role} asking for a restore`,
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/restore',
+    role,
+    body: { backupId: 'backup_0a1b2c3d4e5f6071' },
+    expectStatus: 403,
+    expectType: problem('forbidden'),
+  })),
+  {
+    name: 'a restore without a key',
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/restore',
+    role: 'none',
+    body: { backupId: 'backup_0a1b2c3d4e5f6071' },
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  },
+  ...(
+    [
+      ['a restore of nothing', {}],
+      [
+        'a restore of a backup and a point in time',
+        { backupId: 'backup_0a1b2c3d4e5f6071', pointInTime: '2026-01-01T00:00:00Z' },
+      ],
+      ['a restore of a malformed backup id', { backupId: 'backup-1' }],
+      ['a restore of an export id', { backupId: 'export_0a1b2c3d4e5f6071' }],
+      ['a restore of a backup id with a NUL', { backupId: 'backup_0a1b2c3d4e5f6071\u0000' }],
+      ['a restore of a backup id as a number', { backupId: 1 }],
+      ['a restore at a point in time without a zone', { pointInTime: '2026-01-01T00:00:00' }],
+      ['a restore at a date', { pointInTime: '2026-01-01' }],
+      ['a restore at a point in time with broken Unicode', { pointInTime: '2026-01-01T00:00:00Z\ud800' }],
+      ['a restore at a point in time in the future', { pointInTime: '2999-01-01T00:00:00Z' }],
+      ['a restore with an unknown field', { backupId: 'backup_0a1b2c3d4e5f6071', force: true }],
+    ] as const
+  ).map(([name, body]): BadRequest => ({
+    name,
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/restore',
+    body,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  {
+    name: 'a restore of an unknown tenant',
+    method: 'POST',
+    path: `/v1/tenants/${ABSENT_TENANT}/restore`,
+    body: { backupId: 'backup_0a1b2c3d4e5f6071' },
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+
+  // --- operations: the list, approvals -------------------------------------------------------------
+  ...(
+    [
+      ['operations with an unknown status', 'status=waiting'],
+      ['operations with limit 0', 'limit=0'],
+      ['operations with limit 501', 'limit=501'],
+      ['operations of a bad tenant id', 'tenant=Bad_Id'],
+      ['operations of an unknown kind', 'kind=explode'],
+      ['operations with an unknown parameter', 'cursor=x'],
+    ] as const
+  ).map(([name, query]): BadRequest => ({
+    name,
+    method: 'GET',
+    path: `/v1/operations?${query}`,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  {
+    name: 'operations without a key',
+    method: 'GET',
+    path: '/v1/operations?status=waiting-approval',
+    role: 'none',
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  },
+  ...(['approve', 'reject'] as const).flatMap((verb): BadRequest[] => [
+    ...(['viewer', 'sales', 'legal'] as const).map((role): BadRequest => ({
+      name: `${role} deciding to ${verb} an operation`,
+      method: 'POST',
+      path: `/v1/operations/${ABSENT_OPERATION}/${verb}`,
+      role,
+      body: { comment: 'ok' },
+      expectStatus: 403,
+      expectType: problem('forbidden'),
+    })),
+    {
+      name: `${verb} of an unknown operation`,
+      method: 'POST',
+      path: `/v1/operations/${ABSENT_OPERATION}/${verb}`,
+      body: { comment: 'ok' },
+      expectStatus: 404,
+      expectType: problem('operation-not-found'),
+    },
+    ...(
+      [
+        [`${verb} without a comment`, {}],
+        [`${verb} with a blank comment`, { comment: '  ' }],
+        [`${verb} with a NUL in its comment`, { comment: 'ok\u0000' }],
+        [`${verb} with broken Unicode in its comment`, { comment: 'ok\ud800' }],
+        [`${verb} with a comment too long`, { comment: 'x'.repeat(1001) }],
+        [`${verb} with a comment as a number`, { comment: 1 }],
+        [`${verb} with an unknown field`, { comment: 'ok', approvals: 2 }],
+      ] as const
+    ).map(([name, body]): BadRequest => ({
+      name,
+      method: 'POST',
+      path: `/v1/operations/${ABSENT_OPERATION}/${verb}`,
+      body,
+      expectStatus: 400,
+      expectType: VALIDATION,
+    })),
+  ]),
+
   // --- a cloud silo's storage rules ----------------------------------------------------------------
   ...(['viewer', 'sales'] as const).map((role): BadRequest => ({
     name: `${role} asking for a tenant's storage rules`,
@@ -1249,6 +1471,124 @@ export const badRequests: BadRequest[] = [
       expectType: VALIDATION,
     },
   ]),
+
+  // --- restore verification ----------------------------------------------------------------------
+  ...(['viewer', 'sales', 'legal'] as const).flatMap((role): BadRequest[] => [
+    {
+      name: `${role} running a restore verification`,
+      method: 'POST',
+      path: '/v1/dr/verifications',
+      role,
+      body: {},
+      expectStatus: 403,
+      expectType: problem('forbidden'),
+    },
+    {
+      name: `${role} listing restore verifications`,
+      method: 'GET',
+      path: '/v1/dr/verifications',
+      role,
+      expectStatus: 403,
+      expectType: problem('forbidden'),
+    },
+  ]),
+  ...(
+    [
+      ['POST', '/v1/dr/verifications'],
+      ['GET', '/v1/dr/verifications'],
+      ['GET', '/v1/dr/verifications/drv-1'],
+    ] as const
+  ).map(([method, path]): BadRequest => ({
+    name: `${method} ${path} without a key`,
+    method,
+    path,
+    role: 'none',
+    ...(method === 'POST' ? { body: {} } : {}),
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  })),
+  ...(
+    [
+      ['a verification sampling a negative share', { share: -0.1 }],
+      ['a verification sampling more than everyone', { share: 1.5 }],
+      ['a verification sampling a share given as a string', { share: '0.5' }],
+      ['a verification sampling a null share', { share: null }],
+      ['a verification of tenants given as a string', { tenants: 'acme-corp' }],
+      ['a verification of tenants given as an object', { tenants: { 'acme-corp': true } }],
+      ['a verification of no tenants', { tenants: [] }],
+      ['a verification of a bad tenant id', { tenants: ['Bad_Id'] }],
+      ['a verification of a tenant id with a NUL', { tenants: ['acme\u0000corp'] }],
+      ['a verification of a tenant id with a lone surrogate', { tenants: ['acme-\ud800'] }],
+      ['a verification of a tenant id that is a number', { tenants: [42] }],
+      ['a verification naming a tenant twice', { tenants: ['acme-corp', 'acme-corp'] }],
+      ['a verification of 1001 tenants', { tenants: Array.from({ length: 1001 }, (_, i) => `tenant-${i}`) }],
+      ['a verification of named tenants with a share', { tenants: ['acme-corp'], share: 0.5 }],
+      ['a verification with an unknown field', { share: 0.5, dryRun: true }],
+    ] as const
+  ).map(([name, body]): BadRequest => ({
+    name,
+    method: 'POST',
+    path: '/v1/dr/verifications',
+    body,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  {
+    name: 'a verification with a body that is not JSON',
+    method: 'POST',
+    path: '/v1/dr/verifications',
+    body: '{"share": 0.5',
+    expectStatus: 400,
+    expectType: problem('malformed-body'),
+  },
+  {
+    name: 'a verification of an unknown tenant',
+    method: 'POST',
+    path: '/v1/dr/verifications',
+    body: { tenants: [ABSENT_TENANT] },
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  ...(
+    [
+      [
+        'an unknown restore verification run',
+        '/v1/dr/verifications/drv-00000000-0000-4000-8000-000000000000',
+        404,
+        'not-found',
+      ],
+      ['a verification run id with a NUL', '/v1/dr/verifications/drv%00x', 400, 'validation-failed'],
+      ['a verification run id in broken UTF-8', '/v1/dr/verifications/%C3%28', 400, 'validation-failed'],
+      ['a verification run id with a space', '/v1/dr/verifications/drv%20x', 400, 'validation-failed'],
+      [
+        'a verification run id of 129 characters',
+        `/v1/dr/verifications/${'d'.repeat(129)}`,
+        400,
+        'validation-failed',
+      ],
+      ['a page of 0 verification runs', '/v1/dr/verifications?limit=0', 400, 'validation-failed'],
+      ['a page of 101 verification runs', '/v1/dr/verifications?limit=101', 400, 'validation-failed'],
+      ['a page of 1.5 verification runs', '/v1/dr/verifications?limit=1.5', 400, 'validation-failed'],
+      ['verification runs before a bad id', '/v1/dr/verifications?before=%20x', 400, 'validation-failed'],
+      ['an unknown verification runs filter', '/v1/dr/verifications?status=failed', 400, 'validation-failed'],
+    ] as const
+  ).map(([name, path, status, type]): BadRequest => ({
+    name,
+    method: 'GET',
+    path,
+    expectStatus: status,
+    expectType: problem(type),
+  })),
+  ...(['PUT', 'DELETE'] as const).flatMap((method): BadRequest[] =>
+    ['/v1/dr/verifications', '/v1/dr/verifications/drv-1'].map((path) => ({
+      name: `${method} ${path}`,
+      method,
+      path,
+      body: {},
+      expectStatus: 405,
+      expectType: problem('method-not-allowed'),
+    })),
+  ),
 
   // --- the deletion ledger -----------------------------------------------------------------------
   ...(['/v1/evidence', '/v1/evidence/verify'] as const).map((path): BadRequest => ({

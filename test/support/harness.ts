@@ -96,6 +96,8 @@ export class Harness {
       LANDLORD_LOG_LEVEL: 'silent',
       // Tests share one Temporal server: a spawned worker must not put the daily Schedule on it.
       LANDLORD_RETENTION_SCHEDULE: 'false',
+      LANDLORD_BACKUP_SCHEDULE: 'false',
+      LANDLORD_DR_VERIFY_SCHEDULE: 'false',
       ...(options.webhookUrls ? { LANDLORD_WEBHOOK_URLS: options.webhookUrls.join(',') } : {}),
       ...(options.webhookSecret ? { LANDLORD_WEBHOOK_SECRET: options.webhookSecret } : {}),
     };

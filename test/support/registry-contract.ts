@@ -119,6 +119,68 @@ export function registryContract(name: string, make: MakeRegistry): void {
       expect((await registry.tenants.list({ region, tier: 'premium', limit: 10 })).items).toEqual([]);
     });
 
+    it('lists operations across tenants by status, waiting for approval among them, most recently changed first', async () => {
+      const tenantId = `listed-${suffix()}`;
+      const approval = {
+        required: 1,
+        timeoutAt: '2099-01-01T00:00:00.000Z',
+        decisions: [
+          {
+            decision: 'approved' as const,
+            principal: 'key_2',
+            role: 'admin',
+            requestId: 'r2',
+            comment: 'looks right',
+            at: '2099-01-01T00:00:00.000Z',
+          },
+        ],
+      };
+      const waiting = operation(`op-${suffix()}`, tenantId, {
+        kind: 'backup',
+        updatedAt: '2099-01-02T00:00:00.000Z',
+        steps: [{ name: 'approval', status: 'waiting-approval', attempts: 1 }],
+        approval: { ...approval, decisions: [] },
+      });
+      const later = operation(`op-${suffix()}`, tenantId, {
+        kind: 'backup',
+        updatedAt: '2099-01-03T00:00:00.000Z',
+        steps: [{ name: 'approval', status: 'waiting-approval', attempts: 1 }],
+        approval,
+      });
+      const done = operation(`op-${suffix()}`, tenantId, {
+        status: 'failed',
+        updatedAt: '2099-01-04T00:00:00.000Z',
+        steps: [{ name: 'approval', status: 'failed', attempts: 1 }],
+      });
+      for (const op of [waiting, later, done]) await registry.operations.upsert(op);
+      const mine = (ops: OperationSnapshot[]) => ops.filter((o) => o.tenantId === tenantId).map((o) => o.id);
+      expect(mine(await registry.operations.list({ status: 'waiting-approval', limit: 1000 }))).toEqual([
+        later.id,
+        waiting.id,
+      ]);
+      expect(await registry.operations.list({ status: 'waiting-approval', tenantId, limit: 1 })).toEqual([
+        later,
+      ]);
+      expect(mine(await registry.operations.list({ status: 'failed', tenantId, limit: 10 }))).toEqual([
+        done.id,
+      ]);
+      expect(mine(await registry.operations.list({ tenantId, limit: 10 }))).toEqual([
+        done.id,
+        later.id,
+        waiting.id,
+      ]);
+      expect(await registry.operations.list({ tenantId, kind: 'suspend', limit: 10 })).toEqual([done]);
+      // Decided: no longer waiting.
+      await registry.operations.upsert({
+        ...later,
+        version: 2,
+        steps: [{ name: 'approval', status: 'succeeded', attempts: 1 }],
+      });
+      expect(
+        mine(await registry.operations.list({ status: 'waiting-approval', tenantId, limit: 10 })),
+      ).toEqual([waiting.id]);
+    });
+
     it('keeps the newest operation snapshot, never changes what was asked, and shows live attempts and progress', async () => {
       const tenantId = `ops-${suffix()}`;
       const id = `op-${suffix()}`;
@@ -593,6 +655,178 @@ export function registryContract(name: string, make: MakeRegistry): void {
         await registry.exports.markVerified(other, newer.id, '2026-03-05T00:00:00.000Z'),
       ).toBeUndefined();
       expect(await registry.exports.get(tenantId, newer.id)).toEqual(newer);
+    });
+
+    it('keeps a backup catalog: recorded once, newest first, latest as of a time, expiring, verified forward, expired once', async () => {
+      const [tenantId, other] = [`backed-up-${suffix()}`, `backed-up-${suffix()}`];
+      const backupOf = (takenAt: string, expiresAt: string, of = tenantId) => {
+        const id = `backup_${randomBytes(8).toString('hex')}`;
+        return {
+          id,
+          tenantId: of,
+          operationId: `backup-${of}-${id}`,
+          takenAt,
+          region: 'local-a',
+          deploymentModel: 'pool' as const,
+          keyId: 'tkey_0a1b2c3d4e5f60718293',
+          format: 'tar+pgcopy' as const,
+          location: 'local',
+          objectKey: `${of}/${id}.backup`,
+          bytes: 8192,
+          sha256: 'ab'.repeat(32),
+          schemaVersion: '002_subject_indexes',
+          tables: [{ name: 'app_users', columns: ['id', 'tenant_id'], rows: 3, sha256: 'cd'.repeat(32) }],
+          expiresAt,
+        };
+      };
+      const older = backupOf('2026-03-01T10:00:00.000Z', '2026-03-08T10:00:00.000Z');
+      const newer = backupOf('2026-03-02T10:00:00.000Z', '2026-03-09T10:00:00.000Z');
+      const available = { status: 'available' };
+      expect(await registry.backups.record(older)).toEqual({ ...older, ...available });
+      expect(await registry.backups.record(newer)).toEqual({ ...newer, ...available });
+      // A retried step records the same id again: the first record stands.
+      expect(await registry.backups.record({ ...older, bytes: 1 })).toEqual({ ...older, ...available });
+      const others = backupOf('2026-03-03T10:00:00.000Z', '2026-03-04T10:00:00.000Z', other);
+      await registry.backups.record(others);
+      expect((await registry.backups.list(tenantId)).map((b) => b.id)).toEqual([newer.id, older.id]);
+      expect(await registry.backups.get(other, older.id)).toBeUndefined();
+      expect((await registry.backups.latest(tenantId))?.id).toBe(newer.id);
+      expect((await registry.backups.latest(tenantId, '2026-03-01T23:00:00.000Z'))?.id).toBe(older.id);
+      expect(await registry.backups.latest(tenantId, '2026-03-01T09:59:59.999Z')).toBeUndefined();
+      expect(
+        (await registry.backups.expiring(tenantId, '2026-03-08T10:00:00.000Z')).map((b) => b.id),
+      ).toEqual([older.id]);
+      expect(await registry.backups.expiring(tenantId, '2026-03-08T09:00:00.000Z')).toEqual([]);
+      const last = await registry.backups.lastTakenAt([tenantId, other, `nobody-${suffix()}`]);
+      expect([...last.entries()].sort()).toEqual(
+        [
+          [tenantId, newer.takenAt],
+          [other, others.takenAt],
+        ].sort(),
+      );
+
+      // Verification moves forward only.
+      const verifiedAt = '2026-03-02T11:00:00.000Z';
+      expect((await registry.backups.markVerified(tenantId, newer.id, verifiedAt))?.verifiedAt).toBe(
+        verifiedAt,
+      );
+      expect(
+        (await registry.backups.markVerified(tenantId, newer.id, '2026-03-02T10:30:00.000Z'))?.verifiedAt,
+      ).toBe(verifiedAt);
+      expect(await registry.backups.markVerified(other, newer.id, verifiedAt)).toBeUndefined();
+
+      // Expiry happens once; an expired backup is no longer the latest or expiring, but stays listed.
+      const expired = await registry.backups.markExpired(tenantId, older.id, '2026-03-08T10:05:00.000Z');
+      expect(expired).toMatchObject({ status: 'expired', expiredAt: '2026-03-08T10:05:00.000Z' });
+      expect(
+        (await registry.backups.markExpired(tenantId, older.id, '2026-03-09T00:00:00.000Z'))?.expiredAt,
+      ).toBe('2026-03-08T10:05:00.000Z');
+      expect(await registry.backups.latest(tenantId, '2026-03-01T23:00:00.000Z')).toBeUndefined();
+      expect(await registry.backups.expiring(tenantId, '2026-04-01T00:00:00.000Z')).toEqual([
+        { ...newer, ...available, verifiedAt },
+      ]);
+      expect((await registry.backups.list(tenantId)).map((b) => b.status)).toEqual(['available', 'expired']);
+    });
+
+    it('keeps restore verification runs: started once, results once per tenant, counted, newest first, failing tenants by their latest result', async () => {
+      const [kept, broken, gone] = ['a', 'b', 'c'].map((p) => `${p}-verified-${suffix()}`) as [
+        string,
+        string,
+        string,
+      ];
+      await registry.tenants.upsert(tenant(kept));
+      await registry.tenants.upsert(tenant(broken, { status: 'suspended' }));
+      await registry.tenants.upsert(tenant(gone, { status: 'deleted' }));
+      const failingBefore = await registry.verifications.countFailingTenants();
+
+      const first = { id: `drv-${suffix()}`, trigger: 'api' as const, requestedBy: 'key_1', share: 0.25 };
+      const named = { ...first, tenants: [kept, broken, gone] };
+      const started = await registry.verifications.start(named);
+      expect(started).toMatchObject({ ...named, status: 'running', total: 0, verified: 0, failed: 0 });
+      expect(started.finishedAt).toBeUndefined();
+      // Started again (a retried activity): the run as it was.
+      expect(await registry.verifications.start({ ...named, share: 0.9 })).toEqual(started);
+      await registry.verifications.setTotal(first.id, 3);
+
+      const result = (tenantId: string, ok: boolean, runId = first.id) => ({
+        runId,
+        tenantId,
+        backupId: `backup_${randomBytes(8).toString('hex')}`,
+        ok,
+        problems: ok ? [] : ['local/x.backup does not read back: sealed file: chunk 1 failed'],
+        restoreMs: ok ? 42 : 0,
+        tables: [
+          {
+            name: 'app_users',
+            rows: 2,
+            expectedRows: 2,
+            sha256: 'ab'.repeat(32),
+            expectedSha256: 'ab'.repeat(32),
+          },
+        ],
+        startedAt: '2026-03-02T10:00:00.000Z',
+        finishedAt: '2026-03-02T10:00:01.500Z',
+      });
+      const keptOk = result(kept, true);
+      const brokenFailed = result(broken, false);
+      const noBackup = {
+        runId: first.id,
+        tenantId: gone,
+        ok: false,
+        problems: ['no backup to verify'],
+        startedAt: '2026-03-02T10:00:02.000Z',
+        finishedAt: '2026-03-02T10:00:02.000Z',
+      };
+      expect(await registry.verifications.recordResult(keptOk)).toEqual(keptOk);
+      expect(await registry.verifications.recordResult(brokenFailed)).toEqual(brokenFailed);
+      expect(await registry.verifications.recordResult(noBackup)).toEqual(noBackup);
+      // Recorded again, differently: the first result stands.
+      expect(await registry.verifications.recordResult({ ...brokenFailed, ok: true, problems: [] })).toEqual(
+        brokenFailed,
+      );
+      expect(
+        await registry.verifications.recordResult(result(kept, true, 'drv-no-such-run')),
+      ).toBeUndefined();
+
+      const shown = await registry.verifications.get(first.id);
+      expect(shown).toMatchObject({ id: first.id, total: 3, verified: 1, failed: 2, status: 'running' });
+      expect(shown!.results).toEqual([keptOk, brokenFailed, noBackup]);
+      expect(await registry.verifications.get('drv-no-such-run')).toBeUndefined();
+      // A deleted tenant's failure is nobody's to fix; the suspended one's is.
+      expect(await registry.verifications.countFailingTenants()).toBe(failingBefore + 1);
+
+      await registry.verifications.finish(first.id, 'succeeded');
+      await registry.verifications.finish(first.id, 'failed', { type: 'InternalError', message: 'late' });
+      const finished = await registry.verifications.get(first.id);
+      expect(finished).toMatchObject({ status: 'succeeded', verified: 1, failed: 2 });
+      expect(finished!.error).toBeUndefined();
+      expect(Date.parse(finished!.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(finished!.startedAt));
+
+      // A later run: each tenant's latest result is what counts.
+      const second = {
+        id: `drv-${suffix()}`,
+        trigger: 'schedule' as const,
+        requestedBy: 'schedule:x',
+        share: 1,
+      };
+      expect((await registry.verifications.start(second)).tenants).toBeUndefined();
+      await registry.verifications.recordResult(result(broken, true, second.id));
+      await registry.verifications.recordResult(result(kept, false, second.id));
+      await registry.verifications.recordResult(result(gone, true, second.id));
+      expect(await registry.verifications.countFailingTenants()).toBe(failingBefore + 1);
+      await registry.verifications.finish(second.id, 'failed', { type: 'InternalError', message: 'broke' });
+      expect(await registry.verifications.get(second.id)).toMatchObject({
+        status: 'failed',
+        error: { type: 'InternalError', message: 'broke' },
+        verified: 2,
+        failed: 1,
+      });
+
+      const ours = (runs: { id: string }[]) =>
+        runs.map((r) => r.id).filter((id) => [first.id, second.id].includes(id));
+      expect(ours(await registry.verifications.list({ limit: 100 }))).toEqual([second.id, first.id]);
+      expect(ours(await registry.verifications.list({ limit: 100, before: second.id }))).toEqual([first.id]);
+      expect(await registry.verifications.list({ limit: 1 })).toHaveLength(1);
     });
 
     it('answers a ping', async () => {

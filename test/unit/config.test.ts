@@ -75,6 +75,23 @@ describe('loadConfig from the environment', () => {
     });
   });
 
+  it('reads the restore verification Schedule: on, daily, a tenth; and refuses a share outside 0..1', () => {
+    expect(loadConfig({}).drVerification).toEqual({ schedule: true, every: '24h', share: 0.1 });
+    expect(
+      loadConfig({
+        LANDLORD_DR_VERIFY_SCHEDULE: 'false',
+        LANDLORD_DR_VERIFY_EVERY: '30m',
+        LANDLORD_DR_VERIFY_SHARE: '0.25',
+      }).drVerification,
+    ).toEqual({ schedule: false, every: '30m', share: 0.25 });
+    expect(loadConfig({ LANDLORD_DR_VERIFY_SHARE: '1' }).drVerification.share).toBe(1);
+    for (const share of ['1.5', '-0.1', '', 'half', '0x1', '.5'])
+      expect(configErrorOf({ LANDLORD_DR_VERIFY_SHARE: share }).message).toMatch(
+        /LANDLORD_DR_VERIFY_SHARE: a share from 0 to 1/,
+      );
+    expect(configErrorOf({ LANDLORD_DR_VERIFY_EVERY: '1d' }).message).toMatch(/LANDLORD_DR_VERIFY_EVERY/);
+  });
+
   it('names every bad key in one ConfigError', () => {
     const error = configErrorOf({
       PORT: 'abc',

@@ -35,6 +35,8 @@ describe('the operation table', () => {
       'sync-storage-rules': ['post', '/v1/tenants/{id}/storage-rules'],
       'erase-subject': ['post', '/v1/tenants/{id}/erasures'],
       offboard: ['post', '/v1/tenants/{id}/offboard'],
+      backup: ['post', '/v1/tenants/{id}/backups'],
+      restore: ['post', '/v1/tenants/{id}/restore'],
     };
     for (const kind of KINDS) {
       const [method, path] = routeOf[kind];
@@ -58,6 +60,29 @@ describe('the operation table', () => {
       expect(OPERATION_TABLE[kind].steps({ kind, actor } as never).every((s) => s.status === 'pending')).toBe(
         true,
       );
+  });
+
+  it('lets one backup wait its turn behind the one running, and refuses a third', () => {
+    const tenant = { deploymentModel: 'pool', tier: 'basic' } as never;
+    const backup = { kind: 'backup' as const, actor };
+    const refusal = (queued: OperationKind[]) =>
+      OPERATION_TABLE.backup.refusal?.(
+        backup,
+        facts({ tenant, queued: queued.map((kind) => ({ kind }) as never) }),
+      );
+    expect(refusal([])).toBeUndefined();
+    // The running one may have just recorded its end: a backup asked now is not refused for it.
+    expect(refusal(['backup'])).toBeUndefined();
+    expect(refusal(['change-tier', 'suspend'])).toBeUndefined();
+    expect(refusal(['backup', 'backup'])).toEqual({
+      type: 'InvalidTransition',
+      message: 'another backup of this tenant is already waiting its turn',
+    });
+    expect(refusal(['change-tier', 'backup'])?.type).toBe('InvalidTransition');
+    expect(OPERATION_TABLE.backup.refusal?.(backup, facts({ status: 'absent' }))?.message).toBe(
+      'the tenant is still being onboarded',
+    );
+    expect(transitionRefusal('backup', 'offboarding')).toMatch(/cannot be backed up/);
   });
 
   it('judges a request against the status the queue leads to', () => {

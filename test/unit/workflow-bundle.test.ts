@@ -13,6 +13,7 @@ describe('the workflow bundle', () => {
     expect(modules.length).toBeGreaterThan(10);
     expect(modules.filter((m) => m.includes('node_modules/zod'))).toEqual([]);
     expect(modules.filter((m) => m.startsWith('./domain/')).sort()).toEqual([
+      './domain/dr-verification.ts',
       './domain/errors.ts',
       './domain/lifecycle.ts',
       './domain/operation.ts',

@@ -35,6 +35,8 @@ describe('bad requests', () => {
     expect(await api().store.tenants.get('bad-request-probe')).toBeUndefined();
     expect(await api().store.retentionRuns.list({ limit: 1 })).toEqual([]);
     expect(api().lifecycle.retentionRuns).toEqual([]);
+    expect(await api().store.verifications.list({ limit: 1 })).toEqual([]);
+    expect(api().lifecycle.verificationRuns).toEqual([]);
     expect(api().lifecycle.scheduleTriggers).toBe(0);
     expect(await api().store.erasures.list('acme-corp', { limit: 1 })).toEqual([]);
   });

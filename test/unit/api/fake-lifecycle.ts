@@ -12,6 +12,7 @@ import type {
   TenantRetention,
   TenantRecord,
   TenantSpec,
+  VerificationRunRequest,
 } from '../../../domain/index.js';
 
 /** A call the API made on the lifecycle client. */
@@ -28,7 +29,9 @@ export interface LifecycleCall {
     | 'changeRetentionSchedule'
     | 'eraseSubject'
     | 'offboardTenant'
-    | 'legalHoldsChanged';
+    | 'legalHoldsChanged'
+    | 'decideApproval'
+    | 'restoreTenant';
   tenantId: string;
   operationId?: string;
   /** The kind of a requested tenant operation. */
@@ -59,6 +62,8 @@ export class FakeLifecycle implements LifecycleClient {
 
   /** Retention runs started, in order. */
   readonly retentionRuns: RetentionRunRequest[] = [];
+  /** Restore verification runs started, in order. */
+  readonly verificationRuns: VerificationRunRequest[] = [];
   /** The retention Schedule; undefined until `createSchedule`, as before a lifecycle worker ran. */
   schedule: RetentionScheduleView | undefined;
   scheduleTriggers = 0;
@@ -141,6 +146,10 @@ export class FakeLifecycle implements LifecycleClient {
 
   async startRetentionRun(request: RetentionRunRequest): Promise<void> {
     this.retentionRuns.push(request);
+  }
+
+  async startRestoreVerificationRun(request: VerificationRunRequest): Promise<void> {
+    this.verificationRuns.push(request);
   }
 
   async retentionSchedule(): Promise<RetentionScheduleView | undefined> {
@@ -266,6 +275,90 @@ export class FakeLifecycle implements LifecycleClient {
     delete retried.finishedAt;
     await this.store.operations.upsert(retried);
     return retried;
+  }
+
+  /** Records a restore waiting at its approval step, as the tenant workflow's child shows it. */
+  async restoreTenant(
+    tenantId: string,
+    request: { backupId: string; pointInTime?: string },
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    this.calls.push({ method: 'restoreTenant', tenantId, kind: 'restore', actor });
+    const tenant = await this.store.tenants.get(tenantId);
+    const refusal = transitionRefusal('restore', tenant?.status ?? 'absent');
+    if (refusal || !tenant)
+      throw new LandlordError('InvalidTransition', refusal ?? 'the tenant does not exist');
+    const op = await this.record(tenantId, 'restore', actor, { ...request });
+    const waiting: OperationSnapshot = {
+      ...op,
+      steps: op.steps.map((s) =>
+        s.name === 'approval' ? { ...s, status: 'waiting-approval', attempts: 1 } : s,
+      ),
+      approval: { required: 1, timeoutAt: new Date(Date.now() + 3_600_000).toISOString(), decisions: [] },
+      version: op.version + 1,
+    };
+    await this.store.operations.upsert(waiting);
+    return waiting;
+  }
+
+  /** As the operation's workflow: the same refusals; a decision that settles the step ends it. */
+  async decideApproval(
+    operation: OperationSnapshot,
+    { decision, comment }: { decision: 'approved' | 'rejected'; comment: string },
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    this.calls.push({
+      method: 'decideApproval',
+      tenantId: operation.tenantId,
+      operationId: operation.id,
+      actor,
+    });
+    const step = operation.steps.find((s) => s.status === 'waiting-approval');
+    const approval = operation.approval;
+    if (operation.status !== 'running' || !step || !approval)
+      throw new LandlordError('NotAwaitingApproval', `operation ${operation.id} is not waiting for approval`);
+    if (actor.principal === operation.actor.principal)
+      throw new LandlordError('SelfApproval', `${actor.principal} asked for operation ${operation.id}`);
+    if (approval.decisions.some((d) => d.principal === actor.principal))
+      throw new LandlordError('NotAwaitingApproval', `${actor.principal} has approved it already`);
+    const now = new Date().toISOString();
+    const decided: OperationSnapshot = {
+      ...operation,
+      approval: {
+        ...approval,
+        decisions: [
+          ...approval.decisions,
+          {
+            decision,
+            principal: actor.principal,
+            role: actor.role,
+            requestId: actor.requestId,
+            comment,
+            at: now,
+          },
+        ],
+      },
+      updatedAt: now,
+      version: operation.version + 1,
+    };
+    const approvals = decided.approval!.decisions.filter((d) => d.decision === 'approved').length;
+    const settled = decision === 'rejected' || approvals >= approval.required;
+    if (settled)
+      decided.steps = decided.steps.map((s) =>
+        s.name === step.name ? { ...s, status: decision === 'rejected' ? 'failed' : 'succeeded' } : s,
+      );
+    if (decision === 'rejected')
+      Object.assign(decided, {
+        status: 'failed',
+        finishedAt: now,
+        error: {
+          type: 'ApprovalRejected',
+          message: `rejected by ${actor.principal}: ${comment}`,
+          step: step.name,
+        },
+      });
+    await this.store.operations.upsert(decided);
+    return decided;
   }
 
   async ping(): Promise<void> {

@@ -1,0 +1,142 @@
+import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
+import {
+  dataOn,
+  databaseCompensation,
+  databases,
+  forwardStoreEvidence,
+  policy,
+  registry,
+} from './activities.js';
+import { errorInfoOf, handBack, OperationTracker, withLeftovers } from './operation-tracker.js';
+import type { Compensation, OperationOutcome } from './operation-tracker.js';
+
+export interface RestoreTenantInput {
+  operation: OperationSnapshot;
+  tenant: TenantRecord;
+  tenantVersion: number;
+  dataQueue: string;
+}
+
+/**
+ * Restores a tenant from one of its backups (kind `restore`, docs/disaster-recovery.md):
+ * - `approval`: waits for the approvals its tier needs, none from the requester; a rejection or
+ *   the timeout ends it having changed nothing;
+ * - `freeze-writes`: a pool tenant's role may only read; a silo tenant's login is off;
+ * - `stage-restore`: the backup restored beside the live data (a silo: into a staging database)
+ *   with every erasure made after the backup was taken re-applied, and checked;
+ * - `switch`: the staged database takes the live one's place, or a pool tenant's rows are
+ *   replaced in one transaction;
+ * - `record-evidence`: the re-applied erasures' evidence into the ledger; `thaw`: writes back.
+ * A failure or cancel before the switch undoes the freeze and drops what was staged: the tenant is
+ * as it was, and a retry starts again from the failed step (an approval given stays given). From
+ * the switch on, the remaining steps only go forward.
+ */
+export async function restoreTenant(input: RestoreTenantInput): Promise<OperationOutcome> {
+  const op = new OperationTracker(input.operation);
+  const data = dataOn(input.dataQueue);
+  const { backupId } = input.operation.input as { backupId: string };
+  const { id, tier, region, deploymentModel } = input.tenant;
+  const tenantRef = { id, tier, region, deploymentModel };
+  const where = { tenantId: id, region };
+  let tenant = input.tenant;
+  let tenantVersion = input.tenantVersion;
+  const project = async (patch: Partial<TenantRecord>, drop: (keyof TenantRecord)[] = []) => {
+    tenant = { ...tenant, ...patch, updatedAt: new Date().toISOString(), version: ++tenantVersion };
+    for (const key of drop) delete tenant[key];
+    await registry.projectTenant(tenant);
+  };
+  // A pool tenant keeps reading while frozen; a silo's staging database takes the live one's name,
+  // which needs its sessions gone, so its login is off. A suspended tenant's login stays off after.
+  const setWrites = (via: typeof databases, writable: boolean) =>
+    deploymentModel === 'pool'
+      ? via.setTenantWrites({ ...where, writable })
+      : input.tenant.status === 'suspended'
+        ? Promise.resolve()
+        : via.setSiloLogin({ ...where, enabled: writable });
+  const compensations: Compensation[] = [];
+  let switched = false;
+  try {
+    if (!op.kept('approval')) await op.awaitApproval('approval', await policy.approvalPolicy({ tier }));
+    // Recovery time counts from the approval (the decision to recover) to writes back on.
+    const approvedAt = Date.now();
+
+    const run = {
+      operationId: input.operation.id,
+      run: input.operation.run,
+      tenant: tenantRef,
+      backupId,
+      requestedBy: input.operation.actor.principal,
+    };
+    // A retry of a run that failed past the switch goes on from there (the switch answers again
+    // with what it did); otherwise freeze and stage again.
+    let stagedDatabase: string | undefined;
+    if (!op.kept('switch')) {
+      compensations.push({
+        step: 'freeze-writes',
+        undo: async () => {
+          await setWrites(databaseCompensation, true);
+          await project({}, ['readOnly']);
+        },
+      });
+      // Not cancellable once begun: a cancel must not race its own undo.
+      await CancellationScope.nonCancellable(() =>
+        op.run('freeze-writes', async () => {
+          await setWrites(databases, false);
+          await project({ readOnly: { since: new Date().toISOString(), operationId: input.operation.id } });
+        }),
+      );
+      // Registered first: a stage that fails halfway may leave a staging database behind.
+      compensations.push({
+        step: 'stage-restore',
+        undo: () =>
+          data.discardStagedRestore({
+            tenant: tenantRef,
+            operationId: run.operationId,
+            run: run.run,
+            ...(stagedDatabase ? { stagedDatabase } : {}),
+          }),
+      });
+      const staged = await op.run('stage-restore', (stepRef) => data.stageTenantRestore({ stepRef, ...run }));
+      stagedDatabase = staged.stagedDatabase;
+    }
+
+    // The point of no return: from here the tenant's data is the backup's.
+    const result = await CancellationScope.nonCancellable(async () => {
+      const restored = await op.run('switch', (stepRef) =>
+        data.switchRestoredTenant({
+          stepRef,
+          ...run,
+          ...(stagedDatabase ? { stagedDatabase } : {}),
+        }),
+      );
+      switched = true;
+      const forwarded = await op.run('record-evidence', () => forwardStoreEvidence(data, tenantRef, false));
+      await op.run('thaw', async () => {
+        await setWrites(databaseCompensation, true);
+        await project({}, ['readOnly']);
+      });
+      const targets = await policy.recoveryTargets({ tier });
+      const rtoMs = Date.now() - approvedAt;
+      const rpoMs = Date.parse(input.operation.createdAt) - Date.parse(restored.takenAt);
+      const measured = {
+        rtoMs,
+        rpoMs,
+        rtoTargetMs: targets.rtoMs,
+        rpoTargetMs: targets.rpoMs,
+        rtoMet: rtoMs <= targets.rtoMs,
+        rpoMet: rpoMs <= targets.rpoMs,
+      };
+      return { backupId, ...restored, forwarded, measured };
+    });
+    return op.succeeded({ snapshot: { ...op.finish('succeeded'), result }, tenant });
+  } catch (err) {
+    const error = errorInfoOf(err);
+    const outcome = await CancellationScope.nonCancellable(async () => {
+      const left = switched ? [] : await op.compensate(compensations);
+      const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', withLeftovers(error, left));
+      return { snapshot, tenant };
+    });
+    return handBack(outcome);
+  }
+}
