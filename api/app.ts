@@ -8,7 +8,7 @@ import type { PolicyCatalog, RetentionPolicyFile } from '../domain/index.js';
 import { accessLog } from './access-log.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { erasureMetrics } from './erasure-metrics.js';
-import { restoreVerificationMetrics } from './restore-verification-metrics.js';
+import { drStandingMetrics, restoreVerificationMetrics } from './restore-verification-metrics.js';
 import { httpMetrics } from './http-metrics.js';
 import { mountRoutes } from './mount-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -51,6 +51,7 @@ export function createApp({
   app.use(httpMetrics(metrics));
   erasureMetrics(metrics, store);
   restoreVerificationMetrics(metrics, store);
+  drStandingMetrics(metrics, store, catalog);
   app.use(accessLog(logger));
   app.use(
     mountRoutes(routeTable, {

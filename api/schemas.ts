@@ -33,6 +33,7 @@ import type {
   RetentionRun,
   RetentionTenantPart,
   TenantBackup,
+  TenantDrStatus,
   TenantExport,
   TenantRecord,
   VerificationResult,
@@ -834,6 +835,61 @@ export const RestoreRequest = z
     path: ['pointInTime'],
   })
   .meta({ id: 'RestoreRequest' });
+
+const MeasuredRecoverySchema = z.object({
+  operationId: z.string(),
+  kind: z.string(),
+  at: z.iso.datetime(),
+  rtoMs: z.number().describe('from the decision to recover (the approval) to writes back on'),
+  rpoMs: z.number().describe('the age of the newest data recovered when the recovery was asked for'),
+  rtoMet: z.boolean(),
+  rpoMet: z.boolean(),
+});
+
+/** A tenant's disaster-recovery standing (domain/dr-status.ts). */
+export const TenantDrStatusSchema = z
+  .object({
+    tenantId: z.string(),
+    tier: z.string(),
+    status: z.string(),
+    deploymentModel: z.enum(['pool', 'silo']),
+    drEnabled: z.boolean().describe('whether its tier keeps a standby in the DR partner region'),
+    targets: z.object({ rto: z.string(), rpo: z.string(), rtoMs: z.number(), rpoMs: z.number() }),
+    latestBackup: z
+      .object({ id: z.string().optional(), takenAt: z.iso.datetime(), ageMs: z.number() })
+      .optional(),
+    rpoNowMs: z.number().optional().describe('the data it would lose now: the age of its newest backup'),
+    rtoEstimateMs: z.number().optional().describe('how long its latest verified restore took'),
+    verification: z
+      .object({
+        runId: z.string(),
+        backupId: z.string().optional(),
+        ok: z.boolean(),
+        at: z.iso.datetime(),
+        restoreMs: z.number().optional(),
+        problems: z.array(z.string()),
+      })
+      .optional()
+      .describe('its latest restore verification: the last verified backup when ok'),
+    lastRecovery: MeasuredRecoverySchema.optional().describe('its latest restore, as measured'),
+    withinTarget: z.boolean(),
+    problems: z.array(z.string()).describe('why it is out of target, most serious first'),
+  })
+  .meta({ id: 'TenantDrStatus' }) satisfies z.ZodType<TenantDrStatus>;
+
+export const DrReportQuery = z.strictObject({
+  limit: queryInteger(1, 1000).default(100).describe('tenants out of target first, at most this many'),
+  outOfTarget: z.enum(['true', 'false']).optional().describe('`true`: only tenants out of target'),
+});
+
+export const DrReport = z
+  .object({
+    generatedAt: z.iso.datetime(),
+    tenants: z.number().int().describe('active and suspended tenants'),
+    outOfTarget: z.number().int(),
+    items: z.array(TenantDrStatusSchema),
+  })
+  .meta({ id: 'DrReport' });
 
 /** Body of `POST /v1/tenants/{id}/offboard`. */
 export const OffboardRequest = z

@@ -17,4 +17,5 @@ export * from './erasure.js';
 export * from './export.js';
 export * from './offboard.js';
 export * from './backup.js';
+export * from './dr-status.js';
 export * from './dr-verification.js';

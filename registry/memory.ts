@@ -716,6 +716,11 @@ class MemoryVerificationStore implements VerificationStore {
       .map((r) => this.view(r.id));
   }
 
+  async latestResults(tenantIds: readonly string[]): Promise<Map<string, VerificationResult>> {
+    const wanted = new Set(tenantIds);
+    return new Map(this.recorded.filter((r) => wanted.has(r.tenantId)).map((r) => [r.tenantId, copy(r)]));
+  }
+
   async countFailingTenants(): Promise<number> {
     const latest = new Map(this.recorded.map((r) => [r.tenantId, r.ok]));
     let failing = 0;

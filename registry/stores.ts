@@ -335,6 +335,8 @@ export interface VerificationStore {
    * one a backup that would not bring its tenant back today.
    */
   countFailingTenants(): Promise<number>;
+  /** Each of `tenantIds`' latest result, where it has one. */
+  latestResults(tenantIds: readonly string[]): Promise<Map<string, VerificationResult>>;
 }
 
 export interface ApiKeyStore {

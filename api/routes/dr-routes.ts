@@ -3,7 +3,13 @@ import { DEFAULT_VERIFICATION_SHARE, LandlordError } from '../../domain/index.js
 import type { VerificationRunRequest } from '../../domain/index.js';
 import { defineRoute } from '../route.js';
 import type { RouteDefinition } from '../route.js';
+import { existingTenant } from './legal-hold-routes.js';
+import { drStatuses, fleetDrReport } from '../dr-status.js';
 import {
+  DrReport,
+  DrReportQuery,
+  TenantDrStatusSchema,
+  TenantIdParams,
   ListVerificationRunsQuery,
   StartVerificationRequest,
   VerificationRunDetailSchema,
@@ -137,6 +143,46 @@ export const drRoutes: RouteDefinition[] = [
       const run = await deps.store.verifications.get(params.id);
       if (!run) throw new LandlordError('NotFound', `no restore verification run "${params.id}"`);
       return { status: 200, body: run };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/tenants/{id}/dr',
+    operationId: 'getTenantDr',
+    summary: "A tenant's disaster-recovery standing: measured RTO and RPO against its tier's",
+    description:
+      'The age of its newest backup (the data it would lose now), its latest restore verification (the ' +
+      'last verified backup and how long restoring it took), its last restore as measured, each against ' +
+      "the tier's `dr.rpo` and `dr.rto`; `withinTarget` and, when not, `problems`.",
+    tag: 'dr',
+    permission: 'read',
+    params: TenantIdParams,
+    responses: { 200: { description: "The tenant's standing", schema: TenantDrStatusSchema } },
+    async handle({ params }, { deps }) {
+      const tenant = await existingTenant(deps.store, params.id);
+      const [status] = await drStatuses(deps.store, deps.catalog, [tenant]);
+      const latest = await deps.store.backups.latest(tenant.id);
+      if (latest && status!.latestBackup) status!.latestBackup.id = latest.id;
+      return { status: 200, body: status };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/dr/report',
+    operationId: 'getDrReport',
+    summary: "Every tenant's disaster-recovery standing, those out of target first",
+    tag: 'dr',
+    permission: 'read',
+    query: DrReportQuery,
+    responses: { 200: { description: 'The fleet', schema: DrReport } },
+    async handle({ query }, { deps }) {
+      const all = await fleetDrReport(deps.store, deps.catalog);
+      const out = all.filter((t) => !t.withinTarget);
+      const items = (query.outOfTarget === 'true' ? out : all).slice(0, query.limit);
+      return {
+        status: 200,
+        body: { generatedAt: new Date().toISOString(), tenants: all.length, outOfTarget: out.length, items },
+      };
     },
   }),
 ];

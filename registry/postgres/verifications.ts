@@ -132,4 +132,13 @@ export class PostgresVerificationStore implements VerificationStore {
     );
     return rows[0]!.n;
   }
+
+  async latestResults(tenantIds: readonly string[]): Promise<Map<string, VerificationResult>> {
+    const { rows } = await this.pool.query(
+      `SELECT DISTINCT ON (tenant_id) * FROM restore_verification_results
+        WHERE tenant_id = ANY($1::text[]) ORDER BY tenant_id, seq DESC`,
+      [tenantIds],
+    );
+    return new Map(rows.map((r) => [r.tenant_id as string, resultFromRow(r as Row)]));
+  }
 }

@@ -169,6 +169,13 @@ describe('restores', () => {
       const done = await restore(id, backupId);
       expect(done.result).toMatchObject({ backupId, erasuresReapplied: 1 });
       expect((done.result as { rowsErased: number }).rowsErased).toBeGreaterThan(0);
+      // Measured against the tier's targets, and shown as the tenant's last recovery.
+      expect(done.result).toMatchObject({ measured: { rtoMet: true, rpoMet: true } });
+      const standing = await h.api('GET', `/v1/tenants/${id}/dr`, { role: 'viewer' });
+      expect(standing.body).toMatchObject({
+        lastRecovery: { operationId: done.id, kind: 'restore', rtoMet: true, rpoMet: true },
+        latestBackup: { id: backupId },
+      });
 
       // The backup's rows, less what the erasure since removed or anonymized.
       const restored = await rowsOf(url, id);

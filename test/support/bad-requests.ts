@@ -1183,6 +1183,51 @@ export const badRequests: BadRequest[] = [
     expectType: problem('tenant-not-found'),
   },
 
+  // --- DR standing ---------------------------------------------------------------------------------
+  {
+    name: 'the DR standing of an unknown tenant',
+    method: 'GET',
+    path: `/v1/tenants/${ABSENT_TENANT}/dr`,
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  {
+    name: 'the DR standing of a bad tenant id',
+    method: 'GET',
+    path: '/v1/tenants/Bad_Id/dr',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  ...(['/v1/dr/report', '/v1/tenants/acme-corp/dr'] as const).map((path): BadRequest => ({
+    name: `${path} without a key`,
+    method: 'GET',
+    path,
+    role: 'none',
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  })),
+  ...(
+    [
+      ['a DR report with limit 0', 'limit=0'],
+      ['a DR report with limit 1001', 'limit=1001'],
+      ['a DR report with outOfTarget=yes', 'outOfTarget=yes'],
+      ['a DR report with an unknown parameter', 'tier=basic'],
+    ] as const
+  ).map(([name, query]): BadRequest => ({
+    name,
+    method: 'GET',
+    path: `/v1/dr/report?${query}`,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  ...(['POST', 'DELETE'] as const).map((method): BadRequest => ({
+    name: `${method} on the DR report`,
+    method,
+    path: '/v1/dr/report',
+    expectStatus: 405,
+    expectType: problem('method-not-allowed'),
+  })),
+
   // --- operations: the list, approvals -------------------------------------------------------------
   ...(
     [

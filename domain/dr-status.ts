@@ -1,0 +1,112 @@
+/**
+ * A tenant's disaster-recovery standing (docs/disaster-recovery.md): what it would lose and how
+ * long it would take to come back, measured, next to its tier's targets. No zod, no Node built-ins.
+ */
+
+/** A tenant's recovery targets, from its tier (`dr.rto`, `dr.rpo`). */
+export interface RecoveryTargets {
+  rto: string;
+  rpo: string;
+  rtoMs: number;
+  rpoMs: number;
+}
+
+/** A recovery that happened (a restore; later a failover or a drill), as its operation measured it. */
+export interface MeasuredRecovery {
+  operationId: string;
+  kind: string;
+  at: string;
+  rtoMs: number;
+  rpoMs: number;
+  rtoMet: boolean;
+  rpoMet: boolean;
+}
+
+/** What is known of one tenant, for its standing. */
+export interface DrFacts {
+  tenantId: string;
+  tier: string;
+  status: string;
+  deploymentModel: 'pool' | 'silo';
+  drEnabled: boolean;
+  targets: RecoveryTargets;
+  /** When its newest backup was taken; absent: none yet. */
+  latestBackupAt?: string;
+  latestBackupId?: string;
+  /** Its latest restore verification. */
+  verification?: {
+    runId: string;
+    backupId?: string;
+    ok: boolean;
+    at: string;
+    restoreMs?: number;
+    problems: string[];
+  };
+  lastRecovery?: MeasuredRecovery;
+}
+
+export interface TenantDrStatus extends Omit<DrFacts, 'latestBackupAt' | 'latestBackupId'> {
+  latestBackup?: { id?: string; takenAt: string; ageMs: number };
+  /**
+   * The data it would lose were its region lost now: the age of its newest backup. (A DR standby
+   * kept current by replication will lower this to the replication lag.)
+   */
+  rpoNowMs?: number;
+  /** The latest verified restore time: how long bringing it back from a backup is known to take. */
+  rtoEstimateMs?: number;
+  withinTarget: boolean;
+  /** Why it is not within target, most serious first; empty when it is. */
+  problems: string[];
+}
+
+const minutes = (ms: number) =>
+  ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : `${Math.max(0, Math.round(ms / 60_000))} min`;
+
+/** A tenant's standing at `now` (ms) from what is known of it. */
+export function drStatusOf(facts: DrFacts, now: number): TenantDrStatus {
+  const { latestBackupAt, latestBackupId, ...rest } = facts;
+  const problems: string[] = [];
+  const ageMs = latestBackupAt === undefined ? undefined : Math.max(0, now - Date.parse(latestBackupAt));
+  if (ageMs === undefined) problems.push('no backup has been taken yet');
+  else if (ageMs > facts.targets.rpoMs)
+    problems.push(`its newest backup is ${minutes(ageMs)} old; the tier's RPO is ${facts.targets.rpo}`);
+  if (facts.verification && !facts.verification.ok)
+    problems.push(
+      `its latest restore verification failed: ${facts.verification.problems.join('; ') || 'no detail'}`,
+    );
+  if (
+    facts.verification?.ok &&
+    facts.verification.restoreMs !== undefined &&
+    facts.verification.restoreMs > facts.targets.rtoMs
+  )
+    problems.push(
+      `its latest verified restore took ${minutes(facts.verification.restoreMs)}; the tier's RTO is ${facts.targets.rto}`,
+    );
+  const recovery = facts.lastRecovery;
+  if (recovery && !recovery.rtoMet)
+    problems.push(
+      `its last ${recovery.kind} took ${minutes(recovery.rtoMs)}; the tier's RTO is ${facts.targets.rto}`,
+    );
+  if (recovery && !recovery.rpoMet)
+    problems.push(
+      `its last ${recovery.kind} lost ${minutes(recovery.rpoMs)} of data; the tier's RPO is ${facts.targets.rpo}`,
+    );
+  return {
+    ...rest,
+    ...(latestBackupAt !== undefined
+      ? {
+          latestBackup: {
+            ...(latestBackupId ? { id: latestBackupId } : {}),
+            takenAt: latestBackupAt,
+            ageMs: ageMs!,
+          },
+        }
+      : {}),
+    ...(ageMs !== undefined ? { rpoNowMs: ageMs } : {}),
+    ...(facts.verification?.ok && facts.verification.restoreMs !== undefined
+      ? { rtoEstimateMs: facts.verification.restoreMs }
+      : {}),
+    withinTarget: problems.length === 0,
+    problems,
+  };
+}
