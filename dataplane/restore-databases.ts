@@ -1,11 +1,12 @@
 /**
  * What a tenant restore (activities/data/restore.ts) keeps in and asks of the databases it
- * restores: its record in the restored database, and a silo's staging and pre-restore databases
- * on the region server.
+ * restores: its record in the restored database, the evidence of the rows it replaced, and a
+ * silo's staging and pre-restore databases on the region server.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { siloNames } from '../domain/index.js';
+import type { LedgerEntry } from '../domain/index.js';
 
 const q = pg.escapeIdentifier;
 /** DROP DATABASE … WITH (FORCE): Postgres 13. */
@@ -76,6 +77,90 @@ export async function dropRestoreDatabase(c: pg.ClientBase, name: string): Promi
   await c.query(`ALTER DATABASE ${q(name)} ALLOW_CONNECTIONS false`).catch(() => undefined);
   await c.query(`SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1`, [name]);
   await c.query(`DROP DATABASE IF EXISTS ${q(name)}`);
+}
+
+/**
+ * Lets the silo's owner connect to a restore database the switch closed (a pre-restore database),
+ * so that its rows can be counted before it is dropped: CONNECT is taken from PUBLIC and from the
+ * tenant's role first, so that nobody else reaches it. Run as the server's superuser.
+ */
+export async function openRestoreDatabaseToOwner(
+  c: pg.ClientBase,
+  database: ServerDatabase,
+  tenantRole: string,
+): Promise<void> {
+  if (!database.name.includes('$')) throw new Error(`${database.name} is no restore's database`);
+  if (database.allowConnections) return;
+  await c.query(`REVOKE CONNECT ON DATABASE ${q(database.name)} FROM PUBLIC, ${q(tenantRole)}`);
+  await c.query(`ALTER DATABASE ${q(database.name)} ALLOW_CONNECTIONS true`);
+}
+
+/**
+ * The rows of each table in the silo database `c` is connected to (the whole table: a silo holds
+ * one tenant's rows); a table the database lacks (a staging database cut short) counts 0.
+ */
+export async function siloTableRows(
+  c: pg.ClientBase,
+  tables: readonly string[],
+): Promise<Record<string, number>> {
+  const rows: Record<string, number> = {};
+  for (const name of tables) {
+    const present = await c.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
+      `public.${q(name)}`,
+    ]);
+    rows[name] = present.rows[0]!.present
+      ? Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM public.${q(name)}`)).rows[0]!.n)
+      : 0;
+  }
+  return rows;
+}
+
+/** What a restore's `restore.replace` records share: all but the table, its class and its count. */
+export type ReplacedRowsEntry = Omit<
+  LedgerEntry,
+  'kind' | 'unit' | 'tenantId' | 'target' | 'dataClass' | 'count' | 'recordKey' | 'deletedAt'
+> & { operationId: string };
+
+/**
+ * Records in the outbox of the database `c` is connected to (in the caller's transaction, if one
+ * is open) how many of the tenant's rows a restore replaced, one `restore.replace` record per
+ * table that had any, keyed by the restore's operation, run and table: a retry records nothing
+ * twice. A restore replaces a tenant's rows all at once by design (one transaction in the pool, a
+ * database's rename in a silo), so the records are per table, not per batch.
+ */
+export async function recordReplacedRows(
+  c: pg.ClientBase,
+  {
+    tenantId,
+    run,
+    tables,
+    entry,
+  }: {
+    tenantId: string;
+    run: number;
+    tables: readonly { name: string; dataClass?: string; rows: number }[];
+    entry: ReplacedRowsEntry;
+  },
+): Promise<void> {
+  for (const t of tables) {
+    if (t.rows === 0) continue;
+    const recordKey = `restore.replace:${entry.operationId}:${run}:${t.name}`;
+    const record: LedgerEntry = {
+      ...entry,
+      kind: 'restore.replace',
+      unit: 'rows',
+      tenantId,
+      target: t.name,
+      ...(t.dataClass ? { dataClass: t.dataClass } : {}),
+      count: t.rows,
+      recordKey,
+    };
+    await c.query(
+      `INSERT INTO landlord.deletion_outbox (record_key, tenant_id, entry) VALUES ($1, $2, $3)
+       ON CONFLICT (record_key) DO NOTHING`,
+      [recordKey, tenantId, JSON.stringify(record)],
+    );
+  }
 }
 
 /** What a restore recorded of itself in this database, if it did. */

@@ -1,7 +1,8 @@
 /**
  * The deletion ledger: one record per deletion Landlord makes (a retention batch, an erasure, an
- * offboarding's final deletion, an expired backup), hash-chained so that a changed or missing
- * record shows. No personal data: a data subject appears only as an HMAC keyed per tenant.
+ * offboarding's final deletion, an expired backup, the rows a restore replaced), hash-chained so
+ * that a changed or missing record shows. No personal data: a data subject appears only as an
+ * HMAC keyed per tenant.
  */
 
 export const LEDGER_KINDS = [
@@ -11,6 +12,7 @@ export const LEDGER_KINDS = [
   'erasure.anonymize',
   'offboard.delete',
   'backup.expire',
+  'restore.replace',
 ] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 

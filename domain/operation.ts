@@ -97,10 +97,10 @@ export const OPERATION_STEPS = {
    * A restore from a backup: approved (four eyes), writes frozen, the backup restored beside the
    * live data (a staging database for a silo; checked whole for a pool tenant) with every erasure
    * made since re-applied and the result verified, then switched in (a pool tenant's rows replaced
-   * in one transaction), the re-applied erasures' evidence forwarded, writes thawed. A failure
-   * before the switch leaves the tenant as it was.
+   * in one transaction), writes thawed, the evidence forwarded to the ledger. A failure before the
+   * switch leaves the tenant as it was; a retry after it goes on from the switch.
    */
-  restore: ['approval', 'freeze-writes', 'stage-restore', 'switch', 'record-evidence', 'thaw'],
+  restore: ['approval', 'freeze-writes', 'stage-restore', 'switch', 'thaw', 'record-evidence'],
 } as const satisfies Record<OperationKind, readonly string[]>;
 
 export type StepName<K extends OperationKind = OperationKind> = (typeof OPERATION_STEPS)[K][number];
@@ -257,4 +257,15 @@ export type OperationRequest = { [K in OperationKind]: OperationRequestOf<K> }[O
 
 export function newSteps(kind: OperationKind, plan?: OperationPlan): OperationStep[] {
   return stepNames(kind, plan).map((name) => ({ name, status: 'pending', attempts: 0 }));
+}
+
+/**
+ * Who may not approve an operation: who asked for it (kept on its input) and who retried it (its
+ * actor now), four eyes either way.
+ */
+export function requesters(op: Pick<OperationSnapshot, 'actor' | 'input'>): string[] {
+  const asked = op.input.requestedBy;
+  return typeof asked === 'string' && asked !== op.actor.principal
+    ? [asked, op.actor.principal]
+    : [op.actor.principal];
 }

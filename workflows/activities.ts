@@ -91,6 +91,20 @@ export function dataOn(taskQueue: string) {
 }
 
 /**
+ * Data-queue undos that must not give up while the data workers are down (dropping a restore's
+ * staging database: tenant data that would otherwise outlive the operation): retried for a day.
+ */
+export function dataCleanup(taskQueue: string) {
+  return proxyActivities<DataActivities>({
+    taskQueue,
+    scheduleToCloseTimeout: '24h',
+    startToCloseTimeout: '30m',
+    heartbeatTimeout: '1m',
+    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m', nonRetryableErrorTypes },
+  });
+}
+
+/**
  * Data-queue calls made on the way out of a failed or cancelled run (evidence forwarded): tried
  * briefly, so a data worker that is down delays the run's end by a minute, not by retries.
  */

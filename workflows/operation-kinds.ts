@@ -359,9 +359,11 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
     verb: 'restored from a backup',
     permission: 'restoreTenant',
     steps: () => newSteps('restore'),
+    // Who asked stays on the input: a retry's actor is whoever retried, and neither may approve.
     input: (request) => ({
       backupId: request.backupId,
       ...(request.pointInTime ? { pointInTime: request.pointInTime } : {}),
+      requestedBy: request.actor.principal,
     }),
     malformed: (request) =>
       typeof request.backupId !== 'string' || !/^backup_[0-9a-f]{16}$/.test(request.backupId)

@@ -24,6 +24,7 @@ import type {
 import type { StepRef } from '../activities/step-ref.js';
 import { registry } from './activities.js';
 import { decideApproval } from './definitions.js';
+import { requesters } from '../domain/operation.js';
 
 const now = () => new Date().toISOString();
 /** Workflow code has no structuredClone; snapshots are plain JSON anyway. */
@@ -191,6 +192,7 @@ export class OperationTracker {
     this.snapshot.approval = approval;
     const approvals = () => approval.decisions.filter((d) => d.decision === 'approved').length;
     const rejection = () => approval.decisions.find((d) => d.decision === 'rejected');
+    let closed = false;
     setHandler(
       decideApproval,
       async ({ decision, comment, actor }) => {
@@ -202,14 +204,29 @@ export class OperationTracker {
           comment,
           at: now(),
         });
-        await this.write();
+        // The decision is in the audit trail before it is answered, whatever the caller does next.
+        const verb = decision === 'approved' ? 'approve' : 'reject';
+        await Promise.all([
+          this.write(),
+          registry.appendAudit({
+            eventKey: `${this.snapshot.id}:${this.snapshot.run}:${verb}:${actor.principal}`,
+            tenantId: this.snapshot.tenantId,
+            operationId: this.snapshot.id,
+            actor: actor.principal,
+            actorRole: actor.role,
+            requestId: actor.requestId,
+            action: `operation.${verb}`,
+            outcome: 'succeeded',
+            detail: { run: this.snapshot.run, kind: this.snapshot.kind, comment },
+          }),
+        ]);
         return clone(this.snapshot);
       },
       {
         validator: ({ actor }) => {
-          if (step.status !== 'waiting-approval' || rejection() || approvals() >= required)
+          if (closed || step.status !== 'waiting-approval' || rejection() || approvals() >= required)
             throw refusal('NotAwaitingApproval', `operation ${this.snapshot.id} is not waiting for approval`);
-          if (actor.principal === this.snapshot.actor.principal)
+          if (requesters(this.snapshot).includes(actor.principal))
             throw refusal(
               'SelfApproval',
               `${actor.principal} asked for operation ${this.snapshot.id}: someone else must approve or reject it`,
@@ -224,12 +241,14 @@ export class OperationTracker {
       },
     );
     await this.write();
-    const decided = await condition(() => rejection() !== undefined || approvals() >= required, timeoutMs);
-    // The deciding update answers once its decision is recorded; the run must not end before that.
+    await condition(() => rejection() !== undefined || approvals() >= required, timeoutMs);
+    // No decision is taken from here on. One accepted before is recorded and answered; the run
+    // must not end before that, and it counts (it was taken in time).
+    closed = true;
     await condition(allHandlersFinished);
     step.finishedAt = now();
     const rejected = rejection();
-    if (decided && !rejected) {
+    if (!rejected && approvals() >= required) {
       step.status = 'succeeded';
       return clone(approval);
     }

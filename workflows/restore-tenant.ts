@@ -1,6 +1,7 @@
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
 import {
+  dataCleanup,
   dataOn,
   databaseCompensation,
   databases,
@@ -35,6 +36,7 @@ export interface RestoreTenantInput {
 export async function restoreTenant(input: RestoreTenantInput): Promise<OperationOutcome> {
   const op = new OperationTracker(input.operation);
   const data = dataOn(input.dataQueue);
+  const cleanup = dataCleanup(input.dataQueue);
   const { backupId } = input.operation.input as { backupId: string };
   const { id, tier, region, deploymentModel } = input.tenant;
   const tenantRef = { id, tier, region, deploymentModel };
@@ -61,17 +63,17 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
     // Recovery time counts from the approval (the decision to recover) to writes back on.
     const approvedAt = Date.now();
 
+    // What a restore stages and records derives from its operation alone (no run): a retried run
+    // finds what an earlier one switched, and goes on from there.
     const run = {
       operationId: input.operation.id,
-      run: input.operation.run,
       tenant: tenantRef,
       backupId,
       requestedBy: input.operation.actor.principal,
     };
-    // A retry of a run that failed past the switch goes on from there (the switch answers again
-    // with what it did); otherwise freeze and stage again.
+    const tookEffect = () => data.restoreTookEffect({ tenant: tenantRef, operationId: run.operationId });
     let stagedDatabase: string | undefined;
-    if (!op.kept('switch')) {
+    if (!op.kept('switch') && !(await tookEffect())) {
       compensations.push({
         step: 'freeze-writes',
         undo: async () => {
@@ -90,10 +92,9 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
       compensations.push({
         step: 'stage-restore',
         undo: () =>
-          data.discardStagedRestore({
+          cleanup.discardStagedRestore({
             tenant: tenantRef,
             operationId: run.operationId,
-            run: run.run,
             ...(stagedDatabase ? { stagedDatabase } : {}),
           }),
       });
@@ -103,19 +104,24 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
 
     // The point of no return: from here the tenant's data is the backup's.
     const result = await CancellationScope.nonCancellable(async () => {
-      const restored = await op.run('switch', (stepRef) =>
-        data.switchRestoredTenant({
-          stepRef,
-          ...run,
-          ...(stagedDatabase ? { stagedDatabase } : {}),
-        }),
-      );
+      let restored;
+      try {
+        restored = await op.run('switch', (stepRef) =>
+          data.switchRestoredTenant({ stepRef, ...run, ...(stagedDatabase ? { stagedDatabase } : {}) }),
+        );
+      } catch (err) {
+        // A switch that took effect before it failed is never undone: the tenant stays frozen
+        // until a retry finishes it.
+        if (await tookEffect().catch(() => false)) switched = true;
+        throw err;
+      }
       switched = true;
-      const forwarded = await op.run('record-evidence', () => forwardStoreEvidence(data, tenantRef, false));
+      // Writes back on first: the evidence waits safely in the outbox meanwhile.
       await op.run('thaw', async () => {
         await setWrites(databaseCompensation, true);
         await project({}, ['readOnly']);
       });
+      const forwarded = await op.run('record-evidence', () => forwardStoreEvidence(data, tenantRef, false));
       const targets = await policy.recoveryTargets({ tier });
       const rtoMs = Date.now() - approvedAt;
       const rpoMs = Date.parse(input.operation.createdAt) - Date.parse(restored.takenAt);

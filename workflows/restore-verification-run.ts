@@ -2,6 +2,7 @@ import {
   CancellationScope,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -30,6 +31,11 @@ const runs = proxyActivities<RestoreVerificationActivities>({
 const CONCURRENCY = 2;
 /** Tenants verified in one run of the workflow before it continues as new, keeping its history bounded. */
 const TENANTS_PER_HISTORY = 200;
+/**
+ * Scratch databases older than this are a crashed verification's: a live one is younger than its
+ * activity's start-to-close bound (dataOn: 2h), with room to spare.
+ */
+const STALE_SCRATCH_MS = 6 * 3_600_000;
 
 export interface RestoreVerificationRunInput {
   /** Absent when the Schedule starts the run: it then samples the fleet with `share`. */
@@ -46,9 +52,11 @@ export interface RestoreVerificationRunInput {
  * One restore verification run (docs/disaster-recovery.md): the sample drawn (every tenant on a
  * DR tier, each other active or suspended tenant with probability `share`, or exactly the tenants
  * named), then each tenant's latest backup restored into a scratch database on the data queue and
- * compared with the catalog, two at a time. Each result is recorded with the run; each failure is
- * a `dr.verification.failed` webhook. A backup found damaged is a failed result, not a failed run:
+ * compared with the catalog, two at a time (a backup that expired meanwhile gives way to the
+ * tenant's newer one). Each result is recorded with the run; each failure is a
+ * `dr.verification.failed` webhook. A backup found damaged is a failed result, not a failed run:
  * the run fails only when it cannot go on. Every couple of hundred tenants it continues as new.
+ * First, the scratch databases crashed verifications left on the region servers are dropped.
  */
 export async function restoreVerificationRun(input: RestoreVerificationRunInput): Promise<void> {
   const request: VerificationRunRequest = input.request ?? {
@@ -62,7 +70,7 @@ export async function restoreVerificationRun(input: RestoreVerificationRunInput)
   /** Verifies one tenant's latest backup and records the result; a failure is told to the webhooks. */
   async function verify(tenantId: string): Promise<void> {
     const startedAt = new Date().toISOString();
-    const { backupId } = await runs.latestBackupToVerify({ tenantId });
+    let { backupId } = await runs.latestBackupToVerify({ tenantId });
     let result: VerificationResult;
     if (!backupId)
       result = {
@@ -75,7 +83,15 @@ export async function restoreVerificationRun(input: RestoreVerificationRunInput)
       };
     else
       try {
-        const found = await data.verifyBackupRestore({ tenantId, backupId });
+        let found = await data.verifyBackupRestore({ tenantId, backupId });
+        // Its file gone because a backup taken meanwhile expired it: the newer one is verified instead.
+        if (!found.ok && patched('verify-after-expiry')) {
+          const recheck = await runs.expiredWhileVerified({ tenantId, backupId });
+          if (recheck.expired && recheck.latestBackupId && recheck.latestBackupId !== backupId) {
+            backupId = recheck.latestBackupId;
+            found = await data.verifyBackupRestore({ tenantId, backupId });
+          }
+        }
         result = {
           runId: request.id,
           tenantId,
@@ -123,6 +139,12 @@ export async function restoreVerificationRun(input: RestoreVerificationRunInput)
   let remaining: string[] = [];
   try {
     const sample = input.state?.remaining ?? (await runs.sampleRestoreVerification(request)).tenantIds;
+    // Once per run, before anything is restored: what crashed verifications left on the servers.
+    if (!input.state && patched('sweep-scratch-databases'))
+      await data.sweepScratchDatabasesEverywhere({ olderThanMs: STALE_SCRATCH_MS }).catch((err: unknown) => {
+        // A sweep that cannot run stops no verification: the next run sweeps.
+        if (isCancellation(err)) throw err;
+      });
     const window = new Set<Promise<void>>();
     let next = 0;
     for (; next < sample.length; next++) {

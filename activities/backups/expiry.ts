@@ -3,7 +3,8 @@
  * their `expiresAt` are deleted one by one, each with a `backup.expire` ledger record, unless a
  * legal hold of the tenant is in force. A backup holds every data class and subject of the tenant,
  * so any hold in force covers all of its backups. The newest available backup is never expired: a
- * tenant always keeps one to be restored from. Each backup's deletion is safe to run again (the
+ * tenant always keeps one to be restored from; nor is the newest one a restore verification found
+ * whole (`verifiedAt`), the last known to restore. Each backup's deletion is safe to run again (the
  * object's delete, the ledger record's key and the catalog's mark are all idempotent), so a
  * killed attempt is resumed by the next.
  */
@@ -27,6 +28,8 @@ export interface ExpiredBackups {
   keptByHolds: string[];
   /** Past its time but kept as the tenant's newest backup. */
   keptNewest?: string;
+  /** Past its time but kept as the tenant's newest verified backup (the last known to restore). */
+  keptVerified?: string;
 }
 
 export function createBackupExpiryActivities(deps: { store: Registry; backups?: BackupObjectStore }) {
@@ -44,14 +47,23 @@ export function createBackupExpiryActivities(deps: { store: Registry; backups?: 
       if (!backups)
         throw new LandlordError('Misconfigured', 'this data worker was started without a backup store');
       const newest = await store.backups.latest(tenantId);
+      // Newest first: the first available one with verifiedAt is the newest known to restore.
+      const verified = (await store.backups.list(tenantId)).find(
+        (b) => b.status === 'available' && b.verifiedAt !== undefined,
+      );
       const context = Context.current();
       const progress = stepProgressWriter(store, input.stepRef);
       const expired: string[] = [];
       let keptNewest: string | undefined;
+      let keptVerified: string | undefined;
       try {
         for (const [i, backup] of due.entries()) {
           if (backup.id === newest?.id) {
             keptNewest = backup.id;
+            continue;
+          }
+          if (backup.id === verified?.id) {
+            keptVerified = backup.id;
             continue;
           }
           progress.report({ done: i, total: due.length, current: backup.id });
@@ -63,7 +75,12 @@ export function createBackupExpiryActivities(deps: { store: Registry; backups?: 
       } finally {
         await progress.settle();
       }
-      return { expired, keptByHolds: [], ...(keptNewest ? { keptNewest } : {}) };
+      return {
+        expired,
+        keptByHolds: [],
+        ...(keptNewest ? { keptNewest } : {}),
+        ...(keptVerified ? { keptVerified } : {}),
+      };
     },
   };
 }

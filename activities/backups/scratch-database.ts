@@ -62,10 +62,10 @@ async function dropOn(c: pg.Client, version: number, name: string): Promise<void
 /**
  * Makes a scratch database on the server (a superuser URL) and returns its name: created with
  * connections off, PUBLIC's rights revoked, then opened, so that no tenant could connect to it at
- * any moment.
+ * any moment. `now` (ms) is the time its name carries.
  */
-export async function createScratchDatabase(serverUrl: string): Promise<string> {
-  const name = scratchDatabaseName();
+export async function createScratchDatabase(serverUrl: string, now = Date.now()): Promise<string> {
+  const name = scratchDatabaseName(now);
   return onServer(serverUrl, async (c, version) => {
     if (version < ALLOW_CONNECTIONS_SINCE)
       throw new LandlordError(

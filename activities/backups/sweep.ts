@@ -68,10 +68,20 @@ export function createBackupSweepActivities({
       const candidates = items.filter((t) => BACKED_UP.has(t.status) && cadenceOf.has(t.tier));
       const last = await store.backups.lastTakenAt(candidates.map((t) => t.id));
       const now = Date.parse(at);
+      const due = candidates.filter((t) => backupDue(last.get(t.id), cadenceOf.get(t.tier)!, sweepMs, now));
+      // A tenant whose last backup failed is asked again after its cadence (an hour at most), not at
+      // every sweep: a region this worker cannot reach would otherwise fail a backup every few minutes.
+      const failedLately = await Promise.all(
+        due.map(async (t) => {
+          const [latest] = await store.operations.list({ tenantId: t.id, kind: 'backup', limit: 1 });
+          const backoff = Math.min(cadenceOf.get(t.tier)!, 3_600_000);
+          return (
+            latest?.status === 'failed' && Date.parse(latest.finishedAt ?? latest.updatedAt) > now - backoff
+          );
+        }),
+      );
       return {
-        tenantIds: candidates
-          .filter((t) => backupDue(last.get(t.id), cadenceOf.get(t.tier)!, sweepMs, now))
-          .map((t) => t.id),
+        tenantIds: due.filter((_, i) => !failedLately[i]).map((t) => t.id),
         ...(nextCursor ? { next: nextCursor } : {}),
       };
     },

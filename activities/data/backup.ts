@@ -23,7 +23,7 @@ import type {
 import { applyApplicationMigrations, MIGRATIONS_TABLE } from '../../dataplane/migrations.js';
 import { readBackupArchive, writeBackupArchive } from '../backups/archive.js';
 import type { BackupObjectStore } from '../backups/object-store.js';
-import { withScratchDatabase } from '../backups/scratch-database.js';
+import { sweepScratchDatabases, withScratchDatabase } from '../backups/scratch-database.js';
 import type { TenantKeyring } from '../keys/index.js';
 import { stepProgressWriter } from '../step-progress.js';
 import type { StepRef } from '../step-ref.js';
@@ -211,19 +211,34 @@ export function createBackupActivities(deps: BackupDeps) {
     return { keyring: deps.keyring, backups: deps.backups };
   };
 
-  /** The recorded backup as found again: its file there with its recorded size, else a failure no retry mends. */
-  const recordedIntact = async (backups: BackupObjectStore, backup: TenantBackup) => {
+  /**
+   * The recorded backup as found again: its file there with its recorded size and SHA-256 (an
+   * attempt taken for dead may have overwritten it with a file of the same size), else a failure
+   * no retry mends. Reads the whole file, which only a retry of a recorded backup does.
+   */
+  const recordedIntact = async (backups: BackupObjectStore, backup: TenantBackup, signal: AbortSignal) => {
     if (backup.location !== backups.location)
       throw new LandlordError(
         'Misconfigured',
         `backup ${backup.id} of tenant ${backup.tenantId} is kept in ${backup.location}, and this worker's backups are in ${backups.location}`,
       );
     const found = await backups.head(backup.objectKey);
-    if (found?.bytes === backup.bytes) return backup;
+    let differs = found ? `${found.bytes} bytes, not ${backup.bytes}` : 'missing';
+    if (found?.bytes === backup.bytes) {
+      const hash = createHash('sha256');
+      const context = Context.current();
+      for await (const chunk of await backups.get(backup.objectKey, signal)) {
+        hash.update(chunk as Buffer);
+        context.heartbeat({ backupId: backup.id, stage: 'check' });
+      }
+      const sha256 = hash.digest('hex');
+      if (sha256 === backup.sha256) return backup;
+      differs = `not the file recorded (its SHA-256 is ${sha256}, not ${backup.sha256})`;
+    }
     throw new LandlordError(
       'DataVerificationFailed',
       `backup ${backup.id} of tenant ${backup.tenantId} is recorded, but its file ${backup.objectKey} is ` +
-        `${found ? `${found.bytes} bytes, not ${backup.bytes}` : 'missing'}; take the backup again under a new operation`,
+        `${differs}; take the backup again under a new operation`,
     );
   };
 
@@ -260,7 +275,7 @@ export function createBackupActivities(deps: BackupDeps) {
       const backupId = backupIdFor(tenant.id, operationId, input.run);
       const objectKey = backupObjectKey(tenant.id, backupId);
       const recorded = await store.backups.get(tenant.id, backupId);
-      if (recorded) return recordedIntact(backups, recorded);
+      if (recorded) return recordedIntact(backups, recorded, signal);
 
       await keyring.ensure(tenant.id);
       const { keyId, key } = await keyring.open(tenant.id);
@@ -358,6 +373,36 @@ export function createBackupActivities(deps: BackupDeps) {
         key.fill(0);
         await progress.settle();
       }
+    },
+
+    /**
+     * Drops, on every region server this worker reaches, the scratch databases made more than
+     * `olderThanMs` ago: those a verification cut short by a crash left behind (a live one is
+     * younger than its activity's start-to-close bound). A server that does not answer is named in
+     * the result, not thrown: the next run sweeps it.
+     */
+    async sweepScratchDatabasesEverywhere({
+      olderThanMs,
+    }: {
+      olderThanMs: number;
+    }): Promise<{ dropped: string[]; unreachable: string[] }> {
+      // Regions that share a server are swept once.
+      const servers = new Map<string, string>();
+      for (const region of directory.regions) {
+        const url = directory.serverUrl(region);
+        if (!servers.has(url)) servers.set(url, region);
+      }
+      const dropped: string[] = [];
+      const unreachable: string[] = [];
+      for (const [url, region] of servers) {
+        Context.current().heartbeat({ region });
+        try {
+          dropped.push(...(await sweepScratchDatabases(url, olderThanMs)));
+        } catch {
+          unreachable.push(region);
+        }
+      }
+      return { dropped, unreachable };
     },
 
     /**

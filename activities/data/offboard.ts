@@ -3,8 +3,9 @@
  * (docs/erasure-and-offboarding.md): once its data key is destroyed, every row of every manifest
  * table, children before the tables they reference (its rows of the region's pool database, or its
  * silo database's), in short batches each with its evidence in the database's outbox
- * (dataplane/tenant-deletion.ts); then every file of a local silo's storage folder, through the
- * staging of dataplane/storage-expiry.ts. Even a silo database its stack destroy drops next is
+ * (dataplane/tenant-deletion.ts); then a silo's restore databases (what failed restores left),
+ * each table's rows recorded before it is dropped; then every file of a local silo's storage
+ * folder, through the staging of dataplane/storage-expiry.ts. Even a silo database its stack destroy drops next is
  * emptied this way first: every deletion is batched, resumable, held by legal holds and in the
  * ledger. Any active legal hold of the tenant stops it, before it starts and before every batch
  * (offboarding deletes everything, so every hold covers some of it); calling it again once the
@@ -12,9 +13,18 @@
  */
 import { readdir } from 'node:fs/promises';
 import { CancelledFailure, Context } from '@temporalio/activity';
-import { holdActive } from '../../domain/index.js';
-import type { OffboardCount, TenantRecord } from '../../domain/index.js';
+import pg from 'pg';
+import { holdActive, siloNames } from '../../domain/index.js';
+import type { LedgerEntry, OffboardCount, TenantRecord } from '../../domain/index.js';
+import { withDatabase } from '../../dataplane/connection.js';
 import { recordNothingErased } from '../../dataplane/erasure.js';
+import {
+  dropRestoreDatabase,
+  openRestoreDatabaseToOwner,
+  siloDatabases,
+  siloTableRows,
+} from '../../dataplane/restore-databases.js';
+import { siloOwnerUrl } from '../../dataplane/silo.js';
 import { batchKeyOf, nextBatchSize } from '../../dataplane/expiry.js';
 import {
   deleteObjectBatch,
@@ -34,6 +44,7 @@ import type { StepRef } from '../step-ref.js';
 import type { RetentionDeps } from './retention.js';
 import { forwardedRecordCounts, recordedEvidence, tallyOf } from './forwarded-evidence.js';
 import { siloFoldersOf, storePlacement, withTenantDatabase } from './tenant-database.js';
+import type { TenantPlacement } from './tenant-database.js';
 
 const FIRST_BATCH = 500;
 /** Files per storage batch: no lock is held while they go, so the size only bounds one record. */
@@ -90,6 +101,18 @@ async function removeEmptySubfolders(root: string): Promise<void> {
   for (const entry of entries) if (entry.isDirectory()) await removeEmptyFolders(root, `${entry.name}/`);
 }
 
+/** Runs `work` on a connection of its own to `url`, closed afterwards. */
+async function withConnection<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url, application_name: 'landlord-offboarding' });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    return await work(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
 /** The offboarding deletion's activity over the data worker's deps (workers/data.ts wires them). */
 export function createTenantDeletionActivities({
   directory,
@@ -100,6 +123,72 @@ export function createTenantDeletionActivities({
   objectsRoot,
 }: RetentionDeps) {
   const access = { directory, secret };
+
+  /**
+   * Drops every restore database of a silo store (`<silo>$restore_…`, `<silo>$pre_…`: what a
+   * failed or crashed restore left beside the live database), each table's rows counted first, as
+   * the silo's owner, into one `offboard.delete` record per table in the live database's outbox
+   * (`live`), keyed `<store prefix><database>:<table>`: none outlives the offboarding unrecorded.
+   * Each is dropped whole, like the databases a stack destroy drops: nothing reaches it but Landlord.
+   */
+  async function dropRestoreDatabases(
+    live: pg.ClientBase,
+    placement: TenantPlacement,
+    { storePrefix, entry, beat }: { storePrefix: string; entry: OffboardEntry; beat: () => void },
+  ): Promise<void> {
+    const { database, role } = siloNames(placement.id);
+    const server = withDatabase(directory.serverUrl(placement.region), 'postgres');
+    const owner = siloOwnerUrl(directory.serverUrl(placement.region), placement.region, placement.id, secret);
+    const found = await withConnection(server, (c) => siloDatabases(c, database));
+    const tables = manifest.tables.map((t) => t.name);
+    for (const d of found.filter((f) => f.name !== database)) {
+      await withConnection(server, (c) => openRestoreDatabaseToOwner(c, d, role));
+      const rows = await withConnection(withDatabase(owner, d.name), (c) => siloTableRows(c, tables));
+      await live.query('BEGIN');
+      try {
+        for (const t of manifest.tables) {
+          const recordKey = `${storePrefix}${d.name}:${t.name}`;
+          const record: LedgerEntry = {
+            ...entry,
+            database: d.name,
+            dataClass: t.dataClass,
+            kind: 'offboard.delete',
+            unit: 'rows',
+            tenantId: placement.id,
+            target: t.name,
+            count: rows[t.name]!,
+            recordKey,
+          };
+          await live.query(
+            `INSERT INTO landlord.deletion_outbox (record_key, tenant_id, entry) VALUES ($1, $2, $3)
+             ON CONFLICT (record_key) DO NOTHING`,
+            [recordKey, placement.id, JSON.stringify(record)],
+          );
+        }
+        await live.query('COMMIT');
+      } catch (err) {
+        await live.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      await withConnection(server, (c) => dropRestoreDatabase(c, d.name));
+      beat();
+    }
+  }
+
+  const order = (table: string) => manifest.tables.findIndex((t) => t.name === table);
+  /** What the records of a store's restore databases say was deleted, by database and table. */
+  const restoreDatabaseCounts = (
+    records: ReadonlyMap<string, number>,
+    storePrefix: string,
+    of: Pick<OffboardCount, 'store' | 'region'> & { live: string },
+  ): OffboardCount[] =>
+    [...records]
+      .filter(([key]) => key.startsWith(`${storePrefix}${of.live}$`))
+      .map(([key, count]) => {
+        const [database, target] = key.slice(storePrefix.length).split(':') as [string, string];
+        return { store: of.store, region: of.region, database, target, unit: 'rows' as const, count };
+      })
+      .sort((a, b) => a.database!.localeCompare(b.database!) || order(a.target) - order(b.target));
 
   /** The ledger's records of one offboarding's store, by record key. */
   async function forwardedRecords(tenantId: string, operationId: string, storePrefix: string) {
@@ -265,8 +354,20 @@ export function createTenantDeletionActivities({
             }
             await finish(target);
           }
+          // What failed or crashed restores left beside a silo's live database goes too.
+          let leftovers: OffboardCount[] = [];
+          if (placement.deploymentModel === 'silo') {
+            if ((stop = await blocked())) return stop;
+            const entry = entryOf({ target: '', unit: 'rows' });
+            await dropRestoreDatabases(c, placement, { storePrefix, entry, beat });
+            leftovers = restoreDatabaseCounts(await recorded(), storePrefix, {
+              store: input.store,
+              region: placement.region,
+              live: database,
+            });
+          }
 
-          if (!folders) return { blockedBy: [], counts: cursor.done };
+          if (!folders) return { blockedBy: [], counts: [...cursor.done, ...leftovers] };
           for (const target of targets.slice(tables.length)) {
             if (isDone(target)) continue;
             cursor.current = { target: target.target, batchSize: OBJECT_BATCH };
@@ -298,7 +399,7 @@ export function createTenantDeletionActivities({
             await finish(target);
           }
           await removeEmptySubfolders(folders.root);
-          return { blockedBy: [], counts: cursor.done };
+          return { blockedBy: [], counts: [...cursor.done, ...leftovers] };
         });
       } finally {
         await progress.settle();

@@ -25,11 +25,15 @@ import { createClosedDatabase, retryRaces, revokePublicSql } from '../../datapla
 import { applyApplicationMigrations, MIGRATIONS_TABLE } from '../../dataplane/migrations.js';
 import {
   dropRestoreDatabase,
+  openRestoreDatabaseToOwner,
   recordedRestore,
+  recordReplacedRows,
   RESTORES_SQL,
   siloDatabases,
   siloRestoreNames,
+  siloTableRows,
 } from '../../dataplane/restore-databases.js';
+import type { ReplacedRowsEntry } from '../../dataplane/restore-databases.js';
 import {
   searchPathPinned,
   secureSiloDatabase,
@@ -69,7 +73,10 @@ export interface StageRestoreInput {
   stepRef?: StepRef;
   /** The restore operation: the staging database's name and every evidence record derive from it. */
   operationId: string;
-  /** The operation's run: a retried run stages afresh. */
+  /**
+   * The operation's run. The restore workflow leaves it out: what a restore stages and records
+   * derives from its operation alone, so that a retried run finds what an earlier run switched.
+   */
   run?: number;
   tenant: RestoredTenant;
   backupId: string;
@@ -133,6 +140,17 @@ async function tenantRows(c: pg.ClientBase, table: { name: string; tenantKey: st
     [tenantId],
   );
   return rows[0]!.n;
+}
+
+/** What a restore's `restore.replace` records share: its operation and requester, and the backup. */
+function replacedEntry(input: StageRestoreInput, backup: TenantBackup, database: string): ReplacedRowsEntry {
+  return {
+    region: input.tenant.region,
+    database,
+    operationId: input.operationId,
+    requestedBy: input.requestedBy ?? 'landlord:restore',
+    policy: { backupId: backup.id, takenAt: backup.takenAt },
+  };
 }
 
 /** Runs `work` on a connection of its own to `url`, closed afterwards. */
@@ -482,7 +500,9 @@ export function createRestoreActivities(deps: BackupDeps) {
    * Switches a silo to its staging database. Before the live database closes, erasures recorded
    * since staging are applied to the staging database too, the live one's outbox is forwarded to
    * the ledger and its unrecorded storage batches carried over; then the live database is closed,
-   * its sessions ended, and both renamed in one transaction. The pre-restore database is dropped.
+   * its sessions ended, and both renamed in one transaction. The pre-restore database's rows are
+   * counted into `restore.replace` records in the new live database's outbox, then it is dropped
+   * whole: a restore replaces all of a tenant's rows at once by design, not in batches.
    */
   async function switchSilo(
     input: SwitchRestoreInput,
@@ -501,6 +521,37 @@ export function createRestoreActivities(deps: BackupDeps) {
     const owner = siloNames(tenant.id);
     const serverUrl = directory.serverUrl(tenant.region);
 
+    /**
+     * Before the pre-restore database goes: its rows per manifest table, the tenant's rows the
+     * restore replaced, as `restore.replace` records in the live database's outbox (one
+     * transaction; a retry writes the same keys, which add nothing).
+     */
+    const recordReplaced = async () => {
+      const found = await onServer(tenant.region, (c) => siloDatabases(c, names.live));
+      const pre = found.find((d) => d.name === names.preRestore);
+      if (!pre) return;
+      await onServer(tenant.region, (c) => openRestoreDatabaseToOwner(c, pre, owner.role));
+      life.beat({ stage: 'count-replaced' });
+      const tables = manifest.tables.map((t) => t.name);
+      const rows = await withConnection(asOwner(tenant, names.preRestore), (c) => siloTableRows(c, tables));
+      await withConnection(asOwner(tenant, names.live), async (c) => {
+        await c.query(DELETION_OUTBOX_SQL);
+        await c.query('BEGIN');
+        try {
+          await recordReplacedRows(c, {
+            tenantId: tenant.id,
+            run,
+            tables: manifest.tables.map((t) => ({ ...t, rows: rows[t.name]! })),
+            entry: replacedEntry(input, backup, names.live),
+          });
+          await c.query('COMMIT');
+        } catch (err) {
+          await c.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      });
+    };
+
     /** After the rename: the tenant's role let in again, the pre-restore database gone, the recorded result. */
     const finish = async (): Promise<SwitchedRestore> => {
       life.beat({ stage: 'secure' });
@@ -510,6 +561,7 @@ export function createRestoreActivities(deps: BackupDeps) {
         owner: owner.owner,
         ownerPassword: siloOwnerPassword(secret, tenant.region, tenant.id),
       });
+      await recordReplaced();
       await onServer(tenant.region, (c) => dropRestoreDatabase(c, names.preRestore));
       const recorded = await withConnection(asOwner(tenant, names.live), (c) =>
         recordedRestore<RecordedRestore>(c, operationId, run),
@@ -615,9 +667,12 @@ export function createRestoreActivities(deps: BackupDeps) {
 
   /**
    * Replaces a pool tenant's rows with the backup's, in one transaction under the tenant's
-   * partition lock: its rows deleted from every manifest table (children first), the backup
-   * restored, erasures applied again, the counts checked, and the restore recorded in
-   * landlord.restores. A retry after the commit finds the record and restores nothing again.
+   * partition lock: its rows deleted from every manifest table (children first, each table's count
+   * a `restore.replace` record in the pool's outbox), the backup restored, erasures applied again,
+   * the counts checked, and the restore recorded in landlord.restores. A retry after the commit
+   * finds the record and restores nothing again. Not batched, unlike every other deletion: a
+   * restore is all or nothing by design, and a batch committed alone would leave the tenant with
+   * neither its rows nor the backup's.
    */
   async function switchPool(
     input: SwitchRestoreInput,
@@ -651,10 +706,21 @@ export function createRestoreActivities(deps: BackupDeps) {
             `backup ${backup.id} of tenant ${tenant.id} expired${backup.expiredAt ? ` at ${backup.expiredAt}` : ''}: its file is gone; restore a newer backup`,
           );
         await requirePoolSchema(c, backup, tenant.region);
+        const replaced: { name: string; dataClass: string; rows: number }[] = [];
         for (const t of [...manifest.tables].reverse()) {
           life.beat({ stage: 'replace', table: t.name });
-          await c.query(`DELETE FROM public.${q(t.name)} WHERE ${q(t.tenantKey)} = $1`, [tenant.id]);
+          const deleted = await c.query(`DELETE FROM public.${q(t.name)} WHERE ${q(t.tenantKey)} = $1`, [
+            tenant.id,
+          ]);
+          replaced.push({ name: t.name, dataClass: t.dataClass, rows: deleted.rowCount ?? 0 });
         }
+        // Committed with the deletions, or not at all.
+        await recordReplacedRows(c, {
+          tenantId: tenant.id,
+          run,
+          tables: replaced,
+          entry: replacedEntry(input, backup, POOL_DATABASE),
+        });
         await restoreRows(c, backup, opened, life);
         const result = await reapplyAndVerify(c, input, backup, opened.keyring, POOL_DATABASE, life);
         const switchedAt = new Date().toISOString();
@@ -773,6 +839,29 @@ export function createRestoreActivities(deps: BackupDeps) {
         life.stop();
         await progress.settle();
       }
+    },
+
+    /**
+     * Whether the restore `operationId` has switched the tenant to its backup's data: a pool
+     * tenant's restore recorded as switched in the pool database, or a silo's live database carrying
+     * the restore's mark. A switch that took effect and then failed is only ever gone on with.
+     */
+    async restoreTookEffect({
+      tenant,
+      operationId,
+    }: {
+      tenant: RestoredTenant;
+      operationId: string;
+    }): Promise<boolean> {
+      if (tenant.deploymentModel === 'pool') {
+        const recorded = await withConnection(directory.databaseUrl(tenant.region), (c) =>
+          recordedRestore(c, operationId, 1),
+        );
+        return recorded?.switchedAt !== undefined;
+      }
+      const names = siloRestoreNames(tenant.id, operationId);
+      const found = await onServer(tenant.region, (c) => siloDatabases(c, names.live));
+      return found.some((d) => d.name === names.live && d.comment === names.marker);
     },
 
     /**

@@ -54,6 +54,24 @@ export function createRestoreVerificationActivities({
       return backup ? { backupId: backup.id } : {};
     },
 
+    /**
+     * Whether the backup a verification restored has expired since it was picked (a backup of the
+     * tenant taken meanwhile expired it, file first), and if so the tenant's newest available
+     * backup now, to be verified instead: a backup gone by policy is no damaged backup.
+     */
+    async expiredWhileVerified({
+      tenantId,
+      backupId,
+    }: {
+      tenantId: string;
+      backupId: string;
+    }): Promise<{ expired: boolean; latestBackupId?: string }> {
+      const backup = await store.backups.get(tenantId, backupId);
+      if (backup?.status !== 'expired') return { expired: false };
+      const latest = await store.backups.latest(tenantId);
+      return { expired: true, ...(latest ? { latestBackupId: latest.id } : {}) };
+    },
+
     /** Records a tenant's result (once: a retry records nothing new). */
     async recordVerificationResult(result: VerificationResult): Promise<void> {
       const recorded = await store.verifications.recordResult(result);

@@ -3,7 +3,7 @@
  * page by page, and each tenant's part asked of the tenant's workflow as an `apply-retention`
  * operation (so it never overlaps another operation of that tenant) and waited for.
  */
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
@@ -58,6 +58,9 @@ export function createRetentionRunActivities({
     const context = Context.current();
     for (;;) {
       context.heartbeat();
+      // Cancelled (the run, or a worker shutting down): stop waiting; the operation itself goes on.
+      if (context.cancellationSignal.aborted)
+        throw new CancelledFailure(`stopped waiting for operation ${id}: the activity was cancelled`);
       const op = await store.operations.get(id);
       if (!op) throw new Error(`operation ${id} is not in the registry`);
       if (op.status !== 'running') return op;

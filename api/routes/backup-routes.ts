@@ -134,14 +134,23 @@ backupRoutes.push(
         const at = new Date(body.pointInTime!).toISOString();
         backup = await deps.store.backups.latest(tenant.id, at);
         if (!backup) {
-          const first = (await deps.store.backups.list(tenant.id)).at(-1);
+          const first = (await deps.store.backups.list(tenant.id))
+            .filter((b) => b.status === 'available')
+            .at(-1);
           throw new LandlordError(
             'NotFound',
             `tenant "${tenant.id}" has no available backup taken at or before ${at}` +
-              (first ? `; its first was taken at ${first.takenAt}` : '; it has none yet'),
+              (first ? `; its first was taken at ${first.takenAt}` : '; it has none available'),
           );
         }
       }
+      // A tier move since (pool into a silo) leaves backups of the other model: they restore elsewhere.
+      if (backup.deploymentModel !== tenant.deploymentModel)
+        throw new LandlordError(
+          'PolicyViolation',
+          `backup ${backup.id} holds tenant "${tenant.id}"'s rows as a ${backup.deploymentModel} tenant, and it is a ` +
+            `${tenant.deploymentModel} tenant now; restore a backup taken since it moved`,
+        );
       const holds = await holdsInForce(deps.store, tenant.id, now);
       if (holds.length > 0)
         throw new LandlordError(

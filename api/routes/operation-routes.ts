@@ -1,4 +1,4 @@
-import { LandlordError } from '../../domain/index.js';
+import { LandlordError, requesters } from '../../domain/index.js';
 import { defineRoute } from '../route.js';
 import type { RouteDefinition } from '../route.js';
 import {
@@ -138,7 +138,7 @@ export const operationRoutes: RouteDefinition[] = [
             'NotAwaitingApproval',
             `operation ${op.id} is ${op.status}, not waiting for approval`,
           );
-        if (op.actor.principal === actor.principal)
+        if (requesters(op).includes(actor.principal))
           throw new LandlordError(
             'SelfApproval',
             `${actor.principal} asked for operation ${op.id}: someone else must ${verb} it`,

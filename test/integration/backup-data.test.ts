@@ -477,6 +477,16 @@ describe('backing a tenant up', () => {
     expect(second.id).not.toBe(first.id);
     expect(readdirSync(folder).sort()).toEqual([`${first.id}.backup`, `${second.id}.backup`].sort());
 
+    // Recorded, but its file overwritten with one of the same size (a zombie attempt's, say): the
+    // retry finds it by its SHA-256, not taken for the backup recorded.
+    const overwritten = readFileSync(path);
+    overwritten[overwritten.length - 1]! ^= 0x01;
+    writeFileSync(path, overwritten);
+    await expect(backUp(tenant, operationId)).rejects.toMatchObject({
+      kind: 'DataVerificationFailed',
+      message: expect.stringContaining(`its SHA-256 is ${sha256(overwritten)}, not ${first.sha256}`),
+    });
+
     // Recorded, but its file gone: the operation cannot make it again.
     rmSync(path);
     expect(await failureKind(backUp(tenant, operationId))).toBe('DataVerificationFailed');

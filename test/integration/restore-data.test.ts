@@ -410,7 +410,9 @@ describe('restoring a tenant from its backup', () => {
       const records = await registry.ledger.list({ tenantId: tenant.id, limit: 1000 });
       const original = records.filter((r) => r.operationId === `op-${erasure.id}`);
       expect(original.reduce((n, r) => n + r.count, 0)).toBe(37);
-      const ledger = records.filter((r) => r.operationId === input.operationId);
+      const ledger = records.filter(
+        (r) => r.operationId === input.operationId && r.kind !== 'restore.replace',
+      );
       expect(ledger.every((r) => r.recordKey.startsWith(`restore:${input.operationId}:1:`))).toBe(true);
       const ofSubject = ledger.filter((r) => r.subjectHmac === subjectHmac);
       expect(ofSubject.reduce((n, r) => n + r.count, 0)).toBe(37);
@@ -426,6 +428,45 @@ describe('restoring a tenant from its backup', () => {
         ),
       ).toBe(true);
       expect(JSON.stringify(ledger).toLowerCase()).not.toContain(subject.toLowerCase());
+      expect(await registry.ledger.verify()).toMatchObject({ ok: true });
+    },
+  );
+
+  it.each(['pool', 'silo'] as const)(
+    'records in the ledger, once, the rows of each table a %s restore replaced',
+    async (model) => {
+      const tenant = model === 'pool' ? poolTenant() : await siloTenant();
+      await seed(tenant, people(3));
+      const backup = await backUp(tenant);
+      await scribble(tenant);
+      const replaced = Object.entries(await rowsOf(tenant)).map(([table, rows]) => [table, rows.length]);
+      const input = restoreInput(tenant, backup);
+      await restore(input);
+      const acts = activities();
+      // A retried switch (and, for a silo, a finish whose pre-restore database is gone) adds nothing.
+      await run(acts.switchRestoredTenant, input);
+      expect(await acts.forwardDeletionEvidence({ tenant })).toBe(replaced.length);
+      await run(acts.switchRestoredTenant, input);
+      expect(await acts.forwardDeletionEvidence({ tenant })).toBe(0);
+
+      const records = await registry.ledger.list({
+        tenantId: tenant.id,
+        kind: 'restore.replace',
+        limit: 100,
+      });
+      const database = model === 'pool' ? POOL_DATABASE : siloNames(tenant.id).database;
+      expect(records.map((r) => [r.target, r.count]).sort()).toEqual(replaced.sort());
+      for (const r of records)
+        expect(r).toMatchObject({
+          region,
+          database,
+          unit: 'rows',
+          dataClass: config.manifest.tables.find((t) => t.name === r.target)!.dataClass,
+          operationId: input.operationId,
+          requestedBy: 'key_operator',
+          policy: { backupId: backup.id, takenAt: backup.takenAt },
+          recordKey: `restore.replace:${input.operationId}:1:${r.target}`,
+        });
       expect(await registry.ledger.verify()).toMatchObject({ ok: true });
     },
   );

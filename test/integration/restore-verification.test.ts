@@ -5,11 +5,13 @@
  * `dr.verification.failed` webhook and the failing gauge; no scratch database is left behind.
  * And the Schedule that starts the recurring run.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localBackupsRoot } from '../../activities/backups/index.js';
+import { createScratchDatabase, dropScratchDatabase } from '../../activities/backups/scratch-database.js';
+import type { BackupVerificationResult, VerifyBackupInput } from '../../activities/data/backup.js';
 import { siloDatabaseName } from '../../activities/pool/index.js';
 import { ensureVerificationSchedule } from '../../client/verification-schedule.js';
 import { withClient, withDatabase } from '../../dataplane/connection.js';
@@ -29,6 +31,13 @@ describe('restore verification', () => {
     uniqueTenantId('rv-silo'),
   ];
   const backups = new Map<string, TenantBackup>();
+  /** Wraps the data worker's verifyBackupRestore while set, to make things happen around it. */
+  let aroundVerify:
+    | ((
+        input: VerifyBackupInput,
+        verify: () => Promise<BackupVerificationResult>,
+      ) => Promise<BackupVerificationResult>)
+    | undefined;
 
   beforeAll(async () => {
     receiver = await new WebhookReceiver(WEBHOOK_SECRET).start();
@@ -37,6 +46,13 @@ describe('restore verification', () => {
       data: true,
       webhookUrls: [receiver.url],
       webhookSecret: WEBHOOK_SECRET,
+      decorateDataActivities: (activities) => ({
+        ...activities,
+        verifyBackupRestore: (input) =>
+          aroundVerify
+            ? aroundVerify(input, () => activities.verifyBackupRestore(input))
+            : activities.verifyBackupRestore(input),
+      }),
     });
   });
   afterAll(async () => {
@@ -101,6 +117,17 @@ describe('restore verification', () => {
     return Number(/^landlord_dr_verifications_failing (\d+)$/m.exec(text)?.[1]);
   }
 
+  /** Where a backup's file is in the local backup store. */
+  const fileOf = (backup: TenantBackup) =>
+    join(localBackupsRoot(h.config.dataDir), ...backup.objectKey.split('/'));
+
+  /** Asks for a run over the tenants named and waits for its end. */
+  async function verifyNow(tenants: string[]): Promise<VerificationRunDetail> {
+    const asked = await h.api('POST', '/v1/dr/verifications', { role: 'operator', body: { tenants } });
+    expect(asked.status, JSON.stringify(asked.body)).toBe(202);
+    return runEnded(asked.body!.id as string);
+  }
+
   /** Scratch databases left on the region servers the tenants live on. */
   async function scratchDatabases(): Promise<string[]> {
     return withClient(withDatabase(h.directory.serverUrl('local-a'), 'postgres'), async (c) =>
@@ -123,7 +150,7 @@ describe('restore verification', () => {
 
     // One byte of poolB's sealed file flipped, as a failing disk would.
     const damaged = backups.get(poolB)!;
-    const file = join(localBackupsRoot(h.config.dataDir), ...damaged.objectKey.split('/'));
+    const file = fileOf(damaged);
     const bytes = readFileSync(file);
     bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
     writeFileSync(file, bytes);
@@ -177,6 +204,50 @@ describe('restore verification', () => {
     ]);
     expect(await failingGauge()).toBe(1);
     expect(await scratchDatabases()).toEqual([]);
+  });
+
+  it('drops, before it verifies, the scratch databases a crashed verification left, and no younger one', async () => {
+    const server = h.directory.serverUrl('local-a');
+    const stale = await createScratchDatabase(server, Date.now() - 7 * 3_600_000);
+    const recent = await createScratchDatabase(server, Date.now() - 3_600_000);
+    try {
+      expect((await scratchDatabases()).sort()).toEqual([stale, recent].sort());
+      expect(await verifyNow([poolA])).toMatchObject({ status: 'succeeded', verified: 1, failed: 0 });
+      expect(await scratchDatabases()).toEqual([recent]);
+    } finally {
+      await dropScratchDatabase(server, recent);
+      await dropScratchDatabase(server, stale);
+    }
+  });
+
+  it('verifies the newer backup instead when the one it picked expires during the verification', async () => {
+    const picked = (await h.store.backups.latest(poolA))!;
+    let fresh: TenantBackup | undefined;
+    // A backup of the tenant taken meanwhile, whose expiry takes the picked backup's file while
+    // it is being restored, and marks it expired in the catalog after.
+    aroundVerify = async (input, verify) => {
+      if (input.backupId !== picked.id) return verify();
+      fresh ??= await backUp(poolA);
+      rmSync(fileOf(picked), { force: true });
+      const found = await verify();
+      await h.store.backups.markExpired(poolA, picked.id, new Date().toISOString());
+      return found;
+    };
+    let run: VerificationRunDetail;
+    try {
+      run = await verifyNow([poolA]);
+    } finally {
+      aroundVerify = undefined;
+    }
+    expect(fresh).toBeDefined();
+    expect(run).toMatchObject({ status: 'succeeded', verified: 1, failed: 0 });
+    expect(run.results).toEqual([
+      expect.objectContaining({ tenantId: poolA, ok: true, backupId: fresh!.id, problems: [] }),
+    ]);
+    expect((await h.api('GET', `/v1/tenants/${poolA}/backups/${fresh!.id}`)).body!.verifiedAt).toBe(
+      run.results[0]!.finishedAt,
+    );
+    expect(failedDeliveries().map((d) => d.idempotencyKey)).toEqual([expect.stringContaining(`:${poolB}`)]);
   });
 
   // Last: the scheduled run samples every tenant of this file.

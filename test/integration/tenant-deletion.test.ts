@@ -347,6 +347,72 @@ describe("deleting an offboarded tenant's data", () => {
     expect(await remove(inputFor(single, 'standby'), acts)).toEqual({ blockedBy: [], counts: [] });
   });
 
+  it("drops a silo's leftover restore databases, each table's rows recorded first", async () => {
+    const tenant = await siloTenant();
+    const names = siloNames(tenant.id);
+    const [pre, staged] = [`${names.database}$pre_0a1b2c3d`, `${names.database}$restore_0a1b2c3d`];
+    const server = withDatabase(serverUrl(region), 'postgres');
+    await seed(urlOf(tenant), tenant.id, [{ documents: 4, activity: 9 }]);
+    const old = await totalsOf(urlOf(tenant), tenant.id);
+    await withClient(server, async (c) => {
+      // As a crashed restore's switch leaves them: the pre-restore copy closed, a staging one half-made.
+      await c.query(`CREATE DATABASE ${q(pre)} TEMPLATE ${q(names.database)} OWNER ${q(names.owner)}`);
+      await c.query(`ALTER DATABASE ${q(pre)} ALLOW_CONNECTIONS false`);
+      await c.query(`CREATE DATABASE ${q(staged)} OWNER ${q(names.owner)}`);
+    });
+    try {
+      await seed(urlOf(tenant), tenant.id, [{ documents: 1, activity: 2 }]);
+      const before = await totalsOf(urlOf(tenant), tenant.id);
+      const input = inputFor(tenant);
+      const acts = activities();
+      const done = await remove(input, acts);
+      const manifestOrder = [...TABLES].reverse();
+      expect(done.counts.filter((c) => c.unit === 'rows')).toEqual([
+        ...TABLES.map((target) => ({
+          store: 'primary',
+          region,
+          database: names.database,
+          target,
+          unit: 'rows',
+          count: before[target],
+        })),
+        ...[pre, staged].flatMap((database) =>
+          manifestOrder.map((target) => ({
+            store: 'primary',
+            region,
+            database,
+            target,
+            unit: 'rows',
+            count: database === pre ? old[target] : 0,
+          })),
+        ),
+      ]);
+      const left = await withClient(server, (c) =>
+        c.query(`SELECT datname FROM pg_database WHERE datname = ANY($1)`, [[pre, staged]]),
+      );
+      expect(left.rows).toEqual([]);
+
+      // In the ledger through the live database's outbox, and counted the same when asked again.
+      await acts.forwardDeletionEvidence({ tenant });
+      const ledger = await store.ledger.list({ tenantId: tenant.id, kind: 'offboard.delete', limit: 100 });
+      expect(ledger.filter((r) => r.database === pre).map((r) => [r.target, r.count])).toEqual(
+        manifestOrder.map((t) => [t, old[t]]),
+      );
+      expect(ledger.find((r) => r.database === pre)).toMatchObject({
+        operationId: input.operationId,
+        requestedBy: 'key_sales_ops',
+        dataClass: config.manifest.tables[0]!.dataClass,
+        recordKey: `offboard:${input.operationId}:primary:${pre}:${manifestOrder[0]}`,
+      });
+      expect(await remove(input, acts)).toEqual(done);
+      expect(await acts.forwardDeletionEvidence({ tenant })).toBe(0);
+    } finally {
+      await withClient(server, async (c) => {
+        for (const d of [pre, staged]) await c.query(`DROP DATABASE IF EXISTS ${q(d)} WITH (FORCE)`);
+      });
+    }
+  });
+
   it('changes nothing under any hold of the tenant: the whole tenant, one data class, or one subject', async () => {
     const tenant = await siloTenant();
     await seed(urlOf(tenant), tenant.id, [{ documents: 2, activity: 3 }]);

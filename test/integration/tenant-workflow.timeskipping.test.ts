@@ -30,6 +30,7 @@ import {
   decideApproval,
   legalHoldsChanged,
   requestOperation,
+  retryOperation,
   tenantWorkflowId,
 } from '../../workflows/definitions.js';
 import type { tenantWorkflow } from '../../workflows/tenant.js';
@@ -88,6 +89,8 @@ interface Faults {
   holdPlacement?: Promise<void>;
   /** setTenantLogin waits here before answering. */
   holdLogin?: Promise<void>;
+  /** The first switch of a restore takes effect, then fails for good (a data worker lost mid-way). */
+  switchFailsAfterEffect?: boolean;
   /** A legal hold with an `until` this long (workflow time) after an erasure first looks keeps it waiting. */
   erasureHeldForMs?: number;
 }
@@ -116,6 +119,7 @@ type TenantActivities = Omit<
     | 'stageTenantRestore'
     | 'switchRestoredTenant'
     | 'discardStagedRestore'
+    | 'restoreTookEffect'
   >;
 
 /** What an export of `tenantId` made by `operationId` records. */
@@ -184,6 +188,11 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
     },
     async switchRestoredTenant({ tenant }) {
       registry.restoreStep(tenant.id, 'switched');
+      const fault = faults.get(tenant.id);
+      if (fault?.switchFailsAfterEffect) {
+        fault.switchFailsAfterEffect = false;
+        throw ApplicationFailure.nonRetryable('the data worker was lost after the rename', 'InternalError');
+      }
       const counts = { erasuresChecked: 1, erasuresReapplied: 1, rowsErased: 2 };
       return {
         switchedAt: new Date().toISOString(),
@@ -191,6 +200,9 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
         tables: [],
         ...counts,
       };
+    },
+    async restoreTookEffect({ tenant }) {
+      return registry.restoreSteps.get(tenant.id)?.includes('switched') ?? false;
     },
     async discardStagedRestore({ tenant }) {
       registry.restoreStep(tenant.id, 'discarded');
@@ -690,5 +702,43 @@ describe('tenant workflow with skipped time', () => {
     expect(await ended((await requestTenantOperation(id, 'suspend')).id)).toMatchObject({
       status: 'succeeded',
     });
+  });
+
+  const retry = (operationId: string, id: string, by: Actor) =>
+    env.client.workflow
+      .getHandle(tenantWorkflowId(id))
+      .executeUpdate(retryOperation, { args: [{ operationId, actor: by }] });
+
+  it('keeps four eyes across a retry: neither who asked nor who retried may approve', async () => {
+    const id = uniqueTenantId('foureyes');
+    expect(await ended((await onboard(id)).id)).toMatchObject({ status: 'succeeded' });
+    const asked = await askRestore(id);
+    await decide(asked.id, 'rejected', approver, 'not yet');
+    expect(await ended(asked.id)).toMatchObject({ status: 'failed', error: { type: 'ApprovalRejected' } });
+    const retrier: Actor = { principal: 'key_retrier', role: 'operator', requestId: 'req-retry' };
+    await retry(asked.id, id, retrier);
+    for (let look = 0; registry.operations.get(asked.id)?.steps[0]?.status !== 'waiting-approval'; look++) {
+      if (look > 500) throw new Error('the retry never waited for approval');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const by of [actor, retrier])
+      expect(await refusalOf(decide(asked.id, 'approved', by))).toMatchObject({ type: 'SelfApproval' });
+    await decide(asked.id, 'approved', approver, 'now it is time');
+    expect(await ended(asked.id)).toMatchObject({ status: 'succeeded', run: 2 });
+  });
+
+  it('never undoes a switch that took effect before it failed; a retry goes on from there', async () => {
+    const id = uniqueTenantId('switched');
+    faults.set(id, { switchFailsAfterEffect: true });
+    expect(await ended((await onboard(id)).id)).toMatchObject({ status: 'succeeded' });
+    const asked = await askRestore(id);
+    await decide(asked.id, 'approved', approver);
+    expect(await ended(asked.id)).toMatchObject({ status: 'failed', error: { step: 'switch' } });
+    // Not compensated: the staged data is live, and the tenant stays frozen until the retry.
+    expect(registry.restoreSteps.get(id)).toEqual(['frozen', 'staged', 'switched']);
+    await retry(asked.id, id, actor);
+    expect(await ended(asked.id)).toMatchObject({ status: 'succeeded', run: 2 });
+    // The retry neither froze nor staged again: it finished the switch and thawed.
+    expect(registry.restoreSteps.get(id)).toEqual(['frozen', 'staged', 'switched', 'switched', 'thawed']);
   });
 });

@@ -1,7 +1,13 @@
 import type { Registry } from '../../../registry/index.js';
 import { OPERATION_TABLE, transitionRefusal } from '../../../workflows/operation-kinds.js';
 import type { LifecycleClient, RetentionScheduleView } from '../../../client/lifecycle.js';
-import { LandlordError, checkPlacement, newSteps, tierChangeRefusal } from '../../../domain/index.js';
+import {
+  LandlordError,
+  checkPlacement,
+  newSteps,
+  requesters,
+  tierChangeRefusal,
+} from '../../../domain/index.js';
 import type {
   Actor,
   OperationKind,
@@ -317,7 +323,7 @@ export class FakeLifecycle implements LifecycleClient {
     const approval = operation.approval;
     if (operation.status !== 'running' || !step || !approval)
       throw new LandlordError('NotAwaitingApproval', `operation ${operation.id} is not waiting for approval`);
-    if (actor.principal === operation.actor.principal)
+    if (requesters(operation).includes(actor.principal))
       throw new LandlordError('SelfApproval', `${actor.principal} asked for operation ${operation.id}`);
     if (approval.decisions.some((d) => d.principal === actor.principal))
       throw new LandlordError('NotAwaitingApproval', `${actor.principal} has approved it already`);

@@ -67,6 +67,14 @@ describe('restores and their approval', () => {
     const tooOld = await ask({ pointInTime: ago(30) });
     expect(tooOld).toMatchObject({ status: 404, body: { detail: expect.stringContaining(backup.takenAt) } });
 
+    // Taken when it lived in a silo (before a tier move, say): the wrong model to restore now.
+    const siloBackup = await recordBackup(api().store, 'unrestorable', {
+      daysAgo: 2,
+      deploymentModel: 'silo',
+    });
+    const moved = await ask({ backupId: siloBackup.id });
+    expect(moved).toMatchObject({ status: 422, body: { detail: expect.stringContaining('silo tenant') } });
+
     const hold = await call(api(), 'POST', '/v1/tenants/unrestorable/legal-holds', {
       role: 'legal',
       body: { reason: 'litigation', subjects: ['someone@example.com'] },

@@ -1,8 +1,8 @@
 /**
  * Backup expiry (activities/backups/expiry.ts) over a real folder of backups and the in-memory
  * registry: backups past their time are deleted one at a time, each with its own ledger record;
- * a legal hold of the tenant stops all of it; the newest backup is kept; an expiry cut short
- * halfway is finished by the next without recording anything twice.
+ * a legal hold of the tenant stops all of it; the newest backup and the newest verified one are
+ * kept; an expiry cut short halfway is finished by the next without recording anything twice.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,6 +91,28 @@ describe('backup expiry', () => {
     expect(await expire('acme')).toEqual({ expired: [], keptByHolds: [], keptNewest: only.id });
     expect(await objects.head(only.objectKey)).toBeDefined();
     expect(await ledger('acme')).toEqual([]);
+  });
+
+  it('never expires the newest verified backup either, the last one known to restore', async () => {
+    const [old, verifiedOlder, verified, unverified] = [
+      await backup('acme', 30),
+      await backup('acme', 25),
+      await backup('acme', 20),
+      await backup('acme', 15),
+    ];
+    const newest = await backup('acme', 1);
+    for (const b of [verifiedOlder, verified])
+      await store.backups.markVerified('acme', b.id, new Date(Date.now() - 86_400_000).toISOString());
+    expect(await expire('acme')).toEqual({
+      expired: [old.id, verifiedOlder.id, unverified.id],
+      keptByHolds: [],
+      keptVerified: verified.id,
+    });
+    for (const b of [verified, newest]) expect(await objects.head(b.objectKey)).toBeDefined();
+    expect(await store.backups.get('acme', verified.id)).toMatchObject({ status: 'available' });
+    // Once a newer backup is verified, the older one goes at the next expiry.
+    await store.backups.markVerified('acme', newest.id, new Date().toISOString());
+    expect(await expire('acme')).toEqual({ expired: [verified.id], keptByHolds: [] });
   });
 
   it('finishes an expiry cut short halfway, recording each deletion once', async () => {
