@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- pool|silo|retention|erasure]`: each benchmark on servers of its own, one after the other, each
+ * `npm run bench [-- pool|silo|retention|erasure|dr]`: each benchmark on servers of its own, one after the other, each
  * printing its tables and writing its section of docs/benchmarks.md. `BENCH_QUICK=1` runs short
  * smoke versions that leave the docs alone.
  * - pool: pool onboarding end to end through the API, against a bare workflow running the same
@@ -11,6 +11,8 @@
  *   nothing to delete (bench/retention.ts).
  * - erasure: one data subject erased from a pool tenant holding a million rows of other people,
  *   against a bare SQL script on an identical copy, and the fixed cost of an erasure (bench/erasure.ts).
+ * - dr: backup and restore of a pool tenant holding a million rows by Landlord's data activities,
+ *   against the same COPY out and in run bare on the same database (bench/dr.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -26,6 +28,8 @@ import { consoleTable, currentLoad, targetVerdict, writeDocsSection } from './re
 import type { LevelComparison, PoolOnboardingReport } from './report.js';
 import { erasurePlanFrom, runErasureBenchmark } from './erasure.js';
 import { erasureConsoleSummary, writeErasureDocsSection } from './erasure-report.js';
+import { drPlanFrom, runDrBenchmark } from './dr.js';
+import { drConsoleSummary, writeDrDocsSection } from './dr-report.js';
 import { retentionPlanFrom, runRetentionBenchmark } from './retention.js';
 import { retentionConsoleSummary, writeRetentionDocsSection } from './retention-report.js';
 import { runSiloBenchmark, siloPlanFrom } from './silo.js';
@@ -220,11 +224,25 @@ async function erasureBenchmark(stack: BenchStack, cleanup: Teardown): Promise<v
   }
 }
 
+async function drBenchmark(stack: BenchStack, cleanup: Teardown): Promise<void> {
+  const plan = drPlanFrom(process.env);
+  const report = await runDrBenchmark(plan, stack, cleanup);
+  if (process.env.BENCH_DR_JSON) writeFileSync(process.env.BENCH_DR_JSON, JSON.stringify(report));
+  console.log(`\n${drConsoleSummary(report)}`);
+  if (plan.quick) {
+    console.log('\n(BENCH_QUICK: docs/benchmarks.md not updated)');
+  } else {
+    writeDrDocsSection(DOCS_FILE, report);
+    console.log(`\nwrote the disaster-recovery section of ${DOCS_FILE}`);
+  }
+}
+
 const BENCHMARKS = {
   pool: poolBenchmark,
   silo: siloBenchmark,
   retention: retentionBenchmark,
   erasure: erasureBenchmark,
+  dr: drBenchmark,
 } as const;
 type BenchmarkName = keyof typeof BENCHMARKS;
 
