@@ -66,3 +66,12 @@ export async function advanceSequences(c: pg.ClientBase, table: string): Promise
       [seq],
     );
 }
+
+/**
+ * Whether Postgres refused the data or the statement as it is (classes 22, 23, 42: no retry mends
+ * it), not the connection: what a backup or restore reports as a damaged or unfitting archive.
+ */
+export function refusedByDatabase(err: unknown): err is Error & { code: string } {
+  const code = (err as { code?: unknown }).code;
+  return err instanceof Error && typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code);
+}

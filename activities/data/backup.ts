@@ -30,10 +30,11 @@ import type { StepRef } from '../step-ref.js';
 import type { RetentionDeps } from './retention.js';
 import { withTenantDatabase } from './tenant-database.js';
 import {
+  advanceSequences,
   copyableColumns,
   primaryKeyOf,
+  refusedByDatabase,
   schemaVersionOf,
-  advanceSequences,
 } from '../../dataplane/table-catalog.js';
 
 const q = pg.escapeIdentifier;
@@ -135,12 +136,6 @@ function tableSelect(
   // Without a primary key, the row's text is the only order the same rows always have.
   const order = key.length > 0 ? key.map((k) => `t.${q(k)}`).join(', ') : '(t.*)::text';
   return `SELECT ${columns.map((c) => `t.${q(c)}`).join(', ')} FROM public.${q(table.name)} t${where} ORDER BY ${order}`;
-}
-
-/** Whether Postgres refused the data or the statement as it is (no retry mends it), not the connection. */
-function refusedByDatabase(err: unknown): err is Error & { code: string } {
-  const code = (err as { code?: unknown }).code;
-  return err instanceof Error && typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code);
 }
 
 /**

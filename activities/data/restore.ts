@@ -51,6 +51,7 @@ import { restoreBackupInto } from './backup.js';
 import type { BackupDeps, BackupRestoreResult } from './backup.js';
 import { reapplyErasures } from './erasure-reapplication.js';
 import type { ErasureReapplication } from './erasure-reapplication.js';
+import { refusedByDatabase } from '../../dataplane/table-catalog.js';
 
 const q = pg.escapeIdentifier;
 /** How often a long restore heartbeats, so a live one is not taken for a dead one. */
@@ -126,12 +127,6 @@ export interface SwitchedRestore extends ErasureReapplication {
 
 /** What a restore records of itself in landlord.restores (and answers with again on a retry). */
 type RecordedRestore = ErasureReapplication & { backupId: string; takenAt: string; tables: RestoredTable[] };
-
-/** Whether Postgres refused the data or the statement as it is (no retry mends it), not the connection. */
-function refusedByDatabase(err: unknown): err is Error & { code: string } {
-  const code = (err as { code?: unknown }).code;
-  return err instanceof Error && typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code);
-}
 
 /** The tenant's rows of a table, in the database `c` is connected to. */
 async function tenantRows(c: pg.ClientBase, table: { name: string; tenantKey: string }, tenantId: string) {
