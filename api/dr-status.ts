@@ -1,6 +1,7 @@
 /**
  * Tenants' disaster-recovery standing (domain/dr-status.ts) gathered from the registry: their
- * newest backup, latest restore verification and last measured recovery, against their tier.
+ * newest backup, latest restore verification, last measured recovery and replication to their
+ * standby, against their tier.
  */
 import { durationMs, drStatusOf } from '../domain/index.js';
 import type {
@@ -30,13 +31,18 @@ export async function drStatuses(
   tenants: readonly TenantRecord[],
 ): Promise<TenantDrStatus[]> {
   const ids = tenants.map((t) => t.id);
-  const [taken, verified, restores] = await Promise.all([
+  const [taken, verified, restores, replicated] = await Promise.all([
     store.backups.lastTakenAt(ids),
     store.verifications.latestResults(ids),
     tenants.length === 1
       ? store.operations.list({ tenantId: ids[0]!, kind: 'restore', status: 'succeeded', limit: 1 })
       : store.operations.list({ kind: 'restore', status: 'succeeded', limit: RECOVERIES }),
+    // One row per DR silo: the whole table is small next to the tenants it is read for.
+    tenants.length === 1
+      ? store.replication.get(ids[0]!).then((r) => (r ? [r] : []))
+      : store.replication.list(),
   ]);
+  const replication = new Map(replicated.map((r) => [r.tenantId, r]));
   const recoveries = new Map<string, MeasuredRecovery>();
   for (const op of restores) {
     const measured = recoveryOf(op);
@@ -72,6 +78,7 @@ export async function drStatuses(
           }
         : {}),
       ...(recoveries.has(t.id) ? { lastRecovery: recoveries.get(t.id)! } : {}),
+      ...(replication.has(t.id) ? { replication: replication.get(t.id)! } : {}),
     };
     return drStatusOf(facts, now);
   });

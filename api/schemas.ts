@@ -13,6 +13,7 @@ import {
   LEDGER_KINDS,
   OPERATION_KINDS,
   OPERATION_STATUSES,
+  REPLICATION_STATES,
   RETENTION_RUN_STATUSES,
   Role,
   STEP_STATUSES,
@@ -30,6 +31,7 @@ import type {
   LedgerVerification,
   LegalHold,
   OperationSnapshot,
+  ReplicationStatus,
   RetentionRun,
   RetentionTenantPart,
   TenantBackup,
@@ -846,6 +848,25 @@ const MeasuredRecoverySchema = z.object({
   rpoMet: z.boolean(),
 });
 
+/** The latest measurement of a tenant's replication to its DR standby (domain/replication.ts). */
+const ReplicationStatusSchema = z.object({
+  tenantId: z.string(),
+  source: z.string().describe("the region replicated from: the active silo's"),
+  target: z.string().describe("the region replicated to: the standby's"),
+  state: z.enum(REPLICATION_STATES),
+  lagMs: z
+    .number()
+    .optional()
+    .describe('how long after it was written on the source a heartbeat was seen on the target'),
+  lagBytes: z.number().optional().describe('bytes of WAL the target had not confirmed'),
+  newestDataAt: z.iso
+    .datetime()
+    .optional()
+    .describe('when the newest heartbeat the target holds was written on the source'),
+  measuredAt: z.iso.datetime(),
+  reason: z.string().optional().describe('why it is broken or stopped'),
+}) satisfies z.ZodType<ReplicationStatus>;
+
 /** A tenant's disaster-recovery standing (domain/dr-status.ts). */
 export const TenantDrStatusSchema = z
   .object({
@@ -858,7 +879,12 @@ export const TenantDrStatusSchema = z
     latestBackup: z
       .object({ id: z.string().optional(), takenAt: z.iso.datetime(), ageMs: z.number() })
       .optional(),
-    rpoNowMs: z.number().optional().describe('the data it would lose now: the age of its newest backup'),
+    rpoNowMs: z
+      .number()
+      .optional()
+      .describe(
+        'the data it would lose now: the age of its newest backup, or its replication lag while that streams',
+      ),
     rtoEstimateMs: z.number().optional().describe('how long its latest verified restore took'),
     verification: z
       .object({
@@ -872,6 +898,9 @@ export const TenantDrStatusSchema = z
       .optional()
       .describe('its latest restore verification: the last verified backup when ok'),
     lastRecovery: MeasuredRecoverySchema.optional().describe('its latest restore, as measured'),
+    replication: ReplicationStatusSchema.optional().describe(
+      'its replication to its DR standby, as last measured',
+    ),
     withinTarget: z.boolean(),
     problems: z.array(z.string()).describe('why it is out of target, most serious first'),
   })

@@ -2,6 +2,7 @@
  * A tenant's disaster-recovery standing (docs/disaster-recovery.md): what it would lose and how
  * long it would take to come back, measured, next to its tier's targets. No zod, no Node built-ins.
  */
+import type { ReplicationStatus } from './replication.js';
 
 /** A tenant's recovery targets, from its tier (`dr.rto`, `dr.rpo`). */
 export interface RecoveryTargets {
@@ -43,13 +44,15 @@ export interface DrFacts {
     problems: string[];
   };
   lastRecovery?: MeasuredRecovery;
+  /** The latest measurement of its replication to its DR standby, where one was recorded. */
+  replication?: ReplicationStatus;
 }
 
 export interface TenantDrStatus extends Omit<DrFacts, 'latestBackupAt' | 'latestBackupId'> {
   latestBackup?: { id?: string; takenAt: string; ageMs: number };
   /**
-   * The data it would lose were its region lost now: the age of its newest backup. (A DR standby
-   * kept current by replication will lower this to the replication lag.)
+   * The data it would lose were its region lost now: the age of its newest backup, or, for a silo
+   * on a DR tier whose replication to its standby is streaming, the measured replication lag.
    */
   rpoNowMs?: number;
   /** The latest verified restore time: how long bringing it back from a backup is known to take. */
@@ -61,12 +64,38 @@ export interface TenantDrStatus extends Omit<DrFacts, 'latestBackupAt' | 'latest
 
 const minutes = (ms: number) =>
   ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : `${Math.max(0, Math.round(ms / 60_000))} min`;
+/** A replication lag is often under a minute, where `minutes` would say 0. */
+const lag = (ms: number) => (ms < 60_000 ? `${Math.round(ms / 1000)} s` : minutes(ms));
+
+/**
+ * Why a DR tenant's replication to its standby fails its tier; nothing for a tenant without a
+ * standby (on a tier without DR, or in the pool, with no silo of its own to replicate).
+ */
+function replicationProblems(facts: DrFacts): string[] {
+  if (!facts.drEnabled || facts.deploymentModel !== 'silo') return [];
+  const replication = facts.replication;
+  if (!replication) return ['no replication to its standby has been measured'];
+  const problems: string[] = [];
+  if (replication.state === 'broken' || replication.state === 'stopped')
+    problems.push(
+      `replication to its standby in ${replication.target} is ${replication.state}: ${replication.reason ?? 'no detail'}`,
+    );
+  if (replication.lagMs !== undefined && replication.lagMs > facts.targets.rpoMs)
+    problems.push(`replication lag ${lag(replication.lagMs)} exceeds its RPO ${facts.targets.rpo}`);
+  return problems;
+}
 
 /** A tenant's standing at `now` (ms) from what is known of it. */
 export function drStatusOf(facts: DrFacts, now: number): TenantDrStatus {
   const { latestBackupAt, latestBackupId, ...rest } = facts;
-  const problems: string[] = [];
+  // Region loss falls back on the standby before any backup: its replication is named first.
+  const problems = replicationProblems(facts);
   const ageMs = latestBackupAt === undefined ? undefined : Math.max(0, now - Date.parse(latestBackupAt));
+  const replicationLagMs =
+    facts.drEnabled && facts.deploymentModel === 'silo' && facts.replication?.state === 'streaming'
+      ? facts.replication.lagMs
+      : undefined;
+  const rpoNowMs = replicationLagMs ?? ageMs;
   if (ageMs === undefined) problems.push('no backup has been taken yet');
   else if (ageMs > facts.targets.rpoMs)
     problems.push(`its newest backup is ${minutes(ageMs)} old; the tier's RPO is ${facts.targets.rpo}`);
@@ -102,7 +131,7 @@ export function drStatusOf(facts: DrFacts, now: number): TenantDrStatus {
           },
         }
       : {}),
-    ...(ageMs !== undefined ? { rpoNowMs: ageMs } : {}),
+    ...(rpoNowMs !== undefined ? { rpoNowMs } : {}),
     ...(facts.verification?.ok && facts.verification.restoreMs !== undefined
       ? { rtoEstimateMs: facts.verification.restoreMs }
       : {}),

@@ -19,3 +19,4 @@ export * from './offboard.js';
 export * from './backup.js';
 export * from './dr-status.js';
 export * from './dr-verification.js';
+export * from './replication.js';

@@ -15,6 +15,7 @@ import type {
   LedgerVerification,
   LegalHold,
   OperationSnapshot,
+  ReplicationStatus,
   RetentionRun,
   RetentionRunRequest,
   RetentionTenantPart,
@@ -56,6 +57,7 @@ import type {
   IdempotencyStore,
   OperationStore,
   Registry,
+  ReplicationStore,
   RetentionRunStore,
   NewExport,
   NewTenantKey,
@@ -732,6 +734,35 @@ class MemoryVerificationStore implements VerificationStore {
   }
 }
 
+class MemoryReplicationStore implements ReplicationStore {
+  private readonly rows = new Map<string, ReplicationStatus>();
+
+  async put(status: ReplicationStatus): Promise<void> {
+    const stored = this.rows.get(status.tenantId);
+    if (stored && Date.parse(stored.measuredAt) > Date.parse(status.measuredAt)) return;
+    this.rows.set(status.tenantId, {
+      ...copy(status),
+      measuredAt: new Date(status.measuredAt).toISOString(),
+      ...(status.newestDataAt !== undefined
+        ? { newestDataAt: new Date(status.newestDataAt).toISOString() }
+        : {}),
+    });
+  }
+
+  async get(tenantId: string): Promise<ReplicationStatus | undefined> {
+    const row = this.rows.get(tenantId);
+    return row && copy(row);
+  }
+
+  async list(): Promise<ReplicationStatus[]> {
+    return [...this.rows.values()].sort((a, b) => (a.tenantId < b.tenantId ? -1 : 1)).map(copy);
+  }
+
+  async delete(tenantId: string): Promise<void> {
+    this.rows.delete(tenantId);
+  }
+}
+
 class MemoryApiKeyStore implements ApiKeyStore {
   private readonly keys = new Map<string, ApiKeyRecord & { hash: string }>();
 
@@ -866,6 +897,7 @@ export class MemoryRegistry implements Registry {
   readonly exports = new MemoryExportStore();
   readonly backups = new MemoryBackupStore();
   readonly verifications = new MemoryVerificationStore(this.tenants);
+  readonly replication = new MemoryReplicationStore();
   readonly apiKeys = new MemoryApiKeyStore();
   readonly idempotency: MemoryIdempotencyStore;
   /** Set to make ping() fail, as an unreachable server would. */

@@ -18,6 +18,7 @@ import type {
   OperationKind,
   OperationSnapshot,
   OperationStatus,
+  ReplicationStatus,
   RetentionRun,
   RetentionRunRequest,
   TenantBackup,
@@ -339,6 +340,23 @@ export interface VerificationStore {
   latestResults(tenantIds: readonly string[]): Promise<Map<string, VerificationResult>>;
 }
 
+/**
+ * The latest measured state of each DR tenant's replication to its standby
+ * (domain/replication.ts): one per tenant, replaced by newer measurements.
+ */
+export interface ReplicationStore {
+  /**
+   * Records a measurement as the tenant's latest; one measured before the stored one (a late or
+   * retried write) changes nothing.
+   */
+  put(status: ReplicationStatus): Promise<void>;
+  get(tenantId: string): Promise<ReplicationStatus | undefined>;
+  /** Every tenant's latest, in tenant id order. */
+  list(): Promise<ReplicationStatus[]>;
+  /** Forgets the tenant's replication (it has no standby any more); nothing when it had none. */
+  delete(tenantId: string): Promise<void>;
+}
+
 export interface ApiKeyStore {
   /** Creates a key and returns its secret; the secret is shown once and only its hash is kept. */
   create(input: {
@@ -407,6 +425,7 @@ export interface Registry {
   exports: ExportStore;
   backups: BackupStore;
   verifications: VerificationStore;
+  replication: ReplicationStore;
   apiKeys: ApiKeyStore;
   idempotency: IdempotencyStore;
   /** Applies pending migrations; safe from several processes at once. */

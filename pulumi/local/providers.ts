@@ -14,6 +14,7 @@ import { applyApplicationMigrations } from '../../dataplane/migrations.js';
 import { withDatabase } from '../../dataplane/connection.js';
 import { grantTablesSql, tenantRoleAttributes } from '../../dataplane/hardening.js';
 import { ensureSiloOwner, ownerSession, secureSiloDatabase } from '../../dataplane/silo.js';
+import { dropReplicatorRole, releaseReplication } from '../../dataplane/replication.js';
 import { MIGRATIONS_TABLE } from '../../dataplane/migrations.js';
 
 type Provider = Required<
@@ -112,7 +113,10 @@ const database: Provider = {
     return { outs: news };
   },
   async delete(id, props) {
+    // A DR silo's subscription or slot would refuse the drop (and a slot left would hold WAL).
+    await releaseReplication(props.serverUrl, id);
     await withClient(props.serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${q(id)} WITH (FORCE)`));
+    await dropReplicatorRole(props.serverUrl, id);
     if (props.ownerPassword !== undefined) await dropRole(props.serverUrl, props.owner);
   },
 };

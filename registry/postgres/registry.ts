@@ -16,6 +16,7 @@ import { PostgresIdempotencyStore } from './idempotency.js';
 import { PostgresLedgerStore } from './ledger.js';
 import { PostgresLegalHoldStore } from './legal-holds.js';
 import { PostgresOperationStore } from './operations.js';
+import { PostgresReplicationStore } from './replication.js';
 import { PostgresRetentionRunStore } from './retention-runs.js';
 import { PostgresTenantKeyStore } from './tenant-keys.js';
 import { PostgresTenantStore } from './tenants.js';
@@ -36,6 +37,7 @@ export class PostgresRegistry implements Registry {
   readonly exports: PostgresExportStore;
   readonly backups: PostgresBackupStore;
   readonly verifications: PostgresVerificationStore;
+  readonly replication: PostgresReplicationStore;
   readonly apiKeys: PostgresApiKeyStore;
   readonly idempotency: PostgresIdempotencyStore;
 
@@ -59,6 +61,7 @@ export class PostgresRegistry implements Registry {
     this.exports = new PostgresExportStore(pool);
     this.backups = new PostgresBackupStore(pool);
     this.verifications = new PostgresVerificationStore(pool);
+    this.replication = new PostgresReplicationStore(pool);
     this.apiKeys = new PostgresApiKeyStore(pool);
     this.idempotency = new PostgresIdempotencyStore(pool, idempotency);
   }

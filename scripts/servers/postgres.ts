@@ -61,6 +61,22 @@ interface ServerUser {
   gid: number;
 }
 
+/** Room for a hundred DR tenants per server; the defaults (10 slots, 4 workers) hold a handful. */
+export const REPLICATION_FLAGS = [
+  '-c',
+  'wal_level=logical',
+  '-c',
+  'max_replication_slots=128',
+  '-c',
+  'max_wal_senders=128',
+  '-c',
+  'max_logical_replication_workers=128',
+  '-c',
+  'max_worker_processes=160',
+  '-c',
+  'max_sync_workers_per_subscription=4',
+];
+
 const SERVER_FLAGS = [
   '-c',
   'listen_addresses=127.0.0.1',
@@ -76,6 +92,10 @@ const SERVER_FLAGS = [
   'reserved_connections=10',
   '-c',
   'fsync=on',
+  // DR standbys are kept current by logical replication from their tenant's active silo
+  // (dataplane/replication.ts): each DR tenant holds a slot and a WAL sender on its active
+  // region's server and an apply worker (and, while seeding, sync workers) on its standby's.
+  ...REPLICATION_FLAGS,
 ];
 
 /** The folder holding bin/, lib/ and share/ of the installed server package, and its version. */

@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pidFrom } from '../../scripts/servers/leftovers.js';
+import { REPLICATION_FLAGS } from '../../scripts/servers/postgres.js';
 import { stopWithThisProcess } from '../../scripts/servers/reaper.js';
 
 export interface ExternalPostgres {
@@ -57,7 +58,11 @@ export function startExternalPostgres(dir: string, port: number): ExternalPostgr
     join(dir, 'server.log'),
     '-o',
     // Prepared transactions on, as some users run them: a tenant's must not hold a lock for ever.
-    `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c max_prepared_transactions=10`,
+    `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c max_prepared_transactions=10 ${REPLICATION_FLAGS.filter(
+      (f) => f !== '-c',
+    )
+      .map((f) => `-c ${f}`)
+      .join(' ')}`,
     'start',
   ]);
   // Stopped with the test run however it ends.

@@ -829,6 +829,66 @@ export function registryContract(name: string, make: MakeRegistry): void {
       expect(await registry.verifications.list({ limit: 1 })).toHaveLength(1);
     });
 
+    it("keeps each tenant's latest replication measurement, never an older one, in tenant order, until deleted", async () => {
+      const tag = suffix();
+      const [first, second] = [`a-replicated-${tag}`, `b-replicated-${tag}`];
+      const streaming = {
+        tenantId: second,
+        source: 'local-a',
+        target: 'local-b',
+        state: 'streaming' as const,
+        lagMs: 850,
+        lagBytes: 16_384,
+        newestDataAt: '2026-03-02T09:59:59.150Z',
+        measuredAt: '2026-03-02T10:00:00.000Z',
+      };
+      expect(await registry.replication.get(second)).toBeUndefined();
+      await registry.replication.put(streaming);
+      expect(await registry.replication.get(second)).toEqual(streaming);
+
+      // A newer measurement replaces the whole row: what it does not say is gone.
+      const broken = {
+        tenantId: second,
+        source: 'local-a',
+        target: 'local-b',
+        state: 'broken' as const,
+        measuredAt: '2026-03-02T10:05:00.000Z',
+        reason: 'the subscription on local-b is disabled: its worker exited',
+      };
+      await registry.replication.put(broken);
+      expect(await registry.replication.get(second)).toEqual(broken);
+      // A late write of an older measurement changes nothing; one of the same time replaces it.
+      await registry.replication.put({ ...streaming, measuredAt: '2026-03-02T10:04:59.999Z' });
+      expect(await registry.replication.get(second)).toEqual(broken);
+      const again = { ...broken, state: 'stopped' as const, reason: 'stopped for a failover' };
+      await registry.replication.put(again);
+      expect(await registry.replication.get(second)).toEqual(again);
+
+      const seeding = {
+        tenantId: first,
+        source: 'local-b',
+        target: 'local-a',
+        state: 'seeding' as const,
+        lagBytes: 0,
+        measuredAt: '2026-03-01T00:00:00.000Z',
+      };
+      await registry.replication.put(seeding);
+      const ours = (await registry.replication.list()).filter((s) => s.tenantId.endsWith(tag));
+      expect(ours).toEqual([seeding, again]);
+
+      // What a caller does to a status it got changes nothing stored.
+      (await registry.replication.get(first))!.state = 'broken';
+      expect(await registry.replication.get(first)).toEqual(seeding);
+
+      await registry.replication.delete(second);
+      await registry.replication.delete(`nobody-${suffix()}`);
+      expect(await registry.replication.get(second)).toBeUndefined();
+      expect((await registry.replication.list()).filter((s) => s.tenantId.endsWith(tag))).toEqual([seeding]);
+      // Deleted, it takes any measurement again, however old.
+      await registry.replication.put(streaming);
+      expect(await registry.replication.get(second)).toEqual(streaming);
+    });
+
     it('answers a ping', async () => {
       await expect(registry.ping()).resolves.toBeUndefined();
     });
