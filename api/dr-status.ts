@@ -13,8 +13,9 @@ import type {
 } from '../domain/index.js';
 import type { Registry } from '../registry/index.js';
 
-/** Recoveries looked at for the fleet report: the newest succeeded restores across tenants. */
+/** Recoveries looked at for the fleet report: the newest succeeded of each kind across tenants. */
 const RECOVERIES = 1000;
+const RECOVERY_KINDS = ['restore', 'failover', 'failback'] as const;
 
 /** The measured recovery an operation's result records, if any. */
 function recoveryOf(op: { id: string; kind: string; finishedAt?: string; result?: Record<string, unknown> }) {
@@ -34,9 +35,14 @@ export async function drStatuses(
   const [taken, verified, restores, replicated] = await Promise.all([
     store.backups.lastTakenAt(ids),
     store.verifications.latestResults(ids),
-    tenants.length === 1
-      ? store.operations.list({ tenantId: ids[0]!, kind: 'restore', status: 'succeeded', limit: 1 })
-      : store.operations.list({ kind: 'restore', status: 'succeeded', limit: RECOVERIES }),
+    // Every kind that recovers a tenant measures it; the newest of any counts.
+    Promise.all(
+      RECOVERY_KINDS.map((kind) =>
+        tenants.length === 1
+          ? store.operations.list({ tenantId: ids[0]!, kind, status: 'succeeded', limit: 1 })
+          : store.operations.list({ kind, status: 'succeeded', limit: RECOVERIES }),
+      ),
+    ).then((lists) => lists.flat().sort((a, b) => (b.finishedAt ?? '').localeCompare(a.finishedAt ?? ''))),
     // One row per DR silo: the whole table is small next to the tenants it is read for.
     tenants.length === 1
       ? store.replication.get(ids[0]!).then((r) => (r ? [r] : []))

@@ -148,6 +148,10 @@ export const Tenant = z
     tier: z.string(),
     region: z.string(),
     drRegion: z.string().optional(),
+    activeRegion: z
+      .string()
+      .optional()
+      .describe('Where the tenant is served from after a failover (its DR region); absent: its home region'),
     residency: z.string().optional(),
     deploymentModel: z.enum(['pool', 'silo']),
     status: TenantStatus,
@@ -837,6 +841,11 @@ export const RestoreRequest = z
     path: ['pointInTime'],
   })
   .meta({ id: 'RestoreRequest' });
+
+/** Body of `POST /v1/tenants/{id}/failover` and `/failback`. */
+export const FailoverRequest = z
+  .strictObject({ reason: Reason.optional().describe('why: kept on the operation') })
+  .meta({ id: 'FailoverRequest' });
 
 const MeasuredRecoverySchema = z.object({
   operationId: z.string(),

@@ -15,6 +15,8 @@ export async function ensureBackupSchedule(
   client: Client,
   every: string,
   taskQueue: string,
+  /** The data workers' queue: each sweep also measures DR standbys' replication there. */
+  dataQueue?: string,
 ): Promise<'created' | 'updated'> {
   return ensureSchedule(client, {
     scheduleId: BACKUP_SCHEDULE_ID,
@@ -24,7 +26,7 @@ export async function ensureBackupSchedule(
       workflowType: 'backupSweep',
       workflowId: BACKUP_SWEEP_PREFIX,
       taskQueue,
-      args: [{ sweepMs: durationMs(every) }],
+      args: [{ sweepMs: durationMs(every), ...(dataQueue ? { dataQueue } : {}) }],
     },
     // A missed sweep needs no catching up: the next one finds every tenant that is due by then.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1m' },

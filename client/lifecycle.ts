@@ -53,6 +53,13 @@ export interface LifecycleClient {
     actor: Actor,
   ): Promise<OperationSnapshot>;
   /**
+   * Asks the tenant's workflow to fail it over to its standby in the DR partner region (the
+   * operation waits for approval first).
+   */
+  failoverTenant(tenantId: string, request: { reason?: string }, actor: Actor): Promise<OperationSnapshot>;
+  /** Asks the tenant's workflow to fail it back to its home region (the operation waits for approval first). */
+  failbackTenant(tenantId: string, request: { reason?: string }, actor: Actor): Promise<OperationSnapshot>;
+  /**
    * Tells the tenant's workflow that one of its legal holds was released, so that operations
    * waiting for holds look again. Never throws: a lost signal costs a wait, not an erasure.
    */

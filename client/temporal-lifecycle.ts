@@ -182,6 +182,22 @@ export class TemporalLifecycleClient implements LifecycleClient {
     return this.ask(tenantId, { kind: 'restore', actor, ...request });
   }
 
+  async failoverTenant(
+    tenantId: string,
+    request: { reason?: string },
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    return this.ask(tenantId, { kind: 'failover', actor, ...request });
+  }
+
+  async failbackTenant(
+    tenantId: string,
+    request: { reason?: string },
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    return this.ask(tenantId, { kind: 'failback', actor, ...request });
+  }
+
   async legalHoldsChanged(tenantId: string): Promise<boolean> {
     try {
       await this.bounded(() =>

@@ -248,7 +248,8 @@ async function tablesSyncing(link: ReplicationLink, subscription: string): Promi
   });
 }
 
-async function targetHeartbeat(link: ReplicationLink): Promise<{ seq: number; writtenAt?: string }> {
+/** The newest heartbeat the link's target holds (seq 0: none yet). */
+export async function standbyHeartbeat(link: ReplicationLink): Promise<{ seq: number; writtenAt?: string }> {
   return withClient(link.target.ownerUrl, async (c) => {
     const { rows } = await c.query<{ seq: string; written_at: Date }>(
       'SELECT seq, written_at FROM landlord.dr_heartbeat WHERE id = 1',
@@ -293,7 +294,7 @@ export async function measureReplication(
   });
   const sentAt = Date.now();
   for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
-    const seen = await targetHeartbeat(link);
+    const seen = await standbyHeartbeat(link);
     if (seen.seq >= written.seq)
       return {
         state: 'streaming',
@@ -333,12 +334,15 @@ async function dropSubscription(
       subscription,
     ]);
     if (!rowCount) return { slotDropped: true };
-    await c.query(`ALTER SUBSCRIPTION ${q(subscription)} DISABLE`);
     try {
+      // Stops the subscription's workers and drops its slot on the source.
       await c.query(`DROP SUBSCRIPTION ${q(subscription)}`);
       return { slotDropped: true };
-    } catch {
-      // The source did not answer: keep its slot, drop the subscription.
+    } catch (err) {
+      // Only when the source did not answer: keep its slot (a later start drops it), drop the
+      // subscription without it.
+      if (!/could not connect|connection to server|timeout/i.test((err as Error).message)) throw err;
+      await c.query(`ALTER SUBSCRIPTION ${q(subscription)} DISABLE`);
       await c.query(`ALTER SUBSCRIPTION ${q(subscription)} SET (slot_name = NONE)`);
       await c.query(`DROP SUBSCRIPTION ${q(subscription)}`);
       return { slotDropped: false };
@@ -348,9 +352,13 @@ async function dropSubscription(
 
 /**
  * Makes the target the tenant's writable store: replication ended, its sequences moved past its
- * rows (logical replication does not carry them), its tenant role able to log in.
+ * rows (logical replication does not carry them), its tenant role able to log in (unless `login`
+ * is false: a suspended tenant's).
  */
-export async function promoteTarget(link: ReplicationLink): Promise<{ slotDropped: boolean }> {
+export async function promoteTarget(
+  link: ReplicationLink,
+  { login = true }: { login?: boolean } = {},
+): Promise<{ slotDropped: boolean }> {
   const stopped = await stopReplication(link);
   await withClient(link.target.ownerUrl, async (c) => {
     const { rows } = await c.query<{ name: string }>(
@@ -359,7 +367,8 @@ export async function promoteTarget(link: ReplicationLink): Promise<{ slotDroppe
     );
     for (const { name } of rows) await advanceSequences(c, name);
   });
-  await setEndLogin(link.target, true);
+  // A suspended tenant stays out wherever it is served from.
+  if (login) await setEndLogin(link.target, true);
   return stopped;
 }
 
@@ -407,5 +416,19 @@ export async function releaseReplication(serverUrl: string, database: string): P
 export async function dropReplicatorRole(serverUrl: string, database: string): Promise<void> {
   await withClient(withDatabase(serverUrl, 'postgres'), (c) =>
     c.query(`DROP ROLE IF EXISTS ${q(replicatorRole(database))}`),
+  );
+}
+
+/**
+ * After a failover that could not reach the tenant's former store (its region was down): once it
+ * answers, its tenant role is fenced (no second store takes writes) and the slot the failover could
+ * not drop there is dropped (it would hold the server's WAL). The link runs from the store the
+ * tenant is served from to the former one. Idempotent; fails while the former store is unreachable.
+ */
+export async function settleFormerSource(link: ReplicationLink): Promise<void> {
+  await setEndLogin(link.target, false);
+  await dropOrphanSlot(
+    link.target.serverUrl,
+    replicationNames(link.tenantId, link.source.region).subscription,
   );
 }

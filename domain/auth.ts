@@ -33,6 +33,11 @@ export const PERMISSIONS = {
   backupTenant: ['operator', 'admin'],
   /** Ask for a restore of a tenant from a backup (which then waits for another's approval). */
   restoreTenant: ['operator', 'admin'],
+  /**
+   * Fail a DR tenant over to its standby in the partner region, or back home (each then waits for
+   * another's approval).
+   */
+  failoverTenant: ['operator', 'admin'],
   /** Run a restore verification now (the schedule runs one on its interval anyway). */
   verifyRestores: ['operator', 'admin'],
   /**

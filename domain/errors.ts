@@ -75,6 +75,8 @@ export const ERROR_KINDS = {
     title: 'Copied data did not match its source',
   },
   OperationCancelled: { status: 409, retryable: false, title: 'The operation was cancelled' },
+  /** A DR standby's replication did not stream in time (docs/disaster-recovery.md); retried. */
+  ReplicationBroken: { status: 503, retryable: true, title: 'Replication to the standby is not streaming' },
   /** An approval or rejection of an operation that is not waiting for one (docs/disaster-recovery.md). */
   NotAwaitingApproval: { status: 409, retryable: false, title: 'The operation is not waiting for approval' },
   /** Four eyes: whoever asked for an operation cannot also approve or reject it. */

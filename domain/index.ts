@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './tenant.js';
+export * from './served.js';
 export * from './policy.js';
 export * from './operation.js';
 export * from './lifecycle.js';

@@ -15,12 +15,22 @@ export const OPERATION_KINDS = [
   'offboard',
   'backup',
   'restore',
+  'failover',
+  'failback',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** Operations on an existing tenant that need nothing but its id. */
 export type TenantOperationKind = Exclude<
   OperationKind,
-  'onboard' | 'change-tier' | 'set-retention' | 'apply-retention' | 'erase-subject' | 'offboard' | 'restore'
+  | 'onboard'
+  | 'change-tier'
+  | 'set-retention'
+  | 'apply-retention'
+  | 'erase-subject'
+  | 'offboard'
+  | 'restore'
+  | 'failover'
+  | 'failback'
 >;
 
 export const OPERATION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -101,6 +111,27 @@ export const OPERATION_STEPS = {
    * switch leaves the tenant as it was; a retry after it goes on from the switch.
    */
   restore: ['approval', 'freeze-writes', 'stage-restore', 'switch', 'thaw', 'record-evidence'],
+  /**
+   * A DR tenant served from its standby in the DR partner region: approved (four eyes), the active
+   * silo fenced (its login off), the standby caught up with it where it answers, then promoted
+   * (replication ended, sequences moved on, erasures applied again, its login on), routing switched
+   * to it, and it checked.
+   */
+  failover: ['approval', 'fence-primary', 'promote-standby', 'switch-routing', 'verify'],
+  /**
+   * The reverse, once the home region is healthy: the home silo re-seeded from the serving one,
+   * then fenced, caught up and promoted as in a failover, routing switched back, and replication
+   * to the standby started again.
+   */
+  failback: [
+    'approval',
+    'reseed-home',
+    'fence-standby',
+    'promote-home',
+    'switch-routing',
+    'verify',
+    'resume-replication',
+  ],
 } as const satisfies Record<OperationKind, readonly string[]>;
 
 export type StepName<K extends OperationKind = OperationKind> = (typeof OPERATION_STEPS)[K][number];
@@ -178,6 +209,7 @@ export const SILO_ONBOARDING_STEPS = [
   'provision-standby',
   'provision-primary',
   'create-admin-user',
+  'start-replication',
   'notify-invite',
   'notify-ready',
   'activate',
@@ -210,7 +242,7 @@ export function stepNames(kind: OperationKind, plan?: OperationPlan): readonly s
   if ((kind !== 'onboard' && kind !== 'change-tier') || plan?.deploymentModel !== 'silo')
     return OPERATION_STEPS[kind];
   const steps = kind === 'onboard' ? SILO_ONBOARDING_STEPS : TIER_MOVE_STEPS;
-  return steps.filter((s) => plan.dr || s !== 'provision-standby');
+  return steps.filter((s) => plan.dr || (s !== 'provision-standby' && s !== 'start-replication'));
 }
 
 /** What each kind of operation is asked with, besides its kind and who asks. */
@@ -234,6 +266,9 @@ export interface OperationInputs {
   backup: Record<never, never>;
   /** The backup to restore (the API resolves a point in time to one). */
   restore: { backupId: string; pointInTime?: string };
+  /** Why the operator fails the tenant over or back (kept on the operation). */
+  failover: { reason?: string };
+  failback: { reason?: string };
 }
 
 /** What a retention run asks of each tenant (docs/retention.md). */

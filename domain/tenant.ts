@@ -120,6 +120,11 @@ export interface TenantRecord {
   tier: string;
   region: string;
   drRegion?: string;
+  /**
+   * Where the tenant is served from when that is not its home region: its DR region, after a
+   * failover (until a failback). Absent: its home region.
+   */
+  activeRegion?: string;
   residency?: string;
   deploymentModel: 'pool' | 'silo';
   status: TenantStatus;

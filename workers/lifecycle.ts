@@ -149,6 +149,7 @@ runAsMain(import.meta.url, 'lifecycle', () =>
         client,
         config.backupSchedule.every,
         config.taskQueues.lifecycle,
+        config.taskQueues.data,
       );
       log(`backup schedule ${done} (a sweep every ${config.backupSchedule.every})`);
     }

@@ -1,6 +1,7 @@
 import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 import type { BackupSweepActivities } from '../activities/backups/sweep.js';
+import { dataOn } from './activities.js';
 
 const sweep = proxyActivities<BackupSweepActivities>({
   startToCloseTimeout: '5m',
@@ -17,6 +18,8 @@ const PAGES_PER_HISTORY = 100;
 export interface BackupSweepInput {
   /** How often the Schedule starts a sweep, in milliseconds: backups are asked for a sweep early. */
   sweepMs: number;
+  /** The data workers' queue: DR standbys' replication is measured there after the backups are asked for. */
+  dataQueue?: string;
   /** Carried across continue-as-new. */
   state?: { sweepId: string; at: string; after: string; requested: number; skipped: number };
 }
@@ -25,12 +28,15 @@ export interface BackupSweepInput {
 export interface BackupSweepResult {
   requested: number;
   skipped: number;
+  /** DR tenants whose replication was measured, and of them the ones not streaming. */
+  replication?: { measured: number; notStreaming: number };
 }
 
 /**
  * One backup sweep (the Schedule `landlord-backups`, docs/disaster-recovery.md): over every tenant,
  * page by page, the ones due for a backup on their tier's cadence are each asked for a `backup`
- * operation, which their own workflow runs in its turn. The sweep does not wait for them.
+ * operation, which their own workflow runs in its turn. The sweep does not wait for them. Then
+ * every DR standby's replication is measured (a heartbeat, and the time until the standby holds it).
  */
 export async function backupSweep(input: BackupSweepInput): Promise<BackupSweepResult> {
   const sweepId = input.state?.sweepId ?? workflowInfo().workflowId;
@@ -45,10 +51,18 @@ export async function backupSweep(input: BackupSweepInput): Promise<BackupSweepR
       skipped += asked.skipped;
     }
     after = page.next;
-    if (!after) return { requested, skipped };
+    if (!after) {
+      if (!input.dataQueue) return { requested, skipped };
+      // Best effort: a measurement that fails leaves the last one standing, and never the backups.
+      const replication = await dataOn(input.dataQueue)
+        .measureReplications({})
+        .catch(() => undefined);
+      return { requested, skipped, ...(replication ? { replication } : {}) };
+    }
     if (pages + 1 >= PAGES_PER_HISTORY || workflowInfo().continueAsNewSuggested)
       return continueAsNew<typeof backupSweep>({
         sweepMs: input.sweepMs,
+        ...(input.dataQueue ? { dataQueue: input.dataQueue } : {}),
         state: { sweepId, at, after, requested, skipped },
       });
   }

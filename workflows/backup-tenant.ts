@@ -1,3 +1,4 @@
+import { servedPlacement } from '../domain/served.js';
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
 import { dataOn, policy } from './activities.js';
@@ -21,7 +22,8 @@ export interface BackupTenantInput {
 export async function backupTenant(input: BackupTenantInput): Promise<OperationOutcome> {
   const op = new OperationTracker(input.operation);
   const data = dataOn(input.dataQueue);
-  const { id, tier, region, deploymentModel } = input.tenant;
+  // After a failover the tenant's rows are in its DR region: the served store is backed up.
+  const { id, tier, region, deploymentModel } = servedPlacement(input.tenant);
   try {
     const { retentionDays } = await policy.backupPolicy({ tier });
     const backup = await op.run('snapshot', (stepRef) =>

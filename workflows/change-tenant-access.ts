@@ -1,3 +1,4 @@
+import { activeRegionOf } from '../domain/served.js';
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
 import { databases, databaseCompensation, registry } from './activities.js';
@@ -17,7 +18,8 @@ export interface ChangeAccessInput {
 export async function changeTenantAccess(input: ChangeAccessInput): Promise<OperationOutcome> {
   const suspend = input.operation.kind === 'suspend';
   const op = new OperationTracker(input.operation);
-  const where = { tenantId: input.tenant.id, region: input.tenant.region };
+  // The served store's role: after a failover the home one stays fenced whatever the status.
+  const where = { tenantId: input.tenant.id, region: activeRegionOf(input.tenant) };
   // A pool tenant's role is in its region's pool database; a silo tenant's is its stack's login role.
   const setLogin = input.tenant.deploymentModel === 'silo' ? 'setSiloLogin' : 'setTenantLogin';
   try {

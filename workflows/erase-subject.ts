@@ -1,3 +1,4 @@
+import { servedPlacement } from '../domain/served.js';
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { ErasureCount, OperationSnapshot, TenantRecord } from '../domain/index.js';
 import type { ErasureHolds } from '../activities/erasure/index.js';
@@ -25,7 +26,8 @@ export async function eraseSubject(input: EraseSubjectInput): Promise<OperationO
   const { erasureId } = input.operation.input as { erasureId: string };
   const ref = { tenantId: input.tenant.id, erasureId, operationId: input.operation.id };
   const data = dataOn(input.dataQueue);
-  const { id, tier, region, drRegion, deploymentModel } = input.tenant;
+  // The served store first, then the other (after a failover: the DR one, then home).
+  const { id, tier, region, drRegion, deploymentModel } = servedPlacement(input.tenant);
   const tenant = { id, tier, region, deploymentModel, ...(drRegion ? { drRegion } : {}) };
   const hasStandby = deploymentModel === 'silo' && drRegion !== undefined;
   /** Moves what the batches committed from the databases' outboxes into the ledger. */

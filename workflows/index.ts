@@ -10,6 +10,7 @@ export { offboardTenant } from './offboard-tenant.js';
 export { backupTenant } from './backup-tenant.js';
 export { backupSweep } from './backup-sweep.js';
 export { restoreTenant } from './restore-tenant.js';
+export { failoverTenant } from './failover-tenant.js';
 export { retentionRun } from './retention-run.js';
 export { restoreVerificationRun } from './restore-verification-run.js';
 export { syncStorageRules } from './sync-storage-rules.js';

@@ -1,8 +1,10 @@
+import { servedPlacement } from '../domain/served.js';
 import {
   CancellationScope,
   CancelledFailure,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -85,16 +87,11 @@ export async function offboardTenant(input: OffboardInput): Promise<OperationOut
     if (!tenant.offboarding) delete tenant.offboarding;
     await registry.projectTenant(tenant);
   };
-  const where = { tenantId: tenant.id, region: tenant.region };
+  const served = servedPlacement(tenant);
+  const where = { tenantId: tenant.id, region: served.region };
   const silo = tenant.deploymentModel === 'silo';
   const hasStandby = silo && tenant.drRegion !== undefined;
-  const pick = {
-    id: tenant.id,
-    tier: tenant.tier,
-    region: tenant.region,
-    deploymentModel: tenant.deploymentModel,
-    ...(tenant.drRegion ? { drRegion: tenant.drRegion } : {}),
-  };
+  const pick = served;
   const setAccess = (enabled: boolean) =>
     silo ? databases.setSiloLogin({ ...where, enabled }) : databases.setTenantLogin({ ...where, enabled });
 
@@ -169,6 +166,10 @@ export async function offboardTenant(input: OffboardInput): Promise<OperationOut
       }
       const data = dataUntilDone(input.dataQueue);
       const counts = await op.run('delete-data', async (stepRef) => {
+        // Replication would carry the primary's deletions into the standby: ended first, so each
+        // store's evidence counts the rows deleted there.
+        if (hasStandby && patched('offboard-stops-replication'))
+          await data.stopTenantReplication({ tenant: pick });
         const done: OffboardCount[] = [];
         for (const store of hasStandby ? (['primary', 'standby'] as const) : (['primary'] as const)) {
           for (;;) {

@@ -1,6 +1,14 @@
 import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
-import { notifications, policy, databases, databaseCompensation, keys, registry } from './activities.js';
+import {
+  dataOn,
+  notifications,
+  policy,
+  databases,
+  databaseCompensation,
+  keys,
+  registry,
+} from './activities.js';
 import { errorInfoOf, OperationTracker, handBack, withLeftovers } from './operation-tracker.js';
 import type { Compensation, OperationOutcome } from './operation-tracker.js';
 import { provisionSiloStacks } from './silo-stacks.js';
@@ -14,6 +22,8 @@ export interface OnboardInput {
   createdAt: string;
   /** Task queue of the provisioning workers (Pulumi). */
   provisioningQueue: string;
+  /** Task queue of the data workers: a DR standby's replication starts there. Absent in older runs. */
+  dataQueue?: string;
 }
 
 /**
@@ -110,6 +120,31 @@ export async function onboardTenant(input: OnboardInput): Promise<OperationOutco
         )
       ).userId;
       tenant!.resources = { silo: { stacks, adminUserId } };
+      // The standby kept current from here on: on a local region by logical replication; a cloud's
+      // programs replicate the database themselves (cross-region replicas).
+      const standby = placement.silo.standby;
+      if (standby && op.has('start-replication') && input.dataQueue) {
+        const data = dataOn(input.dataQueue);
+        const replicated = {
+          id: spec.id,
+          region: placement.region,
+          drRegion: standby.region.id,
+          deploymentModel: 'silo' as const,
+        };
+        await op.run(
+          'start-replication',
+          async () => {
+            if (standby.region.provider !== 'local' || placement.silo!.primary.region.provider !== 'local')
+              return { by: standby.region.provider };
+            await data.startTenantReplication({ tenant: replicated });
+            return {
+              by: 'logical replication',
+              ...(await data.awaitReplicationStreaming({ tenant: replicated })),
+            };
+          },
+          { skipped: (r) => r.by !== 'logical replication' },
+        );
+      }
     }
 
     const notify = (

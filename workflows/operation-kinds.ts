@@ -28,6 +28,7 @@ import { onboardTenant } from './onboard-tenant.js';
 import { applyRetention, setRetention } from './retention.js';
 import { backupTenant } from './backup-tenant.js';
 import { restoreTenant } from './restore-tenant.js';
+import { failoverTenant } from './failover-tenant.js';
 import { syncStorageRules } from './sync-storage-rules.js';
 import type { OperationOutcome } from './operation-tracker.js';
 
@@ -117,6 +118,65 @@ const siloOnly =
       ? { type: 'InvalidTransition', message: `${what}; this tenant lives in its region's pool` }
       : undefined;
 
+/**
+ * Why a tenant cannot fail over (`back` false) or back: it has no standby, or it is already where
+ * the operation would take it. Checked on acceptance and again at its turn.
+ */
+function failoverRefusal(back: boolean, tenant: TenantRecord | undefined): Refusal | undefined {
+  if (!tenant) return { type: 'InvalidTransition', message: 'the tenant is still being onboarded' };
+  if (tenant.deploymentModel !== 'silo' || !tenant.drRegion)
+    return {
+      type: 'InvalidTransition',
+      message:
+        `tenant ${tenant.id} has no DR standby (its tier ${tenant.tier} has none): it is recovered in its ` +
+        'partner region by a restore from its latest backup, POST /v1/tenants/{id}/restore with "region"',
+    };
+  const failedOver = tenant.activeRegion !== undefined && tenant.activeRegion !== tenant.region;
+  if (!back && failedOver)
+    return {
+      type: 'InvalidTransition',
+      message: `tenant ${tenant.id} is already served from ${tenant.activeRegion}; fail back first (POST /v1/tenants/{id}/failback)`,
+    };
+  if (back && !failedOver)
+    return {
+      type: 'InvalidTransition',
+      message: `tenant ${tenant.id} is served from its home region ${tenant.region}; there is nothing to fail back`,
+    };
+  return undefined;
+}
+
+/** A failover or failback: approved, then only one of either queued or running at a time. */
+const failoverKind = (kind: 'failover' | 'failback'): OperationKindEntry<typeof kind> => ({
+  from: ['active', 'suspended'],
+  verb: kind === 'failover' ? 'failed over' : 'failed back',
+  permission: 'failoverTenant',
+  steps: () => newSteps(kind),
+  // Who asked stays on the input: a retry's actor is whoever retried, and neither may approve.
+  input: (request) => ({
+    ...(request.reason ? { reason: request.reason } : {}),
+    requestedBy: request.actor.principal,
+  }),
+  malformed: (request) =>
+    request.reason !== undefined && (typeof request.reason !== 'string' || request.reason.length > 500)
+      ? `a ${kind}'s reason is text of at most 500 characters`
+      : undefined,
+  refusal: (request, facts) =>
+    onboarded(request, facts) ??
+    (facts.queued.some((o) => ['failover', 'failback', 'restore', 'offboard', 'change-tier'].includes(o.kind))
+      ? {
+          type: 'InvalidTransition',
+          message:
+            'a failover, failback, restore, tier change or offboarding of this tenant is queued or running',
+        }
+      : failoverRefusal(kind === 'failback', facts.tenant)),
+  refusalAtTurn: (_operation, facts) => failoverRefusal(kind === 'failback', facts.tenant),
+  run: (operation, { facts, tenantVersion, dataQueue }) =>
+    executeChild(failoverTenant, {
+      ...childOptions(operation),
+      args: [{ operation, tenant: facts.tenant!, tenantVersion, dataQueue }],
+    }),
+});
+
 /** Options every operation's child workflow starts with: its id is the operation's. */
 const childOptions = (operation: OperationSnapshot) => ({
   workflowId: operation.id,
@@ -159,7 +219,7 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
       createdAt: facts.createdAt ?? at,
       ...(request.plan ? { plan: request.plan } : {}),
     }),
-    run: (operation, { facts, tenantVersion, provisioningQueue }) =>
+    run: (operation, { facts, tenantVersion, provisioningQueue, dataQueue }) =>
       executeChild(onboardTenant, {
         ...childOptions(operation),
         args: [
@@ -169,6 +229,7 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
             tenantVersion,
             createdAt: facts.createdAt!,
             provisioningQueue,
+            dataQueue,
           },
         ],
       }),
@@ -202,6 +263,11 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
       // A silo onboarding from before plans were kept is judged at its turn (refusalAtTurn).
       const refused = tierChangeRefusal(tenant, request.tier, request.plan.deploymentModel);
       if (refused) return refused;
+      if (facts.tenant?.activeRegion && facts.tenant.activeRegion !== facts.tenant.region)
+        return {
+          type: 'InvalidTransition',
+          message: `the tenant is served from its DR region ${facts.tenant.activeRegion}; fail it back before changing its tier`,
+        };
       if (facts.queued.some((o) => o.kind === 'change-tier'))
         return {
           type: 'InvalidTransition',
@@ -211,7 +277,13 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
     },
     refusalAtTurn: (operation, facts) => {
       const { tier, plan } = operation.input as { tier: string; plan: OperationPlan };
-      return tierChangeRefusal(facts.tenant!, tier, plan.deploymentModel);
+      const tenant = facts.tenant!;
+      if (tenant.activeRegion && tenant.activeRegion !== tenant.region)
+        return {
+          type: 'InvalidTransition',
+          message: `the tenant is served from its DR region ${tenant.activeRegion}; fail it back before changing its tier`,
+        };
+      return tierChangeRefusal(tenant, tier, plan.deploymentModel);
     },
     run: (operation, { facts, tenantVersion, provisioningQueue, dataQueue }) =>
       executeChild(changeTenantTier, {
@@ -371,10 +443,13 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
         : undefined,
     refusal: (request, facts) =>
       onboarded(request, facts) ??
-      (facts.queued.some((o) => o.kind === 'restore' || o.kind === 'offboard' || o.kind === 'change-tier')
+      (facts.queued.some((o) =>
+        ['restore', 'offboard', 'change-tier', 'failover', 'failback'].includes(o.kind),
+      )
         ? {
             type: 'InvalidTransition',
-            message: 'a restore, tier change or offboarding of this tenant is queued or running',
+            message:
+              'a restore, failover, failback, tier change or offboarding of this tenant is queued or running',
           }
         : undefined),
     run: (operation, { facts, tenantVersion, dataQueue }) =>
@@ -383,6 +458,8 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
         args: [{ operation, tenant: facts.tenant!, tenantVersion, dataQueue }],
       }),
   },
+  failover: failoverKind('failover'),
+  failback: failoverKind('failback'),
 };
 
 /** The entry of `kind`, typed loosely, for code that handles every kind alike. */

@@ -126,6 +126,11 @@ export class OperationTracker {
     await registry.projectOperation(clone(this.snapshot));
   }
 
+  /** Whether the operation has a step of that name (operations made before a step existed do not). */
+  has(name: string): boolean {
+    return this.snapshot.steps.some((s) => s.name === name);
+  }
+
   /** Whether a step already took effect in an earlier run and is kept rather than repeated. */
   kept(name: string): boolean {
     return this.step(name).status === 'succeeded';

@@ -1,4 +1,5 @@
-import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import { servedPlacement } from '../domain/served.js';
+import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
 import {
   dataCleanup,
@@ -38,7 +39,7 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
   const data = dataOn(input.dataQueue);
   const cleanup = dataCleanup(input.dataQueue);
   const { backupId } = input.operation.input as { backupId: string };
-  const { id, tier, region, deploymentModel } = input.tenant;
+  const { id, tier, region, deploymentModel } = servedPlacement(input.tenant);
   const tenantRef = { id, tier, region, deploymentModel };
   const where = { tenantId: id, region };
   let tenant = input.tenant;
@@ -104,11 +105,36 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
 
     // The point of no return: from here the tenant's data is the backup's.
     const result = await CancellationScope.nonCancellable(async () => {
+      // A DR standby replicating from the live database would hold its slot (which no database
+      // drop removes) and then follow nothing: replication ends before the switch and starts
+      // again, re-seeding the standby from the restored rows, once writes are back on.
+      const served = servedPlacement(input.tenant);
+      const replicated =
+        served.deploymentModel === 'silo' &&
+        served.drRegion !== undefined &&
+        patched('restore-restarts-replication')
+          ? {
+              id,
+              deploymentModel,
+              region: input.tenant.region,
+              drRegion: input.tenant.drRegion!,
+              ...(input.tenant.activeRegion ? { activeRegion: input.tenant.activeRegion } : {}),
+            }
+          : undefined;
       let restored;
       try {
-        restored = await op.run('switch', (stepRef) =>
-          data.switchRestoredTenant({ stepRef, ...run, ...(stagedDatabase ? { stagedDatabase } : {}) }),
-        );
+        restored = await op.run('switch', async (stepRef) => {
+          if (replicated)
+            await data.stopTenantReplication({
+              tenant: replicated,
+              why: 'to restore the tenant from a backup',
+            });
+          return data.switchRestoredTenant({
+            stepRef,
+            ...run,
+            ...(stagedDatabase ? { stagedDatabase } : {}),
+          });
+        });
       } catch (err) {
         // A switch that took effect before it failed is never undone: the tenant stays frozen
         // until a retry finishes it.
@@ -120,6 +146,7 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
       await op.run('thaw', async () => {
         await setWrites(databaseCompensation, true);
         await project({}, ['readOnly']);
+        if (replicated) await data.startTenantReplication({ tenant: replicated });
       });
       const forwarded = await op.run('record-evidence', () => forwardStoreEvidence(data, tenantRef, false));
       const targets = await policy.recoveryTargets({ tier });

@@ -1,3 +1,4 @@
+import { servedPlacement } from '../domain/served.js';
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type {
   OperationSnapshot,
@@ -25,7 +26,7 @@ export async function applyRetention(input: ApplyRetentionInput): Promise<Operat
   const op = new OperationTracker(input.operation);
   const data = dataOn(input.dataQueue);
   const { retention } = input.operation.input as { retention: RetentionRequest };
-  const { id, tier, region, deploymentModel } = input.tenant;
+  const { id, tier, region, deploymentModel } = servedPlacement(input.tenant);
   const tenant = {
     id,
     tier,

@@ -14,6 +14,7 @@ import { createErasureActivities } from './erasure.js';
 import { createExportActivities } from './export.js';
 import type { ExportDeps } from './export.js';
 import { createTenantDeletionActivities } from './offboard.js';
+import { createReplicationActivities } from './replication.js';
 import { createRestoreActivities } from './restore.js';
 import { createRetentionActivities } from './retention.js';
 import type { RetentionDeps } from './retention.js';
@@ -93,6 +94,7 @@ export function createDataActivities(
     ...createBackupActivities(deps),
     ...createBackupExpiryActivities(deps),
     ...createRestoreActivities(deps),
+    ...createReplicationActivities(deps),
     ...createTenantDeletionActivities(deps),
     /**
      * Checks, before the tenant is frozen, that both databases answer and that every table of the

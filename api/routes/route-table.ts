@@ -5,6 +5,7 @@ import { backupRoutes } from './backup-routes.js';
 import { drRoutes } from './dr-routes.js';
 import { erasureRoutes } from './erasure-routes.js';
 import { exportRoutes } from './export-routes.js';
+import { failoverRoutes } from './failover-routes.js';
 import { offboardRoutes } from './offboard-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
 import { legalHoldRoutes } from './legal-hold-routes.js';
@@ -27,5 +28,6 @@ export const routeTable: readonly RouteDefinition[] = [
   ...exportRoutes,
   ...offboardRoutes,
   ...backupRoutes,
+  ...failoverRoutes,
   ...drRoutes,
 ];

@@ -47,6 +47,7 @@ export function tenantFromRow(r: Row): TenantRecord {
     tier: r.tier as string,
     region: r.region as string,
     ...(r.dr_region ? { drRegion: r.dr_region as string } : {}),
+    ...(r.active_region ? { activeRegion: r.active_region as string } : {}),
     ...(r.residency ? { residency: r.residency as string } : {}),
     deploymentModel: r.deployment_model as 'pool' | 'silo',
     status: r.status as TenantStatus,

@@ -15,6 +15,7 @@ import { withClient } from '../../dataplane/connection.js';
 import { localObjectsRoot } from '../../dataplane/silo.js';
 import type { ErasureRequest, LedgerRecord, OperationSnapshot } from '../../domain/index.js';
 import { localSiloFolder } from '../../domain/index.js';
+import { standbyCaughtUp } from '../support/replication.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
 
 describe('data-subject erasure', () => {
@@ -231,8 +232,9 @@ describe('data-subject erasure', () => {
     const standbyRegion = tenant.drRegion as string;
     expect(standbyRegion).toBeTruthy();
     const [subject, bystander] = [randomUUID(), randomUUID()];
+    // The standby holds the same rows by replication.
     await seed(siloUrl(t), t, subject, bystander);
-    await seed(siloUrl(t, standbyRegion), t, subject, bystander);
+    await standbyCaughtUp(h, t, 'local-a', standbyRegion);
     const objects = localObjectsRoot(h.config.dataDir);
     const files = [
       join(localSiloFolder(objects, 'local-a', t), 'exports', subject, 'export.zip'),
@@ -254,10 +256,18 @@ describe('data-subject erasure', () => {
     expect(existsSync(files[0]!)).toBe(false);
     expect(existsSync(files[1]!)).toBe(true);
     const request = await erasureOf(t, erasure);
-    for (const store of ['primary', 'standby']) {
-      expect(countOf(request, store, 'app_users'), store).toBe(1);
-      expect(countOf(request, store, 'documents'), store).toBe(3);
-      expect(countOf(request, store, 'activity_log'), store).toBe(4);
+    expect(countOf(request, 'primary', 'app_users')).toBe(1);
+    expect(countOf(request, 'primary', 'documents')).toBe(3);
+    expect(countOf(request, 'primary', 'activity_log')).toBe(4);
+    // Replication may have carried the primary's erasure to the standby before its own pass ran:
+    // that pass then finds fewer rows, and its evidence says so.
+    for (const [table, most] of [
+      ['app_users', 1],
+      ['documents', 3],
+      ['activity_log', 4],
+    ] as const) {
+      expect(countOf(request, 'standby', table), table).toBeGreaterThanOrEqual(0);
+      expect(countOf(request, 'standby', table), table).toBeLessThanOrEqual(most);
     }
     expect(countOf(request, 'primary', 'exports/')).toBe(1);
     const records = await ledgerOf(op);

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { siloDatabaseName, tenantRoleName, tenantRolePassword } from '../../activities/pool/index.js';
 import { withClient } from '../../dataplane/connection.js';
 import type { LedgerRecord, OperationSnapshot, TenantRecord } from '../../domain/index.js';
+import { standbyCaughtUp } from '../support/replication.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
 import { listStacks } from '../support/pulumi-cli.js';
 import { testStack } from '../support/stack.js';
@@ -230,8 +231,9 @@ describe('offboarding', () => {
     const onboarded = await h.onboard({ id, tier: 'enterprise' });
     expect(onboarded.status, JSON.stringify(onboarded.error)).toBe('succeeded');
     const standby = (await h.api('GET', `/v1/tenants/${id}`)).body!.drRegion as string;
+    // The standby holds the same rows by replication.
     await seed(siloUrl(id), id);
-    await seed(siloUrl(id, standby), id);
+    await standbyCaughtUp(h, id, 'local-a', standby);
     expect(listStacks(h)).toEqual(
       expect.arrayContaining([`landlord-silo/${id}.local-a`, `landlord-silo/${id}.${standby}`]),
     );

@@ -17,7 +17,8 @@ import { testStack } from '../support/stack.js';
 describe('silo onboarding through the Pulumi Automation API', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await Harness.create({ provisioning: true });
+    // The data worker starts a DR standby's replication.
+    h = await Harness.create({ provisioning: true, data: true });
   });
   afterAll(async () => {
     await h?.close();
@@ -45,10 +46,16 @@ describe('silo onboarding through the Pulumi Automation API', () => {
       'provision-standby',
       'provision-primary',
       'create-admin-user',
+      'start-replication',
       'notify-invite',
       'notify-ready',
       'activate',
     ]);
+    expect(op.steps.find((s) => s.name === 'start-replication')?.status).toBe('succeeded');
+    // The standby streams from the primary, measured, and its tenant role cannot log in.
+    const replication = await h.store.replication.get(id);
+    expect(replication).toMatchObject({ source: 'local-a', target: 'local-b', state: 'streaming' });
+    expect(replication!.lagMs).toBeGreaterThanOrEqual(0);
 
     const tenant = (await h.api('GET', `/v1/tenants/${id}`)).body as unknown as TenantRecord;
     expect(tenant).toMatchObject({

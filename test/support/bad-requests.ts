@@ -1183,6 +1183,66 @@ export const badRequests: BadRequest[] = [
     expectType: problem('tenant-not-found'),
   },
 
+  // --- failovers and failbacks ------------------------------------------------------------------
+  // Refusals that need a tenant (a pool or premium tenant failed over, one at home failed back)
+  // are in test/unit/api/failover.test.ts: this table's world holds none.
+  ...(['failover', 'failback'] as const).flatMap((verb): BadRequest[] => [
+    ...(['viewer', 'sales', 'legal'] as const).map((role): BadRequest => ({
+      name: `${role} asking for a ${verb}`,
+      method: 'POST',
+      path: `/v1/tenants/acme-corp/${verb}`,
+      role,
+      body: { reason: 'region down' },
+      expectStatus: 403,
+      expectType: problem('forbidden'),
+    })),
+    {
+      name: `a ${verb} without a key`,
+      method: 'POST',
+      path: `/v1/tenants/acme-corp/${verb}`,
+      role: 'none',
+      body: {},
+      expectStatus: 401,
+      expectType: problem('unauthenticated'),
+    },
+    ...(
+      [
+        [`a ${verb} with a reason as a number`, { reason: 5 }],
+        [`a ${verb} with a null reason`, { reason: null }],
+        [`a ${verb} with an empty reason`, { reason: '' }],
+        [`a ${verb} with a blank reason`, { reason: '   ' }],
+        [`a ${verb} with a reason too long`, { reason: 'x'.repeat(501) }],
+        [`a ${verb} with a NUL in its reason`, { reason: 'region down\u0000' }],
+        [`a ${verb} with broken Unicode in its reason`, { reason: 'region down\ud800' }],
+        [`a ${verb} with an unknown field`, { reason: 'region down', region: 'local-b' }],
+        [`a ${verb} with a body that is a list`, ['region down']],
+      ] as const
+    ).map(([name, body]): BadRequest => ({
+      name,
+      method: 'POST',
+      path: `/v1/tenants/acme-corp/${verb}`,
+      body,
+      expectStatus: 400,
+      expectType: VALIDATION,
+    })),
+    {
+      name: `a ${verb} of a bad tenant id`,
+      method: 'POST',
+      path: `/v1/tenants/Bad_Id/${verb}`,
+      body: {},
+      expectStatus: 400,
+      expectType: VALIDATION,
+    },
+    {
+      name: `a ${verb} of an unknown tenant`,
+      method: 'POST',
+      path: `/v1/tenants/${ABSENT_TENANT}/${verb}`,
+      body: { reason: 'region down' },
+      expectStatus: 404,
+      expectType: problem('tenant-not-found'),
+    },
+  ]),
+
   // --- DR standing ---------------------------------------------------------------------------------
   {
     name: 'the DR standing of an unknown tenant',

@@ -37,6 +37,8 @@ describe('the operation table', () => {
       offboard: ['post', '/v1/tenants/{id}/offboard'],
       backup: ['post', '/v1/tenants/{id}/backups'],
       restore: ['post', '/v1/tenants/{id}/restore'],
+      failover: ['post', '/v1/tenants/{id}/failover'],
+      failback: ['post', '/v1/tenants/{id}/failback'],
     };
     for (const kind of KINDS) {
       const [method, path] = routeOf[kind];

@@ -18,6 +18,7 @@ describe('the workflow bundle', () => {
       './domain/lifecycle.ts',
       './domain/operation.ts',
       './domain/retention-run.ts',
+      './domain/served.ts',
       './domain/unsafe-text.ts',
     ]);
     expect(

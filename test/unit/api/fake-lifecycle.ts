@@ -37,7 +37,9 @@ export interface LifecycleCall {
     | 'offboardTenant'
     | 'legalHoldsChanged'
     | 'decideApproval'
-    | 'restoreTenant';
+    | 'restoreTenant'
+    | 'failoverTenant'
+    | 'failbackTenant';
   tenantId: string;
   operationId?: string;
   /** The kind of a requested tenant operation. */
@@ -290,21 +292,27 @@ export class FakeLifecycle implements LifecycleClient {
     actor: Actor,
   ): Promise<OperationSnapshot> {
     this.calls.push({ method: 'restoreTenant', tenantId, kind: 'restore', actor });
-    const tenant = await this.store.tenants.get(tenantId);
-    const refusal = transitionRefusal('restore', tenant?.status ?? 'absent');
-    if (refusal || !tenant)
-      throw new LandlordError('InvalidTransition', refusal ?? 'the tenant does not exist');
-    const op = await this.record(tenantId, 'restore', actor, { ...request });
-    const waiting: OperationSnapshot = {
-      ...op,
-      steps: op.steps.map((s) =>
-        s.name === 'approval' ? { ...s, status: 'waiting-approval', attempts: 1 } : s,
-      ),
-      approval: { required: 1, timeoutAt: new Date(Date.now() + 3_600_000).toISOString(), decisions: [] },
-      version: op.version + 1,
-    };
-    await this.store.operations.upsert(waiting);
-    return waiting;
+    return this.awaitApproval(tenantId, 'restore', actor, { ...request });
+  }
+
+  /** Records a failover waiting at its approval step, who asked kept on its input as the workflow keeps it. */
+  async failoverTenant(
+    tenantId: string,
+    request: { reason?: string },
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    this.calls.push({ method: 'failoverTenant', tenantId, kind: 'failover', actor });
+    return this.awaitApproval(tenantId, 'failover', actor, { ...request, requestedBy: actor.principal });
+  }
+
+  /** Records a failback waiting at its approval step, who asked kept on its input as the workflow keeps it. */
+  async failbackTenant(
+    tenantId: string,
+    request: { reason?: string },
+    actor: Actor,
+  ): Promise<OperationSnapshot> {
+    this.calls.push({ method: 'failbackTenant', tenantId, kind: 'failback', actor });
+    return this.awaitApproval(tenantId, 'failback', actor, { ...request, requestedBy: actor.principal });
   }
 
   /** As the operation's workflow: the same refusals; a decision that settles the step ends it. */
@@ -369,6 +377,30 @@ export class FakeLifecycle implements LifecycleClient {
 
   async ping(): Promise<void> {
     if (this.pingFails) throw new Error('connect ECONNREFUSED 127.0.0.1:7233');
+  }
+
+  /** Refuses as the workflow would, or records the operation waiting at its approval step. */
+  private async awaitApproval(
+    tenantId: string,
+    kind: 'restore' | 'failover' | 'failback',
+    actor: Actor,
+    input: Record<string, unknown>,
+  ): Promise<OperationSnapshot> {
+    const tenant = await this.store.tenants.get(tenantId);
+    const refusal = transitionRefusal(kind, tenant?.status ?? 'absent');
+    if (refusal || !tenant)
+      throw new LandlordError('InvalidTransition', refusal ?? 'the tenant does not exist');
+    const op = await this.record(tenantId, kind, actor, input);
+    const waiting: OperationSnapshot = {
+      ...op,
+      steps: op.steps.map((s) =>
+        s.name === 'approval' ? { ...s, status: 'waiting-approval', attempts: 1 } : s,
+      ),
+      approval: { required: 1, timeoutAt: new Date(Date.now() + 3_600_000).toISOString(), decisions: [] },
+      version: op.version + 1,
+    };
+    await this.store.operations.upsert(waiting);
+    return waiting;
   }
 
   private async record(

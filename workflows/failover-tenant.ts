@@ -1,0 +1,216 @@
+import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
+import { activeRegionOf, servedPlacement } from '../domain/served.js';
+import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
+import { dataCleanup, dataOn, forwardStoreEvidence, policy, registry } from './activities.js';
+import { errorInfoOf, handBack, OperationTracker, withLeftovers } from './operation-tracker.js';
+import type { Compensation, OperationOutcome } from './operation-tracker.js';
+
+export interface FailoverTenantInput {
+  operation: OperationSnapshot;
+  tenant: TenantRecord;
+  tenantVersion: number;
+  dataQueue: string;
+}
+
+/** A tenant as the replication activities see it. */
+const replicated = (t: TenantRecord) => ({
+  id: t.id,
+  region: t.region,
+  deploymentModel: t.deploymentModel,
+  ...(t.drRegion ? { drRegion: t.drRegion } : {}),
+  ...(t.activeRegion ? { activeRegion: t.activeRegion } : {}),
+});
+
+/** Routing as the registry shows it: the silo stacks' outputs, and which region serves. */
+function routedTo(t: TenantRecord, region: string): Partial<TenantRecord> {
+  const silo = (t.resources.silo ?? {}) as Record<string, unknown>;
+  return { resources: { ...t.resources, silo: { ...silo, serving: region } } };
+}
+
+/**
+ * Fails a DR tenant over to its standby in the DR partner region (kind `failover`,
+ * docs/disaster-recovery.md), or back home (kind `failback`):
+ * - `approval`: four eyes, as for a restore; a rejection or the timeout changes nothing;
+ * - failover: `fence-primary` (the home silo's login off; a home server that does not answer is
+ *   passed over), `promote-standby` (caught up with the home silo where it answers, replication
+ *   ended, sequences moved on, erasures applied again, login on), `switch-routing` (`activeRegion`
+ *   and the registry's resources), `verify`;
+ * - failback: `reseed-home` (the home silo emptied and copied afresh from the DR one, streaming),
+ *   `fence-standby`, `promote-home` (caught up: a failback loses nothing), `switch-routing`,
+ *   `verify`, `resume-replication` (the DR standby re-seeded from home).
+ * A failure before the switch gives the fenced store its login back; from the switch on, the
+ * remaining steps only go forward, and a retry goes on from the failed one.
+ */
+export async function failoverTenant(input: FailoverTenantInput): Promise<OperationOutcome> {
+  const op = new OperationTracker(input.operation);
+  const back = input.operation.kind === 'failback';
+  const data = dataOn(input.dataQueue);
+  const cleanup = dataCleanup(input.dataQueue);
+  const { requestedBy } = input.operation.input as { requestedBy: string };
+  let tenant = input.tenant;
+  let tenantVersion = input.tenantVersion;
+  // The record changes here only once the registry holds it: a failed write leaves it as it was.
+  const project = async (patch: Partial<TenantRecord>, drop: (keyof TenantRecord)[] = []) => {
+    const next = { ...tenant, ...patch, updatedAt: new Date().toISOString(), version: tenantVersion + 1 };
+    for (const key of drop) delete next[key];
+    await registry.projectTenant(next);
+    tenant = next;
+    tenantVersion += 1;
+  };
+  const home = tenant.region;
+  const dr = tenant.drRegion!;
+  // Where the tenant is served from before the switch, and after it.
+  const from = back ? dr : home;
+  const to = back ? home : dr;
+  const step = {
+    fence: back ? 'fence-standby' : 'fence-primary',
+    promote: back ? 'promote-home' : 'promote-standby',
+  } as const;
+  const compensations: Compensation[] = [];
+  let switched = activeRegionOf(tenant) === to;
+  try {
+    if (!op.kept('approval'))
+      await op.awaitApproval('approval', await policy.approvalPolicy({ tier: tenant.tier }));
+    const approvedAt = Date.now();
+    const before = { ...replicated(tenant), ...(back ? { activeRegion: dr } : {}) };
+
+    let promoted: { rowsErased: number; erasuresReapplied: number; slotDropped: boolean } | undefined;
+    let caughtUp = true;
+    let newestDataAt: string | undefined;
+    let fenced = true;
+    if (!switched) {
+      if (back && !op.kept('reseed-home'))
+        await op.run('reseed-home', async () => {
+          await data.startTenantReplication({ tenant: before });
+          return data.awaitReplicationStreaming({ tenant: before });
+        });
+      compensations.push({
+        step: step.fence,
+        // A store that was not fenced (its server did not answer) has nothing to undo.
+        undo: async () => {
+          if (fenced) await cleanup.setTenantStoreLogin({ tenant: before, region: from, enabled: true });
+        },
+      });
+      // Not cancellable once begun: a cancel must not race its own undo.
+      // A retry after the promotion (its switch failed) goes on from the switch: both are kept.
+      const promotedBefore = op.kept(step.promote);
+      if (promotedBefore) {
+        caughtUp = false;
+        fenced = false;
+      } else {
+        const fence = await CancellationScope.nonCancellable(() =>
+          op.run(step.fence, () =>
+            data.setTenantStoreLogin({ tenant: before, region: from, enabled: false }),
+          ),
+        );
+        fenced = fence.fenced;
+      }
+      // A promotion that failed halfway may have ended replication: it starts again (re-seeding
+      // the store that was to be promoted) once the fenced one takes writes again.
+      compensations.push({
+        step: step.promote,
+        undo: async () => {
+          if (fenced) await cleanup.startTenantReplication({ tenant: before });
+        },
+      });
+      const result = promotedBefore
+        ? undefined
+        : await op.run(step.promote, async (stepRef) => {
+            // A failover waits up to two minutes for the standby to hold everything the fenced home
+            // silo committed; a home server that is down is not waited for.
+            const caught = await data.catchUpStandby({ tenant: before, waitMs: fenced ? 120_000 : 5_000 });
+            // A standby that never held a heartbeat never streamed: promoting it would serve nothing.
+            if (!caught.caughtUp && !caught.newestDataAt)
+              throw ApplicationFailure.nonRetryable(
+                `the store in ${to} holds no replicated data (${caught.reason ?? 'it never streamed'}); ` +
+                  'recover the tenant there with a restore from its latest backup instead',
+                'PolicyViolation',
+              );
+            if (back && !caught.caughtUp)
+              throw new Error(
+                `the home silo has not caught up with ${dr} (${caught.reason ?? 'no heartbeat seen'}); a failback loses nothing, so it waits`,
+              );
+            const done = await data.promoteTenantStore({
+              tenant: before,
+              operationId: stepRef.operationId,
+              requestedBy,
+              login: tenant.status !== 'suspended',
+              ...(caught.newestDataAt ? { newestDataAt: caught.newestDataAt } : {}),
+            });
+            return { caught, done };
+          });
+      if (result) {
+        caughtUp = result.caught.caughtUp;
+        newestDataAt = result.caught.newestDataAt;
+        promoted = result.done;
+      }
+    }
+
+    // The point of no return: the promoted store takes writes from here on, so a failure from here
+    // is never undone; a retry goes on from the switch.
+    const result = await CancellationScope.nonCancellable(async () => {
+      if (!switched) {
+        switched = true;
+        await op.run('switch-routing', () =>
+          back
+            ? project(routedTo(tenant, home), ['activeRegion'])
+            : project({ ...routedTo(tenant, dr), activeRegion: dr }),
+        );
+      }
+      const served = replicated(tenant);
+      const verified = await op.run('verify', async () => {
+        const checked = await data.verifyServedStore({
+          tenant: served,
+          login: tenant.status !== 'suspended',
+          ...(caughtUp && fenced ? { compareWith: from } : {}),
+          erasedRows: promoted?.rowsErased ?? 0,
+        });
+        const forwarded = await forwardStoreEvidence(data, servedPlacement(tenant), false);
+        return { ...checked, forwarded };
+      });
+      if (back)
+        await op.run('resume-replication', async () => {
+          await data.startTenantReplication({ tenant: served });
+          return data.awaitReplicationStreaming({ tenant: served });
+        });
+      else await data.measureTenantReplication({ tenant: served, waitMs: 5_000 }).catch(() => undefined);
+      const targets = await policy.recoveryTargets({ tier: tenant.tier });
+      const rtoMs = Date.now() - approvedAt;
+      // Caught up after the fence, nothing is lost; otherwise at most what came after the
+      // standby's newest data (unknown: everything since the approval counts as lost time).
+      const rpoMs = caughtUp
+        ? 0
+        : Math.max(0, approvedAt - (newestDataAt ? Date.parse(newestDataAt) : approvedAt));
+      const measured = {
+        rtoMs,
+        rpoMs,
+        rtoTargetMs: targets.rtoMs,
+        rpoTargetMs: targets.rpoMs,
+        rtoMet: rtoMs <= targets.rtoMs,
+        rpoMet: rpoMs <= targets.rpoMs,
+      };
+      return {
+        from,
+        to,
+        fenced,
+        caughtUp,
+        ...(newestDataAt ? { newestDataAt } : {}),
+        ...(promoted
+          ? { erasuresReapplied: promoted.erasuresReapplied, rowsErased: promoted.rowsErased }
+          : {}),
+        rows: verified.rows,
+        forwarded: verified.forwarded,
+        measured,
+      };
+    });
+    return op.succeeded({ snapshot: { ...op.finish('succeeded'), result }, tenant });
+  } catch (err) {
+    const error = errorInfoOf(err);
+    const outcome = await CancellationScope.nonCancellable(async () => {
+      const left = switched ? [] : await op.compensate(compensations);
+      const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', withLeftovers(error, left));
+      return { snapshot, tenant };
+    });
+    return handBack(outcome);
+  }
+}
