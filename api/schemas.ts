@@ -847,6 +847,28 @@ export const FailoverRequest = z
   .strictObject({ reason: Reason.optional().describe('why: kept on the operation') })
   .meta({ id: 'FailoverRequest' });
 
+/** Path parameter of the region routes: a region id as regions.json spells them (domain/policy.ts). */
+export const RegionIdParams = z.strictObject({
+  id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'a region id such as local-a'),
+});
+
+/** The most DR tenants a region failover fails over at once. */
+export const MAX_FAILOVER_WAVE_SIZE = 50;
+
+/** Body of `POST /v1/regions/{id}/failover`. */
+export const RegionFailoverRequest = z
+  .strictObject({
+    reason: Reason.optional().describe('why: kept on the operation'),
+    waveSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_FAILOVER_WAVE_SIZE)
+      .default(5)
+      .describe("how many of the region's DR tenants are failed over at once"),
+  })
+  .meta({ id: 'RegionFailoverRequest' });
+
 const MeasuredRecoverySchema = z.object({
   operationId: z.string(),
   kind: z.string(),

@@ -68,11 +68,18 @@ export interface LifecycleClient {
   startRetentionRun(request: RetentionRunRequest): Promise<void>;
   /** Starts a restore verification run already recorded in the registry (its workflow id is the run's). */
   startRestoreVerificationRun(request: VerificationRunRequest): Promise<void>;
+  /**
+   * Starts a region failover already recorded in the registry (kind `region-failover`; its
+   * workflow id is the operation's).
+   */
+  startRegionFailover(operation: OperationSnapshot): Promise<void>;
   /** The retention Schedule, or undefined when no lifecycle worker has created it yet. */
   retentionSchedule(): Promise<RetentionScheduleView | undefined>;
   /** Pauses, unpauses or fires the retention Schedule now (NotFound when it does not exist yet). */
   changeRetentionSchedule(change: 'pause' | 'unpause' | 'trigger', note: string): Promise<void>;
+  /** Cancels a running operation: through its tenant's workflow, or a region failover's own. */
   cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
+  /** Retries a failed or cancelled tenant operation (a region failover is not retried: OperationNotRetryable). */
   retryOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
   /**
    * Approves or rejects an operation waiting at its approval step (NotAwaitingApproval when it is

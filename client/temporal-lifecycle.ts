@@ -37,6 +37,7 @@ import {
 import type { tenantWorkflow } from '../workflows/tenant.js';
 import type { retentionRun } from '../workflows/retention-run.js';
 import type { restoreVerificationRun } from '../workflows/restore-verification-run.js';
+import type { regionFailover } from '../workflows/region-failover.js';
 import type { LifecycleClient, RetentionScheduleView } from './lifecycle.js';
 import { changeRetentionSchedule, describeRetentionSchedule } from './retention-schedule.js';
 
@@ -244,6 +245,23 @@ export class TemporalLifecycleClient implements LifecycleClient {
     }
   }
 
+  async startRegionFailover(operation: OperationSnapshot): Promise<void> {
+    try {
+      await this.bounded(() =>
+        this.client.workflow.start<typeof regionFailover>('regionFailover', {
+          workflowId: operation.id,
+          taskQueue: this.taskQueues.lifecycle,
+          args: [{ operation, dataQueue: this.taskQueues.data }],
+        }),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      throw isGrpcDeadlineError(err) || !(err instanceof LandlordError)
+        ? new LandlordError('ServiceUnavailable', 'the workflow service did not answer; try again')
+        : err;
+    }
+  }
+
   async retentionSchedule(): Promise<RetentionScheduleView | undefined> {
     try {
       return await this.bounded(() => describeRetentionSchedule(this.client));
@@ -262,6 +280,7 @@ export class TemporalLifecycleClient implements LifecycleClient {
   }
 
   async cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot> {
+    if (operation.kind === 'region-failover') return this.cancelRegionFailover(operation);
     try {
       return await this.bounded(() =>
         this.client.workflow
@@ -270,6 +289,21 @@ export class TemporalLifecycleClient implements LifecycleClient {
       );
     } catch (err) {
       throw translate(err, operation.tenantId);
+    }
+  }
+
+  /**
+   * Cancels a region failover's own workflow; it records the cancellation on the operation as it
+   * ends, so the answer is the operation as recorded now.
+   */
+  private async cancelRegionFailover(operation: OperationSnapshot): Promise<OperationSnapshot> {
+    try {
+      await this.bounded(() => this.client.workflow.getHandle(operation.id).cancel());
+      return operation;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError)
+        throw new LandlordError('OperationNotCancellable', `operation ${operation.id} is not running`);
+      throw new LandlordError('ServiceUnavailable', 'the workflow service did not answer; try again');
     }
   }
 
@@ -297,6 +331,11 @@ export class TemporalLifecycleClient implements LifecycleClient {
   }
 
   async retryOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot> {
+    if (operation.kind === 'region-failover')
+      throw new LandlordError(
+        'OperationNotRetryable',
+        "a region failover is not retried: retry the failed tenants' own failover operations, listed in its result",
+      );
     try {
       return await this.bounded(() =>
         this.client.workflow

@@ -75,6 +75,12 @@ export const ERROR_KINDS = {
     title: 'Copied data did not match its source',
   },
   OperationCancelled: { status: 409, retryable: false, title: 'The operation was cancelled' },
+  /** A region failover ended with tenants whose failover failed; each is retried on its own. */
+  RegionFailoverIncomplete: {
+    status: 500,
+    retryable: false,
+    title: 'Some tenants of the region were not failed over',
+  },
   /** A DR standby's replication did not stream in time (docs/disaster-recovery.md); retried. */
   ReplicationBroken: { status: 503, retryable: true, title: 'Replication to the standby is not streaming' },
   /** An approval or rejection of an operation that is not waiting for one (docs/disaster-recovery.md). */

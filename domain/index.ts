@@ -21,3 +21,4 @@ export * from './backup.js';
 export * from './dr-status.js';
 export * from './dr-verification.js';
 export * from './replication.js';
+export * from './region-failover.js';

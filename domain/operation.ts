@@ -17,6 +17,7 @@ export const OPERATION_KINDS = [
   'restore',
   'failover',
   'failback',
+  'region-failover',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** Operations on an existing tenant that need nothing but its id. */
@@ -31,6 +32,7 @@ export type TenantOperationKind = Exclude<
   | 'restore'
   | 'failover'
   | 'failback'
+  | 'region-failover'
 >;
 
 export const OPERATION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -132,6 +134,12 @@ export const OPERATION_STEPS = {
     'verify',
     'resume-replication',
   ],
+  /**
+   * Every DR tenant homed in a region failed over in waves under one approval (not a tenant's
+   * operation: its tenantId is `region:<id>`): the plan (DR tenants, and those without DR with the
+   * RTO their tier promises), the approval, then each wave's tenant failovers, pre-approved.
+   */
+  'region-failover': ['plan', 'approval', 'fail-over'],
 } as const satisfies Record<OperationKind, readonly string[]>;
 
 export type StepName<K extends OperationKind = OperationKind> = (typeof OPERATION_STEPS)[K][number];
@@ -267,8 +275,11 @@ export interface OperationInputs {
   /** The backup to restore (the API resolves a point in time to one). */
   restore: { backupId: string; pointInTime?: string };
   /** Why the operator fails the tenant over or back (kept on the operation). */
-  failover: { reason?: string };
+  /** `approvedBy`: the region failover whose approval stands for this one's. */
+  failover: { reason?: string; approvedBy?: string };
   failback: { reason?: string };
+  /** The region, its runbook's wave size, and who asked (kept: four eyes). */
+  'region-failover': { region: string; reason?: string; waveSize: number };
 }
 
 /** What a retention run asks of each tenant (docs/retention.md). */

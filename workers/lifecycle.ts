@@ -16,6 +16,7 @@ import { createTenantDatabaseActivities } from '../activities/pool/index.js';
 import { createRegistryActivities } from '../activities/registry/index.js';
 import { createRetentionRunActivities } from '../activities/retention-runs/index.js';
 import { createBackupSweepActivities } from '../activities/backups/sweep.js';
+import { createRegionFailoverActivities } from '../activities/region-failover/index.js';
 import { createRestoreVerificationActivities } from '../activities/restore-verification/index.js';
 import type { Registry } from '../registry/index.js';
 import { activityInterceptors } from '../activities/interceptors.js';
@@ -82,6 +83,7 @@ export function createLifecycleActivities({
     }),
     ...createRetentionRunActivities({ client, store, concurrency: config.retention.concurrency }),
     ...createBackupSweepActivities({ client, store, catalog: config.catalog }),
+    ...createRegionFailoverActivities({ client, store, catalog: config.catalog }),
     ...createRestoreVerificationActivities({ store, catalog: config.catalog }),
     ...createTenantDatabaseActivities({ directory, secret, manifest: config.manifest }),
     ...createNotificationActivities({

@@ -46,7 +46,8 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
   const back = input.operation.kind === 'failback';
   const data = dataOn(input.dataQueue);
   const cleanup = dataCleanup(input.dataQueue);
-  const { requestedBy } = input.operation.input as { requestedBy: string };
+  // `approvedBy`: asked by a region failover, whose approval (checked again here) stands for this one.
+  const { requestedBy, approvedBy } = input.operation.input as { requestedBy: string; approvedBy?: string };
   let tenant = input.tenant;
   let tenantVersion = input.tenantVersion;
   // The record changes here only once the registry holds it: a failed write leaves it as it was.
@@ -70,7 +71,11 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
   let switched = activeRegionOf(tenant) === to;
   try {
     if (!op.kept('approval'))
-      await op.awaitApproval('approval', await policy.approvalPolicy({ tier: tenant.tier }));
+      if (approvedBy)
+        await op.run('approval', () => registry.regionApproval({ operationId: approvedBy, region: home }), {
+          quick: true,
+        });
+      else await op.awaitApproval('approval', await policy.approvalPolicy({ tier: tenant.tier }));
     const approvedAt = Date.now();
     const before = { ...replicated(tenant), ...(back ? { activeRegion: dr } : {}) };
 
@@ -78,6 +83,8 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
     let caughtUp = true;
     let newestDataAt: string | undefined;
     let fenced = true;
+    // Set once the promotion itself begins (replication may end from then on).
+    let promoting = false;
     if (!switched) {
       if (back && !op.kept('reseed-home'))
         await op.run('reseed-home', async () => {
@@ -110,7 +117,7 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
       compensations.push({
         step: step.promote,
         undo: async () => {
-          if (fenced) await cleanup.startTenantReplication({ tenant: before });
+          if (fenced && promoting) await cleanup.startTenantReplication({ tenant: before });
         },
       });
       const result = promotedBefore
@@ -130,6 +137,7 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
               throw new Error(
                 `the home silo has not caught up with ${dr} (${caught.reason ?? 'no heartbeat seen'}); a failback loses nothing, so it waits`,
               );
+            promoting = true;
             const done = await data.promoteTenantStore({
               tenant: before,
               operationId: stepRef.operationId,

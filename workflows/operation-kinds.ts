@@ -155,6 +155,10 @@ const failoverKind = (kind: 'failover' | 'failback'): OperationKindEntry<typeof 
   input: (request) => ({
     ...(request.reason ? { reason: request.reason } : {}),
     requestedBy: request.actor.principal,
+    // Only Landlord's region failover asks with it (the API's requests carry no such field).
+    ...('approvedBy' in request && typeof request.approvedBy === 'string'
+      ? { approvedBy: request.approvedBy }
+      : {}),
   }),
   malformed: (request) =>
     request.reason !== undefined && (typeof request.reason !== 'string' || request.reason.length > 500)
@@ -460,6 +464,17 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
   },
   failover: failoverKind('failover'),
   failback: failoverKind('failback'),
+  // Run by its own workflow (workflows/region-failover.ts), never by a tenant's.
+  'region-failover': {
+    from: [],
+    verb: 'failed over with its region',
+    permission: 'failoverTenant',
+    steps: () => newSteps('region-failover'),
+    input: () => ({}),
+    malformed: () =>
+      'a region failover is asked of its region (POST /v1/regions/{id}/failover), not of a tenant',
+    run: () => Promise.reject(new Error('a region failover is not a tenant operation')),
+  },
 };
 
 /** The entry of `kind`, typed loosely, for code that handles every kind alike. */

@@ -19,6 +19,7 @@ import type {
   OperationSnapshot,
   OperationStatus,
   OperationStep,
+  StepProgress,
   TenantRecord,
 } from '../domain/index.js';
 import type { StepRef } from '../activities/step-ref.js';
@@ -124,6 +125,16 @@ export class OperationTracker {
     this.snapshot.version += 1;
     this.snapshot.updatedAt = now();
     await registry.projectOperation(clone(this.snapshot));
+  }
+
+  /**
+   * Shows how far a running step is (and, when given, what the operation found so far) on the
+   * operation; for steps that run many things one after another (a region failover's waves).
+   */
+  async showProgress(name: string, progress: StepProgress, result?: Record<string, unknown>): Promise<void> {
+    this.step(name).progress = progress;
+    if (result) this.snapshot.result = result;
+    await this.write();
   }
 
   /** Whether the operation has a step of that name (operations made before a step existed do not). */

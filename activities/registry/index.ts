@@ -1,5 +1,5 @@
 import type { AuditInput, Registry } from '../../registry/index.js';
-import { holdActive } from '../../domain/index.js';
+import { holdActive, LandlordError } from '../../domain/index.js';
 import type { LegalHold, OperationSnapshot, TenantRecord } from '../../domain/index.js';
 
 /** Registry projection activities: idempotent, versioned writes of what the workflows decided. */
@@ -17,6 +17,35 @@ export function createRegistryActivities({ store }: { store: Registry }) {
     async activeLegalHolds(tenantId: string): Promise<LegalHold[]> {
       const at = new Date().toISOString();
       return (await store.legalHolds.list(tenantId)).filter((h) => holdActive(h, at));
+    },
+    /**
+     * The approval a tenant's failover takes over from its region's failover: that operation must
+     * be a region failover of the tenant's home region whose approval step succeeded with every
+     * approval it needed. Throws (non-retryable) otherwise, so no failover skips its approval.
+     */
+    async regionApproval({
+      operationId,
+      region,
+    }: {
+      operationId: string;
+      region: string;
+    }): Promise<{ approvedBy: string; approvals: string[] }> {
+      const op = await store.operations.get(operationId);
+      const approved =
+        op?.kind === 'region-failover' &&
+        (op.input as { region?: unknown }).region === region &&
+        op.steps.some((s) => s.name === 'approval' && s.status === 'succeeded') &&
+        (op.approval?.decisions.filter((d) => d.decision === 'approved').length ?? 0) >=
+          (op.approval?.required ?? 1);
+      if (!op || !approved)
+        throw new LandlordError(
+          'PolicyViolation',
+          `operation ${operationId} is no approved failover of region ${region}: the tenant's failover needs its own approval`,
+        );
+      return {
+        approvedBy: operationId,
+        approvals: op.approval!.decisions.filter((d) => d.decision === 'approved').map((d) => d.principal),
+      };
     },
     /** Appends to the audit trail; a retried append with the same key is a no-op. */
     async appendAudit(event: AuditInput): Promise<void> {

@@ -10,6 +10,7 @@ import { offboardRoutes } from './offboard-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
 import { legalHoldRoutes } from './legal-hold-routes.js';
 import { operationRoutes } from './operation-routes.js';
+import { regionRoutes } from './region-routes.js';
 import { retentionRoutes } from './retention-routes.js';
 import { serviceRoutes } from './service-routes.js';
 import { tenantRoutes } from './tenant-routes.js';
@@ -29,5 +30,6 @@ export const routeTable: readonly RouteDefinition[] = [
   ...offboardRoutes,
   ...backupRoutes,
   ...failoverRoutes,
+  ...regionRoutes,
   ...drRoutes,
 ];

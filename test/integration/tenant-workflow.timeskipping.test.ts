@@ -21,6 +21,7 @@ import type {
 } from '../../domain/index.js';
 import { installQuietRuntime, WORKFLOWS_PATH } from '../../workers/lifecycle.js';
 import type { LifecycleActivities } from '../../workers/lifecycle.js';
+import type { RegionFailoverActivities } from '../../activities/region-failover/index.js';
 import type { RetentionRunActivities } from '../../activities/retention-runs/index.js';
 import type { BackupSweepActivities } from '../../activities/backups/sweep.js';
 import type { RestoreVerificationActivities } from '../../activities/restore-verification/index.js';
@@ -107,6 +108,7 @@ type TenantActivities = Omit<
   | keyof RetentionRunActivities
   | keyof BackupSweepActivities
   | keyof RestoreVerificationActivities
+  | keyof RegionFailoverActivities
   | 'checkTenantRetention'
 > &
   Pick<
@@ -233,6 +235,9 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
     },
     async activeLegalHolds(tenantId) {
       return registry.holds.get(tenantId) ?? [];
+    },
+    async regionApproval({ operationId }) {
+      throw new Error(`no region failover ${operationId} in this test`);
     },
     async appendAudit(event) {
       registry.audit.push({

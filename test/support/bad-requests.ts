@@ -1243,6 +1243,81 @@ export const badRequests: BadRequest[] = [
     },
   ]),
 
+  // --- region failovers -----------------------------------------------------------------------------
+  // Refused before its operation is recorded; one that runs already is in
+  // test/unit/api/region-failover.test.ts.
+  ...(['viewer', 'sales', 'legal'] as const).map((role): BadRequest => ({
+    name: `${role} asking for a region failover`,
+    method: 'POST',
+    path: '/v1/regions/local-a/failover',
+    role,
+    body: { reason: 'region down' },
+    expectStatus: 403,
+    expectType: problem('forbidden'),
+  })),
+  {
+    name: 'a region failover without a key',
+    method: 'POST',
+    path: '/v1/regions/local-a/failover',
+    role: 'none',
+    body: {},
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  },
+  ...(
+    [
+      ['a region failover in waves of 0', { waveSize: 0 }],
+      ['a region failover in waves of 51', { waveSize: 51 }],
+      ['a region failover in waves of 2.5', { waveSize: 2.5 }],
+      ['a region failover with a wave size as a string', { waveSize: '5' }],
+      ['a region failover with a null wave size', { waveSize: null }],
+      ['a region failover with an empty reason', { reason: '' }],
+      ['a region failover with a blank reason', { reason: '   ' }],
+      ['a region failover with a reason too long', { reason: 'x'.repeat(501) }],
+      ['a region failover with a NUL in its reason', { reason: 'region down\u0000' }],
+      ['a region failover with broken Unicode in its reason', { reason: 'region down\ud800' }],
+      ['a region failover with an unknown field', { reason: 'region down', tenants: ['acme-corp'] }],
+      ['a region failover with a body that is a list', ['region down']],
+    ] as const
+  ).map(([name, body]): BadRequest => ({
+    name,
+    method: 'POST',
+    path: '/v1/regions/local-a/failover',
+    body,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  ...(
+    [
+      ['a region failover of a region id in capitals', 'LOCAL-A'],
+      ['a region failover of a region id with an underscore', 'local_a'],
+      ['a region failover of a region id with a colon', 'region:local-a'],
+    ] as const
+  ).map(([name, id]): BadRequest => ({
+    name,
+    method: 'POST',
+    path: `/v1/regions/${encodeURIComponent(id)}/failover`,
+    body: {},
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  {
+    name: 'a region failover of an unknown region',
+    method: 'POST',
+    path: '/v1/regions/mars-north-1/failover',
+    body: { reason: 'region down' },
+    expectStatus: 404,
+    expectType: problem('not-found'),
+  },
+  {
+    name: 'a region failover of a region without a DR partner',
+    method: 'POST',
+    path: '/v1/regions/aws-us-east-1/failover',
+    body: { reason: 'region down' },
+    expectStatus: 409,
+    expectType: problem('invalid-transition'),
+  },
+
   // --- DR standing ---------------------------------------------------------------------------------
   {
     name: 'the DR standing of an unknown tenant',

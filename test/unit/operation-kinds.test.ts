@@ -39,6 +39,7 @@ describe('the operation table', () => {
       restore: ['post', '/v1/tenants/{id}/restore'],
       failover: ['post', '/v1/tenants/{id}/failover'],
       failback: ['post', '/v1/tenants/{id}/failback'],
+      'region-failover': ['post', '/v1/regions/{id}/failover'],
     };
     for (const kind of KINDS) {
       const [method, path] = routeOf[kind];

@@ -32,6 +32,7 @@ export interface LifecycleCall {
     | 'endTenantWorkflow'
     | 'setTenantRetention'
     | 'startRetentionRun'
+    | 'startRegionFailover'
     | 'changeRetentionSchedule'
     | 'eraseSubject'
     | 'offboardTenant'
@@ -72,6 +73,8 @@ export class FakeLifecycle implements LifecycleClient {
   readonly retentionRuns: RetentionRunRequest[] = [];
   /** Restore verification runs started, in order. */
   readonly verificationRuns: VerificationRunRequest[] = [];
+  /** Region failovers started, in order: the operation each workflow was started with. */
+  readonly regionFailovers: OperationSnapshot[] = [];
   /** The retention Schedule; undefined until `createSchedule`, as before a lifecycle worker ran. */
   schedule: RetentionScheduleView | undefined;
   scheduleTriggers = 0;
@@ -158,6 +161,18 @@ export class FakeLifecycle implements LifecycleClient {
 
   async startRestoreVerificationRun(request: VerificationRunRequest): Promise<void> {
     this.verificationRuns.push(request);
+  }
+
+  /** Records the start; the operation stays as the API recorded it (running, every step pending). */
+  async startRegionFailover(operation: OperationSnapshot): Promise<void> {
+    this.calls.push({
+      method: 'startRegionFailover',
+      tenantId: operation.tenantId,
+      operationId: operation.id,
+      kind: operation.kind,
+      actor: operation.actor,
+    });
+    this.regionFailovers.push(structuredClone(operation));
   }
 
   async retentionSchedule(): Promise<RetentionScheduleView | undefined> {
@@ -267,6 +282,11 @@ export class FakeLifecycle implements LifecycleClient {
       operationId: operation.id,
       actor,
     });
+    if (operation.kind === 'region-failover')
+      throw new LandlordError(
+        'OperationNotRetryable',
+        "a region failover is not retried: retry the failed tenants' own failover operations, listed in its result",
+      );
     if (operation.status !== 'failed' && operation.status !== 'cancelled') {
       throw new LandlordError('OperationNotRetryable', `operation "${operation.id}" is ${operation.status}`);
     }

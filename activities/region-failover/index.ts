@@ -1,0 +1,153 @@
+/**
+ * A region failover's activities (docs/disaster-recovery.md): its plan, read from the registry,
+ * and each tenant's failover asked of the tenant's own workflow, pre-approved by the region's
+ * operation, and waited for.
+ */
+import { CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { requestTenantOperation } from '../../client/tenant-operations.js';
+import type { OperationSnapshot, PolicyCatalog } from '../../domain/index.js';
+import type { Registry } from '../../registry/index.js';
+
+/** What a region failover will do, as its `plan` step shows it to the approver. */
+export interface RegionFailoverPlan {
+  region: string;
+  drPartner?: string;
+  /** DR tenants homed in the region and served from it: each gets a failover. */
+  failover: { tenantId: string; tier: string }[];
+  /** Already served from their DR region: nothing to do. */
+  alreadyFailedOver: string[];
+  /**
+   * Tenants of the region without a standby (pool tiers, premium): recovered in the partner
+   * region by a restore from their latest backup, within the RTO their tier promises.
+   */
+  withoutDr: { tenantId: string; tier: string; rto: string }[];
+}
+
+/** One tenant's part of a region failover. */
+export interface RegionFailoverPart {
+  tenantId: string;
+  status: 'succeeded' | 'failed' | 'skipped';
+  operationId?: string;
+  reason?: string;
+  measured?: { rtoMs: number; rpoMs: number; rtoMet: boolean; rpoMet: boolean };
+}
+
+const PAGE = 200;
+
+export function createRegionFailoverActivities({
+  client,
+  store,
+  catalog,
+}: {
+  client: Client;
+  store: Registry;
+  catalog: PolicyCatalog;
+}) {
+  /** Waits for the operation to end, heartbeating; the registry's long poll wakes it at once. */
+  async function ended(id: string): Promise<OperationSnapshot> {
+    const context = Context.current();
+    for (;;) {
+      context.heartbeat();
+      if (context.cancellationSignal.aborted)
+        throw new CancelledFailure(`stopped waiting for operation ${id}: the activity was cancelled`);
+      const op = await store.operations.get(id);
+      if (!op) throw new Error(`operation ${id} is not in the registry`);
+      if (op.status !== 'running') return op;
+      await store.operations.waitUntilEnded(id, 20_000, context.cancellationSignal);
+    }
+  }
+
+  return {
+    /** Every active or suspended tenant homed in the region, sorted into what the runbook does with it. */
+    async planRegionFailover({ region }: { region: string }): Promise<RegionFailoverPlan> {
+      const partner = catalog.regions.find((r) => r.id === region)?.drPartner;
+      const plan: RegionFailoverPlan = {
+        region,
+        ...(partner ? { drPartner: partner } : {}),
+        failover: [],
+        alreadyFailedOver: [],
+        withoutDr: [],
+      };
+      let cursor: string | undefined;
+      do {
+        const page = await store.tenants.list({ region, limit: PAGE, ...(cursor ? { cursor } : {}) });
+        for (const t of page.items) {
+          if (t.status !== 'active' && t.status !== 'suspended') continue;
+          if (t.deploymentModel === 'silo' && t.drRegion) {
+            if (t.activeRegion && t.activeRegion !== t.region) plan.alreadyFailedOver.push(t.id);
+            else plan.failover.push({ tenantId: t.id, tier: t.tier });
+          } else {
+            const rto = catalog.tiers.find((x) => x.id === t.tier)?.dr.rto ?? 'unknown';
+            plan.withoutDr.push({ tenantId: t.id, tier: t.tier, rto });
+          }
+        }
+        cursor = page.nextCursor;
+      } while (cursor);
+      return plan;
+    },
+
+    /**
+     * Asks the tenant's workflow for a failover pre-approved by the region's operation (once: the
+     * update's id is the region operation's and the tenant's), waits for it to end, and returns
+     * its part. A tenant that cannot take it (its workflow refuses) is skipped, said so.
+     */
+    async failOverTenantOfRegion({
+      regionOperationId,
+      tenantId,
+      requestedBy,
+      reason,
+    }: {
+      regionOperationId: string;
+      tenantId: string;
+      requestedBy: string;
+      reason?: string;
+    }): Promise<RegionFailoverPart> {
+      try {
+        const accepted = await requestTenantOperation(
+          client,
+          tenantId,
+          {
+            kind: 'failover',
+            actor: { principal: requestedBy, role: 'operator', requestId: regionOperationId },
+            approvedBy: regionOperationId,
+            ...(reason ? { reason } : {}),
+          },
+          `region-failover:${regionOperationId}:${tenantId}`,
+        );
+        const op = await ended(accepted.id);
+        const measured = (op.result as { measured?: RegionFailoverPart['measured'] } | undefined)?.measured;
+        return {
+          tenantId,
+          operationId: op.id,
+          status: op.status === 'succeeded' ? 'succeeded' : 'failed',
+          ...(op.error ? { reason: `${op.error.type}: ${op.error.message}` } : {}),
+          ...(measured
+            ? {
+                measured: {
+                  rtoMs: measured.rtoMs,
+                  rpoMs: measured.rpoMs,
+                  rtoMet: measured.rtoMet,
+                  rpoMet: measured.rpoMet,
+                },
+              }
+            : {}),
+        };
+      } catch (err) {
+        const refused =
+          err instanceof WorkflowNotFoundError ||
+          (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure);
+        if (!refused) throw err;
+        const reason =
+          err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure
+            ? err.cause.message
+            : 'the tenant has no lifecycle workflow';
+        return { tenantId, status: 'skipped', reason };
+      }
+    },
+  };
+}
+
+export type RegionFailoverActivities = ReturnType<typeof createRegionFailoverActivities>;

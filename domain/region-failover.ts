@@ -1,0 +1,41 @@
+/**
+ * Region failover (docs/disaster-recovery.md): every DR tenant homed in a region failed over in
+ * waves under one approval. Not a tenant's operation: the API records it and its own workflow runs
+ * it. No zod, no Node built-ins: workflow code imports this module.
+ */
+import { newSteps } from './operation.js';
+import type { Actor, OperationSnapshot } from './operation.js';
+
+/** A region failover's `tenantId` is this and the region's id; no tenant id contains ':'. */
+export const REGION_FAILOVER_TENANT_PREFIX = 'region:';
+
+/** A region failover as first recorded: running, every step pending, who asked kept for four eyes. */
+export function regionFailoverOperation({
+  id,
+  region,
+  reason,
+  waveSize,
+  actor,
+  at,
+}: {
+  id: string;
+  region: string;
+  reason?: string;
+  waveSize: number;
+  actor: Actor;
+  at: string;
+}): OperationSnapshot {
+  return {
+    id,
+    tenantId: `${REGION_FAILOVER_TENANT_PREFIX}${region}`,
+    kind: 'region-failover',
+    status: 'running',
+    run: 1,
+    steps: newSteps('region-failover'),
+    actor,
+    input: { region, ...(reason ? { reason } : {}), waveSize, requestedBy: actor.principal },
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+  };
+}
