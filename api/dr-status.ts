@@ -15,7 +15,7 @@ import type { Registry } from '../registry/index.js';
 
 /** Recoveries looked at for the fleet report: the newest succeeded of each kind across tenants. */
 const RECOVERIES = 1000;
-const RECOVERY_KINDS = ['restore', 'failover', 'failback'] as const;
+const RECOVERY_KINDS = ['restore', 'failover', 'failback', 'drill'] as const;
 
 /** The measured recovery an operation's result records, if any. */
 function recoveryOf(op: { id: string; kind: string; finishedAt?: string; result?: Record<string, unknown> }) {
@@ -35,7 +35,7 @@ export async function drStatuses(
   const [taken, verified, restores, replicated] = await Promise.all([
     store.backups.lastTakenAt(ids),
     store.verifications.latestResults(ids),
-    // Every kind that recovers a tenant measures it; the newest of any counts.
+    // Every kind that recovers a tenant, or rehearses it (a drill), measures it; the newest of any counts.
     Promise.all(
       RECOVERY_KINDS.map((kind) =>
         tenants.length === 1

@@ -873,7 +873,11 @@ const MeasuredRecoverySchema = z.object({
   operationId: z.string(),
   kind: z.string(),
   at: z.iso.datetime(),
-  rtoMs: z.number().describe('from the decision to recover (the approval) to writes back on'),
+  rtoMs: z
+    .number()
+    .describe(
+      'from the decision to recover (the approval) to writes back on; for a drill, from its start to its copy verified ready',
+    ),
   rpoMs: z.number().describe('the age of the newest data recovered when the recovery was asked for'),
   rtoMet: z.boolean(),
   rpoMet: z.boolean(),
@@ -928,7 +932,9 @@ export const TenantDrStatusSchema = z
       })
       .optional()
       .describe('its latest restore verification: the last verified backup when ok'),
-    lastRecovery: MeasuredRecoverySchema.optional().describe('its latest restore, as measured'),
+    lastRecovery: MeasuredRecoverySchema.optional().describe(
+      'its latest restore, failover, failback or drill, as measured',
+    ),
     replication: ReplicationStatusSchema.optional().describe(
       'its replication to its DR standby, as last measured',
     ),

@@ -60,6 +60,11 @@ export interface LifecycleClient {
   /** Asks the tenant's workflow to fail it back to its home region (the operation waits for approval first). */
   failbackTenant(tenantId: string, request: { reason?: string }, actor: Actor): Promise<OperationSnapshot>;
   /**
+   * Asks the tenant's workflow for a DR drill: its latest backup restored into a drill copy and
+   * verified, RTO and RPO measured, the copy dropped (no approval: production is not touched).
+   */
+  drillTenant(tenantId: string, actor: Actor): Promise<OperationSnapshot>;
+  /**
    * Tells the tenant's workflow that one of its legal holds was released, so that operations
    * waiting for holds look again. Never throws: a lost signal costs a wait, not an erasure.
    */
@@ -69,17 +74,20 @@ export interface LifecycleClient {
   /** Starts a restore verification run already recorded in the registry (its workflow id is the run's). */
   startRestoreVerificationRun(request: VerificationRunRequest): Promise<void>;
   /**
-   * Starts a region failover already recorded in the registry (kind `region-failover`; its
-   * workflow id is the operation's).
+   * Starts a region failover or region drill already recorded in the registry (kind
+   * `region-failover` or `region-drill`; its workflow id is the operation's).
    */
   startRegionFailover(operation: OperationSnapshot): Promise<void>;
   /** The retention Schedule, or undefined when no lifecycle worker has created it yet. */
   retentionSchedule(): Promise<RetentionScheduleView | undefined>;
   /** Pauses, unpauses or fires the retention Schedule now (NotFound when it does not exist yet). */
   changeRetentionSchedule(change: 'pause' | 'unpause' | 'trigger', note: string): Promise<void>;
-  /** Cancels a running operation: through its tenant's workflow, or a region failover's own. */
+  /** Cancels a running operation: through its tenant's workflow, or a region failover's (or drill's) own. */
   cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
-  /** Retries a failed or cancelled tenant operation (a region failover is not retried: OperationNotRetryable). */
+  /**
+   * Retries a failed or cancelled tenant operation (a region failover or drill is not retried:
+   * OperationNotRetryable).
+   */
   retryOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot>;
   /**
    * Approves or rejects an operation waiting at its approval step (NotAwaitingApproval when it is

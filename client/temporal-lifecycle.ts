@@ -199,6 +199,10 @@ export class TemporalLifecycleClient implements LifecycleClient {
     return this.ask(tenantId, { kind: 'failback', actor, ...request });
   }
 
+  async drillTenant(tenantId: string, actor: Actor): Promise<OperationSnapshot> {
+    return this.ask(tenantId, { kind: 'drill', actor });
+  }
+
   async legalHoldsChanged(tenantId: string): Promise<boolean> {
     try {
       await this.bounded(() =>
@@ -280,7 +284,8 @@ export class TemporalLifecycleClient implements LifecycleClient {
   }
 
   async cancelOperation(operation: OperationSnapshot, actor: Actor): Promise<OperationSnapshot> {
-    if (operation.kind === 'region-failover') return this.cancelRegionFailover(operation);
+    if (operation.kind === 'region-failover' || operation.kind === 'region-drill')
+      return this.cancelRegionOperation(operation);
     try {
       return await this.bounded(() =>
         this.client.workflow
@@ -293,10 +298,10 @@ export class TemporalLifecycleClient implements LifecycleClient {
   }
 
   /**
-   * Cancels a region failover's own workflow; it records the cancellation on the operation as it
-   * ends, so the answer is the operation as recorded now.
+   * Cancels a region failover's (or drill's) own workflow; it records the cancellation on the
+   * operation as it ends, so the answer is the operation as recorded now.
    */
-  private async cancelRegionFailover(operation: OperationSnapshot): Promise<OperationSnapshot> {
+  private async cancelRegionOperation(operation: OperationSnapshot): Promise<OperationSnapshot> {
     try {
       await this.bounded(() => this.client.workflow.getHandle(operation.id).cancel());
       return operation;
@@ -335,6 +340,11 @@ export class TemporalLifecycleClient implements LifecycleClient {
       throw new LandlordError(
         'OperationNotRetryable',
         "a region failover is not retried: retry the failed tenants' own failover operations, listed in its result",
+      );
+    if (operation.kind === 'region-drill')
+      throw new LandlordError(
+        'OperationNotRetryable',
+        "a region drill is not retried: retry the failed tenants' own drill operations, listed in its result",
       );
     try {
       return await this.bounded(() =>

@@ -38,6 +38,8 @@ export const PERMISSIONS = {
    * another's approval).
    */
   failoverTenant: ['operator', 'admin'],
+  /** Run a DR drill of a tenant or a region (no approval: production is not touched). */
+  drillTenant: ['operator', 'admin'],
   /** Run a restore verification now (the schedule runs one on its interval anyway). */
   verifyRestores: ['operator', 'admin'],
   /**

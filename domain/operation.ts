@@ -18,6 +18,8 @@ export const OPERATION_KINDS = [
   'failover',
   'failback',
   'region-failover',
+  'drill',
+  'region-drill',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** Operations on an existing tenant that need nothing but its id. */
@@ -33,6 +35,8 @@ export type TenantOperationKind = Exclude<
   | 'failover'
   | 'failback'
   | 'region-failover'
+  | 'drill'
+  | 'region-drill'
 >;
 
 export const OPERATION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -140,6 +144,15 @@ export const OPERATION_STEPS = {
    * RTO their tier promises), the approval, then each wave's tenant failovers, pre-approved.
    */
   'region-failover': ['plan', 'approval', 'fail-over'],
+  /**
+   * A DR drill (no approval: production is not touched): the tenant's latest backup picked, restored
+   * into a drill copy (a closed scratch database named for the drill) on its DR partner region's
+   * server and verified as a restore verification does, measuring RTO and RPO, then every copy the
+   * drill made dropped, whatever happened before.
+   */
+  drill: ['pick-backup', 'restore-copy', 'destroy-copy'],
+  /** Every tenant homed in a region drilled, in waves (not a tenant's operation: `region:<id>`). */
+  'region-drill': ['plan', 'drill'],
 } as const satisfies Record<OperationKind, readonly string[]>;
 
 export type StepName<K extends OperationKind = OperationKind> = (typeof OPERATION_STEPS)[K][number];
@@ -280,6 +293,9 @@ export interface OperationInputs {
   failback: { reason?: string };
   /** The region, its runbook's wave size, and who asked (kept: four eyes). */
   'region-failover': { region: string; reason?: string; waveSize: number };
+  /** The region drill that asked for it, if one did. */
+  drill: { regionOperationId?: string };
+  'region-drill': { region: string; reason?: string; waveSize: number };
 }
 
 /** What a retention run asks of each tenant (docs/retention.md). */

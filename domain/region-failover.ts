@@ -1,17 +1,25 @@
 /**
  * Region failover (docs/disaster-recovery.md): every DR tenant homed in a region failed over in
- * waves under one approval. Not a tenant's operation: the API records it and its own workflow runs
- * it. No zod, no Node built-ins: workflow code imports this module.
+ * waves under one approval; a region drill, every tenant homed there drilled in waves. Neither is a
+ * tenant's operation: the API records it and its own workflow runs it. No zod, no Node built-ins:
+ * workflow code imports this module.
  */
 import { newSteps } from './operation.js';
 import type { Actor, OperationSnapshot } from './operation.js';
 
-/** A region failover's `tenantId` is this and the region's id; no tenant id contains ':'. */
+/** A region failover's (or drill's) `tenantId` is this and the region's id; no tenant id contains ':'. */
 export const REGION_FAILOVER_TENANT_PREFIX = 'region:';
 
-/** A region failover as first recorded: running, every step pending, who asked kept for four eyes. */
+/** The operations run region by region by the `regionFailover` workflow. */
+export type RegionOperationKind = 'region-failover' | 'region-drill';
+
+/**
+ * A region failover (or drill) as first recorded: running, every step pending, who asked kept for
+ * four eyes.
+ */
 export function regionFailoverOperation({
   id,
+  kind = 'region-failover',
   region,
   reason,
   waveSize,
@@ -19,6 +27,7 @@ export function regionFailoverOperation({
   at,
 }: {
   id: string;
+  kind?: RegionOperationKind;
   region: string;
   reason?: string;
   waveSize: number;
@@ -28,10 +37,10 @@ export function regionFailoverOperation({
   return {
     id,
     tenantId: `${REGION_FAILOVER_TENANT_PREFIX}${region}`,
-    kind: 'region-failover',
+    kind,
     status: 'running',
     run: 1,
-    steps: newSteps('region-failover'),
+    steps: newSteps(kind),
     actor,
     input: { region, ...(reason ? { reason } : {}), waveSize, requestedBy: actor.principal },
     createdAt: at,

@@ -134,8 +134,10 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
                 'PolicyViolation',
               );
             if (back && !caught.caughtUp)
-              throw new Error(
-                `the home silo has not caught up with ${dr} (${caught.reason ?? 'no heartbeat seen'}); a failback loses nothing, so it waits`,
+              throw ApplicationFailure.nonRetryable(
+                `the home silo has not caught up with ${dr} (${caught.reason ?? 'no heartbeat seen'}); ` +
+                  'a failback loses nothing, so it stops here: retry it once replication streams',
+                'ReplicationBroken',
               );
             promoting = true;
             const done = await data.promoteTenantStore({
@@ -185,10 +187,8 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
       const targets = await policy.recoveryTargets({ tier: tenant.tier });
       const rtoMs = Date.now() - approvedAt;
       // Caught up after the fence, nothing is lost; otherwise at most what came after the
-      // standby's newest data (unknown: everything since the approval counts as lost time).
-      const rpoMs = caughtUp
-        ? 0
-        : Math.max(0, approvedAt - (newestDataAt ? Date.parse(newestDataAt) : approvedAt));
+      // standby's newest data. Unknown (a retry after the promotion): everything since the approval.
+      const rpoMs = caughtUp ? 0 : newestDataAt ? Math.max(0, approvedAt - Date.parse(newestDataAt)) : rtoMs;
       const measured = {
         rtoMs,
         rpoMs,

@@ -12,6 +12,7 @@ export { backupSweep } from './backup-sweep.js';
 export { restoreTenant } from './restore-tenant.js';
 export { failoverTenant } from './failover-tenant.js';
 export { regionFailover } from './region-failover.js';
+export { drillTenant } from './drill-tenant.js';
 export { retentionRun } from './retention-run.js';
 export { restoreVerificationRun } from './restore-verification-run.js';
 export { syncStorageRules } from './sync-storage-rules.js';

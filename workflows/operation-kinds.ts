@@ -29,6 +29,7 @@ import { applyRetention, setRetention } from './retention.js';
 import { backupTenant } from './backup-tenant.js';
 import { restoreTenant } from './restore-tenant.js';
 import { failoverTenant } from './failover-tenant.js';
+import { drillTenant } from './drill-tenant.js';
 import { syncStorageRules } from './sync-storage-rules.js';
 import type { OperationOutcome } from './operation-tracker.js';
 
@@ -464,6 +465,39 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
   },
   failover: failoverKind('failover'),
   failback: failoverKind('failback'),
+  // A drill reads only the backup catalog and files: any number may queue behind other operations,
+  // but one at a time is enough for a tenant.
+  drill: {
+    from: ['active', 'suspended'],
+    verb: 'drilled',
+    permission: 'drillTenant',
+    steps: () => newSteps('drill'),
+    input: (request) => ({
+      ...('regionOperationId' in request && typeof request.regionOperationId === 'string'
+        ? { regionOperationId: request.regionOperationId }
+        : {}),
+      requestedBy: request.actor.principal,
+    }),
+    refusal: (request, facts) =>
+      onboarded(request, facts) ??
+      (facts.queued.some((o) => o.kind === 'drill')
+        ? { type: 'InvalidTransition', message: 'a drill of this tenant is already queued or running' }
+        : undefined),
+    run: (operation, { facts, dataQueue }) =>
+      executeChild(drillTenant, {
+        ...childOptions(operation),
+        args: [{ operation, tenant: facts.tenant!, dataQueue }],
+      }),
+  },
+  'region-drill': {
+    from: [],
+    verb: 'drilled with its region',
+    permission: 'drillTenant',
+    steps: () => newSteps('region-drill'),
+    input: () => ({}),
+    malformed: () => 'a region drill is asked of its region (POST /v1/regions/{id}/drills), not of a tenant',
+    run: () => Promise.reject(new Error('a region drill is not a tenant operation')),
+  },
   // Run by its own workflow (workflows/region-failover.ts), never by a tenant's.
   'region-failover': {
     from: [],

@@ -44,6 +44,9 @@ export interface RegionFailoverInput {
  */
 export async function regionFailover(input: RegionFailoverInput): Promise<OperationSnapshot> {
   const op = new OperationTracker(input.operation);
+  // A region drill runs the same runbook: every tenant drilled, no approval (nothing changes).
+  const drill = input.operation.kind === 'region-drill';
+  const partStep = drill ? 'drill' : 'fail-over';
   const { region, waveSize, reason, requestedBy } = input.operation.input as {
     region: string;
     waveSize: number;
@@ -57,7 +60,7 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
     return final;
   };
   try {
-    const plan = await op.run('plan', () => planning.planRegionFailover({ region }));
+    const plan = await op.run('plan', () => planning.planRegionFailover({ region, everyone: drill }));
     result = {
       plan: {
         failover: plan.failover.map((t) => t.tenantId),
@@ -67,8 +70,8 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
       withoutDr: plan.withoutDr,
     };
     // The approver sees the plan while the approval waits.
-    await op.showProgress('fail-over', { done: 0, total: plan.failover.length }, result);
-    if (!op.kept('approval')) {
+    await op.showProgress(partStep, { done: 0, total: plan.failover.length }, result);
+    if (!drill && !op.kept('approval')) {
       const policies = await Promise.all(
         [...new Set(plan.failover.map((t) => t.tier))].map((tier) => policy.approvalPolicy({ tier })),
       );
@@ -80,7 +83,7 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
     }
     const approvedAt = Date.now();
     const parts: RegionFailoverPart[] = [];
-    await op.run('fail-over', async () => {
+    await op.run(partStep, async () => {
       for (let i = 0; i < plan.failover.length; i += waveSize) {
         const wave = plan.failover.slice(i, i + waveSize);
         const settled = await Promise.allSettled(
@@ -90,6 +93,7 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
               tenantId: t.tenantId,
               requestedBy,
               ...(reason ? { reason } : {}),
+              ...(drill ? { kind: 'drill' as const } : {}),
             }),
           ),
         );
@@ -102,7 +106,7 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
         );
         result = { ...result, waves: Math.ceil(parts.length / waveSize), parts };
         await op.showProgress(
-          'fail-over',
+          partStep,
           {
             done: parts.length,
             total: plan.failover.length,
@@ -125,8 +129,8 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
         op.finish('failed', {
           type: 'RegionFailoverIncomplete',
           message:
-            `${failed.length} of ${parts.length} tenants of ${region} were not failed over (${failed.join(', ')}); ` +
-            'retry their own failover operations, listed in the result',
+            `${failed.length} of ${parts.length} tenants of ${region} were not ${drill ? 'drilled' : 'failed over'} ` +
+            `(${failed.join(', ')}); retry their own operations, listed in the result`,
         }),
       );
     return await finish(op.finish('succeeded'));

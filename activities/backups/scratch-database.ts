@@ -5,7 +5,7 @@
  * when its work ends; one a crashed worker left behind carries its creation time in its name
  * (`landlord_scratch_<unix seconds>_<8 hex>`), for sweepScratchDatabases.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { LandlordError } from '../../domain/index.js';
 import { withDatabase } from '../../dataplane/connection.js';
@@ -19,9 +19,18 @@ const ALLOW_CONNECTIONS_SINCE = 90_500;
 /** DROP DATABASE … WITH (FORCE): Postgres 13. */
 const DROP_FORCE_SINCE = 130_000;
 
-/** A new scratch database's name, made at `now` (ms). */
-export function scratchDatabaseName(now = Date.now()): string {
-  return `landlord_scratch_${Math.floor(now / 1000)}_${randomBytes(4).toString('hex')}`;
+/**
+ * A new scratch database's name, made at `now` (ms). `tag` (8 hex characters) replaces the random
+ * part: a drill names its copies after its operation (drillTag), so that it finds and drops every
+ * one an attempt of it left, whoever made it.
+ */
+export function scratchDatabaseName(now = Date.now(), tag?: string): string {
+  return `landlord_scratch_${Math.floor(now / 1000)}_${tag ?? randomBytes(4).toString('hex')}`;
+}
+
+/** The tag of a drill's copies: the same for every attempt and run of its operation. */
+export function drillTag(operationId: string): string {
+  return createHash('sha256').update(`drill:${operationId}`).digest('hex').slice(0, 8);
 }
 
 /** When a scratch database was made (ms), from its name; undefined for any other name. */
@@ -64,8 +73,12 @@ async function dropOn(c: pg.Client, version: number, name: string): Promise<void
  * connections off, PUBLIC's rights revoked, then opened, so that no tenant could connect to it at
  * any moment. `now` (ms) is the time its name carries.
  */
-export async function createScratchDatabase(serverUrl: string, now = Date.now()): Promise<string> {
-  const name = scratchDatabaseName(now);
+export async function createScratchDatabase(
+  serverUrl: string,
+  now = Date.now(),
+  tag?: string,
+): Promise<string> {
+  const name = scratchDatabaseName(now, tag);
   return onServer(serverUrl, async (c, version) => {
     if (version < ALLOW_CONNECTIONS_SINCE)
       throw new LandlordError(
@@ -95,8 +108,9 @@ export async function dropScratchDatabase(serverUrl: string, name: string): Prom
 export async function withScratchDatabase<T>(
   serverUrl: string,
   work: (databaseUrl: string, database: string) => Promise<T>,
+  tag?: string,
 ): Promise<T> {
-  const name = await createScratchDatabase(serverUrl);
+  const name = await createScratchDatabase(serverUrl, Date.now(), tag);
   try {
     return await work(withDatabase(serverUrl, name), name);
   } finally {
@@ -125,5 +139,20 @@ export async function sweepScratchDatabases(
       });
     for (const name of old) await dropOn(c, version, name);
     return old;
+  });
+}
+
+/** Drops every scratch database on the server that carries `tag` (a drill's copies); returns their names. */
+export async function dropTaggedScratchDatabases(serverUrl: string, tag: string): Promise<string[]> {
+  if (!/^[0-9a-f]{8}$/.test(tag)) throw new Error(`${tag} is no scratch database tag`);
+  return onServer(serverUrl, async (c, version) => {
+    const { rows } = await c.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'landlord\\_scratch\\_%' ORDER BY datname`,
+    );
+    const tagged = rows
+      .map((r) => r.datname)
+      .filter((name) => SCRATCH_DATABASE_NAME.test(name) && name.endsWith(`_${tag}`));
+    for (const name of tagged) await dropOn(c, version, name);
+    return tagged;
   });
 }

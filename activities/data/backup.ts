@@ -23,7 +23,12 @@ import type {
 import { applyApplicationMigrations, MIGRATIONS_TABLE } from '../../dataplane/migrations.js';
 import { readBackupArchive, writeBackupArchive } from '../backups/archive.js';
 import type { BackupObjectStore } from '../backups/object-store.js';
-import { sweepScratchDatabases, withScratchDatabase } from '../backups/scratch-database.js';
+import {
+  drillTag,
+  dropTaggedScratchDatabases,
+  sweepScratchDatabases,
+  withScratchDatabase,
+} from '../backups/scratch-database.js';
 import type { TenantKeyring } from '../keys/index.js';
 import { stepProgressWriter } from '../step-progress.js';
 import type { StepRef } from '../step-ref.js';
@@ -80,6 +85,8 @@ export interface VerifyBackupInput {
   backupId: string;
   /** The region whose server the scratch database is made on; absent: the backup's region. */
   region?: string;
+  /** A drill's operation: its copy is named for it (drillTag), so the drill finds it to drop it. */
+  drillOperationId?: string;
 }
 
 /** What a restore verification found: each table as read back from the scratch database, against the catalog. */
@@ -376,6 +383,32 @@ export function createBackupActivities(deps: BackupDeps) {
      * younger than its activity's start-to-close bound). A server that does not answer is named in
      * the result, not thrown: the next run sweeps it.
      */
+    /** The tenant's latest available backup, which a drill restores; none is a refusal. */
+    async latestDrillBackup({ tenantId }: { tenantId: string }): Promise<{ id: string; takenAt: string }> {
+      const backup = await store.backups.latest(tenantId, new Date().toISOString());
+      if (!backup)
+        throw new LandlordError(
+          'NotFound',
+          `tenant ${tenantId} has no available backup to drill with; take one first (POST /v1/tenants/${tenantId}/backups)`,
+        );
+      return { id: backup.id, takenAt: backup.takenAt };
+    },
+
+    /**
+     * Drops every copy a drill made (its scratch databases, named for its operation) on every
+     * server this worker reaches, whichever attempt made them; idempotent. Throws while a server
+     * does not answer, so the drill's cleanup retries until it does.
+     */
+    async dropDrillCopies({ operationId }: { operationId: string }): Promise<{ dropped: string[] }> {
+      const servers = new Set([...directory.regions].map((r) => directory.serverUrl(r)));
+      const dropped: string[] = [];
+      for (const url of servers) {
+        Context.current().heartbeat();
+        dropped.push(...(await dropTaggedScratchDatabases(url, drillTag(operationId))));
+      }
+      return { dropped };
+    },
+
     async sweepScratchDatabasesEverywhere({
       olderThanMs,
     }: {
@@ -440,80 +473,84 @@ export function createBackupActivities(deps: BackupDeps) {
         if (backup.status === 'expired')
           problems.push(`it expired${backup.expiredAt ? ` at ${backup.expiredAt}` : ''}: its file is gone`);
         else
-          await withScratchDatabase(serverUrl, async (url) => {
-            const c = new pg.Client({ connectionString: url, application_name: 'landlord-restore' });
-            c.on('error', () => undefined);
-            await c.connect();
-            try {
-              life.beat({ stage: 'migrate' });
+          await withScratchDatabase(
+            serverUrl,
+            async (url) => {
+              const c = new pg.Client({ connectionString: url, application_name: 'landlord-restore' });
+              c.on('error', () => undefined);
+              await c.connect();
               try {
-                await applyApplicationMigrations(c, migrationsDir);
-              } catch (err) {
-                if (!refusedByDatabase(err)) throw err;
-                problems.push(`the application's migrations fail in a scratch database: ${err.message}`);
-                return;
-              }
-              const applied = await c.query<{ name: string }>(
-                `SELECT name FROM public.${q(MIGRATIONS_TABLE)}`,
-              );
-              if (!applied.rows.some((r) => r.name === backup.schemaVersion))
-                problems.push(
-                  `its schema version ${backup.schemaVersion} is none of the application's migrations`,
+                life.beat({ stage: 'migrate' });
+                try {
+                  await applyApplicationMigrations(c, migrationsDir);
+                } catch (err) {
+                  if (!refusedByDatabase(err)) throw err;
+                  problems.push(`the application's migrations fail in a scratch database: ${err.message}`);
+                  return;
+                }
+                const applied = await c.query<{ name: string }>(
+                  `SELECT name FROM public.${q(MIGRATIONS_TABLE)}`,
                 );
+                if (!applied.rows.some((r) => r.name === backup.schemaVersion))
+                  problems.push(
+                    `its schema version ${backup.schemaVersion} is none of the application's migrations`,
+                  );
 
-              const began = performance.now();
-              await c.query('BEGIN');
-              let restored: BackupRestoreResult;
-              try {
-                restored = await restoreBackupInto(c, {
-                  keyring,
-                  objects: backups,
-                  backup,
-                  signal,
-                  onEntry: (name) => step({ stage: 'restore', entry: name }, name.split('/')[1] ?? name),
-                });
-              } catch (err) {
-                await c.query('ROLLBACK').catch(() => undefined);
-                if (!refusedByDatabase(err)) throw err;
-                problems.push(`Postgres refused its data: ${err.message}`);
-                return;
-              }
-              if (restored.problems.length > 0) {
-                await c.query('ROLLBACK');
-                problems.push(...restored.problems);
-                return;
-              }
-              await c.query('COMMIT');
-              restoreMs = Math.round(performance.now() - began);
+                const began = performance.now();
+                await c.query('BEGIN');
+                let restored: BackupRestoreResult;
+                try {
+                  restored = await restoreBackupInto(c, {
+                    keyring,
+                    objects: backups,
+                    backup,
+                    signal,
+                    onEntry: (name) => step({ stage: 'restore', entry: name }, name.split('/')[1] ?? name),
+                  });
+                } catch (err) {
+                  await c.query('ROLLBACK').catch(() => undefined);
+                  if (!refusedByDatabase(err)) throw err;
+                  problems.push(`Postgres refused its data: ${err.message}`);
+                  return;
+                }
+                if (restored.problems.length > 0) {
+                  await c.query('ROLLBACK');
+                  problems.push(...restored.problems);
+                  return;
+                }
+                await c.query('COMMIT');
+                restoreMs = Math.round(performance.now() - began);
 
-              await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-              await c.query(`SELECT ${COPY_TEXT_SETTINGS}`);
-              for (const table of backup.tables) {
-                step({ stage: 'read back', table: table.name }, table.name);
-                const described = manifest.tables.find((t) => t.name === table.name);
-                if (!described) {
-                  problems.push(`${table.name}: not a table of the application's manifest`);
-                  continue;
+                await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+                await c.query(`SELECT ${COPY_TEXT_SETTINGS}`);
+                for (const table of backup.tables) {
+                  step({ stage: 'read back', table: table.name }, table.name);
+                  const described = manifest.tables.find((t) => t.name === table.name);
+                  if (!described) {
+                    problems.push(`${table.name}: not a table of the application's manifest`);
+                    continue;
+                  }
+                  const select = tableSelect(described, table.columns, await primaryKeyOf(c, table.name), {
+                    id: backup.tenantId,
+                    deploymentModel: backup.deploymentModel,
+                  });
+                  const hash = createHash('sha256');
+                  let rows = 0;
+                  for await (const data of c.query(
+                    copyTo(`COPY (${select}) TO STDOUT`),
+                  ) as AsyncIterable<Buffer>) {
+                    hash.update(data);
+                    for (let at = data.indexOf(0x0a); at >= 0; at = data.indexOf(0x0a, at + 1)) rows++;
+                  }
+                  readBack.set(table.name, { rows, sha256: hash.digest('hex') });
                 }
-                const select = tableSelect(described, table.columns, await primaryKeyOf(c, table.name), {
-                  id: backup.tenantId,
-                  deploymentModel: backup.deploymentModel,
-                });
-                const hash = createHash('sha256');
-                let rows = 0;
-                for await (const data of c.query(
-                  copyTo(`COPY (${select}) TO STDOUT`),
-                ) as AsyncIterable<Buffer>) {
-                  hash.update(data);
-                  for (let at = data.indexOf(0x0a); at >= 0; at = data.indexOf(0x0a, at + 1)) rows++;
-                }
-                readBack.set(table.name, { rows, sha256: hash.digest('hex') });
+                await c.query('COMMIT');
+              } finally {
+                await c.end().catch(() => undefined);
               }
-              await c.query('COMMIT');
-            } finally {
-              await c.end().catch(() => undefined);
-            }
-          });
+            },
+            input.drillOperationId ? drillTag(input.drillOperationId) : undefined,
+          );
       } finally {
         life.stop();
         await progress.settle();

@@ -141,6 +141,11 @@ export function createPolicyActivities({
       return { required: found?.dr.approvals ?? approvals.required, timeoutMs: approvals.timeoutMs };
     },
 
+    /** Where a region's tenants are recovered (and drilled): its DR partner, or itself without one. */
+    async recoveryRegion({ region }: { region: string }): Promise<string> {
+      return catalog.regions.find((r) => r.id === region)?.drPartner ?? region;
+    },
+
     /** The tier's recovery targets (config/tiers.json `dr.rto`, `dr.rpo`) in milliseconds. */
     async recoveryTargets({ tier }: { tier: string }): Promise<{ rtoMs: number; rpoMs: number }> {
       const found = catalog.tiers.find((t) => t.id === tier);

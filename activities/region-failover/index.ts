@@ -61,8 +61,17 @@ export function createRegionFailoverActivities({
   }
 
   return {
-    /** Every active or suspended tenant homed in the region, sorted into what the runbook does with it. */
-    async planRegionFailover({ region }: { region: string }): Promise<RegionFailoverPlan> {
+    /**
+     * Every active or suspended tenant homed in the region, sorted into what the runbook does with
+     * it. For a drill (`everyone`) every one of them is drilled, standby or not.
+     */
+    async planRegionFailover({
+      region,
+      everyone = false,
+    }: {
+      region: string;
+      everyone?: boolean;
+    }): Promise<RegionFailoverPlan> {
       const partner = catalog.regions.find((r) => r.id === region)?.drPartner;
       const plan: RegionFailoverPlan = {
         region,
@@ -76,7 +85,8 @@ export function createRegionFailoverActivities({
         const page = await store.tenants.list({ region, limit: PAGE, ...(cursor ? { cursor } : {}) });
         for (const t of page.items) {
           if (t.status !== 'active' && t.status !== 'suspended') continue;
-          if (t.deploymentModel === 'silo' && t.drRegion) {
+          if (everyone) plan.failover.push({ tenantId: t.id, tier: t.tier });
+          else if (t.deploymentModel === 'silo' && t.drRegion) {
             if (t.activeRegion && t.activeRegion !== t.region) plan.alreadyFailedOver.push(t.id);
             else plan.failover.push({ tenantId: t.id, tier: t.tier });
           } else {
@@ -99,23 +109,24 @@ export function createRegionFailoverActivities({
       tenantId,
       requestedBy,
       reason,
+      kind = 'failover',
     }: {
       regionOperationId: string;
       tenantId: string;
       requestedBy: string;
       reason?: string;
+      /** `drill`: a region drill's part, a drill of the tenant (no approval needed). */
+      kind?: 'failover' | 'drill';
     }): Promise<RegionFailoverPart> {
       try {
+        const actor = { principal: requestedBy, role: 'operator', requestId: regionOperationId };
         const accepted = await requestTenantOperation(
           client,
           tenantId,
-          {
-            kind: 'failover',
-            actor: { principal: requestedBy, role: 'operator', requestId: regionOperationId },
-            approvedBy: regionOperationId,
-            ...(reason ? { reason } : {}),
-          },
-          `region-failover:${regionOperationId}:${tenantId}`,
+          kind === 'failover'
+            ? { kind, actor, approvedBy: regionOperationId, ...(reason ? { reason } : {}) }
+            : { kind, actor, regionOperationId },
+          `region-${kind}:${regionOperationId}:${tenantId}`,
         );
         const op = await ended(accepted.id);
         const measured = (op.result as { measured?: RegionFailoverPart['measured'] } | undefined)?.measured;

@@ -14,8 +14,8 @@ const APPROVAL =
 /** What the operation is asked with: the reason, when one was given. */
 const reasonOf = ({ reason }: { reason?: string | undefined }) => (reason ? { reason } : {});
 
-/** Refuses a tenant that is neither active nor suspended: only a tenant being served moves. */
-function servedTenant(tenant: TenantRecord, verb: string): void {
+/** Refuses a tenant neither active nor suspended: only a tenant being served moves, or is drilled. */
+export function servedTenant(tenant: TenantRecord, verb: string): void {
   if (tenant.status !== 'active' && tenant.status !== 'suspended')
     throw new LandlordError(
       'InvalidTransition',

@@ -1,14 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import { LandlordError, REGION_FAILOVER_TENANT_PREFIX, regionFailoverOperation } from '../../domain/index.js';
+import type { Actor, Region, RegionOperationKind } from '../../domain/index.js';
 import { defineRoute } from '../route.js';
-import type { RouteDefinition, RouteDeps } from '../route.js';
+import type { RouteDefinition, RouteDeps, RouteResult } from '../route.js';
 import { RegionFailoverRequest, RegionIdParams } from '../schemas.js';
 import { ACCEPTED, acceptedOperation } from './tenant-routes.js';
 
-/** Refuses a region failover while another of the same region runs, naming it. */
-async function refuseWhileRunning(deps: RouteDeps, region: string): Promise<void> {
+/** How each region-wide operation is named in its ids, refusals and audit events. */
+const REGION_OPERATIONS = {
+  'region-failover': { idPrefix: 'rfo', noun: 'failover', action: 'region.failover' },
+  'region-drill': { idPrefix: 'rdr', noun: 'drill', action: 'region.drill' },
+} as const satisfies Record<RegionOperationKind, { idPrefix: string; noun: string; action: string }>;
+
+/** The region a route's path names, or NotFound naming the known ones. */
+function knownRegion(deps: RouteDeps, id: string): Region {
+  const region = deps.catalog.regions.find((r) => r.id === id);
+  if (!region)
+    throw new LandlordError(
+      'NotFound',
+      `unknown region "${id}"; known regions: ${deps.catalog.regions.map((r) => r.id).join(', ')}`,
+    );
+  return region;
+}
+
+/** Refuses a region operation while another of the same kind and region runs, naming it. */
+async function refuseWhileRunning(deps: RouteDeps, kind: RegionOperationKind, region: string): Promise<void> {
   const running = await deps.store.operations.list({
-    kind: 'region-failover',
+    kind,
     status: 'running',
     tenantId: `${REGION_FAILOVER_TENANT_PREFIX}${region}`,
     limit: 10,
@@ -17,14 +35,67 @@ async function refuseWhileRunning(deps: RouteDeps, region: string): Promise<void
   if (other)
     throw new LandlordError(
       'InvalidTransition',
-      `a failover of region ${region} is already running: operation ${other.id} ` +
+      `a ${REGION_OPERATIONS[kind].noun} of region ${region} is already running: operation ${other.id} ` +
         `(GET /v1/operations/${other.id})`,
     );
 }
 
 /**
+ * Records a region operation, starts the `regionFailover` workflow that runs both kinds and audits
+ * the request; an operation whose workflow could not be started is recorded failed.
+ */
+async function startRegionOperation(
+  deps: RouteDeps,
+  actor: Actor,
+  kind: RegionOperationKind,
+  region: string,
+  { reason, waveSize }: { reason?: string | undefined; waveSize: number },
+): Promise<RouteResult> {
+  const { idPrefix, noun, action } = REGION_OPERATIONS[kind];
+  await refuseWhileRunning(deps, kind, region);
+  const operation = regionFailoverOperation({
+    id: `${idPrefix}-${randomBytes(8).toString('hex')}`,
+    kind,
+    region,
+    ...(reason ? { reason } : {}),
+    waveSize,
+    actor,
+    at: new Date().toISOString(),
+  });
+  await deps.store.operations.upsert(operation);
+  try {
+    await deps.lifecycle.startRegionFailover(operation);
+  } catch (err) {
+    // Not left running with no workflow behind it: asking again starts a new one.
+    const at = new Date().toISOString();
+    await deps.store.operations
+      .upsert({
+        ...operation,
+        status: 'failed',
+        error: { type: 'ServiceUnavailable', message: `the region ${noun} could not be started` },
+        updatedAt: at,
+        finishedAt: at,
+        version: operation.version + 1,
+      })
+      .catch(() => undefined);
+    throw err;
+  }
+  await deps.store.audit.append({
+    eventKey: `api:${actor.requestId}:${action}`,
+    operationId: operation.id,
+    actor: actor.principal,
+    actorRole: actor.role,
+    requestId: actor.requestId,
+    action,
+    outcome: 'accepted',
+    detail: { region, waveSize },
+  });
+  return acceptedOperation(operation);
+}
+
+/**
  * Region-wide disaster recovery (docs/disaster-recovery.md): every DR tenant homed in a region
- * failed over to its standby, in waves, under one approval.
+ * failed over to its standby, in waves, under one approval; or every tenant homed there drilled.
  */
 export const regionRoutes: RouteDefinition[] = [
   defineRoute({
@@ -53,12 +124,7 @@ export const regionRoutes: RouteDefinition[] = [
     body: RegionFailoverRequest,
     responses: { 202: ACCEPTED },
     async handle({ params, body }, { actor, deps }) {
-      const region = deps.catalog.regions.find((r) => r.id === params.id);
-      if (!region)
-        throw new LandlordError(
-          'NotFound',
-          `unknown region "${params.id}"; known regions: ${deps.catalog.regions.map((r) => r.id).join(', ')}`,
-        );
+      const region = knownRegion(deps, params.id);
       if (!region.drPartner)
         throw new LandlordError(
           'InvalidTransition',
@@ -66,44 +132,35 @@ export const regionRoutes: RouteDefinition[] = [
             'to: its tenants are recovered by restores from their latest backups ' +
             '(POST /v1/tenants/{id}/restore)',
         );
-      await refuseWhileRunning(deps, region.id);
-      const operation = regionFailoverOperation({
-        id: `rfo-${randomBytes(8).toString('hex')}`,
-        region: region.id,
-        ...(body.reason ? { reason: body.reason } : {}),
-        waveSize: body.waveSize,
-        actor,
-        at: new Date().toISOString(),
-      });
-      await deps.store.operations.upsert(operation);
-      try {
-        await deps.lifecycle.startRegionFailover(operation);
-      } catch (err) {
-        // Not left running with no workflow behind it: asking again starts a new one.
-        const at = new Date().toISOString();
-        await deps.store.operations
-          .upsert({
-            ...operation,
-            status: 'failed',
-            error: { type: 'ServiceUnavailable', message: 'the region failover could not be started' },
-            updatedAt: at,
-            finishedAt: at,
-            version: operation.version + 1,
-          })
-          .catch(() => undefined);
-        throw err;
-      }
-      await deps.store.audit.append({
-        eventKey: `api:${actor.requestId}:region.failover`,
-        operationId: operation.id,
-        actor: actor.principal,
-        actorRole: actor.role,
-        requestId: actor.requestId,
-        action: 'region.failover',
-        outcome: 'accepted',
-        detail: { region: region.id, waveSize: body.waveSize },
-      });
-      return acceptedOperation(operation);
+      return startRegionOperation(deps, actor, 'region-failover', region.id, body);
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/regions/{id}/drills',
+    operationId: 'drillRegion',
+    summary:
+      'Drill every tenant homed in a region: restore copies verified and dropped, RTO and RPO measured',
+    description:
+      'An operation (kind `region-drill`, `tenantId` `region:<id>`) of the region, not of a tenant: ' +
+      "`plan` lists the active and suspended tenants homed there; `drill` runs each one's own `drill` " +
+      'operation (`POST /v1/tenants/{id}/drills`) in waves of at most `waveSize` at once. No approval: ' +
+      'production is not touched. A tenant whose drill fails does not stop the others. ' +
+      "`GET /v1/operations/{id}` shows the progress and, at the end, the result: each tenant's drill " +
+      'operation and outcome, whose result holds the RTO and RPO measured. A region without a DR ' +
+      'partner is drilled too, its copies made in the region itself. One whose drill is running ' +
+      'already is refused (409).',
+    tag: 'dr',
+    permission: 'drillTenant',
+    action: 'region.drill',
+    errors: ['NotFound', 'InvalidTransition'],
+    idempotent: true,
+    params: RegionIdParams,
+    body: RegionFailoverRequest,
+    responses: { 202: ACCEPTED },
+    async handle({ params, body }, { actor, deps }) {
+      const region = knownRegion(deps, params.id);
+      return startRegionOperation(deps, actor, 'region-drill', region.id, body);
     },
   }),
 ];

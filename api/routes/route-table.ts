@@ -2,6 +2,7 @@ import type { RouteDefinition } from '../route.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { backupRoutes } from './backup-routes.js';
+import { drillRoutes } from './drill-routes.js';
 import { drRoutes } from './dr-routes.js';
 import { erasureRoutes } from './erasure-routes.js';
 import { exportRoutes } from './export-routes.js';
@@ -30,6 +31,7 @@ export const routeTable: readonly RouteDefinition[] = [
   ...offboardRoutes,
   ...backupRoutes,
   ...failoverRoutes,
+  ...drillRoutes,
   ...regionRoutes,
   ...drRoutes,
 ];

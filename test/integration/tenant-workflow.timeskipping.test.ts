@@ -249,6 +249,9 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
     async recoveryTargets() {
       return { rtoMs: 72 * 60 * MINUTE, rpoMs: 24 * 60 * MINUTE };
     },
+    async recoveryRegion({ region }) {
+      return region;
+    },
     async approvalPolicy() {
       return { required: 1, timeoutMs: 3_600_000 };
     },

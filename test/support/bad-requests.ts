@@ -1318,6 +1318,126 @@ export const badRequests: BadRequest[] = [
     expectType: problem('invalid-transition'),
   },
 
+  // --- drills -------------------------------------------------------------------------------------
+  // Refusals that need a tenant (one not active or suspended, one with no backup) and a region
+  // drill that runs already are in test/unit/api/drills.test.ts: this table's world holds none.
+  ...(['viewer', 'sales', 'legal'] as const).flatMap((role): BadRequest[] => [
+    {
+      name: `${role} asking for a drill`,
+      method: 'POST',
+      path: '/v1/tenants/acme-corp/drills',
+      role,
+      expectStatus: 403,
+      expectType: problem('forbidden'),
+    },
+    {
+      name: `${role} asking for a region drill`,
+      method: 'POST',
+      path: '/v1/regions/local-a/drills',
+      role,
+      body: { reason: 'quarterly drill' },
+      expectStatus: 403,
+      expectType: problem('forbidden'),
+    },
+  ]),
+  {
+    name: 'a drill without a key',
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/drills',
+    role: 'none',
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  },
+  {
+    name: 'a drill of an unknown tenant',
+    method: 'POST',
+    path: `/v1/tenants/${ABSENT_TENANT}/drills`,
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  {
+    name: 'a drill of a bad tenant id',
+    method: 'POST',
+    path: '/v1/tenants/Bad_Id/drills',
+    expectStatus: 400,
+    expectType: VALIDATION,
+  },
+  ...(
+    [
+      ['a drill with a field', { region: 'local-b' }],
+      ['a drill with a body that is a list', []],
+    ] as const
+  ).map(([name, body]): BadRequest => ({
+    name,
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/drills',
+    body,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  {
+    name: 'a drill with a text/plain body',
+    method: 'POST',
+    path: '/v1/tenants/acme-corp/drills',
+    headers: { 'content-type': 'text/plain' },
+    body: 'now',
+    expectStatus: 415,
+    expectType: problem('unsupported-media-type'),
+  },
+  {
+    name: 'a region drill without a key',
+    method: 'POST',
+    path: '/v1/regions/local-a/drills',
+    role: 'none',
+    body: {},
+    expectStatus: 401,
+    expectType: problem('unauthenticated'),
+  },
+  ...(
+    [
+      ['a region drill in waves of 0', { waveSize: 0 }],
+      ['a region drill in waves of 51', { waveSize: 51 }],
+      ['a region drill in waves of 2.5', { waveSize: 2.5 }],
+      ['a region drill with a wave size as a string', { waveSize: '5' }],
+      ['a region drill with a null wave size', { waveSize: null }],
+      ['a region drill with an empty reason', { reason: '' }],
+      ['a region drill with a blank reason', { reason: '   ' }],
+      ['a region drill with a reason too long', { reason: 'x'.repeat(501) }],
+      ['a region drill with a NUL in its reason', { reason: 'quarterly drill\u0000' }],
+      ['a region drill with broken Unicode in its reason', { reason: 'quarterly drill\ud800' }],
+      ['a region drill with an unknown field', { reason: 'quarterly drill', tenants: ['acme-corp'] }],
+      ['a region drill with a body that is a list', ['quarterly drill']],
+    ] as const
+  ).map(([name, body]): BadRequest => ({
+    name,
+    method: 'POST',
+    path: '/v1/regions/local-a/drills',
+    body,
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  ...(
+    [
+      ['a region drill of a region id in capitals', 'LOCAL-A'],
+      ['a region drill of a region id with a colon', 'region:local-a'],
+    ] as const
+  ).map(([name, id]): BadRequest => ({
+    name,
+    method: 'POST',
+    path: `/v1/regions/${encodeURIComponent(id)}/drills`,
+    body: {},
+    expectStatus: 400,
+    expectType: VALIDATION,
+  })),
+  {
+    name: 'a region drill of an unknown region',
+    method: 'POST',
+    path: '/v1/regions/mars-north-1/drills',
+    body: { reason: 'quarterly drill' },
+    expectStatus: 404,
+    expectType: problem('not-found'),
+  },
+
   // --- DR standing ---------------------------------------------------------------------------------
   {
     name: 'the DR standing of an unknown tenant',

@@ -40,6 +40,8 @@ describe('the operation table', () => {
       failover: ['post', '/v1/tenants/{id}/failover'],
       failback: ['post', '/v1/tenants/{id}/failback'],
       'region-failover': ['post', '/v1/regions/{id}/failover'],
+      drill: ['post', '/v1/tenants/{id}/drills'],
+      'region-drill': ['post', '/v1/regions/{id}/drills'],
     };
     for (const kind of KINDS) {
       const [method, path] = routeOf[kind];

@@ -40,7 +40,8 @@ export interface LifecycleCall {
     | 'decideApproval'
     | 'restoreTenant'
     | 'failoverTenant'
-    | 'failbackTenant';
+    | 'failbackTenant'
+    | 'drillTenant';
   tenantId: string;
   operationId?: string;
   /** The kind of a requested tenant operation. */
@@ -73,7 +74,7 @@ export class FakeLifecycle implements LifecycleClient {
   readonly retentionRuns: RetentionRunRequest[] = [];
   /** Restore verification runs started, in order. */
   readonly verificationRuns: VerificationRunRequest[] = [];
-  /** Region failovers started, in order: the operation each workflow was started with. */
+  /** Region failovers and drills started, in order: the operation each workflow was started with. */
   readonly regionFailovers: OperationSnapshot[] = [];
   /** The retention Schedule; undefined until `createSchedule`, as before a lifecycle worker ran. */
   schedule: RetentionScheduleView | undefined;
@@ -287,6 +288,11 @@ export class FakeLifecycle implements LifecycleClient {
         'OperationNotRetryable',
         "a region failover is not retried: retry the failed tenants' own failover operations, listed in its result",
       );
+    if (operation.kind === 'region-drill')
+      throw new LandlordError(
+        'OperationNotRetryable',
+        "a region drill is not retried: retry the failed tenants' own drill operations, listed in its result",
+      );
     if (operation.status !== 'failed' && operation.status !== 'cancelled') {
       throw new LandlordError('OperationNotRetryable', `operation "${operation.id}" is ${operation.status}`);
     }
@@ -333,6 +339,29 @@ export class FakeLifecycle implements LifecycleClient {
   ): Promise<OperationSnapshot> {
     this.calls.push({ method: 'failbackTenant', tenantId, kind: 'failback', actor });
     return this.awaitApproval(tenantId, 'failback', actor, { ...request, requestedBy: actor.principal });
+  }
+
+  /**
+   * Refuses as the workflow would (one drill of a tenant at a time); an accepted drill stays
+   * running, who asked kept on its input as the workflow keeps it.
+   */
+  async drillTenant(tenantId: string, actor: Actor): Promise<OperationSnapshot> {
+    this.calls.push({ method: 'drillTenant', tenantId, kind: 'drill', actor });
+    if (this.operationsUnavailable)
+      throw new LandlordError('ServiceUnavailable', 'Temporal did not answer in time; try again');
+    const tenant = await this.store.tenants.get(tenantId);
+    const refusal = transitionRefusal('drill', tenant?.status ?? 'absent');
+    if (refusal || !tenant)
+      throw new LandlordError('InvalidTransition', refusal ?? 'the tenant does not exist');
+    const running = await this.store.operations.list({
+      tenantId,
+      kind: 'drill',
+      status: 'running',
+      limit: 1,
+    });
+    if (running.length > 0)
+      throw new LandlordError('InvalidTransition', 'a drill of this tenant is already queued or running');
+    return this.record(tenantId, 'drill', actor, { requestedBy: actor.principal });
   }
 
   /** As the operation's workflow: the same refusals; a decision that settles the step ends it. */
