@@ -306,8 +306,21 @@ export class TemporalLifecycleClient implements LifecycleClient {
       await this.bounded(() => this.client.workflow.getHandle(operation.id).cancel());
       return operation;
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        throw new LandlordError('OperationNotCancellable', `operation ${operation.id} is not running`);
+      if (err instanceof WorkflowNotFoundError) {
+        if (operation.status !== 'running')
+          throw new LandlordError('OperationNotCancellable', `operation ${operation.id} is not running`);
+        // Recorded running with no workflow behind it (its start failed, or its last write did):
+        // answered cancelled, for the caller to record, so that the region is free again.
+        const at = new Date().toISOString();
+        return {
+          ...operation,
+          status: 'cancelled',
+          error: { type: 'OperationCancelled', message: 'cancelled: its workflow was not running' },
+          updatedAt: at,
+          finishedAt: at,
+          version: operation.version + 1,
+        };
+      }
       throw new LandlordError('ServiceUnavailable', 'the workflow service did not answer; try again');
     }
   }

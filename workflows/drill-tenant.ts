@@ -29,9 +29,9 @@ export async function drillTenant(input: DrillTenantInput): Promise<OperationOut
   const startedAt = Date.now();
   let result: Record<string, unknown> | undefined;
   let failure: unknown;
+  // The copy is made where the tenant would be recovered: its home region's DR partner.
+  const drillRegion = await policy.recoveryRegion({ region: input.tenant.region });
   try {
-    // The copy is made where the tenant would be recovered: its home region's DR partner.
-    const drillRegion = await policy.recoveryRegion({ region: input.tenant.region });
     const backup = await op.run('pick-backup', () => data.latestDrillBackup({ tenantId }), { quick: true });
     const verified = await op.run('restore-copy', (stepRef) =>
       data.verifyBackupRestore({
@@ -71,7 +71,9 @@ export async function drillTenant(input: DrillTenantInput): Promise<OperationOut
   // Whatever happened, and even when cancelled: no copy outlives the drill.
   const dropped = await CancellationScope.nonCancellable(async () => {
     try {
-      return await op.run('destroy-copy', () => cleanup.dropDrillCopies({ operationId: input.operation.id }));
+      return await op.run('destroy-copy', () =>
+        cleanup.dropDrillCopies({ operationId: input.operation.id, region: drillRegion }),
+      );
     } catch (err) {
       failure ??= err;
       return undefined;

@@ -71,7 +71,13 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
     };
     // The approver sees the plan while the approval waits.
     await op.showProgress(partStep, { done: 0, total: plan.failover.length }, result);
-    if (!drill && !op.kept('approval')) {
+    // Nothing to fail over: nothing to approve.
+    if (!drill && !op.kept('approval') && plan.failover.length === 0)
+      await op.run('approval', () => Promise.resolve({ nothingToApprove: true }), {
+        skipped: () => true,
+        quick: true,
+      });
+    else if (!drill && !op.kept('approval')) {
       const policies = await Promise.all(
         [...new Set(plan.failover.map((t) => t.tier))].map((tier) => policy.approvalPolicy({ tier })),
       );
@@ -82,6 +88,8 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
       });
     }
     const approvedAt = Date.now();
+    // Written before any tenant's failover reads it (registry.regionApproval) to take it as its own.
+    if (!drill) await op.showProgress(partStep, { done: 0, total: plan.failover.length });
     const parts: RegionFailoverPart[] = [];
     await op.run(partStep, async () => {
       for (let i = 0; i < plan.failover.length; i += waveSize) {
@@ -116,7 +124,8 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
         );
       }
     });
-    const failed = parts.filter((p) => p.status === 'failed').map((p) => p.tenantId);
+    // A tenant whose workflow refused its part (skipped) was not failed over or drilled either.
+    const failed = parts.filter((p) => p.status !== 'succeeded').map((p) => p.tenantId);
     result = {
       ...result,
       waves: Math.ceil(parts.length / waveSize),

@@ -377,12 +377,6 @@ export function createBackupActivities(deps: BackupDeps) {
       }
     },
 
-    /**
-     * Drops, on every region server this worker reaches, the scratch databases made more than
-     * `olderThanMs` ago: those a verification cut short by a crash left behind (a live one is
-     * younger than its activity's start-to-close bound). A server that does not answer is named in
-     * the result, not thrown: the next run sweeps it.
-     */
     /** The tenant's latest available backup, which a drill restores; none is a refusal. */
     async latestDrillBackup({ tenantId }: { tenantId: string }): Promise<{ id: string; takenAt: string }> {
       const backup = await store.backups.latest(tenantId, new Date().toISOString());
@@ -395,20 +389,28 @@ export function createBackupActivities(deps: BackupDeps) {
     },
 
     /**
-     * Drops every copy a drill made (its scratch databases, named for its operation) on every
-     * server this worker reaches, whichever attempt made them; idempotent. Throws while a server
-     * does not answer, so the drill's cleanup retries until it does.
+     * Drops every copy a drill made (its scratch databases, named for its operation) on the drill
+     * region's server, whichever attempt made them; idempotent. Throws while that server does not
+     * answer, so the drill's cleanup retries until it does; no other server is waited for.
      */
-    async dropDrillCopies({ operationId }: { operationId: string }): Promise<{ dropped: string[] }> {
-      const servers = new Set([...directory.regions].map((r) => directory.serverUrl(r)));
-      const dropped: string[] = [];
-      for (const url of servers) {
-        Context.current().heartbeat();
-        dropped.push(...(await dropTaggedScratchDatabases(url, drillTag(operationId))));
-      }
-      return { dropped };
+    async dropDrillCopies({
+      operationId,
+      region,
+    }: {
+      operationId: string;
+      region: string;
+    }): Promise<{ dropped: string[] }> {
+      return {
+        dropped: await dropTaggedScratchDatabases(directory.serverUrl(region), drillTag(operationId)),
+      };
     },
 
+    /**
+     * Drops, on every region server this worker reaches, the scratch databases made more than
+     * `olderThanMs` ago: those a verification cut short by a crash left behind (a live one is
+     * younger than its activity's start-to-close bound). A server that does not answer is named in
+     * the result, not thrown: the next run sweeps it.
+     */
     async sweepScratchDatabasesEverywhere({
       olderThanMs,
     }: {

@@ -33,6 +33,8 @@ export function createRegistryActivities({ store }: { store: Registry }) {
       const op = await store.operations.get(operationId);
       const approved =
         op?.kind === 'region-failover' &&
+        // Its waves ask while it runs; a retried tenant failover keeps the approval it took then.
+        op.status === 'running' &&
         (op.input as { region?: unknown }).region === region &&
         op.steps.some((s) => s.name === 'approval' && s.status === 'succeeded') &&
         (op.approval?.decisions.filter((d) => d.decision === 'approved').length ?? 0) >=

@@ -1,4 +1,4 @@
-import { LandlordError, requesters } from '../../domain/index.js';
+import { LandlordError, REGION_FAILOVER_TENANT_PREFIX, requesters } from '../../domain/index.js';
 import { defineRoute } from '../route.js';
 import type { RouteDefinition } from '../route.js';
 import {
@@ -95,6 +95,14 @@ export const operationRoutes: RouteDefinition[] = [
           verb === 'cancel'
             ? await deps.lifecycle.cancelOperation(op, actor)
             : await deps.lifecycle.retryOperation(op, actor);
+        // A region operation whose workflow was gone is ended here: nothing else would record it.
+        if (
+          verb === 'cancel' &&
+          op.status === 'running' &&
+          result.status === 'cancelled' &&
+          op.tenantId.startsWith(REGION_FAILOVER_TENANT_PREFIX)
+        )
+          await deps.store.operations.upsert(result);
         return acceptedOperation(result);
       },
     }),

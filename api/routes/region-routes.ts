@@ -36,13 +36,14 @@ async function refuseWhileRunning(deps: RouteDeps, kind: RegionOperationKind, re
     throw new LandlordError(
       'InvalidTransition',
       `a ${REGION_OPERATIONS[kind].noun} of region ${region} is already running: operation ${other.id} ` +
-        `(GET /v1/operations/${other.id})`,
+        `(GET /v1/operations/${other.id}; POST /v1/operations/${other.id}/cancel ends it)`,
     );
 }
 
 /**
  * Records a region operation, starts the `regionFailover` workflow that runs both kinds and audits
- * the request; an operation whose workflow could not be started is recorded failed.
+ * the request. When the start fails the record stays `running` (the workflow may have started all
+ * the same); `POST /v1/operations/{id}/cancel` ends one whose workflow is not there.
  */
 async function startRegionOperation(
   deps: RouteDeps,
@@ -51,7 +52,7 @@ async function startRegionOperation(
   region: string,
   { reason, waveSize }: { reason?: string | undefined; waveSize: number },
 ): Promise<RouteResult> {
-  const { idPrefix, noun, action } = REGION_OPERATIONS[kind];
+  const { idPrefix, action } = REGION_OPERATIONS[kind];
   await refuseWhileRunning(deps, kind, region);
   const operation = regionFailoverOperation({
     id: `${idPrefix}-${randomBytes(8).toString('hex')}`,
@@ -63,23 +64,9 @@ async function startRegionOperation(
     at: new Date().toISOString(),
   });
   await deps.store.operations.upsert(operation);
-  try {
-    await deps.lifecycle.startRegionFailover(operation);
-  } catch (err) {
-    // Not left running with no workflow behind it: asking again starts a new one.
-    const at = new Date().toISOString();
-    await deps.store.operations
-      .upsert({
-        ...operation,
-        status: 'failed',
-        error: { type: 'ServiceUnavailable', message: `the region ${noun} could not be started` },
-        updatedAt: at,
-        finishedAt: at,
-        version: operation.version + 1,
-      })
-      .catch(() => undefined);
-    throw err;
-  }
+  // A failed start may still have started the workflow (a lost answer), so the record stays
+  // running: a region with no workflow behind its record is freed by cancelling it.
+  await deps.lifecycle.startRegionFailover(operation);
   await deps.store.audit.append({
     eventKey: `api:${actor.requestId}:${action}`,
     operationId: operation.id,

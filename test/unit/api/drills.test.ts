@@ -231,7 +231,7 @@ describe("a region's drill", () => {
     expect(await started()).toEqual(before);
   });
 
-  it('fails the operation it recorded when its workflow cannot be started, so asking again works', async () => {
+  it('keeps the operation running when its start fails (it may have started), until it is cancelled', async () => {
     const lifecycle = api().lifecycle;
     const start = lifecycle.startRegionFailover;
     lifecycle.startRegionFailover = async () => {
@@ -243,15 +243,17 @@ describe("a region's drill", () => {
     } finally {
       lifecycle.startRegionFailover = start;
     }
-    const [failed] = await api().store.operations.list({
+    const [recorded] = await api().store.operations.list({
       kind: 'region-drill',
       tenantId: 'region:gcp-europe-west4',
       limit: 10,
     });
-    expect(failed).toMatchObject({
-      status: 'failed',
-      error: { type: 'ServiceUnavailable', message: 'the region drill could not be started' },
+    expect(recorded).toMatchObject({ status: 'running' });
+    expect((await drillRegion('gcp-europe-west4')).status).toBe(409);
+    const cancelled = await call(api(), 'POST', `/v1/operations/${recorded!.id}/cancel`, {
+      role: 'operator',
     });
+    expect(cancelled).toMatchObject({ status: 202, body: { status: 'cancelled' } });
     expect((await drillRegion('gcp-europe-west4')).status).toBe(202);
   });
 });

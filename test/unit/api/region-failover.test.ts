@@ -164,7 +164,7 @@ describe('region failover', () => {
     expect(await started()).toEqual(before);
   });
 
-  it('fails the operation it recorded when its workflow cannot be started, so asking again works', async () => {
+  it('keeps the operation running when its start fails (it may have started), until it is cancelled', async () => {
     const lifecycle = api().lifecycle;
     const start = lifecycle.startRegionFailover;
     lifecycle.startRegionFailover = async () => {
@@ -176,12 +176,19 @@ describe('region failover', () => {
     } finally {
       lifecycle.startRegionFailover = start;
     }
-    const [failed] = await api().store.operations.list({
+    const [recorded] = await api().store.operations.list({
       kind: 'region-failover',
       tenantId: 'region:gcp-europe-west4',
       limit: 10,
     });
-    expect(failed).toMatchObject({ status: 'failed', error: { type: 'ServiceUnavailable' } });
+    expect(recorded).toMatchObject({ status: 'running' });
+    const again = await ask('gcp-europe-west4', 'operator');
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toContain(`/v1/operations/${recorded!.id}/cancel`);
+    const cancelled = await call(api(), 'POST', `/v1/operations/${recorded!.id}/cancel`, {
+      role: 'operator',
+    });
+    expect(cancelled).toMatchObject({ status: 202, body: { status: 'cancelled' } });
     expect((await ask('gcp-europe-west4', 'operator')).status).toBe(202);
   });
 });
