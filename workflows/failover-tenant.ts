@@ -1,8 +1,8 @@
-import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
 import { activeRegionOf, servedPlacement } from '../domain/served.js';
 import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
 import { dataCleanup, dataOn, forwardStoreEvidence, policy, registry } from './activities.js';
-import { errorInfoOf, handBack, OperationTracker, withLeftovers } from './operation-tracker.js';
+import { endFailedRun, OperationTracker } from './operation-tracker.js';
 import type { Compensation, OperationOutcome } from './operation-tracker.js';
 
 export interface FailoverTenantInput {
@@ -213,12 +213,6 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
     });
     return op.succeeded({ snapshot: { ...op.finish('succeeded'), result }, tenant });
   } catch (err) {
-    const error = errorInfoOf(err);
-    const outcome = await CancellationScope.nonCancellable(async () => {
-      const left = switched ? [] : await op.compensate(compensations);
-      const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', withLeftovers(error, left));
-      return { snapshot, tenant };
-    });
-    return handBack(outcome);
+    return endFailedRun(op, err, { compensations, pastNoReturn: switched, tenant });
   }
 }

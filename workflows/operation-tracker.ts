@@ -392,6 +392,29 @@ export function handBack(outcome: OperationOutcome): OperationOutcome {
   throw operationFailure(outcome);
 }
 
+/**
+ * Ends a run that failed or was cancelled, for operations with a point of no return (a restore's
+ * switch, a failover's routing): before it, the completed steps are undone; past it, nothing is,
+ * and a retry goes on from the failed step.
+ */
+export async function endFailedRun(
+  op: OperationTracker,
+  err: unknown,
+  {
+    compensations,
+    pastNoReturn,
+    tenant,
+  }: { compensations: readonly Compensation[]; pastNoReturn: boolean; tenant: TenantRecord },
+): Promise<OperationOutcome> {
+  const error = errorInfoOf(err);
+  const outcome = await CancellationScope.nonCancellable(async () => {
+    const left = pastNoReturn ? [] : await op.compensate(compensations);
+    const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', withLeftovers(error, left));
+    return { snapshot, tenant };
+  });
+  return handBack(outcome);
+}
+
 /** How children before the 'operation-outcome-returned' patch ended a run that did not succeed. */
 function operationFailure(outcome: OperationOutcome): ApplicationFailure {
   const error = outcome.snapshot.error ?? { type: 'InternalError', message: 'operation failed' };

@@ -1,5 +1,5 @@
 import { servedPlacement } from '../domain/served.js';
-import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import { CancellationScope, patched } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
 import {
   dataCleanup,
@@ -10,7 +10,7 @@ import {
   policy,
   registry,
 } from './activities.js';
-import { errorInfoOf, handBack, OperationTracker, withLeftovers } from './operation-tracker.js';
+import { endFailedRun, OperationTracker } from './operation-tracker.js';
 import type { Compensation, OperationOutcome } from './operation-tracker.js';
 
 export interface RestoreTenantInput {
@@ -164,12 +164,6 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
     });
     return op.succeeded({ snapshot: { ...op.finish('succeeded'), result }, tenant });
   } catch (err) {
-    const error = errorInfoOf(err);
-    const outcome = await CancellationScope.nonCancellable(async () => {
-      const left = switched ? [] : await op.compensate(compensations);
-      const snapshot = op.finish(isCancellation(err) ? 'cancelled' : 'failed', withLeftovers(error, left));
-      return { snapshot, tenant };
-    });
-    return handBack(outcome);
+    return endFailedRun(op, err, { compensations, pastNoReturn: switched, tenant });
   }
 }

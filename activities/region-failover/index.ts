@@ -3,12 +3,12 @@
  * and each tenant's failover asked of the tenant's own workflow, pre-approved by the region's
  * operation, and waited for.
  */
-import { CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
+import { operationEnded } from '../operation-ended.js';
 import { requestTenantOperation } from '../../client/tenant-operations.js';
-import type { OperationSnapshot, PolicyCatalog } from '../../domain/index.js';
+import type { PolicyCatalog } from '../../domain/index.js';
 import type { Registry } from '../../registry/index.js';
 
 /** What a region failover will do, as its `plan` step shows it to the approver. */
@@ -46,19 +46,7 @@ export function createRegionFailoverActivities({
   store: Registry;
   catalog: PolicyCatalog;
 }) {
-  /** Waits for the operation to end, heartbeating; the registry's long poll wakes it at once. */
-  async function ended(id: string): Promise<OperationSnapshot> {
-    const context = Context.current();
-    for (;;) {
-      context.heartbeat();
-      if (context.cancellationSignal.aborted)
-        throw new CancelledFailure(`stopped waiting for operation ${id}: the activity was cancelled`);
-      const op = await store.operations.get(id);
-      if (!op) throw new Error(`operation ${id} is not in the registry`);
-      if (op.status !== 'running') return op;
-      await store.operations.waitUntilEnded(id, 20_000, context.cancellationSignal);
-    }
-  }
+  const ended = (id: string) => operationEnded(store, id);
 
   return {
     /**

@@ -3,16 +3,11 @@
  * page by page, and each tenant's part asked of the tenant's workflow as an `apply-retention`
  * operation (so it never overlaps another operation of that tenant) and waited for.
  */
-import { CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
-import type {
-  OperationSnapshot,
-  RetentionRunRequest,
-  RetentionTableReport,
-  RetentionTenantPart,
-} from '../../domain/index.js';
+import { operationEnded } from '../operation-ended.js';
+import type { RetentionRunRequest, RetentionTableReport, RetentionTenantPart } from '../../domain/index.js';
 import type { Registry } from '../../registry/index.js';
 import { requestTenantOperation } from '../../client/tenant-operations.js';
 
@@ -53,20 +48,7 @@ export function createRetentionRunActivities({
     };
   }
 
-  /** Waits for the operation to end, heartbeating; the registry's long poll wakes it at once. */
-  async function ended(id: string): Promise<OperationSnapshot> {
-    const context = Context.current();
-    for (;;) {
-      context.heartbeat();
-      // Cancelled (the run, or a worker shutting down): stop waiting; the operation itself goes on.
-      if (context.cancellationSignal.aborted)
-        throw new CancelledFailure(`stopped waiting for operation ${id}: the activity was cancelled`);
-      const op = await store.operations.get(id);
-      if (!op) throw new Error(`operation ${id} is not in the registry`);
-      if (op.status !== 'running') return op;
-      await store.operations.waitUntilEnded(id, 20_000, context.cancellationSignal);
-    }
-  }
+  const ended = (id: string) => operationEnded(store, id);
 
   return {
     /** Records the run (again, harmlessly, on a retry) and counts the tenants it goes over. */
