@@ -356,13 +356,19 @@ export function createExportActivities(deps: ExportDeps) {
             );
             pack.finalize();
           };
-          await Promise.all([
+          // Both settled before anything is thrown: a file stream still opening when the other
+          // side failed would create the part file after the clean-up below removed it.
+          const settled = await Promise.allSettled([
             archive,
             produce().catch((err: unknown) => {
               pack.destroy(err as Error);
               throw err;
             }),
           ]);
+          if (context.cancellationSignal.aborted) throw new CancelledFailure('the export was cancelled');
+          // The producer's failure says why; the pipeline's is only that it was torn down.
+          const failed = [settled[1], settled[0]].find((r) => r.status === 'rejected');
+          if (failed) throw failed.reason;
           await c.query('COMMIT');
           return { exportedAt, schemaVersion, tables, bytes: sealedBytes, sha256: sealedHash.digest('hex') };
         });
