@@ -96,6 +96,11 @@ const SERVER_FLAGS = [
   // (dataplane/replication.ts): each DR tenant holds a slot and a WAL sender on its active
   // region's server and an apply worker (and, while seeding, sync workers) on its standby's.
   ...REPLICATION_FLAGS,
+  // Postgres 18 caps replication origins apart (default 10): each standby's apply worker holds one,
+  // and each table in its first copy another. (The setting is new in 18, so it is not in
+  // REPLICATION_FLAGS, which servers of other versions get too.)
+  '-c',
+  'max_active_replication_origins=256',
 ];
 
 /** The folder holding bin/, lib/ and share/ of the installed server package, and its version. */
