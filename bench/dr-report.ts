@@ -574,8 +574,8 @@ ${sizesTable(report, f)}
 the long poll) is **${msOrS(f.api.overheadMs)}**, and a backup of the tenant that holds one row takes
 ${msOrS(f.api.emptyMs)} end to end. A restore verification took ${msOrS(f.verifyMs)}.
 
-**Not measured yet: failover.** The issue's second part, failover of 10 enterprise tenants, needs a
-failover operation, which Landlord does not have; it gets its measurement when it does.
+**Failover** of enterprise tenants to their standbys is measured apart, by \`npm run bench -- failover\`
+(bench/failover.ts): the Failover subsection at the end of this section.
 
 ### Profile: where the time goes
 

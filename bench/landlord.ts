@@ -145,11 +145,12 @@ export class Landlord {
     method: string,
     path: string,
     body?: unknown,
+    key = this.adminKey,
   ): Promise<{ status: number; body: Record<string, unknown> }> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${this.adminKey}`,
+        authorization: `Bearer ${key}`,
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
       },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -217,13 +218,21 @@ export class Landlord {
     };
   }
 
-  /** Any API call, with the admin key. */
+  /** Any API call, with the admin key unless given another (a second principal, another role). */
   api(
     method: string,
     path: string,
     body?: unknown,
+    { key }: { key?: string } = {},
   ): Promise<{ status: number; body: Record<string, unknown> }> {
-    return this.call(method, path, body);
+    return this.call(method, path, body, key);
+  }
+
+  /** A new API key of `role` (`POST /v1/api-keys`): its secret, for `api(…, { key })`. */
+  async apiKey(name: string, role: string): Promise<string> {
+    const { status, body } = await this.call('POST', '/v1/api-keys', { name, role });
+    if (status !== 201) throw new Error(`POST /v1/api-keys answered ${status}: ${JSON.stringify(body)}`);
+    return String(body.secret);
   }
 
   /** The tenant's status as `GET /v1/tenants/{id}` shows it. */
@@ -245,6 +254,7 @@ export class Landlord {
 export async function startLandlordWithSink(
   stack: BenchStack,
   cleanup: (fn: () => Promise<unknown>) => void,
+  { decorateActivities }: { decorateActivities?: LifecycleWorkerDeps['decorateActivities'] } = {},
 ): Promise<{ sink: WebhookSink; connection: NativeConnection; landlord: Landlord }> {
   const sink = await new WebhookSink().start();
   cleanup(() => sink.stop());
@@ -254,6 +264,7 @@ export async function startLandlordWithSink(
     stack,
     connection,
     webhook: { url: sink.url, secret: stack.secret.slice(0, 32) },
+    ...(decorateActivities ? { decorateActivities } : {}),
   });
   cleanup(() => landlord.close());
   return { sink, connection, landlord };

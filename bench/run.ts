@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- pool|silo|retention|erasure|dr]`: each benchmark on servers of its own, one after the other, each
+ * `npm run bench [-- pool|silo|retention|erasure|dr|failover]`: each benchmark on servers of its own, one after the other, each
  * printing its tables and writing its section of docs/benchmarks.md. `BENCH_QUICK=1` runs short
  * smoke versions that leave the docs alone.
  * - pool: pool onboarding end to end through the API, against a bare workflow running the same
@@ -13,6 +13,9 @@
  *   against a bare SQL script on an identical copy, and the fixed cost of an erasure (bench/erasure.ts).
  * - dr: backup and restore of a pool tenant holding a million rows by Landlord's data activities,
  *   against the same COPY out and in run bare on the same database (bench/dr.ts).
+ * - failover: a region failover of enterprise tenants under a steady write load (RTO per tenant
+ *   and in all, replication lag, rows lost), against as many standbys promoted by hand with the
+ *   same dataplane functions (bench/failover.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -30,6 +33,8 @@ import { erasurePlanFrom, runErasureBenchmark } from './erasure.js';
 import { erasureConsoleSummary, writeErasureDocsSection } from './erasure-report.js';
 import { drPlanFrom, runDrBenchmark } from './dr.js';
 import { drConsoleSummary, writeDrDocsSection } from './dr-report.js';
+import { failoverPlanFrom, runFailoverBenchmark } from './failover.js';
+import { failoverConsoleSummary, writeFailoverDocsSection } from './failover-report.js';
 import { retentionPlanFrom, runRetentionBenchmark } from './retention.js';
 import { retentionConsoleSummary, writeRetentionDocsSection } from './retention-report.js';
 import { runSiloBenchmark, siloPlanFrom } from './silo.js';
@@ -237,12 +242,26 @@ async function drBenchmark(stack: BenchStack, cleanup: Teardown): Promise<void> 
   }
 }
 
+async function failoverBenchmark(stack: BenchStack, cleanup: Teardown): Promise<void> {
+  const plan = failoverPlanFrom(process.env);
+  const report = await runFailoverBenchmark(plan, stack, cleanup);
+  if (process.env.BENCH_FAILOVER_JSON) writeFileSync(process.env.BENCH_FAILOVER_JSON, JSON.stringify(report));
+  console.log(`\n${failoverConsoleSummary(report)}`);
+  if (plan.quick) {
+    console.log('\n(BENCH_QUICK: docs/benchmarks.md not updated)');
+  } else {
+    writeFailoverDocsSection(DOCS_FILE, report);
+    console.log(`\nwrote the failover subsection of ${DOCS_FILE}`);
+  }
+}
+
 const BENCHMARKS = {
   pool: poolBenchmark,
   silo: siloBenchmark,
   retention: retentionBenchmark,
   erasure: erasureBenchmark,
   dr: drBenchmark,
+  failover: failoverBenchmark,
 } as const;
 type BenchmarkName = keyof typeof BENCHMARKS;
 
