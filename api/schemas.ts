@@ -151,7 +151,15 @@ export const Tenant = z
     activeRegion: z
       .string()
       .optional()
-      .describe('Where the tenant is served from after a failover (its DR region); absent: its home region'),
+      .describe(
+        'Where the tenant is served from after a failover or a restore into its DR partner region; absent: its home region',
+      ),
+    recoveryRegion: z
+      .string()
+      .optional()
+      .describe(
+        'The DR partner region where a restore built a store of this tenant (it has no standby); it stays until offboarding',
+      ),
     residency: z.string().optional(),
     deploymentModel: z.enum(['pool', 'silo']),
     status: TenantStatus,
@@ -832,9 +840,21 @@ export const RestoreRequest = z
       .datetime({ offset: true })
       .optional()
       .describe('restore the latest available backup taken at or before this time'),
+    region: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,31}$/, 'a region id such as local-b')
+      .optional()
+      .describe(
+        "restore into this region: the home region's DR partner (a tenant without a standby recovered " +
+          'there, its store built from the backup) or its home region (brought back); alone, the latest ' +
+          'available backup',
+      ),
   })
-  .refine((r) => (r.backupId === undefined) !== (r.pointInTime === undefined), {
+  .refine((r) => r.backupId === undefined || r.pointInTime === undefined, {
     message: 'give either backupId or pointInTime, not both',
+  })
+  .refine((r) => r.backupId !== undefined || r.pointInTime !== undefined || r.region !== undefined, {
+    message: 'give backupId, pointInTime or region',
   })
   .refine((r) => r.pointInTime === undefined || Date.parse(r.pointInTime) <= Date.now(), {
     message: 'pointInTime is in the future',
@@ -856,18 +876,32 @@ export const RegionIdParams = z.strictObject({
 export const MAX_FAILOVER_WAVE_SIZE = 50;
 
 /** Body of `POST /v1/regions/{id}/failover`. */
+const RegionWaves = {
+  reason: Reason.optional().describe('why: kept on the operation'),
+  waveSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_FAILOVER_WAVE_SIZE)
+    .default(5)
+    .describe("how many of the region's tenants are failed over, restored or drilled at once"),
+};
+
 export const RegionFailoverRequest = z
   .strictObject({
-    reason: Reason.optional().describe('why: kept on the operation'),
-    waveSize: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_FAILOVER_WAVE_SIZE)
-      .default(5)
-      .describe("how many of the region's DR tenants are failed over at once"),
+    ...RegionWaves,
+    includeBackupRestores: z
+      .boolean()
+      .default(false)
+      .describe(
+        "also recover the region's tenants without DR in the partner region, after the failovers: each " +
+          'a restore of its latest backup there, pre-approved by this operation',
+      ),
   })
   .meta({ id: 'RegionFailoverRequest' });
+
+/** Body of `POST /v1/regions/{id}/drills`. */
+export const RegionDrillRequest = z.strictObject(RegionWaves).meta({ id: 'RegionDrillRequest' });
 
 const MeasuredRecoverySchema = z.object({
   operationId: z.string(),

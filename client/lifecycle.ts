@@ -49,7 +49,7 @@ export interface LifecycleClient {
   /** Asks the tenant's workflow to restore it from a backup (the operation waits for approval first). */
   restoreTenant(
     tenantId: string,
-    request: { backupId: string; pointInTime?: string },
+    request: { backupId: string; pointInTime?: string; region?: string },
     actor: Actor,
   ): Promise<OperationSnapshot>;
   /**

@@ -177,7 +177,7 @@ export class TemporalLifecycleClient implements LifecycleClient {
 
   async restoreTenant(
     tenantId: string,
-    request: { backupId: string; pointInTime?: string },
+    request: { backupId: string; pointInTime?: string; region?: string },
     actor: Actor,
   ): Promise<OperationSnapshot> {
     return this.ask(tenantId, { kind: 'restore', actor, ...request });

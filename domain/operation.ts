@@ -259,7 +259,46 @@ export interface OperationPlan {
   dr: boolean;
 }
 
-export function stepNames(kind: OperationKind, plan?: OperationPlan): readonly string[] {
+/**
+ * A restore into another region (`"region"`, a tenant without a standby recovered in its DR
+ * partner, or brought home again): the target region's store prepared (a pool partition or a silo
+ * stack, its login off), the serving store fenced rather than frozen, and routing switched after the
+ * switch. The store left behind stays fenced.
+ */
+export const RELOCATING_RESTORE_STEPS = [
+  'approval',
+  'prepare-region',
+  'freeze-writes',
+  'stage-restore',
+  'switch',
+  'switch-routing',
+  'thaw',
+  'record-evidence',
+] as const;
+
+/** A region failover asked to, then restores the region's tenants without DR in its partner. */
+export const REGION_FAILOVER_WITH_RESTORES_STEPS = [
+  'plan',
+  'approval',
+  'fail-over',
+  'restore-from-backup',
+] as const;
+
+/** What else decides the steps of a restore or a region failover. */
+export interface StepVariant {
+  /** A restore into another region than the serving one. */
+  relocate?: boolean;
+  /** A region failover that restores its tenants without DR in the partner region. */
+  includeBackupRestores?: boolean;
+}
+
+export function stepNames(
+  kind: OperationKind,
+  plan?: OperationPlan,
+  variant: StepVariant = {},
+): readonly string[] {
+  if (kind === 'restore' && variant.relocate) return RELOCATING_RESTORE_STEPS;
+  if (kind === 'region-failover' && variant.includeBackupRestores) return REGION_FAILOVER_WITH_RESTORES_STEPS;
   if ((kind !== 'onboard' && kind !== 'change-tier') || plan?.deploymentModel !== 'silo')
     return OPERATION_STEPS[kind];
   const steps = kind === 'onboard' ? SILO_ONBOARDING_STEPS : TIER_MOVE_STEPS;
@@ -285,14 +324,18 @@ export interface OperationInputs {
   /** Why, how many days of grace (the tier's when the API resolved none), and whether to export first. */
   offboard: { reason: string; graceDays: number; export: boolean };
   backup: Record<never, never>;
-  /** The backup to restore (the API resolves a point in time to one). */
-  restore: { backupId: string; pointInTime?: string };
+  /**
+   * The backup to restore (the API resolves a point in time to one); `region`: restored into that
+   * region instead of the serving one (a tenant without a standby recovered in its DR partner, or
+   * brought home). `approvedBy`: the region failover whose approval stands for this one's.
+   */
+  restore: { backupId: string; pointInTime?: string; region?: string; approvedBy?: string };
   /** Why the operator fails the tenant over or back (kept on the operation). */
   /** `approvedBy`: the region failover whose approval stands for this one's. */
   failover: { reason?: string; approvedBy?: string };
   failback: { reason?: string };
   /** The region, its runbook's wave size, and who asked (kept: four eyes). */
-  'region-failover': { region: string; reason?: string; waveSize: number };
+  'region-failover': { region: string; reason?: string; waveSize: number; includeBackupRestores?: boolean };
   /** The region drill that asked for it, if one did. */
   drill: { regionOperationId?: string };
   'region-drill': { region: string; reason?: string; waveSize: number };
@@ -317,8 +360,8 @@ export type OperationRequestOf<K extends OperationKind> = { kind: K; actor: Acto
 /** A request for an operation, discriminated by `kind`. */
 export type OperationRequest = { [K in OperationKind]: OperationRequestOf<K> }[OperationKind];
 
-export function newSteps(kind: OperationKind, plan?: OperationPlan): OperationStep[] {
-  return stepNames(kind, plan).map((name) => ({ name, status: 'pending', attempts: 0 }));
+export function newSteps(kind: OperationKind, plan?: OperationPlan, variant?: StepVariant): OperationStep[] {
+  return stepNames(kind, plan, variant).map((name) => ({ name, status: 'pending', attempts: 0 }));
 }
 
 /**

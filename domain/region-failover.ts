@@ -23,6 +23,7 @@ export function regionFailoverOperation({
   region,
   reason,
   waveSize,
+  includeBackupRestores = false,
   actor,
   at,
 }: {
@@ -31,6 +32,8 @@ export function regionFailoverOperation({
   region: string;
   reason?: string;
   waveSize: number;
+  /** A region failover that also restores the tenants without DR in the partner region. */
+  includeBackupRestores?: boolean;
   actor: Actor;
   at: string;
 }): OperationSnapshot {
@@ -40,9 +43,15 @@ export function regionFailoverOperation({
     kind,
     status: 'running',
     run: 1,
-    steps: newSteps(kind),
+    steps: newSteps(kind, undefined, { includeBackupRestores }),
     actor,
-    input: { region, ...(reason ? { reason } : {}), waveSize, requestedBy: actor.principal },
+    input: {
+      region,
+      ...(reason ? { reason } : {}),
+      waveSize,
+      ...(includeBackupRestores ? { includeBackupRestores } : {}),
+      requestedBy: actor.principal,
+    },
     createdAt: at,
     updatedAt: at,
     version: 1,

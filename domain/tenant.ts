@@ -125,6 +125,12 @@ export interface TenantRecord {
    * failover (until a failback). Absent: its home region.
    */
   activeRegion?: string;
+  /**
+   * A tenant without a standby recovered in its home region's DR partner by a restore
+   * (`"region"`): that region, where the restore built it a store (a pool partition or a silo
+   * stack). The store stays, fenced whenever another serves, until the tenant is offboarded.
+   */
+  recoveryRegion?: string;
   residency?: string;
   deploymentModel: 'pool' | 'silo';
   status: TenantStatus;

@@ -1,4 +1,4 @@
-import { servedPlacement } from '../domain/served.js';
+import { servedPlacement, storeRegionsOf } from '../domain/served.js';
 import {
   CancellationScope,
   CancelledFailure,
@@ -91,7 +91,11 @@ export async function offboardTenant(input: OffboardInput): Promise<OperationOut
   const where = { tenantId: tenant.id, region: served.region };
   const silo = tenant.deploymentModel === 'silo';
   const hasStandby = silo && tenant.drRegion !== undefined;
-  const pick = served;
+  // A tenant a restore moved into another region (no standby) left a fenced store behind: the
+  // second store deleted, as a standby's is.
+  const former = served.drRegion ?? storeRegionsOf(tenant).find((r) => r !== served.region);
+  const pick = former ? { ...served, drRegion: former } : served;
+  const twoStores = hasStandby || former !== undefined;
   const setAccess = (enabled: boolean) =>
     silo ? databases.setSiloLogin({ ...where, enabled }) : databases.setTenantLogin({ ...where, enabled });
 
@@ -171,7 +175,7 @@ export async function offboardTenant(input: OffboardInput): Promise<OperationOut
         if (hasStandby && patched('offboard-stops-replication'))
           await data.stopTenantReplication({ tenant: pick });
         const done: OffboardCount[] = [];
-        for (const store of hasStandby ? (['primary', 'standby'] as const) : (['primary'] as const)) {
+        for (const store of twoStores ? (['primary', 'standby'] as const) : (['primary'] as const)) {
           for (;;) {
             const result = await data.deleteTenantData({
               stepRef,
@@ -190,16 +194,26 @@ export async function offboardTenant(input: OffboardInput): Promise<OperationOut
         return done;
       });
       // The evidence leaves a silo's databases before they are dropped with its stacks.
-      await op.run('record-evidence', () => forwardStoreEvidence(data, pick, hasStandby));
+      await op.run('record-evidence', () => forwardStoreEvidence(data, pick, twoStores));
       await op.run('remove-resources', async (stepRef) => {
-        if (!silo) return databaseCompensation.dropPartition(where);
-        const { silo: stacks } = await policy.validatePlacement({ stepRef, spec: input.spec });
+        if (!silo) {
+          for (const region of storeRegionsOf(tenant))
+            await databaseCompensation.dropPartition({ tenantId: tenant.id, region });
+          return;
+        }
+        const { silo: stacks } = await policy.validatePlacement({
+          stepRef,
+          spec: input.spec,
+          ...(tenant.recoveryRegion ? { recoveryRegion: tenant.recoveryRegion } : {}),
+        });
         if (!stacks) return;
         const provisioning = provisioningOn(input.provisioningQueue);
         // The primary first: its DR target is the standby.
         await provisioning.destroySilo({ stepRef, spec: stacks.primary, removeStack: true });
         if (stacks.standby)
           await provisioning.destroySilo({ stepRef, spec: stacks.standby, removeStack: true });
+        if (stacks.recovery)
+          await provisioning.destroySilo({ stepRef, spec: stacks.recovery, removeStack: true });
       });
       await op.run('tombstone', () =>
         project({

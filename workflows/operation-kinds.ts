@@ -146,6 +146,28 @@ function failoverRefusal(back: boolean, tenant: TenantRecord | undefined): Refus
   return undefined;
 }
 
+/**
+ * Why a tenant cannot be restored into `region` instead of where it is served from: it has a
+ * standby (it fails over), or it is served from there already (a retry finds it moved: refused only
+ * when nothing of this restore moved it there, which the restore's own run decides).
+ */
+function relocationRefusal(region: string, tenant: TenantRecord | undefined): Refusal | undefined {
+  if (!tenant) return { type: 'InvalidTransition', message: 'the tenant is still being onboarded' };
+  if (tenant.drRegion)
+    return {
+      type: 'InvalidTransition',
+      message:
+        `tenant ${tenant.id} has a standby in ${tenant.drRegion}: it moves there by a failover, ` +
+        'not by a restore into another region',
+    };
+  if (region !== tenant.region && tenant.recoveryRegion !== undefined && tenant.recoveryRegion !== region)
+    return {
+      type: 'InvalidTransition',
+      message: `tenant ${tenant.id} was recovered in ${tenant.recoveryRegion}; it is restored only there or at home`,
+    };
+  return undefined;
+}
+
 /** A failover or failback: approved, then only one of either queued or running at a time. */
 const failoverKind = (kind: 'failover' | 'failback'): OperationKindEntry<typeof kind> => ({
   from: ['active', 'suspended'],
@@ -435,17 +457,22 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
     from: ['active', 'suspended'],
     verb: 'restored from a backup',
     permission: 'restoreTenant',
-    steps: () => newSteps('restore'),
+    steps: (request) => newSteps('restore', undefined, { relocate: request.region !== undefined }),
     // Who asked stays on the input: a retry's actor is whoever retried, and neither may approve.
     input: (request) => ({
       backupId: request.backupId,
       ...(request.pointInTime ? { pointInTime: request.pointInTime } : {}),
+      ...(request.region ? { region: request.region } : {}),
       requestedBy: request.actor.principal,
+      // Only Landlord's region failover asks with it (the API's requests carry no such field).
+      ...(typeof request.approvedBy === 'string' ? { approvedBy: request.approvedBy } : {}),
     }),
     malformed: (request) =>
       typeof request.backupId !== 'string' || !/^backup_[0-9a-f]{16}$/.test(request.backupId)
         ? 'a restore needs the backup it restores'
-        : undefined,
+        : request.region !== undefined && typeof request.region !== 'string'
+          ? "a restore's region is a region id"
+          : undefined,
     refusal: (request, facts) =>
       onboarded(request, facts) ??
       (facts.queued.some((o) =>
@@ -456,11 +483,26 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
             message:
               'a restore, failover, failback, tier change or offboarding of this tenant is queued or running',
           }
-        : undefined),
-    run: (operation, { facts, tenantVersion, dataQueue }) =>
+        : request.region !== undefined
+          ? relocationRefusal(request.region, facts.tenant)
+          : undefined),
+    refusalAtTurn: (operation, facts) => {
+      const { region } = operation.input as { region?: string };
+      return region === undefined ? undefined : relocationRefusal(region, facts.tenant);
+    },
+    run: (operation, { facts, tenantVersion, dataQueue, provisioningQueue }) =>
       executeChild(restoreTenant, {
         ...childOptions(operation),
-        args: [{ operation, tenant: facts.tenant!, tenantVersion, dataQueue }],
+        args: [
+          {
+            operation,
+            tenant: facts.tenant!,
+            tenantVersion,
+            dataQueue,
+            ...(facts.spec ? { spec: facts.spec } : {}),
+            provisioningQueue,
+          },
+        ],
       }),
   },
   failover: failoverKind('failover'),

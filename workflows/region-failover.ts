@@ -39,7 +39,9 @@ export interface RegionFailoverInput {
  * - `fail-over`: waves of at most `waveSize` tenants, each wave's failovers at once, each a
  *   tenant operation of its own pre-approved by this one; a wave waits for the one before. A
  *   tenant whose failover fails does not stop the others; its own operation is retried from its
- *   failed step (POST /v1/operations/{id}/retry).
+ *   failed step (POST /v1/operations/{id}/retry);
+ * - `restore-from-backup` (asked for with `includeBackupRestores`): the tenants without DR, each
+ *   restored from its latest available backup into the partner region, in waves, pre-approved too.
  * The result lists every tenant's part with its measured RTO and RPO, and the total RTO.
  */
 export async function regionFailover(input: RegionFailoverInput): Promise<OperationSnapshot> {
@@ -47,12 +49,15 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
   // A region drill runs the same runbook: every tenant drilled, no approval (nothing changes).
   const drill = input.operation.kind === 'region-drill';
   const partStep = drill ? 'drill' : 'fail-over';
-  const { region, waveSize, reason, requestedBy } = input.operation.input as {
+  const { region, waveSize, reason, requestedBy, includeBackupRestores } = input.operation.input as {
     region: string;
     waveSize: number;
     reason?: string;
     requestedBy: string;
+    includeBackupRestores?: boolean;
   };
+  // Only a failover that asked for them restores the tenants without DR (and only then has the step).
+  const restoring = !drill && includeBackupRestores === true && op.has('restore-from-backup');
   let result: Record<string, unknown> = {};
   const finish = async (snapshot: OperationSnapshot) => {
     const final = { ...snapshot, result };
@@ -71,15 +76,18 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
     };
     // The approver sees the plan while the approval waits.
     await op.showProgress(partStep, { done: 0, total: plan.failover.length }, result);
-    // Nothing to fail over: nothing to approve.
-    if (!drill && !op.kept('approval') && plan.failover.length === 0)
+    const restores = restoring ? plan.withoutDr : [];
+    // Nothing to fail over or restore: nothing to approve.
+    if (!drill && !op.kept('approval') && plan.failover.length === 0 && restores.length === 0)
       await op.run('approval', () => Promise.resolve({ nothingToApprove: true }), {
         skipped: () => true,
         quick: true,
       });
     else if (!drill && !op.kept('approval')) {
       const policies = await Promise.all(
-        [...new Set(plan.failover.map((t) => t.tier))].map((tier) => policy.approvalPolicy({ tier })),
+        [...new Set([...plan.failover, ...restores].map((t) => t.tier))].map((tier) =>
+          policy.approvalPolicy({ tier }),
+        ),
       );
       const fallback = await policy.approvalPolicy({ tier: '' });
       await op.awaitApproval('approval', {
@@ -90,46 +98,64 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
     const approvedAt = Date.now();
     // Written before any tenant's failover reads it (registry.regionApproval) to take it as its own.
     if (!drill) await op.showProgress(partStep, { done: 0, total: plan.failover.length });
-    const parts: RegionFailoverPart[] = [];
-    await op.run(partStep, async () => {
-      for (let i = 0; i < plan.failover.length; i += waveSize) {
-        const wave = plan.failover.slice(i, i + waveSize);
-        const settled = await Promise.allSettled(
-          wave.map((t) =>
-            tenants.failOverTenantOfRegion({
-              regionOperationId: input.operation.id,
-              tenantId: t.tenantId,
-              requestedBy,
-              ...(reason ? { reason } : {}),
-              ...(drill ? { kind: 'drill' as const } : {}),
-            }),
-          ),
-        );
-        settled.forEach((s, n) =>
-          parts.push(
-            s.status === 'fulfilled'
-              ? s.value
-              : { tenantId: wave[n]!.tenantId, status: 'failed', reason: errorInfoOf(s.reason).message },
-          ),
-        );
-        result = { ...result, waves: Math.ceil(parts.length / waveSize), parts };
-        await op.showProgress(
-          partStep,
-          {
-            done: parts.length,
-            total: plan.failover.length,
-            ...(i + waveSize < plan.failover.length ? { current: `wave ${i / waveSize + 2}` } : {}),
-          },
-          result,
-        );
-      }
-    });
-    // A tenant whose workflow refused its part (skipped) was not failed over or drilled either.
-    const failed = parts.filter((p) => p.status !== 'succeeded').map((p) => p.tenantId);
+    /** Runs `kind`'s part for each of `group` in waves, showing them on `step` and in `result[key]`. */
+    const inWaves = async (
+      step: string,
+      key: 'parts' | 'restores',
+      group: readonly { tenantId: string }[],
+      kind: 'failover' | 'drill' | 'restore',
+    ): Promise<RegionFailoverPart[]> => {
+      const parts: RegionFailoverPart[] = [];
+      await op.run(step, async () => {
+        for (let i = 0; i < group.length; i += waveSize) {
+          const wave = group.slice(i, i + waveSize);
+          const settled = await Promise.allSettled(
+            wave.map((t) =>
+              tenants.failOverTenantOfRegion({
+                regionOperationId: input.operation.id,
+                tenantId: t.tenantId,
+                requestedBy,
+                ...(reason ? { reason } : {}),
+                ...(kind !== 'failover' ? { kind } : {}),
+                ...(kind === 'restore' && plan.drPartner ? { region: plan.drPartner } : {}),
+              }),
+            ),
+          );
+          settled.forEach((s, n) =>
+            parts.push(
+              s.status === 'fulfilled'
+                ? s.value
+                : { tenantId: wave[n]!.tenantId, status: 'failed', reason: errorInfoOf(s.reason).message },
+            ),
+          );
+          result = {
+            ...result,
+            ...(key === 'parts' ? { waves: Math.ceil(parts.length / waveSize) } : {}),
+            [key]: parts,
+          };
+          await op.showProgress(
+            step,
+            {
+              done: parts.length,
+              total: group.length,
+              ...(i + waveSize < group.length ? { current: `wave ${i / waveSize + 2}` } : {}),
+            },
+            result,
+          );
+        }
+      });
+      return parts;
+    };
+    const parts = await inWaves(partStep, 'parts', plan.failover, drill ? 'drill' : 'failover');
+    // The tenants without DR, once the DR tenants are served again: a restore takes longer.
+    const restored = restoring ? await inWaves('restore-from-backup', 'restores', restores, 'restore') : [];
+    // A tenant whose workflow refused its part (skipped) was not failed over, restored or drilled either.
+    const failed = [...parts, ...restored].filter((p) => p.status !== 'succeeded').map((p) => p.tenantId);
     result = {
       ...result,
       waves: Math.ceil(parts.length / waveSize),
       parts,
+      ...(restoring ? { restores: restored } : {}),
       failed,
       totalRtoMs: Date.now() - approvedAt,
     };
@@ -138,7 +164,8 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Operat
         op.finish('failed', {
           type: 'RegionFailoverIncomplete',
           message:
-            `${failed.length} of ${parts.length} tenants of ${region} were not ${drill ? 'drilled' : 'failed over'} ` +
+            `${failed.length} of ${parts.length + restored.length} tenants of ${region} were not ` +
+            `${drill ? 'drilled' : restoring ? 'failed over or restored' : 'failed over'} ` +
             `(${failed.join(', ')}); retry their own operations, listed in the result`,
         }),
       );

@@ -1,6 +1,6 @@
 import { servedPlacement } from '../domain/served.js';
-import { CancellationScope, patched } from '@temporalio/workflow';
-import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
+import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
+import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
 import {
   dataCleanup,
   dataOn,
@@ -12,12 +12,26 @@ import {
 } from './activities.js';
 import { endFailedRun, OperationTracker } from './operation-tracker.js';
 import type { Compensation, OperationOutcome } from './operation-tracker.js';
+import { provisioningOn, stringOutputs } from './silo-stacks.js';
 
 export interface RestoreTenantInput {
   operation: OperationSnapshot;
   tenant: TenantRecord;
   tenantVersion: number;
   dataQueue: string;
+  /** A restore into another region builds the tenant's store there: its spec, and Pulumi's queue. */
+  spec?: TenantSpec;
+  provisioningQueue?: string;
+}
+
+/** Routing as the registry shows it once `region` serves the tenant: its pool partition's or silo stack's. */
+function routedTo(t: TenantRecord, region: string): Partial<TenantRecord> {
+  if (t.deploymentModel === 'pool') {
+    const pool = (t.resources.pool ?? {}) as Record<string, unknown>;
+    return { resources: { ...t.resources, pool: { ...pool, region } } };
+  }
+  const silo = (t.resources.silo ?? {}) as Record<string, unknown>;
+  return { resources: { ...t.resources, silo: { ...silo, serving: region } } };
 }
 
 /**
@@ -33,13 +47,29 @@ export interface RestoreTenantInput {
  * A failure or cancel before the switch undoes the freeze and drops what was staged: the tenant is
  * as it was, and a retry starts again from the failed step (an approval given stays given). From
  * the switch on, the remaining steps only go forward.
+ *
+ * With `region` (a tenant without a standby, restored into its home region's DR partner or back
+ * home): `prepare-region` first builds its store there (a pool partition, or a silo stack, its login
+ * off; recorded on the tenant as `recoveryRegion` before it is made, so offboarding finds whatever
+ * it leaves), `freeze-writes` fences the serving store (login off; a server that does not answer is
+ * passed over), the backup is staged and switched in there, and `switch-routing` makes it the
+ * serving store. The store left behind stays fenced.
  */
 export async function restoreTenant(input: RestoreTenantInput): Promise<OperationOutcome> {
   const op = new OperationTracker(input.operation);
   const data = dataOn(input.dataQueue);
   const cleanup = dataCleanup(input.dataQueue);
-  const { backupId } = input.operation.input as { backupId: string };
-  const { id, tier, region, deploymentModel } = servedPlacement(input.tenant);
+  const {
+    backupId,
+    region: target,
+    approvedBy,
+  } = input.operation.input as { backupId: string; region?: string; approvedBy?: string };
+  // Where the tenant is served from as this run starts (on a retry after `switch-routing`, the
+  // target), and where the backup goes.
+  const { id, tier, region: source, deploymentModel } = servedPlacement(input.tenant);
+  const relocate = target !== undefined;
+  const region = target ?? source;
+  const home = input.tenant.region;
   const tenantRef = { id, tier, region, deploymentModel };
   const where = { tenantId: id, region };
   let tenant = input.tenant;
@@ -51,18 +81,70 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
   };
   // A pool tenant keeps reading while frozen; a silo's staging database takes the live one's name,
   // which needs its sessions gone, so its login is off. A suspended tenant's login stays off after.
+  // Moving elsewhere, the serving store is fenced instead, and the target's login comes on at the thaw.
   const setWrites = (via: typeof databases, writable: boolean) =>
-    deploymentModel === 'pool'
-      ? via.setTenantWrites({ ...where, writable })
-      : input.tenant.status === 'suspended'
+    relocate
+      ? writable && input.tenant.status === 'suspended'
         ? Promise.resolve()
-        : via.setSiloLogin({ ...where, enabled: writable });
+        : via.fenceTenantStore({ ...where, deploymentModel, enabled: writable }).then(() => undefined)
+      : deploymentModel === 'pool'
+        ? via.setTenantWrites({ ...where, writable })
+        : input.tenant.status === 'suspended'
+          ? Promise.resolve()
+          : via.setSiloLogin({ ...where, enabled: writable });
   const compensations: Compensation[] = [];
   let switched = false;
+
+  /**
+   * Builds the tenant's store in the target region (nothing to build at home: its home store is
+   * there), its login off until the thaw. Recorded on the tenant before it is made.
+   */
+  const prepareRegion = () =>
+    op.run('prepare-region', async (stepRef) => {
+      if (region === home) return { region, built: false };
+      if (!input.spec || !input.provisioningQueue)
+        throw ApplicationFailure.nonRetryable(
+          `tenant ${id}'s workflow has no spec of it to build its store in ${region} from`,
+          'Misconfigured',
+        );
+      if (tenant.recoveryRegion !== region) await project({ recoveryRegion: region });
+      const placement = await policy.validatePlacement({ stepRef, spec: input.spec, recoveryRegion: region });
+      if (deploymentModel === 'pool') {
+        await databases.createPartition({
+          stepRef,
+          tenantId: id,
+          region,
+          connectionLimit: placement.connectionLimit,
+          login: false,
+        });
+        return { region, built: true };
+      }
+      const outputs = await provisioningOn(input.provisioningQueue).provisionSilo({
+        stepRef,
+        spec: placement.silo!.recovery!,
+      });
+      // The stack's role may log in as made: off until the restored rows serve.
+      await databases.fenceTenantStore({ tenantId: id, region, deploymentModel, enabled: false });
+      const silo = (tenant.resources.silo ?? {}) as { stacks?: Record<string, unknown> };
+      await project({
+        resources: {
+          ...tenant.resources,
+          silo: { ...silo, stacks: { ...silo.stacks, [region]: stringOutputs(outputs) } },
+        },
+      });
+      return { region, built: true };
+    });
   try {
-    if (!op.kept('approval')) await op.awaitApproval('approval', await policy.approvalPolicy({ tier }));
+    if (!op.kept('approval'))
+      if (approvedBy)
+        // Asked by a region failover, whose approval (checked again here) stands for this one.
+        await op.run('approval', () => registry.regionApproval({ operationId: approvedBy, region: home }), {
+          quick: true,
+        });
+      else await op.awaitApproval('approval', await policy.approvalPolicy({ tier }));
     // Recovery time counts from the approval (the decision to recover) to writes back on.
     const approvedAt = Date.now();
+    if (relocate && !op.kept('prepare-region')) await prepareRegion();
 
     // What a restore stages and records derives from its operation alone (no run): a retried run
     // finds what an earlier one switched, and goes on from there.
@@ -75,18 +157,41 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
     const tookEffect = () => data.restoreTookEffect({ tenant: tenantRef, operationId: run.operationId });
     let stagedDatabase: string | undefined;
     if (!op.kept('switch') && !(await tookEffect())) {
+      // Moving elsewhere, the serving store is fenced; one whose server did not answer has nothing to undo.
+      let fenced = false;
       compensations.push({
         step: 'freeze-writes',
         undo: async () => {
-          await setWrites(databaseCompensation, true);
+          if (!relocate) await setWrites(databaseCompensation, true);
+          else if (fenced && input.tenant.status !== 'suspended')
+            await databaseCompensation.fenceTenantStore({
+              tenantId: id,
+              region: source,
+              deploymentModel,
+              enabled: true,
+            });
           await project({}, ['readOnly']);
         },
       });
       // Not cancellable once begun: a cancel must not race its own undo.
       await CancellationScope.nonCancellable(() =>
         op.run('freeze-writes', async () => {
-          await setWrites(databases, false);
-          await project({ readOnly: { since: new Date().toISOString(), operationId: input.operation.id } });
+          const readOnly = { since: new Date().toISOString(), operationId: input.operation.id };
+          if (!relocate) {
+            await setWrites(databases, false);
+            await project({ readOnly });
+            return undefined;
+          }
+          fenced = true;
+          const fence = await databases.fenceTenantStore({
+            tenantId: id,
+            region: source,
+            deploymentModel,
+            enabled: false,
+          });
+          fenced = fence.fenced;
+          await project({ readOnly });
+          return fence;
         }),
       );
       // Registered first: a stage that fails halfway may leave a staging database behind.
@@ -110,6 +215,7 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
       // again, re-seeding the standby from the restored rows, once writes are back on.
       const served = servedPlacement(input.tenant);
       const replicated =
+        !relocate &&
         served.deploymentModel === 'silo' &&
         served.drRegion !== undefined &&
         patched('restore-restarts-replication')
@@ -142,6 +248,12 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
         throw err;
       }
       switched = true;
+      if (relocate && !op.kept('switch-routing'))
+        await op.run('switch-routing', () =>
+          region === home
+            ? project(routedTo(tenant, region), ['activeRegion'])
+            : project({ ...routedTo(tenant, region), activeRegion: region }),
+        );
       // Writes back on first: the evidence waits safely in the outbox meanwhile.
       await op.run('thaw', async () => {
         await setWrites(databaseCompensation, true);
@@ -160,7 +272,13 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
         rtoMet: rtoMs <= targets.rtoMs,
         rpoMet: rpoMs <= targets.rpoMs,
       };
-      return { backupId, ...restored, forwarded, measured };
+      return {
+        backupId,
+        ...(relocate ? { region: { ...(source !== region ? { from: source } : {}), to: region } } : {}),
+        ...restored,
+        forwarded,
+        measured,
+      };
     });
     return op.succeeded({ snapshot: { ...op.finish('succeeded'), result }, tenant });
   } catch (err) {

@@ -23,7 +23,7 @@ export function provisioningOn(taskQueue: string) {
 }
 
 /** Only string outputs travel to the primary as its DR target (bucket names, ARNs, database names). */
-const stringOutputs = (outputs: Record<string, unknown>) =>
+export const stringOutputs = (outputs: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(outputs).filter((e): e is [string, string] => typeof e[1] === 'string'));
 
 /**

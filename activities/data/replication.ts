@@ -20,6 +20,7 @@ import {
 } from '../../dataplane/replication.js';
 import type { ReplicationEnd, ReplicationLink, ReplicationMeasure } from '../../dataplane/replication.js';
 import { siloOwnerUrl } from '../../dataplane/silo.js';
+import { unanswered } from '../pool/index.js';
 import { reapplyErasures } from './erasure-reapplication.js';
 import type { ErasureReapplication } from './erasure-reapplication.js';
 import type { RetentionDeps } from './retention.js';
@@ -230,13 +231,7 @@ export function createReplicationActivities({
         await setEndLogin(end(tenant.id, region), enabled);
         return { region, fenced: !enabled };
       } catch (err) {
-        if (
-          enabled ||
-          err instanceof LandlordError ||
-          typeof (err as { code?: unknown }).code !== 'string' ||
-          /^[0-9A-Z]{5}$/.test((err as { code: string }).code)
-        )
-          throw err;
+        if (enabled || !unanswered(err)) throw err;
         // A connection that failed (ECONNREFUSED, ETIMEDOUT, ...): nothing there takes writes either.
         return { region, fenced: false, reason: `its server did not answer: ${(err as Error).message}` };
       }

@@ -21,9 +21,9 @@ export interface TenantDatabaseAccess {
 export type TenantPlacement = Pick<TenantRecord, 'id' | 'region' | 'deploymentModel'>;
 
 /**
- * Where one store of the tenant is: the primary in its home region; the standby, a silo's DR
- * standby, in its DR region with the same database name. Undefined for a tenant without a standby
- * (a pool tenant, a tier without DR).
+ * Where one store of the tenant is: the primary in `region`; the standby, its second store, in
+ * `drRegion` with the same database name (a silo's DR standby, or the store a tenant without one
+ * left behind when a restore moved it: offboarding deletes both). Undefined without a second store.
  */
 export function storePlacement(
   tenant: Pick<TenantRecord, 'id' | 'region' | 'drRegion' | 'deploymentModel'>,
@@ -31,8 +31,8 @@ export function storePlacement(
 ): TenantPlacement | undefined {
   if (store === 'primary')
     return { id: tenant.id, region: tenant.region, deploymentModel: tenant.deploymentModel };
-  if (tenant.deploymentModel !== 'silo' || !tenant.drRegion) return undefined;
-  return { id: tenant.id, region: tenant.drRegion, deploymentModel: 'silo' };
+  if (!tenant.drRegion) return undefined;
+  return { id: tenant.id, region: tenant.drRegion, deploymentModel: tenant.deploymentModel };
 }
 
 /**

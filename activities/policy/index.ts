@@ -30,7 +30,8 @@ export interface PlacementDecision {
   /** Sessions the tenant's database role may hold at once. */
   connectionLimit: number;
   /** For silo tiers: what each stack is to provision. */
-  silo?: { primary: SiloSpec; standby?: SiloSpec };
+  /** `recovery`: its stack in the region a restore recovers it in, when asked for (`recoveryRegion`). */
+  silo?: { primary: SiloSpec; standby?: SiloSpec; recovery?: SiloSpec };
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -168,9 +169,15 @@ export function createPolicyActivities({
       spec,
       retention: choices,
       holds = [],
+      recoveryRegion,
     }: {
       stepRef?: StepRef;
       spec: TenantSpec;
+      /**
+       * A region a restore recovers the tenant in (its home region's DR partner): a silo tier's
+       * placement then also has the spec of its stack there, `silo.recovery`.
+       */
+      recoveryRegion?: string;
       /** The tenant's own retention choices, where it has any (a tier change); else the tier's. */
       retention?: TenantRetention;
       /** The tenant's legal holds in force, where the caller read them: held prefixes get no expiry. */
@@ -178,7 +185,16 @@ export function createPolicyActivities({
     }): Promise<PlacementDecision> {
       const generation = generationOf(stepRef);
       const { tier, region, drRegion } = checkPlacement(catalog, spec);
-      for (const r of [region, drRegion]) {
+      const recovery =
+        recoveryRegion === undefined ? undefined : catalog.regions.find((r) => r.id === recoveryRegion);
+      if (recoveryRegion !== undefined && (!recovery || region.drPartner !== recoveryRegion))
+        throw new LandlordError(
+          'PolicyViolation',
+          `tenant ${spec.id} is recovered only in its home region's DR partner` +
+            (region.drPartner ? ` ${region.drPartner}` : ` (${region.id} has none)`) +
+            `, not in ${recoveryRegion}`,
+        );
+      for (const r of [region, drRegion, recovery]) {
         if (r?.provider === 'local' && !localRegions.has(r.id)) {
           throw new LandlordError('Misconfigured', `region "${r.id}" has no Postgres server configured`);
         }
@@ -205,6 +221,8 @@ export function createPolicyActivities({
                 // The standby's bucket holds copies of the same objects and expires them by the same
                 // rules: S3 replication does not carry lifecycle deletions over.
                 ...(drRegion ? { standby: silo(drRegion, 'standby') } : {}),
+                // A store of its own there, serving once the restore switches to it.
+                ...(recovery ? { recovery: silo(recovery, 'primary') } : {}),
               },
             }
           : {}),

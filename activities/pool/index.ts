@@ -67,6 +67,15 @@ async function inTransaction<T>(
   }
 }
 
+/**
+ * Whether `err` is a connection that failed (ECONNREFUSED, ETIMEDOUT, ...), not an answer: Postgres
+ * answers with a five-character SQLSTATE.
+ */
+export function unanswered(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return !(err instanceof LandlordError) && typeof code === 'string' && !/^[0-9A-Z]{5}$/.test(code);
+}
+
 /** Fails with TenantNotFound unless the tenant's role exists. */
 async function requireRole(c: pg.ClientBase, role: string, what: string): Promise<void> {
   const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
@@ -122,6 +131,29 @@ export function createTenantDatabaseActivities({
     return role;
   }
 
+  async function setTenantLogin({
+    tenantId,
+    region,
+    enabled,
+  }: PartitionInput & { enabled: boolean }): Promise<void> {
+    const role = await alterTenantRole(tenantId, region, enabled ? 'LOGIN' : 'NOLOGIN');
+    // Once committed: a session ended earlier could log in again under the old setting.
+    if (!enabled) await terminateSessions(directory.pool(region), role);
+  }
+
+  async function setSiloLogin({
+    tenantId,
+    region,
+    enabled,
+  }: PartitionInput & { enabled: boolean }): Promise<void> {
+    const role = siloDatabaseName(tenantId);
+    await withClient(directory.serverDatabaseUrl(region, 'postgres'), async (client) => {
+      await requireRole(client, role, `tenant ${tenantId} has no silo role in ${region}`);
+      await client.query(`ALTER ROLE ${q(role)} ${enabled ? 'LOGIN' : 'NOLOGIN'}`);
+      if (!enabled) await terminateSessions(client, role);
+    });
+  }
+
   return {
     /**
      * Creates the tenant's partition row and its login role (at most `connectionLimit` sessions,
@@ -131,7 +163,12 @@ export function createTenantDatabaseActivities({
       tenantId,
       region,
       connectionLimit,
-    }: PartitionInput & { connectionLimit?: number }): Promise<{ roleName: string; database: string }> {
+      login = true,
+    }: PartitionInput & {
+      connectionLimit?: number;
+      /** false: the role made (or left) unable to log in, as a restore's store is until its thaw. */
+      login?: boolean;
+    }): Promise<{ roleName: string; database: string }> {
       const limit = limitOrDefault(connectionLimit);
       const role = tenantRoleName(tenantId);
       const password = tenantRolePassword(secret, region, tenantId);
@@ -139,7 +176,7 @@ export function createTenantDatabaseActivities({
         const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
         if (!rowCount) await c.query(`CREATE ROLE ${q(role)} NOINHERIT`);
         await c.query(
-          `ALTER ROLE ${q(role)} INHERIT LOGIN ${tenantRoleAttributes(limit)} PASSWORD ${pg.escapeLiteral(password)}`,
+          `ALTER ROLE ${q(role)} INHERIT ${login ? 'LOGIN' : 'NOLOGIN'} ${tenantRoleAttributes(limit)} PASSWORD ${pg.escapeLiteral(password)}`,
         );
         await grantMembership(c, TENANTS_GROUP_ROLE, role);
         await c.query(`REVOKE ${READ_ONLY_GROUP_ROLE} FROM ${q(role)}`);
@@ -237,28 +274,39 @@ export function createTenantDatabaseActivities({
     },
 
     /** Lets the tenant's role log in, or stops it (ending its open sessions); idempotent. */
-    async setTenantLogin({
+    setTenantLogin,
+
+    /**
+     * Turns a tenant's login off on its store in `region` and ends its sessions (`enabled` false:
+     * fencing a store that no longer serves), or on again: its pool role, or its silo's role;
+     * idempotent. A fence of a store whose server does not answer (the region is down) says so
+     * rather than fail: nothing there takes writes either, and a restore elsewhere goes on.
+     */
+    async fenceTenantStore({
       tenantId,
       region,
+      deploymentModel,
       enabled,
-    }: PartitionInput & { enabled: boolean }): Promise<void> {
-      const role = await alterTenantRole(tenantId, region, enabled ? 'LOGIN' : 'NOLOGIN');
-      // Once committed: a session ended earlier could log in again under the old setting.
-      if (!enabled) await terminateSessions(directory.pool(region), role);
+    }: PartitionInput & { deploymentModel: 'pool' | 'silo'; enabled: boolean }): Promise<{
+      region: string;
+      fenced: boolean;
+      reason?: string;
+    }> {
+      try {
+        if (deploymentModel === 'silo') await setSiloLogin({ tenantId, region, enabled });
+        else await setTenantLogin({ tenantId, region, enabled });
+        return { region, fenced: !enabled };
+      } catch (err) {
+        if (enabled || !unanswered(err)) throw err;
+        return { region, fenced: false, reason: `its server did not answer: ${(err as Error).message}` };
+      }
     },
 
     /**
      * Lets a silo tenant's login role (on its home region's server) log in, or stops it and ends its
      * sessions; idempotent. The role is the stack's; only its LOGIN attribute changes here.
      */
-    async setSiloLogin({ tenantId, region, enabled }: PartitionInput & { enabled: boolean }): Promise<void> {
-      const role = siloDatabaseName(tenantId);
-      await withClient(directory.serverDatabaseUrl(region, 'postgres'), async (client) => {
-        await requireRole(client, role, `tenant ${tenantId} has no silo role in ${region}`);
-        await client.query(`ALTER ROLE ${q(role)} ${enabled ? 'LOGIN' : 'NOLOGIN'}`);
-        if (!enabled) await terminateSessions(client, role);
-      });
-    },
+    setSiloLogin,
 
     /**
      * Makes the tenant read-only in the pool (its role may only select; open sessions are ended, so

@@ -17,7 +17,7 @@ export interface RegionFailoverPlan {
   drPartner?: string;
   /** DR tenants homed in the region and served from it: each gets a failover. */
   failover: { tenantId: string; tier: string }[];
-  /** Already served from their DR region: nothing to do. */
+  /** Already served from their DR region (failed over, or restored there): nothing to do. */
   alreadyFailedOver: string[];
   /**
    * Tenants of the region without a standby (pool tiers, premium): recovered in the partner
@@ -74,10 +74,10 @@ export function createRegionFailoverActivities({
         for (const t of page.items) {
           if (t.status !== 'active' && t.status !== 'suspended') continue;
           if (everyone) plan.failover.push({ tenantId: t.id, tier: t.tier });
-          else if (t.deploymentModel === 'silo' && t.drRegion) {
-            if (t.activeRegion && t.activeRegion !== t.region) plan.alreadyFailedOver.push(t.id);
-            else plan.failover.push({ tenantId: t.id, tier: t.tier });
-          } else {
+          else if (t.activeRegion && t.activeRegion !== t.region) plan.alreadyFailedOver.push(t.id);
+          else if (t.deploymentModel === 'silo' && t.drRegion)
+            plan.failover.push({ tenantId: t.id, tier: t.tier });
+          else {
             const rto = catalog.tiers.find((x) => x.id === t.tier)?.dr.rto ?? 'unknown';
             plan.withoutDr.push({ tenantId: t.id, tier: t.tier, rto });
           }
@@ -98,24 +98,40 @@ export function createRegionFailoverActivities({
       requestedBy,
       reason,
       kind = 'failover',
+      region,
     }: {
       regionOperationId: string;
       tenantId: string;
       requestedBy: string;
       reason?: string;
-      /** `drill`: a region drill's part, a drill of the tenant (no approval needed). */
-      kind?: 'failover' | 'drill';
+      /**
+       * `drill`: a region drill's part, a drill of the tenant (no approval needed); `restore`: a
+       * tenant without DR restored from its latest available backup into `region`, pre-approved.
+       */
+      kind?: 'failover' | 'drill' | 'restore';
+      region?: string;
     }): Promise<RegionFailoverPart> {
       try {
         const actor = { principal: requestedBy, role: 'operator', requestId: regionOperationId };
-        const accepted = await requestTenantOperation(
-          client,
-          tenantId,
-          kind === 'failover'
-            ? { kind, actor, approvedBy: regionOperationId, ...(reason ? { reason } : {}) }
-            : { kind, actor, regionOperationId },
-          `region-${kind}:${regionOperationId}:${tenantId}`,
-        );
+        const updateId = `region-${kind}:${regionOperationId}:${tenantId}`;
+        let request: Parameters<typeof requestTenantOperation>[2];
+        if (kind === 'restore') {
+          // The backup is chosen once: a retried activity whose update was accepted asks again with
+          // the same update id, and Temporal answers with the first request's operation.
+          const backup = await store.backups.latest(tenantId, new Date().toISOString());
+          if (!backup)
+            return {
+              tenantId,
+              status: 'failed',
+              reason: `NotFound: tenant ${tenantId} has no available backup to restore in ${region}`,
+            };
+          request = { kind, actor, backupId: backup.id, region: region!, approvedBy: regionOperationId };
+        } else
+          request =
+            kind === 'failover'
+              ? { kind, actor, approvedBy: regionOperationId, ...(reason ? { reason } : {}) }
+              : { kind, actor, regionOperationId };
+        const accepted = await requestTenantOperation(client, tenantId, request, updateId);
         const op = await ended(accepted.id);
         const measured = (op.result as { measured?: RegionFailoverPart['measured'] } | undefined)?.measured;
         return {

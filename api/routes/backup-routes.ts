@@ -1,5 +1,5 @@
-import { holdActive, LandlordError } from '../../domain/index.js';
-import type { TenantBackup } from '../../domain/index.js';
+import { activeRegionOf, holdActive, LandlordError } from '../../domain/index.js';
+import type { TenantBackup, TenantRecord } from '../../domain/index.js';
 import { defineRoute } from '../route.js';
 import type { RouteContext, RouteDefinition } from '../route.js';
 import {
@@ -88,6 +88,40 @@ async function holdsInForce(store: RouteContext['deps']['store'], tenantId: stri
   return (await store.legalHolds.list(tenantId)).filter((h) => holdActive(h, at));
 }
 
+/**
+ * The region a restore with `"region"` moves the tenant into, or undefined when that is where it is
+ * served from already (an ordinary restore). Only its home region and the home region's DR partner
+ * qualify, and only for a tenant without a standby: one with a standby fails over instead.
+ */
+function relocationTarget(
+  deps: RouteContext['deps'],
+  tenant: TenantRecord,
+  region: string,
+): string | undefined {
+  const home = deps.catalog.regions.find((r) => r.id === tenant.region);
+  const allowed = [tenant.region, ...(home?.drPartner ? [home.drPartner] : [])];
+  if (!deps.catalog.regions.some((r) => r.id === region))
+    throw new LandlordError(
+      'NotFound',
+      `unknown region "${region}"; known regions: ${deps.catalog.regions.map((r) => r.id).join(', ')}`,
+    );
+  if (!allowed.includes(region))
+    throw new LandlordError(
+      'PolicyViolation',
+      `tenant "${tenant.id}" is restored only into its home region ${tenant.region}` +
+        (home?.drPartner ? ` or its DR partner ${home.drPartner}` : ', which has no DR partner') +
+        `, not into ${region}`,
+    );
+  if (region === activeRegionOf(tenant)) return undefined;
+  if (tenant.drRegion)
+    throw new LandlordError(
+      'InvalidTransition',
+      `tenant "${tenant.id}" has a standby in ${tenant.drRegion}: it moves there by a failover ` +
+        `(POST /v1/tenants/${tenant.id}/${region === tenant.region ? 'failback' : 'failover'}), not by a restore`,
+    );
+  return region;
+}
+
 backupRoutes.push(
   defineRoute({
     method: 'post',
@@ -100,7 +134,13 @@ backupRoutes.push(
       '`stage-restore` (the backup restored beside the live data, every erasure made since it was ' +
       'taken re-applied, and checked), `switch`, `record-evidence`, `thaw`. The result names the ' +
       "erasures re-applied. Everything written after the backup was taken is replaced by the backup's " +
-      'data. `pointInTime` picks the latest available backup taken at or before it. A restore never ' +
+      'data. `pointInTime` picks the latest available backup taken at or before it. `region` restores ' +
+      "into another region than the serving one: the home region's DR partner, which recovers a tenant " +
+      'without a standby there (a pool partition or a silo stack built for it, `prepare-region`), or ' +
+      'its home region, which brings it back; the serving store is fenced (login off) rather than ' +
+      'frozen and stays so, and `switch-routing` gives the tenant its new `activeRegion`. Given alone, ' +
+      'it restores the latest available backup. A tenant with a standby is refused (409): it fails ' +
+      'over instead (`POST /v1/tenants/{id}/failover`). A restore never ' +
       'overwrites rows under a legal hold: while one of the tenant is in force it is refused (422), ' +
       'naming it.',
     tag: 'backups',
@@ -120,6 +160,7 @@ backupRoutes.push(
           `a ${tenant.status} tenant cannot be restored; it must be active or suspended`,
         );
       const now = new Date().toISOString();
+      const region = body.region === undefined ? undefined : relocationTarget(deps, tenant, body.region);
       let backup: TenantBackup | undefined;
       if (body.backupId) {
         backup = await deps.store.backups.get(tenant.id, body.backupId);
@@ -131,7 +172,7 @@ backupRoutes.push(
             `backup ${backup.id} of tenant "${tenant.id}" expired at ${backup.expiredAt}: its file is gone`,
           );
       } else {
-        const at = new Date(body.pointInTime!).toISOString();
+        const at = new Date(body.pointInTime ?? now).toISOString();
         backup = await deps.store.backups.latest(tenant.id, at);
         if (!backup) {
           const first = (await deps.store.backups.list(tenant.id))
@@ -160,7 +201,11 @@ backupRoutes.push(
         );
       const op = await deps.lifecycle.restoreTenant(
         tenant.id,
-        { backupId: backup.id, ...(body.pointInTime ? { pointInTime: body.pointInTime } : {}) },
+        {
+          backupId: backup.id,
+          ...(body.pointInTime ? { pointInTime: body.pointInTime } : {}),
+          ...(region ? { region } : {}),
+        },
         actor,
       );
       return acceptedOperation(op);

@@ -3,7 +3,7 @@ import { LandlordError, REGION_FAILOVER_TENANT_PREFIX, regionFailoverOperation }
 import type { Actor, Region, RegionOperationKind } from '../../domain/index.js';
 import { defineRoute } from '../route.js';
 import type { RouteDefinition, RouteDeps, RouteResult } from '../route.js';
-import { RegionFailoverRequest, RegionIdParams } from '../schemas.js';
+import { RegionDrillRequest, RegionFailoverRequest, RegionIdParams } from '../schemas.js';
 import { ACCEPTED, acceptedOperation } from './tenant-routes.js';
 
 /** How each region-wide operation is named in its ids, refusals and audit events. */
@@ -50,7 +50,11 @@ async function startRegionOperation(
   actor: Actor,
   kind: RegionOperationKind,
   region: string,
-  { reason, waveSize }: { reason?: string | undefined; waveSize: number },
+  {
+    reason,
+    waveSize,
+    includeBackupRestores = false,
+  }: { reason?: string | undefined; waveSize: number; includeBackupRestores?: boolean },
 ): Promise<RouteResult> {
   const { idPrefix, action } = REGION_OPERATIONS[kind];
   await refuseWhileRunning(deps, kind, region);
@@ -60,6 +64,7 @@ async function startRegionOperation(
     region,
     ...(reason ? { reason } : {}),
     waveSize,
+    includeBackupRestores,
     actor,
     at: new Date().toISOString(),
   });
@@ -75,7 +80,7 @@ async function startRegionOperation(
     requestId: actor.requestId,
     action,
     outcome: 'accepted',
-    detail: { region, waveSize },
+    detail: { region, waveSize, ...(includeBackupRestores ? { includeBackupRestores } : {}) },
   });
   return acceptedOperation(operation);
 }
@@ -93,13 +98,16 @@ export const regionRoutes: RouteDefinition[] = [
     description:
       'An operation (kind `region-failover`, `tenantId` `region:<id>`) of the region, not of a tenant: ' +
       '`plan` lists the DR tenants homed there, and the tenants without DR with the RTO their tier ' +
-      'promises (they are recovered by restores from backup, not by this operation); `approval` (it ' +
+      'promises (they are recovered by restores from backup); `approval` (it ' +
       'waits, `waiting-approval`, for `POST /v1/operations/{id}/approve` by someone other than the ' +
       'requester; a rejection or the timeout changes nothing), the one approval for every tenant; ' +
       "`fail-over` runs each DR tenant's own `failover` operation, pre-approved, in waves of at most " +
       '`waveSize` at once. A tenant whose failover fails does not stop the others: its own operation ' +
       'can be retried from its failed step. `GET /v1/operations/{id}` shows the progress and, at the ' +
-      "end, the result: each tenant's failover operation and outcome. A region with no DR partner " +
+      "end, the result: each tenant's failover operation and outcome. With `includeBackupRestores`, a " +
+      'last step `restore-from-backup` then recovers each tenant without DR in the partner region: its ' +
+      'own `restore` operation with `"region"`, of its latest available backup, pre-approved, in waves ' +
+      'too. A region with no DR partner ' +
       '(its tenants are recovered by restores) is refused (409), and so is one whose failover is ' +
       'running already.',
     tag: 'dr',
@@ -143,7 +151,7 @@ export const regionRoutes: RouteDefinition[] = [
     errors: ['NotFound', 'InvalidTransition'],
     idempotent: true,
     params: RegionIdParams,
-    body: RegionFailoverRequest,
+    body: RegionDrillRequest,
     responses: { 202: ACCEPTED },
     async handle({ params, body }, { actor, deps }) {
       const region = knownRegion(deps, params.id);

@@ -48,6 +48,7 @@ export function tenantFromRow(r: Row): TenantRecord {
     region: r.region as string,
     ...(r.dr_region ? { drRegion: r.dr_region as string } : {}),
     ...(r.active_region ? { activeRegion: r.active_region as string } : {}),
+    ...(r.recovery_region ? { recoveryRegion: r.recovery_region as string } : {}),
     ...(r.residency ? { residency: r.residency as string } : {}),
     deploymentModel: r.deployment_model as 'pool' | 'silo',
     status: r.status as TenantStatus,

@@ -11,15 +11,15 @@ export class PostgresTenantStore implements TenantStore {
     await this.pool.query(
       `INSERT INTO tenants (id, name, tier, region, dr_region, residency, deployment_model, status, status_reason,
          admin_email, features, labels, resources, created_at, updated_at, version, drift, read_only, retention,
-         offboarding, active_region)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
+         offboarding, active_region, recovery_region)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, tier = EXCLUDED.tier, region = EXCLUDED.region,
          dr_region = EXCLUDED.dr_region, residency = EXCLUDED.residency, deployment_model = EXCLUDED.deployment_model,
          status = EXCLUDED.status, status_reason = EXCLUDED.status_reason, admin_email = EXCLUDED.admin_email,
          features = EXCLUDED.features, labels = EXCLUDED.labels, resources = EXCLUDED.resources,
          updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, drift = EXCLUDED.drift,
          read_only = EXCLUDED.read_only, retention = EXCLUDED.retention, offboarding = EXCLUDED.offboarding,
-         active_region = EXCLUDED.active_region
+         active_region = EXCLUDED.active_region, recovery_region = EXCLUDED.recovery_region
        WHERE tenants.version < EXCLUDED.version`,
       [
         t.id,
@@ -43,6 +43,7 @@ export class PostgresTenantStore implements TenantStore {
         t.retention ? JSON.stringify(t.retention) : null,
         t.offboarding ? JSON.stringify(t.offboarding) : null,
         t.activeRegion ?? null,
+        t.recoveryRegion ?? null,
       ],
     );
   }

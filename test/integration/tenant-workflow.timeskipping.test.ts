@@ -296,6 +296,10 @@ function fakeActivities(registry: InMemoryRegistry, faults: Map<string, Faults>)
     },
     async setTenantConnectionLimit() {},
     async setSiloLogin() {},
+    async fenceTenantStore({ tenantId, region, enabled }) {
+      logins.set(tenantId, enabled);
+      return { region, fenced: !enabled };
+    },
     async deliverNotification({ tenantId }) {
       const downFor = faults.get(tenantId)?.receiverDownForMs;
       if (downFor !== undefined) {

@@ -1165,6 +1165,14 @@ export const badRequests: BadRequest[] = [
       ['a restore at a point in time with broken Unicode', { pointInTime: '2026-01-01T00:00:00Z\ud800' }],
       ['a restore at a point in time in the future', { pointInTime: '2999-01-01T00:00:00Z' }],
       ['a restore with an unknown field', { backupId: 'backup_0a1b2c3d4e5f6071', force: true }],
+      ['a restore into a region id in capitals', { region: 'LOCAL-B' }],
+      ['a restore into a region id as a number', { region: 2 }],
+      ['a restore into an empty region id', { region: '' }],
+      ['a restore into a null region', { region: null }],
+      ['a restore into a region id with a NUL', { region: 'local-b\u0000' }],
+      ['a restore into a region id with broken Unicode', { region: 'local-b\ud800' }],
+      ['a restore into a region id too long', { region: `l${'x'.repeat(40)}` }],
+      ['a restore into a list of regions', { region: ['local-b'] }],
     ] as const
   ).map(([name, body]): BadRequest => ({
     name,
@@ -1179,6 +1187,14 @@ export const badRequests: BadRequest[] = [
     method: 'POST',
     path: `/v1/tenants/${ABSENT_TENANT}/restore`,
     body: { backupId: 'backup_0a1b2c3d4e5f6071' },
+    expectStatus: 404,
+    expectType: problem('tenant-not-found'),
+  },
+  {
+    name: 'a restore of an unknown tenant into its partner region',
+    method: 'POST',
+    path: `/v1/tenants/${ABSENT_TENANT}/restore`,
+    body: { region: 'local-b' },
     expectStatus: 404,
     expectType: problem('tenant-not-found'),
   },
@@ -1278,6 +1294,9 @@ export const badRequests: BadRequest[] = [
       ['a region failover with broken Unicode in its reason', { reason: 'region down\ud800' }],
       ['a region failover with an unknown field', { reason: 'region down', tenants: ['acme-corp'] }],
       ['a region failover with a body that is a list', ['region down']],
+      ['a region failover with includeBackupRestores as a string', { includeBackupRestores: 'true' }],
+      ['a region failover with includeBackupRestores as a number', { includeBackupRestores: 1 }],
+      ['a region failover with a null includeBackupRestores', { includeBackupRestores: null }],
     ] as const
   ).map(([name, body]): BadRequest => ({
     name,
@@ -1407,6 +1426,7 @@ export const badRequests: BadRequest[] = [
       ['a region drill with broken Unicode in its reason', { reason: 'quarterly drill\ud800' }],
       ['a region drill with an unknown field', { reason: 'quarterly drill', tenants: ['acme-corp'] }],
       ['a region drill with a body that is a list', ['quarterly drill']],
+      ['a region drill asked to restore from backups', { includeBackupRestores: true }],
     ] as const
   ).map(([name, body]): BadRequest => ({
     name,

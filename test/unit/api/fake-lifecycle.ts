@@ -314,7 +314,7 @@ export class FakeLifecycle implements LifecycleClient {
   /** Records a restore waiting at its approval step, as the tenant workflow's child shows it. */
   async restoreTenant(
     tenantId: string,
-    request: { backupId: string; pointInTime?: string },
+    request: { backupId: string; pointInTime?: string; region?: string },
     actor: Actor,
   ): Promise<OperationSnapshot> {
     this.calls.push({ method: 'restoreTenant', tenantId, kind: 'restore', actor });
@@ -465,7 +465,7 @@ export class FakeLifecycle implements LifecycleClient {
       kind,
       status: 'running',
       run: 1,
-      steps: newSteps(kind),
+      steps: newSteps(kind, undefined, { relocate: kind === 'restore' && input.region !== undefined }),
       actor,
       input,
       createdAt: now,

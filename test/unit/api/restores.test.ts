@@ -6,8 +6,8 @@ import { call, operationCount, useApiHarness } from './api-harness.js';
 const api = useApiHarness();
 const DAY = 86_400_000;
 
-async function tenant(id: string): Promise<void> {
-  const body = { id, name: id, tier: 'basic', region: 'local-a', adminEmail: `a@${id}.example` };
+async function tenant(id: string, tier = 'basic'): Promise<void> {
+  const body = { id, name: id, tier, region: 'local-a', adminEmail: `a@${id}.example` };
   expect((await call(api(), 'POST', '/v1/tenants', { body })).status).toBe(202);
   await api().lifecycle.finishOnboarding(id);
 }
@@ -19,6 +19,77 @@ const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 const restores = () => api().lifecycle.calls.filter((c) => c.method === 'restoreTenant').length;
 
 describe('restores and their approval', () => {
+  it("restores a tenant without DR into its home region's DR partner, or home again, from its latest backup", async () => {
+    await tenant('moved');
+    const [, newer] = [await backupOf('moved', ago(3)), await backupOf('moved', ago(1))];
+    const asked = await call(api(), 'POST', '/v1/tenants/moved/restore', {
+      role: 'operator',
+      body: { region: 'local-b' },
+    });
+    expect(asked.status).toBe(202);
+    expect(asked.body).toMatchObject({
+      kind: 'restore',
+      input: { backupId: newer.id, region: 'local-b' },
+      steps: [
+        { name: 'approval', status: 'waiting-approval' },
+        { name: 'prepare-region' },
+        { name: 'freeze-writes' },
+        { name: 'stage-restore' },
+        { name: 'switch' },
+        { name: 'switch-routing' },
+        { name: 'thaw' },
+        { name: 'record-evidence' },
+      ],
+    });
+    // Into the region it is served from: an ordinary restore, without the region.
+    const inPlace = await call(api(), 'POST', '/v1/tenants/moved/restore', {
+      role: 'operator',
+      body: { region: 'local-a', backupId: newer.id },
+    });
+    expect(inPlace.status).toBe(202);
+    expect((inPlace.body as OperationSnapshot).input).not.toHaveProperty('region');
+    expect((inPlace.body as OperationSnapshot).steps).toHaveLength(6);
+    // Served from local-b, home is the other region.
+    const record = (await api().store.tenants.get('moved'))!;
+    await api().store.tenants.upsert({ ...record, activeRegion: 'local-b', version: record.version + 1 });
+    const home = await call(api(), 'POST', '/v1/tenants/moved/restore', {
+      role: 'operator',
+      body: { region: 'local-a' },
+    });
+    expect((home.body as OperationSnapshot).input).toMatchObject({ region: 'local-a' });
+  });
+
+  it('refuses a restore into a region it cannot go to, starting nothing', async () => {
+    await tenant('stays');
+    await tenant('has-standby', 'enterprise');
+    await backupOf('stays', ago(1));
+    await recordBackup(api().store, 'has-standby', { daysAgo: 1, deploymentModel: 'silo' });
+    await tenant('never-backed-up');
+    const before = [restores(), await operationCount(api().store)];
+    const ask = (id: string, body: object) =>
+      call(api(), 'POST', `/v1/tenants/${id}/restore`, { role: 'operator', body });
+
+    expect(await ask('stays', { region: 'mars-north-1' })).toMatchObject({
+      status: 404,
+      body: { detail: expect.stringContaining('unknown region "mars-north-1"') },
+    });
+    // Only its home region or the home region's partner.
+    expect(await ask('stays', { region: 'aws-us-east-1' })).toMatchObject({
+      status: 422,
+      body: { detail: expect.stringContaining('local-a or its DR partner local-b') },
+    });
+    // A tenant with a standby fails over instead.
+    expect(await ask('has-standby', { region: 'local-b' })).toMatchObject({
+      status: 409,
+      body: { detail: expect.stringContaining('/v1/tenants/has-standby/failover') },
+    });
+    expect(await ask('never-backed-up', { region: 'local-b' })).toMatchObject({
+      status: 404,
+      body: { detail: expect.stringContaining('none available') },
+    });
+    expect([restores(), await operationCount(api().store)]).toEqual(before);
+  });
+
   it('asks for a restore of a backup, by id or as of a time, which waits for approval', async () => {
     await tenant('restored');
     const [older, newer] = [await backupOf('restored', ago(3)), await backupOf('restored', ago(1))];
