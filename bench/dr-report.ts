@@ -509,7 +509,7 @@ function markdownSection(report: DrReport): string {
   const indexRatio = indexFigures(report).ratio;
   return `## Disaster recovery
 
-_Written by \`npm run bench -- dr\` (bench/dr.ts); edit the benchmark, not this section._
+_Written by \`npm run bench -- backup\` (bench/dr.ts; \`-- dr\` runs it with the failover benchmark); edit the benchmark, not this section._
 
 **What is measured.** Backup and restore of one pool tenant (tier \`basic\`, region \`local-a\`) holding
 **${int(report.rows)} rows**: ${int(report.tableRows.app_users ?? 0)} \`app_users\` (${int(shape.users)} written and the admin
@@ -574,7 +574,7 @@ ${sizesTable(report, f)}
 the long poll) is **${msOrS(f.api.overheadMs)}**, and a backup of the tenant that holds one row takes
 ${msOrS(f.api.emptyMs)} end to end. A restore verification took ${msOrS(f.verifyMs)}.
 
-**Failover** of enterprise tenants to their standbys is measured apart, by \`npm run bench -- failover\`
+**Failover** of enterprise tenants to their standbys is measured apart, by \`npm run bench -- failover\` (\`-- dr\` runs both)
 (bench/failover.ts): the Failover subsection at the end of this section.
 
 ### Profile: where the time goes
@@ -600,7 +600,7 @@ what it does, native code under the JS that called it; bench/cpu-profile.ts):
 
 ${profileTable(report)}
 
-**Reproduce.** \`npm run bench -- dr\` (this run: ${Math.round(report.durationMs / 1000)} s, plus starting and stopping
+**Reproduce.** \`npm run bench -- backup\` (this run: ${Math.round(report.durationMs / 1000)} s, plus starting and stopping
 the servers; writing the pool's rows took ${(report.seedMs / 1000).toFixed(0)} s). \`BENCH_QUICK=1\` is a smoke run
 (${int(shapeRows(QUICK_SHAPE) + 1)} rows, two rounds) that leaves this file alone; \`BENCH_DR_JSON=<file>\` also writes the raw figures.
 

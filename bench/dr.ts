@@ -1,5 +1,5 @@
 /**
- * The disaster-recovery benchmark (`npm run bench -- dr`): a pool tenant holding a million rows
+ * The disaster-recovery benchmark (`npm run bench -- backup`, or `-- dr` with the failover benchmark): a pool tenant holding a million rows
  * backed up and restored by Landlord's data activities, against the same COPY out and in run bare
  * on the same database in the same run.
  *

@@ -1,4 +1,5 @@
-import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
+import type { StepRef } from '../activities/step-ref.js';
 import { activeRegionOf, servedPlacement } from '../domain/served.js';
 import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
 import { dataCleanup, dataOn, forwardStoreEvidence, policy, registry } from './activities.js';
@@ -69,6 +70,49 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
   } as const;
   const compensations: Compensation[] = [];
   let switched = activeRegionOf(tenant) === to;
+  let backfilled:
+    { backupId: string; takenAt: string; erasuresReapplied: number; rowsErased: number } | undefined;
+  let backfillSkipped: string | undefined;
+
+  /**
+   * Restores the backup over the promoted standby's rows (as a restore does: staged beside them,
+   * every erasure since the backup applied again, checked, switched in), then turns its login on.
+   * A legal hold of the tenant stops it (a restore never overwrites held rows): the standby's own
+   * rows then serve, and the result says why.
+   */
+  const backfill = async (
+    stepRef: StepRef,
+    backup: { id: string; takenAt: string },
+    login: boolean,
+  ): Promise<
+    { backupId: string; takenAt: string; erasuresReapplied: number; rowsErased: number } | { skipped: string }
+  > => {
+    const run = {
+      operationId: input.operation.id,
+      tenant: { id: tenant.id, tier: tenant.tier, region: to, deploymentModel: 'silo' as const },
+      backupId: backup.id,
+      requestedBy,
+    };
+    let outcome;
+    try {
+      const staged = await data.stageTenantRestore({ stepRef, ...run });
+      outcome = await data.switchRestoredTenant({ stepRef, ...run, stagedDatabase: staged.stagedDatabase! });
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      if (!(cause instanceof ApplicationFailure) || cause.type !== 'PolicyViolation') throw err;
+      await cleanup.discardStagedRestore({ tenant: run.tenant, operationId: run.operationId });
+      outcome = { skipped: cause.message };
+    }
+    if (login) await data.setTenantStoreLogin({ tenant: replicated(tenant), region: to, enabled: true });
+    return 'skipped' in outcome
+      ? outcome
+      : {
+          backupId: backup.id,
+          takenAt: outcome.takenAt,
+          erasuresReapplied: outcome.erasuresReapplied,
+          rowsErased: outcome.rowsErased,
+        };
+  };
   try {
     if (!op.kept('approval'))
       if (approvedBy)
@@ -126,8 +170,17 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
             // A failover waits up to two minutes for the standby to hold everything the fenced home
             // silo committed; a home server that is down is not waited for.
             const caught = await data.catchUpStandby({ tenant: before, waitMs: fenced ? 120_000 : 5_000 });
+            // A standby that fell behind the latest backup (replication broke before it was taken)
+            // gets the backup's rows instead of its own: they are newer.
+            const behind =
+              !back && !caught.caughtUp && patched('failover-backfills-from-backup')
+                ? await data.backupNewerThan({
+                    tenantId: tenant.id,
+                    ...(caught.newestDataAt ? { since: caught.newestDataAt } : {}),
+                  })
+                : null;
             // A standby that never held a heartbeat never streamed: promoting it would serve nothing.
-            if (!caught.caughtUp && !caught.newestDataAt)
+            if (!caught.caughtUp && !caught.newestDataAt && !behind)
               throw ApplicationFailure.nonRetryable(
                 `the store in ${to} holds no replicated data (${caught.reason ?? 'it never streamed'}); ` +
                   'recover the tenant there with a restore from its latest backup instead',
@@ -140,19 +193,27 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
                 'ReplicationBroken',
               );
             promoting = true;
+            const login = tenant.status !== 'suspended';
             const done = await data.promoteTenantStore({
               tenant: before,
               operationId: stepRef.operationId,
               requestedBy,
-              login: tenant.status !== 'suspended',
+              // Backfilled, the login comes on once the backup's rows are in.
+              login: login && !behind,
               ...(caught.newestDataAt ? { newestDataAt: caught.newestDataAt } : {}),
             });
-            return { caught, done };
+            const backfilled = behind ? await backfill(stepRef, behind, login) : undefined;
+            return { caught, done, ...(backfilled ? { backfilled } : {}) };
           });
       if (result) {
         caughtUp = result.caught.caughtUp;
         newestDataAt = result.caught.newestDataAt;
         promoted = result.done;
+        if (result.backfilled && 'backupId' in result.backfilled) {
+          backfilled = result.backfilled;
+          newestDataAt = result.backfilled.takenAt;
+          promoted = { ...promoted, rowsErased: result.backfilled.rowsErased };
+        } else if (result.backfilled) backfillSkipped = result.backfilled.skipped;
       }
     }
 
@@ -203,6 +264,8 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
         fenced,
         caughtUp,
         ...(newestDataAt ? { newestDataAt } : {}),
+        ...(backfilled ? { backfilledFrom: backfilled } : {}),
+        ...(backfillSkipped ? { backfillSkipped } : {}),
         ...(promoted
           ? { erasuresReapplied: promoted.erasuresReapplied, rowsErased: promoted.rowsErased }
           : {}),

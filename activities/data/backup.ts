@@ -389,6 +389,22 @@ export function createBackupActivities(deps: BackupDeps) {
     },
 
     /**
+     * The tenant's latest available backup when it was taken after `since` (or at all, without
+     * `since`): what a failover restores over a standby that fell behind it. Null when none is.
+     */
+    async backupNewerThan({
+      tenantId,
+      since,
+    }: {
+      tenantId: string;
+      since?: string;
+    }): Promise<{ id: string; takenAt: string } | null> {
+      const backup = await store.backups.latest(tenantId, new Date().toISOString());
+      if (!backup || (since !== undefined && Date.parse(backup.takenAt) <= Date.parse(since))) return null;
+      return { id: backup.id, takenAt: backup.takenAt };
+    },
+
+    /**
      * Drops every copy a drill made (its scratch databases, named for its operation) on the drill
      * region's server, whichever attempt made them; idempotent. Throws while that server does not
      * answer, so the drill's cleanup retries until it does; no other server is waited for.

@@ -293,6 +293,11 @@ export function createReplicationActivities({
           reason: `the active store did not answer: ${(err as Error).message}`,
         };
       }
+      // Not streaming (stopped, say): what the standby holds is as old as its newest heartbeat.
+      if (measured.state !== 'streaming' && !measured.newestDataAt) {
+        const held = await standbyHeartbeat(link).catch(() => undefined);
+        if (held?.writtenAt) measured = { ...measured, newestDataAt: held.writtenAt };
+      }
       await store.replication.put(statusOf(link, measured)).catch(() => undefined);
       return {
         caughtUp: measured.state === 'streaming',

@@ -154,6 +154,60 @@ describe('failover and failback', () => {
     });
   });
 
+  it('backfills a standby that fell behind the latest backup from it, unless a hold stops that', async () => {
+    const [behind, held] = [uniqueTenantId('fo-bf'), uniqueTenantId('fo-bh')];
+    const onboarded = await Promise.all([behind, held].map((id) => h.onboard({ id, tier: 'enterprise' })));
+    for (const op of onboarded) expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+    const hold = await h.api('POST', `/v1/tenants/${held}/legal-holds`, {
+      role: 'legal',
+      body: { reason: 'litigation' },
+    });
+    expect(hold.status).toBe(201);
+    for (const id of [behind, held]) {
+      await addProject('local-a', id, 'before the break');
+      await standbyCaughtUp(h, id);
+      // Replication breaks: the standby's subscription is gone (and with it home's slot).
+      await withClient(siloUrl('local-b', id), async (c) => {
+        const { rows } = await c.query<{ subname: string }>(
+          `SELECT subname FROM pg_subscription
+            WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        );
+        expect(rows).toHaveLength(1);
+        await c.query(`DROP SUBSCRIPTION ${rows[0]!.subname}`);
+      });
+      await addProject('local-a', id, 'after the break');
+      const asked = await h.api('POST', `/v1/tenants/${id}/backups`, { role: 'operator' });
+      const backup = await h.waitForOperation(asked.body!.id as string, 120_000);
+      expect(backup.status, JSON.stringify(backup.error)).toBe('succeeded');
+    }
+    expect(await projects('local-b', behind)).toEqual(['before the break']);
+
+    const over = await approved(behind, 'failover');
+    expect(over.status, JSON.stringify(over.error)).toBe('succeeded');
+    const result = over.result as {
+      caughtUp: boolean;
+      backfilledFrom?: { backupId: string; takenAt: string };
+      measured: { rpoMs: number };
+    };
+    expect(result.caughtUp).toBe(false);
+    const latest = (await h.api('GET', `/v1/tenants/${behind}/backups`, { role: 'operator' })).body!
+      .items as { id: string; takenAt: string }[];
+    expect(result.backfilledFrom).toMatchObject({ backupId: latest[0]!.id, takenAt: latest[0]!.takenAt });
+    // Measured from the backup's data, not the standby's older heartbeat.
+    expect(result.measured.rpoMs).toBeGreaterThan(0);
+    expect(await projects('local-b', behind)).toEqual(['after the break', 'before the break']);
+    expect(await canLogIn('local-b', behind)).toBe(true);
+    expect((await tenantOf(behind)).activeRegion).toBe('local-b');
+
+    // Under a hold the backup would overwrite held rows: the standby's own serve, and it says why.
+    const kept = await approved(held, 'failover');
+    expect(kept.status, JSON.stringify(kept.error)).toBe('succeeded');
+    expect(kept.result).not.toHaveProperty('backfilledFrom');
+    expect((kept.result as { backfillSkipped: string }).backfillSkipped).toContain(hold.body!.id as string);
+    expect(await projects('local-b', held)).toEqual(['before the break']);
+    expect(await canLogIn('local-b', held)).toBe(true);
+  }, 600_000);
+
   it('restores an enterprise tenant and re-seeds its standby from the restored rows', async () => {
     const id = uniqueTenantId('fo-rs');
     const onboarded = await h.onboard({ id, tier: 'enterprise' });
