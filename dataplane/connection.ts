@@ -29,3 +29,26 @@ export async function ensureDatabase(serverUrl: string, database: string): Promi
     });
   });
 }
+
+/**
+ * Whether the server at `url` takes a connection within `timeoutMs`: a region that is down (refused,
+ * unreachable, silent) does not. A server that answers with a refusal of its own (a SQLSTATE, such
+ * as a wrong password) does answer: that is thrown.
+ */
+export async function serverAnswers(
+  url: string,
+  timeoutMs = 10_000,
+): Promise<{ answers: true } | { answers: false; reason: string }> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return { answers: true };
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) throw err;
+    return { answers: false, reason: `its server did not answer: ${(err as Error).message}` };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

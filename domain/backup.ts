@@ -81,3 +81,26 @@ export const backupObjectKey = (tenantId: string, backupId: string): string =>
 export const BACKUP_SCHEDULE_ID = 'landlord-backups';
 /** Who the scheduled backups and every backup expiry are recorded as asked by. */
 export const BACKUP_SCHEDULE_PRINCIPAL = `schedule:${BACKUP_SCHEDULE_ID}`;
+
+/**
+ * Why `backup` cannot be restored into the tenant as it is now, or undefined: it holds the rows of
+ * the other deployment model (taken before a tier move), or a legal hold of the tenant is in force
+ * (`holdIds`: a restore replaces all of its rows, so every hold covers some of them).
+ */
+export function backupRestoreRefusal(
+  tenant: { id: string; deploymentModel: 'pool' | 'silo' },
+  backup: Pick<TenantBackup, 'id' | 'deploymentModel'>,
+  holdIds: readonly string[],
+): string | undefined {
+  if (backup.deploymentModel !== tenant.deploymentModel)
+    return (
+      `backup ${backup.id} holds tenant "${tenant.id}"'s rows as a ${backup.deploymentModel} tenant, and it is a ` +
+      `${tenant.deploymentModel} tenant now; restore a backup taken since it moved`
+    );
+  if (holdIds.length > 0)
+    return (
+      `a restore replaces all of tenant "${tenant.id}"'s rows, and legal hold ${holdIds.join(', ')} ` +
+      'covers some of them; release the hold first'
+    );
+  return undefined;
+}

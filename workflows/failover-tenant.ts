@@ -1,9 +1,15 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  patched,
+} from '@temporalio/workflow';
 import type { StepRef } from '../activities/step-ref.js';
 import { activeRegionOf, servedPlacement } from '../domain/served.js';
 import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
 import { dataCleanup, dataOn, forwardStoreEvidence, policy, registry } from './activities.js';
-import { endFailedRun, OperationTracker } from './operation-tracker.js';
+import { endFailedRun, errorInfoOf, OperationTracker } from './operation-tracker.js';
 import type { Compensation, OperationOutcome } from './operation-tracker.js';
 
 export interface FailoverTenantInput {
@@ -73,6 +79,9 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
   let backfilled:
     { backupId: string; takenAt: string; erasuresReapplied: number; rowsErased: number } | undefined;
   let backfillSkipped: string | undefined;
+  // Replication broke: the standby copied afresh from the fenced home, or why that failed.
+  let reseeded = false;
+  let reseedFailed: string | undefined;
 
   /**
    * Restores the backup over the promoted standby's rows (as a restore does: staged beside them,
@@ -169,11 +178,24 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
         : await op.run(step.promote, async (stepRef) => {
             // A failover waits up to two minutes for the standby to hold everything the fenced home
             // silo committed; a home server that is down is not waited for.
-            const caught = await data.catchUpStandby({ tenant: before, waitMs: fenced ? 120_000 : 5_000 });
+            let caught = await data.catchUpStandby({ tenant: before, waitMs: fenced ? 120_000 : 5_000 });
+            const recover = !back && !caught.caughtUp && patched('failover-backfills-from-backup');
+            // Replication broke, and home answered its fence: the standby copied afresh from it
+            // loses nothing. Should that fail too (home's silo unreachable after all), the backup.
+            if (recover && fenced)
+              try {
+                await data.startTenantReplication({ tenant: before });
+                await data.awaitReplicationStreaming({ tenant: before, timeoutMs: 600_000 });
+                caught = await data.catchUpStandby({ tenant: before, waitMs: 120_000 });
+                if (caught.caughtUp) reseeded = true;
+              } catch (err) {
+                if (isCancellation(err)) throw err;
+                reseedFailed = errorInfoOf(err).message;
+              }
             // A standby that fell behind the latest backup (replication broke before it was taken)
             // gets the backup's rows instead of its own: they are newer.
             const behind =
-              !back && !caught.caughtUp && patched('failover-backfills-from-backup')
+              recover && !caught.caughtUp
                 ? await data.backupNewerThan({
                     tenantId: tenant.id,
                     ...(caught.newestDataAt ? { since: caught.newestDataAt } : {}),
@@ -266,6 +288,8 @@ export async function failoverTenant(input: FailoverTenantInput): Promise<Operat
         ...(newestDataAt ? { newestDataAt } : {}),
         ...(backfilled ? { backfilledFrom: backfilled } : {}),
         ...(backfillSkipped ? { backfillSkipped } : {}),
+        ...(reseeded ? { reseededFromHome: true } : {}),
+        ...(reseedFailed ? { reseedFailed } : {}),
         ...(promoted
           ? { erasuresReapplied: promoted.erasuresReapplied, rowsErased: promoted.rowsErased }
           : {}),

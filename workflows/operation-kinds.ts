@@ -7,6 +7,7 @@
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 // Value imports from modules without zod (domain/operation.ts says why), not from the index.
 import { tierChangeRefusal } from '../domain/lifecycle.js';
+import { activeRegionOf } from '../domain/served.js';
 import { newSteps } from '../domain/operation.js';
 import type {
   OperationKind,
@@ -125,6 +126,17 @@ const siloOnly =
  */
 function failoverRefusal(back: boolean, tenant: TenantRecord | undefined): Refusal | undefined {
   if (!tenant) return { type: 'InvalidTransition', message: 'the tenant is still being onboarded' };
+  if (
+    (tenant.deploymentModel !== 'silo' || !tenant.drRegion) &&
+    back &&
+    activeRegionOf(tenant) !== tenant.region
+  )
+    return {
+      type: 'InvalidTransition',
+      message:
+        `tenant ${tenant.id} has no DR standby: it is served from ${activeRegionOf(tenant)}, where a restore ` +
+        `recovered it, and comes home by a restore: POST /v1/tenants/{id}/restore with "region": "${tenant.region}"`,
+    };
   if (tenant.deploymentModel !== 'silo' || !tenant.drRegion)
     return {
       type: 'InvalidTransition',
@@ -164,6 +176,30 @@ function relocationRefusal(region: string, tenant: TenantRecord | undefined): Re
     return {
       type: 'InvalidTransition',
       message: `tenant ${tenant.id} was recovered in ${tenant.recoveryRegion}; it is restored only there or at home`,
+    };
+  return undefined;
+}
+
+/**
+ * Why a tenant cannot change tier for where its stores are: it is served from another region than
+ * home, or a restore left it a store in its partner region that a move to another deployment model
+ * or to a tier with a standby there would not account for.
+ */
+function movedRefusal(tenant: TenantRecord, plan: OperationPlan): Refusal | undefined {
+  if (tenant.activeRegion && tenant.activeRegion !== tenant.region)
+    return {
+      type: 'InvalidTransition',
+      message: tenant.drRegion
+        ? `the tenant is served from its DR region ${tenant.activeRegion}; fail it back before changing its tier`
+        : `the tenant is served from ${tenant.activeRegion}, where a restore recovered it; bring it home ` +
+          `first (POST /v1/tenants/${tenant.id}/restore with "region": "${tenant.region}")`,
+    };
+  if (tenant.recoveryRegion && (plan.deploymentModel !== tenant.deploymentModel || plan.dr))
+    return {
+      type: 'InvalidTransition',
+      message:
+        `tenant ${tenant.id} keeps a store in ${tenant.recoveryRegion}, left by a restore into that region; ` +
+        'a move to a tier with another deployment model or a DR standby is not supported while it does',
     };
   return undefined;
 }
@@ -290,11 +326,8 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
       // A silo onboarding from before plans were kept is judged at its turn (refusalAtTurn).
       const refused = tierChangeRefusal(tenant, request.tier, request.plan.deploymentModel);
       if (refused) return refused;
-      if (facts.tenant?.activeRegion && facts.tenant.activeRegion !== facts.tenant.region)
-        return {
-          type: 'InvalidTransition',
-          message: `the tenant is served from its DR region ${facts.tenant.activeRegion}; fail it back before changing its tier`,
-        };
+      const moved = facts.tenant ? movedRefusal(facts.tenant, request.plan) : undefined;
+      if (moved) return moved;
       if (facts.queued.some((o) => o.kind === 'change-tier'))
         return {
           type: 'InvalidTransition',
@@ -305,12 +338,7 @@ export const OPERATION_TABLE: { [K in OperationKind]: OperationKindEntry<K> } = 
     refusalAtTurn: (operation, facts) => {
       const { tier, plan } = operation.input as { tier: string; plan: OperationPlan };
       const tenant = facts.tenant!;
-      if (tenant.activeRegion && tenant.activeRegion !== tenant.region)
-        return {
-          type: 'InvalidTransition',
-          message: `the tenant is served from its DR region ${tenant.activeRegion}; fail it back before changing its tier`,
-        };
-      return tierChangeRefusal(tenant, tier, plan.deploymentModel);
+      return movedRefusal(tenant, plan) ?? tierChangeRefusal(tenant, tier, plan.deploymentModel);
     },
     run: (operation, { facts, tenantVersion, provisioningQueue, dataQueue }) =>
       executeChild(changeTenantTier, {

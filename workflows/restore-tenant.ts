@@ -97,7 +97,8 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
 
   /**
    * Builds the tenant's store in the target region (nothing to build at home: its home store is
-   * there), its login off until the thaw. Recorded on the tenant before it is made.
+   * there), its login off until the thaw. Recorded on the tenant once policy allows it, before it is
+   * made: offboarding then removes whatever a build cut short leaves.
    */
   const prepareRegion = () =>
     op.run('prepare-region', async (stepRef) => {
@@ -107,8 +108,8 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
           `tenant ${id}'s workflow has no spec of it to build its store in ${region} from`,
           'Misconfigured',
         );
-      if (tenant.recoveryRegion !== region) await project({ recoveryRegion: region });
       const placement = await policy.validatePlacement({ stepRef, spec: input.spec, recoveryRegion: region });
+      if (tenant.recoveryRegion !== region) await project({ recoveryRegion: region });
       if (deploymentModel === 'pool') {
         await databases.createPartition({
           stepRef,
@@ -124,7 +125,7 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
         spec: placement.silo!.recovery!,
       });
       // The stack's role may log in as made: off until the restored rows serve.
-      await databases.fenceTenantStore({ tenantId: id, region, deploymentModel, enabled: false });
+      await databases.setSiloLogin({ tenantId: id, region, enabled: false });
       const silo = (tenant.resources.silo ?? {}) as { stacks?: Record<string, unknown> };
       await project({
         resources: {
@@ -163,8 +164,9 @@ export async function restoreTenant(input: RestoreTenantInput): Promise<Operatio
         step: 'freeze-writes',
         undo: async () => {
           if (!relocate) await setWrites(databaseCompensation, true);
+          // Tried a few times, not for ever: a server that went down since stays fenced, said so.
           else if (fenced && input.tenant.status !== 'suspended')
-            await databaseCompensation.fenceTenantStore({
+            await databases.fenceTenantStore({
               tenantId: id,
               region: source,
               deploymentModel,

@@ -43,7 +43,7 @@ import { stepProgressWriter } from '../step-progress.js';
 import type { StepRef } from '../step-ref.js';
 import type { RetentionDeps } from './retention.js';
 import { forwardedRecordCounts, recordedEvidence, tallyOf } from './forwarded-evidence.js';
-import { siloFoldersOf, storePlacement, withTenantDatabase } from './tenant-database.js';
+import { secondStoreExists, siloFoldersOf, storePlacement, withTenantDatabase } from './tenant-database.js';
 import type { TenantPlacement } from './tenant-database.js';
 
 const FIRST_BATCH = 500;
@@ -213,6 +213,8 @@ export function createTenantDeletionActivities({
       const { tenant } = input;
       const placement = storePlacement(tenant, input.store);
       if (!placement) return { blockedBy: [], counts: [] };
+      if (input.store === 'standby' && !(await secondStoreExists(access, placement)))
+        return { blockedBy: [], counts: [] };
       const context = Context.current();
       const cursor: DeletionCursor = (context.info.heartbeatDetails as DeletionCursor | undefined) ?? {
         done: [],

@@ -5,9 +5,9 @@
  */
 import { Context } from '@temporalio/activity';
 import pg from 'pg';
-import { activeRegionOf, LandlordError, siloNames } from '../../domain/index.js';
+import { activeRegionOf, LandlordError, siloNames, storeRegionsOf } from '../../domain/index.js';
 import type { ReplicationStatus, TenantRecord } from '../../domain/index.js';
-import { withClient } from '../../dataplane/connection.js';
+import { serverAnswers, withClient, withDatabase } from '../../dataplane/connection.js';
 import { MIGRATIONS_TABLE } from '../../dataplane/migrations.js';
 import {
   measureReplication,
@@ -20,7 +20,7 @@ import {
 } from '../../dataplane/replication.js';
 import type { ReplicationEnd, ReplicationLink, ReplicationMeasure } from '../../dataplane/replication.js';
 import { siloOwnerUrl } from '../../dataplane/silo.js';
-import { unanswered } from '../pool/index.js';
+import { tenantRoleName, unanswered } from '../pool/index.js';
 import { reapplyErasures } from './erasure-reapplication.js';
 import type { ErasureReapplication } from './erasure-reapplication.js';
 import type { RetentionDeps } from './retention.js';
@@ -111,6 +111,35 @@ export function createReplicationActivities({
     });
   }
 
+  /**
+   * A tenant a restore moved into another region (no standby) may have left its former store
+   * unfenced, its server down at the time: once that server answers, its login goes off. Read
+   * afresh, and never while a restore of the tenant runs (it may be moving back into that store).
+   */
+  async function fenceFormerStores(tenantId: string): Promise<void> {
+    const t = await store.tenants.get(tenantId);
+    if (!t || t.drRegion || (t.status !== 'active' && t.status !== 'suspended')) return;
+    const running = await store.operations.list({ tenantId, kind: 'restore', status: 'running', limit: 1 });
+    if (running.length > 0) return;
+    const role = t.deploymentModel === 'pool' ? tenantRoleName(t.id) : siloNames(t.id).role;
+    for (const region of storeRegionsOf(t).slice(1)) {
+      if (!directory.regions.has(region)) continue;
+      const url = directory.serverDatabaseUrl(region, 'postgres');
+      if (!(await serverAnswers(url)).answers) continue;
+      await withClient(url, async (c) => {
+        const { rows } = await c.query<{ rolcanlogin: boolean }>(
+          'SELECT rolcanlogin FROM pg_roles WHERE rolname = $1',
+          [role],
+        );
+        if (!rows[0]?.rolcanlogin) return;
+        await c.query(`ALTER ROLE ${pg.escapeIdentifier(role)} NOLOGIN`);
+        await c.query('SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = $1', [
+          role,
+        ]);
+      });
+    }
+  }
+
   return {
     /**
      * Starts (or, when it runs, refreshes) replication from the store the tenant is served from to
@@ -172,7 +201,8 @@ export function createReplicationActivities({
 
     /**
      * Measures the replication of every DR silo tenant on local regions this worker reaches
-     * (active or suspended), one after another, each recorded in the registry.
+     * (active or suspended), one after another, each recorded in the registry. On the way, fences
+     * the former store of every tenant a restore moved elsewhere (fenceFormerStores).
      */
     async measureReplications({
       waitMs = 10_000,
@@ -185,6 +215,7 @@ export function createReplicationActivities({
       do {
         const page = await store.tenants.list({ limit: 200, ...(cursor ? { cursor } : {}) });
         for (const t of page.items) {
+          if (!t.drRegion && t.recoveryRegion) await fenceFormerStores(t.id).catch(() => undefined);
           if (t.deploymentModel !== 'silo' || !t.drRegion) continue;
           if (t.status !== 'active' && t.status !== 'suspended') continue;
           if (!directory.regions.has(t.region) || !directory.regions.has(t.drRegion)) continue;
@@ -227,8 +258,14 @@ export function createReplicationActivities({
       region: string;
       enabled: boolean;
     }): Promise<{ region: string; fenced: boolean; reason?: string }> {
+      const at = end(tenant.id, region);
+      // Asked first, briefly: a silent server would hold a connection until this activity timed out.
+      if (!enabled) {
+        const probe = await serverAnswers(withDatabase(at.serverUrl, 'postgres'));
+        if (!probe.answers) return { region, fenced: false, reason: probe.reason };
+      }
       try {
-        await setEndLogin(end(tenant.id, region), enabled);
+        await setEndLogin(at, enabled);
         return { region, fenced: !enabled };
       } catch (err) {
         if (enabled || !unanswered(err)) throw err;

@@ -30,7 +30,7 @@ import type { Registry } from '../../registry/index.js';
 import type { PoolDirectory } from '../pool/directory.js';
 import { stepProgressWriter } from '../step-progress.js';
 import type { StepRef } from '../step-ref.js';
-import { siloFoldersOf, storePlacement, withTenantDatabase } from './tenant-database.js';
+import { secondStoreExists, siloFoldersOf, storePlacement, withTenantDatabase } from './tenant-database.js';
 
 const DAY_MS = 86_400_000;
 const FIRST_BATCH = 500;
@@ -348,6 +348,7 @@ export function createRetentionActivities({
     }): Promise<number> {
       const placement = storePlacement(input.tenant, input.store ?? 'primary');
       if (!placement) return 0;
+      if (input.store === 'standby' && !(await secondStoreExists(access, placement))) return 0;
       return withTenantDatabase(access, placement, 'retention', (c) =>
         drainOutbox(c, input.tenant.id, async (entry) => {
           await store.ledger.append(entry);

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { LandlordError, localSiloFolder, localSiloStagingFolder, siloNames } from '../../domain/index.js';
 import type { TenantRecord } from '../../domain/index.js';
 import { DELETION_OUTBOX_SQL } from '../../dataplane/expiry.js';
+import { withClient, withDatabase } from '../../dataplane/connection.js';
 import { siloOwnerUrl } from '../../dataplane/silo.js';
 import type { PoolDirectory } from '../pool/directory.js';
 import { POOL_DATABASE } from '../pool/names.js';
@@ -87,4 +88,22 @@ export async function withTenantDatabase<T>(
   } finally {
     await c.end().catch(() => undefined);
   }
+}
+
+/**
+ * Whether a second store (`standby`) was ever built: a silo's database on its server. A pool's
+ * partition lives in the region's pool database, which is always there. A store whose build failed
+ * early (a restore's prepare-region cut short) holds nothing to delete or forward.
+ */
+export async function secondStoreExists(
+  { directory }: TenantDatabaseAccess,
+  placement: TenantPlacement,
+): Promise<boolean> {
+  if (placement.deploymentModel === 'pool') return true;
+  return withClient(withDatabase(directory.serverUrl(placement.region), 'postgres'), async (c) => {
+    const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      siloNames(placement.id).database,
+    ]);
+    return (rowCount ?? 0) > 0;
+  });
 }

@@ -7,7 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
 import { LandlordError } from '../../domain/index.js';
 import type { DataPlaneManifest } from '../../domain/index.js';
-import { withClient } from '../../dataplane/connection.js';
+import { serverAnswers, withClient } from '../../dataplane/connection.js';
 import type { StepRef } from '../step-ref.js';
 import type { PoolDirectory } from './directory.js';
 import { grantMembership, tenantRoleAttributes } from '../../dataplane/hardening.js';
@@ -114,10 +114,13 @@ export function createTenantDatabaseActivities({
   secret,
   manifest,
   secretsManager,
+  connectTimeoutMs = 10_000,
 }: {
   directory: PoolDirectory;
   secret: string;
   manifest: DataPlaneManifest;
+  /** How long a fence waits for a region's server to take a connection before passing it over. */
+  connectTimeoutMs?: number;
   /** The Secrets Manager client of an AWS region (an RDS silo's master credentials are there). */
   secretsManager?: (region: string) => Pick<SecretsManagerClient, 'send'>;
 }) {
@@ -292,6 +295,11 @@ export function createTenantDatabaseActivities({
       fenced: boolean;
       reason?: string;
     }> {
+      // Asked first, briefly: a silent server would hold a connection until this activity timed out.
+      if (!enabled) {
+        const probe = await serverAnswers(directory.serverDatabaseUrl(region, 'postgres'), connectTimeoutMs);
+        if (!probe.answers) return { region, fenced: false, reason: probe.reason };
+      }
       try {
         if (deploymentModel === 'silo') await setSiloLogin({ tenantId, region, enabled });
         else await setTenantLogin({ tenantId, region, enabled });

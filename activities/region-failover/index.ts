@@ -8,6 +8,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { Client } from '@temporalio/client';
 import { operationEnded } from '../operation-ended.js';
 import { requestTenantOperation } from '../../client/tenant-operations.js';
+import { backupRestoreRefusal, holdActive } from '../../domain/index.js';
 import type { PolicyCatalog } from '../../domain/index.js';
 import type { Registry } from '../../registry/index.js';
 
@@ -118,14 +119,29 @@ export function createRegionFailoverActivities({
         if (kind === 'restore') {
           // The backup is chosen once: a retried activity whose update was accepted asks again with
           // the same update id, and Temporal answers with the first request's operation.
-          const backup = await store.backups.latest(tenantId, new Date().toISOString());
-          if (!backup)
-            return {
-              tenantId,
-              status: 'failed',
-              reason: `NotFound: tenant ${tenantId} has no available backup to restore in ${region}`,
-            };
-          request = { kind, actor, backupId: backup.id, region: region!, approvedBy: regionOperationId };
+          // What the API checks before it asks for a restore, checked here too: refused, nothing starts.
+          const at = new Date().toISOString();
+          const [tenant, backup, holds] = await Promise.all([
+            store.tenants.get(tenantId),
+            store.backups.latest(tenantId, at),
+            store.legalHolds.list(tenantId),
+          ]);
+          const modelOrHold =
+            tenant && backup
+              ? backupRestoreRefusal(
+                  tenant,
+                  backup,
+                  holds.filter((h) => holdActive(h, at)).map((h) => h.id),
+                )
+              : undefined;
+          const refused =
+            !region || !tenant
+              ? `PolicyViolation: tenant ${tenantId} has no partner region to be restored in`
+              : !backup
+                ? `NotFound: tenant ${tenantId} has no available backup to restore in ${region}`
+                : modelOrHold && `PolicyViolation: ${modelOrHold}`;
+          if (refused || !backup || !region) return { tenantId, status: 'failed', reason: refused };
+          request = { kind, actor, backupId: backup.id, region, approvedBy: regionOperationId };
         } else
           request =
             kind === 'failover'

@@ -1,4 +1,4 @@
-import { activeRegionOf, holdActive, LandlordError } from '../../domain/index.js';
+import { activeRegionOf, backupRestoreRefusal, holdActive, LandlordError } from '../../domain/index.js';
 import type { TenantBackup, TenantRecord } from '../../domain/index.js';
 import { defineRoute } from '../route.js';
 import type { RouteContext, RouteDefinition } from '../route.js';
@@ -102,7 +102,7 @@ function relocationTarget(
   const allowed = [tenant.region, ...(home?.drPartner ? [home.drPartner] : [])];
   if (!deps.catalog.regions.some((r) => r.id === region))
     throw new LandlordError(
-      'NotFound',
+      'PolicyViolation',
       `unknown region "${region}"; known regions: ${deps.catalog.regions.map((r) => r.id).join(', ')}`,
     );
   if (!allowed.includes(region))
@@ -186,19 +186,13 @@ backupRoutes.push(
         }
       }
       // A tier move since (pool into a silo) leaves backups of the other model: they restore elsewhere.
-      if (backup.deploymentModel !== tenant.deploymentModel)
-        throw new LandlordError(
-          'PolicyViolation',
-          `backup ${backup.id} holds tenant "${tenant.id}"'s rows as a ${backup.deploymentModel} tenant, and it is a ` +
-            `${tenant.deploymentModel} tenant now; restore a backup taken since it moved`,
-        );
       const holds = await holdsInForce(deps.store, tenant.id, now);
-      if (holds.length > 0)
-        throw new LandlordError(
-          'PolicyViolation',
-          `a restore replaces all of tenant "${tenant.id}"'s rows, and legal hold ${holds.map((h) => h.id).join(', ')} ` +
-            'covers some of them; release the hold first',
-        );
+      const refused = backupRestoreRefusal(
+        tenant,
+        backup,
+        holds.map((h) => h.id),
+      );
+      if (refused) throw new LandlordError('PolicyViolation', refused);
       const op = await deps.lifecycle.restoreTenant(
         tenant.id,
         {

@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { siloDatabaseName } from '../../activities/pool/index.js';
 import { withClient } from '../../dataplane/connection.js';
-import type { OperationSnapshot, TenantRecord } from '../../domain/index.js';
+import { siloNames } from '../../domain/index.js';
+import type { LedgerRecord, OperationSnapshot, TenantRecord } from '../../domain/index.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
 import { standbyCaughtUp } from '../support/replication.js';
 
@@ -154,16 +155,22 @@ describe('failover and failback', () => {
     });
   });
 
-  it('backfills a standby that fell behind the latest backup from it, unless a hold stops that', async () => {
-    const [behind, held] = [uniqueTenantId('fo-bf'), uniqueTenantId('fo-bh')];
-    const onboarded = await Promise.all([behind, held].map((id) => h.onboard({ id, tier: 'enterprise' })));
+  it('recovers a standby whose replication broke: copied afresh from a fenced home, else backfilled from the backup', async () => {
+    const [reseed, behind, held] = [
+      uniqueTenantId('fo-rs'),
+      uniqueTenantId('fo-bf'),
+      uniqueTenantId('fo-bh'),
+    ];
+    const onboarded = await Promise.all(
+      [reseed, behind, held].map((id) => h.onboard({ id, tier: 'enterprise' })),
+    );
     for (const op of onboarded) expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
     const hold = await h.api('POST', `/v1/tenants/${held}/legal-holds`, {
       role: 'legal',
       body: { reason: 'litigation' },
     });
     expect(hold.status).toBe(201);
-    for (const id of [behind, held]) {
+    for (const id of [reseed, behind, held]) {
       await addProject('local-a', id, 'before the break');
       await standbyCaughtUp(h, id);
       // Replication breaks: the standby's subscription is gone (and with it home's slot).
@@ -179,25 +186,52 @@ describe('failover and failback', () => {
       const asked = await h.api('POST', `/v1/tenants/${id}/backups`, { role: 'operator' });
       const backup = await h.waitForOperation(asked.body!.id as string, 120_000);
       expect(backup.status, JSON.stringify(backup.error)).toBe('succeeded');
+      expect(await projects('local-b', id)).toEqual(['before the break']);
     }
-    expect(await projects('local-b', behind)).toEqual(['before the break']);
 
+    // Home answers: the standby is copied afresh from it after the fence, losing nothing.
+    await addProject('local-a', reseed, 'after the backup');
+    const copied = await approved(reseed, 'failover');
+    expect(copied.status, JSON.stringify(copied.error)).toBe('succeeded');
+    expect(copied.result).toMatchObject({ caughtUp: true, reseededFromHome: true, measured: { rpoMs: 0 } });
+    expect(copied.result).not.toHaveProperty('backfilledFrom');
+    expect(await projects('local-b', reseed)).toEqual([
+      'after the backup',
+      'after the break',
+      'before the break',
+    ]);
+
+    // Home's silo does not take its owner's logins (it is failing): the latest backup's rows serve.
+    for (const id of [behind, held])
+      await withClient(h.directory.serverDatabaseUrl('local-a', 'postgres'), (c) =>
+        c.query(`ALTER ROLE ${siloNames(id).owner} NOLOGIN`),
+      );
     const over = await approved(behind, 'failover');
     expect(over.status, JSON.stringify(over.error)).toBe('succeeded');
     const result = over.result as {
       caughtUp: boolean;
       backfilledFrom?: { backupId: string; takenAt: string };
-      measured: { rpoMs: number };
+      reseedFailed?: string;
+      measured: { rpoMs: number; rtoMs: number };
     };
     expect(result.caughtUp).toBe(false);
+    expect(result.reseedFailed).toMatch(/not permitted to log in/);
     const latest = (await h.api('GET', `/v1/tenants/${behind}/backups`, { role: 'operator' })).body!
       .items as { id: string; takenAt: string }[];
     expect(result.backfilledFrom).toMatchObject({ backupId: latest[0]!.id, takenAt: latest[0]!.takenAt });
-    // Measured from the backup's data, not the standby's older heartbeat.
-    expect(result.measured.rpoMs).toBeGreaterThan(0);
+    // Measured from the backup's data (taken before the failover was asked for), not the standby's.
+    const asked = Date.parse(over.createdAt);
+    expect(result.measured.rpoMs).toBeGreaterThanOrEqual(asked - Date.parse(latest[0]!.takenAt));
+    expect(result.measured.rpoMs).toBeLessThanOrEqual(Date.now() - Date.parse(latest[0]!.takenAt));
     expect(await projects('local-b', behind)).toEqual(['after the break', 'before the break']);
     expect(await canLogIn('local-b', behind)).toBe(true);
     expect((await tenantOf(behind)).activeRegion).toBe('local-b');
+    // The standby's rows it replaced are in the ledger under the failover.
+    const replaced = (await h.api('GET', `/v1/evidence?tenant=${behind}&kind=restore.replace&limit=50`)).body!
+      .items as LedgerRecord[];
+    expect(
+      replaced.filter((r) => r.operationId === over.id && r.region === 'local-b').length,
+    ).toBeGreaterThan(0);
 
     // Under a hold the backup would overwrite held rows: the standby's own serve, and it says why.
     const kept = await approved(held, 'failover');

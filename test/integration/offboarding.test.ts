@@ -17,10 +17,9 @@ import { withClient } from '../../dataplane/connection.js';
 import type { LedgerRecord, OperationSnapshot, TenantRecord } from '../../domain/index.js';
 import { standbyCaughtUp } from '../support/replication.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
+import { rowsOf, TABLES } from '../support/tenant-rows.js';
 import { listStacks } from '../support/pulumi-cli.js';
 import { testStack } from '../support/stack.js';
-
-const TABLES = ['app_users', 'projects', 'documents', 'activity_log'] as const;
 
 describe('offboarding', () => {
   let h: Harness;
@@ -57,19 +56,6 @@ describe('offboarding', () => {
       );
     });
   }
-
-  /** The tenant's rows per table, as JSON, ordered by primary key: what an export must hold. */
-  const rowsOf = (url: string, tenantId: string) =>
-    withClient(url, async (c) => {
-      const out: Record<string, unknown[]> = {};
-      for (const table of TABLES)
-        out[table] = (
-          await c.query(`SELECT to_jsonb(t) AS row FROM ${table} t WHERE tenant_id = $1 ORDER BY id`, [
-            tenantId,
-          ])
-        ).rows.map((r) => r.row);
-      return out;
-    });
 
   const countOf = (url: string, tenantId: string) =>
     withClient(url, async (c) => {

@@ -10,15 +10,16 @@
  *   served from local-b after it, the one without any backup fails, named, and the others finish.
  */
 import { randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDataActivities } from '../../activities/data/index.js';
 import { siloDatabaseName, tenantRoleName, tenantRolePassword } from '../../activities/pool/index.js';
 import { withClient } from '../../dataplane/connection.js';
 import type { LedgerRecord, OperationSnapshot, TenantRecord } from '../../domain/index.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
+import { rowsOf } from '../support/tenant-rows.js';
 import { listStacks } from '../support/pulumi-cli.js';
 import { testStack } from '../support/stack.js';
-
-const TABLES = ['app_users', 'projects', 'documents', 'activity_log'] as const;
 
 describe('restores into the DR partner region', () => {
   let h: Harness;
@@ -59,18 +60,6 @@ describe('restores into the DR partner region', () => {
     });
   }
 
-  /** The tenant's rows per table as JSON, ordered by primary key. */
-  const rowsOf = (url: string, tenantId: string) =>
-    withClient(url, async (c) => {
-      const out: Record<string, unknown[]> = {};
-      for (const table of TABLES)
-        out[table] = (
-          await c.query(`SELECT to_jsonb(t) AS row FROM ${table} t WHERE tenant_id = $1 ORDER BY id`, [
-            tenantId,
-          ])
-        ).rows.map((r) => r.row);
-      return out;
-    });
   const countOf = async (url: string, tenantId: string) =>
     Object.values(await rowsOf(url, tenantId)).reduce((n, rows) => n + rows.length, 0);
 
@@ -195,6 +184,20 @@ describe('restores into the DR partner region', () => {
     await withClient(asPoolTenant('local-b', id), (c) =>
       c.query(`INSERT INTO activity_log (tenant_id, action) VALUES ($1, 'in local-b')`, [id]),
     );
+    // A home server that was down at the fence kept its login: the sweep fences it once it answers.
+    await withClient(h.directory.serverDatabaseUrl('local-a', 'postgres'), (c) =>
+      c.query(`ALTER ROLE ${tenantRoleName(id)} LOGIN`),
+    );
+    const sweep = createDataActivities({
+      directory: h.directory,
+      manifest: h.config.manifest,
+      store: h.store,
+      secret: testStack().secret,
+      retention: h.config.retention,
+    });
+    await new MockActivityEnvironment().run(sweep.measureReplications, { waitMs: 1_000 });
+    expect(await canLogIn('local-a', tenantRoleName(id))).toBe(false);
+    expect(await canLogIn('local-b', tenantRoleName(id))).toBe(true);
 
     // Operations now work on the local-b store: a backup there holds the new row.
     const second = await backUp(id);

@@ -11,8 +11,7 @@ import { siloDatabaseName } from '../../activities/pool/index.js';
 import { withClient } from '../../dataplane/connection.js';
 import type { LedgerRecord, OperationSnapshot, TenantRecord } from '../../domain/index.js';
 import { Harness, uniqueTenantId } from '../support/harness.js';
-
-const TABLES = ['app_users', 'projects', 'documents', 'activity_log'] as const;
+import { rowsOf } from '../support/tenant-rows.js';
 
 describe('restores', () => {
   let h: Harness;
@@ -57,19 +56,6 @@ describe('restores', () => {
     );
     return { keep: await person(url, tenantId, project, 10), erase: await person(url, tenantId, project, 5) };
   }
-
-  /** The tenant's rows per table as JSON, ordered by primary key. */
-  const rowsOf = (url: string, tenantId: string) =>
-    withClient(url, async (c) => {
-      const out: Record<string, unknown[]> = {};
-      for (const table of TABLES)
-        out[table] = (
-          await c.query(`SELECT to_jsonb(t) AS row FROM ${table} t WHERE tenant_id = $1 ORDER BY id`, [
-            tenantId,
-          ])
-        ).rows.map((r) => r.row);
-      return out;
-    });
 
   async function backUp(tenantId: string): Promise<string> {
     const asked = await h.api('POST', `/v1/tenants/${tenantId}/backups`, { role: 'operator' });

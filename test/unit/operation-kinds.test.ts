@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OPERATION_KINDS as KINDS, stepNames } from '../../domain/index.js';
-import type { Actor, OperationKind } from '../../domain/index.js';
+import type { Actor, OperationKind, TenantRecord } from '../../domain/index.js';
 import { routeTable } from '../../api/routes/route-table.js';
 import {
   OPERATION_TABLE,
@@ -176,5 +176,57 @@ describe('the operation table', () => {
         facts(),
       ),
     ).toBe('onboarding needs the spec of this tenant');
+  });
+});
+
+describe('a tenant a restore moved into its partner region', () => {
+  const tenant = (change: Partial<TenantRecord> = {}): TenantRecord => ({
+    id: 'acme-corp',
+    name: 'Acme',
+    tier: 'basic',
+    region: 'local-a',
+    deploymentModel: 'pool',
+    status: 'active',
+    adminEmail: 'a@acme.example',
+    features: {},
+    labels: {},
+    resources: {},
+    createdAt: '2026-01-01T00:00:00Z',
+    updatedAt: '2026-01-01T00:00:00Z',
+    version: 1,
+    ...change,
+  });
+  const moved = tenant({ activeRegion: 'local-b', recoveryRegion: 'local-b' });
+  const home = tenant({ recoveryRegion: 'local-b' });
+  const restore = (region: string) =>
+    OPERATION_TABLE.restore.refusal!(
+      { kind: 'restore', actor, backupId: 'backup_0a1b2c3d4e5f6071', region },
+      facts({ tenant: moved }),
+    );
+  const tierChange = (t: TenantRecord, tier: string, deploymentModel: 'pool' | 'silo', dr = false) =>
+    OPERATION_TABLE['change-tier'].refusal!(
+      { kind: 'change-tier', actor, tier, plan: { deploymentModel, dr } },
+      facts({ tenant: t }),
+    );
+
+  it('comes home by a restore, not a failback, and moves tier only from home', () => {
+    expect(restore('local-a')).toBeUndefined();
+    expect(restore('local-b')).toBeUndefined();
+    const failback = OPERATION_TABLE.failback.refusal!({ kind: 'failback', actor }, facts({ tenant: moved }));
+    expect(failback?.message).toContain('"region": "local-a"');
+    expect(tierChange(moved, 'standard', 'pool')?.message).toContain(
+      'POST /v1/tenants/acme-corp/restore with "region": "local-a"',
+    );
+    // Home again, its partner store stays: a pool move is fine, a move that builds other stores is not.
+    expect(tierChange(home, 'standard', 'pool')).toBeUndefined();
+    expect(tierChange(home, 'premium', 'silo')?.message).toContain('keeps a store in local-b');
+  });
+
+  it('refuses a restore into another region for a tenant with a standby', () => {
+    const refused = OPERATION_TABLE.restore.refusal!(
+      { kind: 'restore', actor, backupId: 'backup_0a1b2c3d4e5f6071', region: 'local-b' },
+      facts({ tenant: tenant({ tier: 'enterprise', deploymentModel: 'silo', drRegion: 'local-b' }) }),
+    );
+    expect(refused?.message).toContain('failover');
   });
 });

@@ -70,7 +70,7 @@ describe('restores and their approval', () => {
       call(api(), 'POST', `/v1/tenants/${id}/restore`, { role: 'operator', body });
 
     expect(await ask('stays', { region: 'mars-north-1' })).toMatchObject({
-      status: 404,
+      status: 422,
       body: { detail: expect.stringContaining('unknown region "mars-north-1"') },
     });
     // Only its home region or the home region's partner.
