@@ -31,3 +31,19 @@ export function storeRegionsOf(
   const all = [activeRegionOf(tenant), tenant.region, tenant.drRegion, tenant.recoveryRegion];
   return [...new Set(all.filter((r): r is string => r !== undefined))];
 }
+
+/**
+ * Routing as the registry shows it once `region` serves the tenant: its pool partition's region,
+ * or which of its silo stacks serves (`resources.silo.serving`).
+ */
+export function routedTo(
+  tenant: Pick<TenantRecord, 'deploymentModel' | 'resources'>,
+  region: string,
+): Pick<TenantRecord, 'resources'> {
+  if (tenant.deploymentModel === 'pool') {
+    const pool = (tenant.resources.pool ?? {}) as Record<string, unknown>;
+    return { resources: { ...tenant.resources, pool: { ...pool, region } } };
+  }
+  const silo = (tenant.resources.silo ?? {}) as Record<string, unknown>;
+  return { resources: { ...tenant.resources, silo: { ...silo, serving: region } } };
+}

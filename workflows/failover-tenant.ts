@@ -6,7 +6,7 @@ import {
   patched,
 } from '@temporalio/workflow';
 import type { StepRef } from '../activities/step-ref.js';
-import { activeRegionOf, servedPlacement } from '../domain/served.js';
+import { activeRegionOf, routedTo, servedPlacement } from '../domain/served.js';
 import type { OperationSnapshot, TenantRecord } from '../domain/index.js';
 import { dataCleanup, dataOn, forwardStoreEvidence, policy, registry } from './activities.js';
 import { endFailedRun, errorInfoOf, OperationTracker } from './operation-tracker.js';
@@ -27,12 +27,6 @@ const replicated = (t: TenantRecord) => ({
   ...(t.drRegion ? { drRegion: t.drRegion } : {}),
   ...(t.activeRegion ? { activeRegion: t.activeRegion } : {}),
 });
-
-/** Routing as the registry shows it: the silo stacks' outputs, and which region serves. */
-function routedTo(t: TenantRecord, region: string): Partial<TenantRecord> {
-  const silo = (t.resources.silo ?? {}) as Record<string, unknown>;
-  return { resources: { ...t.resources, silo: { ...silo, serving: region } } };
-}
 
 /**
  * Fails a DR tenant over to its standby in the DR partner region (kind `failover`,

@@ -1,4 +1,4 @@
-import { servedPlacement } from '../domain/served.js';
+import { routedTo, servedPlacement } from '../domain/served.js';
 import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
 import type { OperationSnapshot, TenantRecord, TenantSpec } from '../domain/index.js';
 import {
@@ -22,16 +22,6 @@ export interface RestoreTenantInput {
   /** A restore into another region builds the tenant's store there: its spec, and Pulumi's queue. */
   spec?: TenantSpec;
   provisioningQueue?: string;
-}
-
-/** Routing as the registry shows it once `region` serves the tenant: its pool partition's or silo stack's. */
-function routedTo(t: TenantRecord, region: string): Partial<TenantRecord> {
-  if (t.deploymentModel === 'pool') {
-    const pool = (t.resources.pool ?? {}) as Record<string, unknown>;
-    return { resources: { ...t.resources, pool: { ...pool, region } } };
-  }
-  const silo = (t.resources.silo ?? {}) as Record<string, unknown>;
-  return { resources: { ...t.resources, silo: { ...silo, serving: region } } };
 }
 
 /**
