@@ -69,7 +69,14 @@ function patchesOf(history: History): string[] {
 }
 
 const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
-const WORKFLOW_TYPES = ['tenantWorkflow', 'onboardTenant', 'changeTenantAccess', 'changeTenantTier'];
+const WORKFLOW_TYPES = [
+  'tenantWorkflow',
+  'onboardTenant',
+  'changeTenantAccess',
+  'changeTenantTier',
+  'backupTenant',
+  'restoreTenant',
+];
 
 /** Tenant ids whose admin user cannot be created. */
 const failingAdminUser = new Set<string>();
@@ -110,7 +117,7 @@ describe('replaying workflow histories', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await Harness.create({ decorateActivities: injectFaults });
+    h = await Harness.create({ decorateActivities: injectFaults, data: true });
   });
   afterAll(async () => {
     await h?.close();
@@ -193,8 +200,31 @@ describe('replaying workflow histories', () => {
     expect((await h.api('POST', `/v1/tenants/${twice}/suspend`, { role: 'operator' })).status).toBe(409);
     expect(await h.waitForOperation(suspend)).toMatchObject({ status: 'succeeded' });
 
-    // 4 tenant workflows, 5 onboarding runs (one retried), 3 access changes, 1 tier change.
-    return 13;
+    // A backup, then a restore of it into local-b (the home region's DR partner), approved by another.
+    const backup = await h.waitForOperation(await accepted('POST', `/v1/tenants/${steady}/backups`));
+    expect(backup).toMatchObject({ status: 'succeeded' });
+    const restore = await h.api('POST', `/v1/tenants/${steady}/restore`, {
+      role: 'operator',
+      body: { region: 'local-b' },
+    });
+    expect(restore.status, JSON.stringify(restore.body)).toBe(202);
+    const restoreId = restore.body!.id as string;
+    for (let look = 0; ; look++) {
+      const op = (await h.api('GET', `/v1/operations/${restoreId}`)).body!;
+      if ((op.steps as { status: string }[])[0]!.status === 'waiting-approval') break;
+      if (look > 600) throw new Error(`restore ${restoreId} never waited for its approval`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const approved = await h.api('POST', `/v1/operations/${restoreId}/approve`, {
+      role: 'admin',
+      body: { comment: 'replay' },
+    });
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    expect(await h.waitForOperation(restoreId, 120_000)).toMatchObject({ status: 'succeeded' });
+
+    // 4 tenant workflows, 5 onboarding runs (one retried), 3 access changes, 1 tier change, a
+    // backup and a restore.
+    return 15;
   }
 
   /** Every run on the harness's task queue, with its type and history, once visibility has them all. */
@@ -217,7 +247,7 @@ describe('replaying workflow histories', () => {
     }
   }
 
-  it('replays the histories of onboarding, suspend, resume, retry and cancel', async () => {
+  it('replays the histories of onboarding, suspend, resume, retry, cancel, backup and restore', async () => {
     const runs = await fetchHistories(await runScenarios());
     expect(runs.length).toBeGreaterThanOrEqual(10);
     expect(new Set(runs.map((r) => r.type))).toEqual(new Set(WORKFLOW_TYPES));
