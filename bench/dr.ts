@@ -23,7 +23,7 @@
  * The activities run in this process with MockActivityEnvironment from @temporalio/testing, over
  * the registry, a TenantKeyring and a LocalBackupObjectStore in a folder of the run's own.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -34,8 +34,6 @@ import type { StageRestoreInput, StagedRestore, SwitchedRestore } from '../activ
 import { localKek, TenantKeyring } from '../activities/keys/index.js';
 import { PoolDirectory } from '../activities/pool/directory.js';
 import { POOL_DATABASE } from '../activities/pool/names.js';
-import { loadConfig } from '../config/index.js';
-import type { Config } from '../config/index.js';
 import { withDatabase } from '../dataplane/connection.js';
 import type { OperationSnapshot, TenantBackup } from '../domain/index.js';
 import { connectRegistry } from '../registry/index.js';
@@ -56,7 +54,7 @@ import type { TenantShape } from './dr-data.js';
 import { measureStages } from './dr-stages.js';
 import type { StageTiming } from './dr-stages.js';
 import { drTraceTotals, installDrTrace } from './dr-trace.js';
-import { BENCH_TASK_QUEUE_PREFIX, startLandlordWithSink } from './landlord.js';
+import { benchStart, startLandlordWithSink } from './landlord.js';
 import type { Landlord } from './landlord.js';
 import { pgTraceBetween } from './pg-trace.js';
 import type { QueryTotals } from './pg-trace.js';
@@ -240,15 +238,7 @@ export async function runDrBenchmark(
   stack: BenchStack,
   cleanup: (fn: () => Promise<unknown>) => void,
 ): Promise<DrReport> {
-  const loadAtStart = currentLoad();
-  const benchStarted = performance.now();
-  const run = randomBytes(3).toString('hex');
-  const workerEnv = {
-    ...stack.env,
-    LANDLORD_TASK_QUEUE_PREFIX: BENCH_TASK_QUEUE_PREFIX,
-    LANDLORD_LOG_LEVEL: 'silent',
-  };
-  const config: Config = loadConfig({ ...workerEnv, PATH: process.env.PATH });
+  const { loadAtStart, benchStarted, run, workerEnv, config } = benchStart(stack);
   checkDrManifest(config.manifest);
   installDrTrace();
   const { landlord } = await startLandlordWithSink(stack, cleanup);

@@ -17,14 +17,12 @@
  * a process of its own (`workers/data.ts`) whose statements are timed per activity
  * (bench/activity-pg-trace.ts).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
-import { loadConfig } from '../config/index.js';
-import type { Config } from '../config/index.js';
 import { withDatabase } from '../dataplane/connection.js';
 import { applyApplicationMigrations } from '../dataplane/migrations.js';
 import type { ErasureRequest, OperationSnapshot } from '../domain/index.js';
@@ -49,7 +47,7 @@ import {
   writeCopy,
 } from './erasure-data.js';
 import type { CopyShape, ErasedTable, IndexVariant } from './erasure-data.js';
-import { BENCH_TASK_QUEUE_PREFIX, startLandlordWithSink } from './landlord.js';
+import { benchStart, startLandlordWithSink } from './landlord.js';
 import type { Landlord } from './landlord.js';
 import { currentLoad } from './report.js';
 import type { BenchStack } from './stack.js';
@@ -255,15 +253,7 @@ export async function runErasureBenchmark(
   stack: BenchStack,
   cleanup: (fn: () => Promise<unknown>) => void,
 ): Promise<ErasureReport> {
-  const loadAtStart = currentLoad();
-  const benchStarted = performance.now();
-  const run = randomBytes(3).toString('hex');
-  const workerEnv = {
-    ...stack.env,
-    LANDLORD_TASK_QUEUE_PREFIX: BENCH_TASK_QUEUE_PREFIX,
-    LANDLORD_LOG_LEVEL: 'silent',
-  };
-  const config: Config = loadConfig({ ...workerEnv, PATH: process.env.PATH });
+  const { loadAtStart, benchStarted, run, workerEnv, config } = benchStart(stack);
   checkErasureManifest(config.manifest);
   const { landlord } = await startLandlordWithSink(stack, cleanup);
   const client = new Client({

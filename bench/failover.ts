@@ -22,7 +22,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
-import { loadConfig } from '../config/index.js';
 import { withClient, withDatabase } from '../dataplane/connection.js';
 import { measureReplication } from '../dataplane/replication.js';
 import type { ReplicationLink } from '../dataplane/replication.js';
@@ -35,7 +34,7 @@ import { timedActivities, traceWorkflow } from './failover-trace.js';
 import type { ActivityCall, ActivitySpan, WorkflowTrace } from './failover-trace.js';
 import { FAILOVER_WRITER_ACTION, FailoverWriter } from './failover-writer.js';
 import type { TenantWrites } from './failover-writer-main.js';
-import { BENCH_TASK_QUEUE_PREFIX, startLandlordWithSink } from './landlord.js';
+import { benchStart, startLandlordWithSink } from './landlord.js';
 import type { Landlord } from './landlord.js';
 import { percentile, runLevel } from './load.js';
 import { currentLoad, machineFacts } from './report.js';
@@ -465,15 +464,7 @@ export async function runFailoverBenchmark(
   stack: BenchStack,
   cleanup: (fn: () => Promise<unknown>) => void,
 ): Promise<FailoverReport> {
-  const loadAtStart = currentLoad();
-  const benchStarted = performance.now();
-  const run = randomBytes(3).toString('hex');
-  const workerEnv = {
-    ...stack.env,
-    LANDLORD_TASK_QUEUE_PREFIX: BENCH_TASK_QUEUE_PREFIX,
-    LANDLORD_LOG_LEVEL: 'silent',
-  };
-  const config = loadConfig({ ...workerEnv, PATH: process.env.PATH });
+  const { loadAtStart, benchStarted, run, workerEnv, config } = benchStart(stack);
   const serverUrls = config.postgres.regionUrls;
   const homeUrl = serverUrls[HOME];
   const standbyUrl = serverUrls[STANDBY];

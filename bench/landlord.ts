@@ -4,12 +4,14 @@
  * onboarding through the API exactly as a caller would. Silo tiers also need a provisioning worker
  * on the same task queue prefix (bench/worker-process.ts).
  */
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { loadConfig } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { PoolDirectory } from '../activities/pool/directory.js';
 import { connectRegistry } from '../registry/index.js';
 import { bootstrapAdminKey } from '../api/admin-key.js';
@@ -21,6 +23,7 @@ import { bundleWorkflows, createLifecycleWorker } from '../workers/lifecycle.js'
 import type { LifecycleWorkerDeps } from '../workers/lifecycle.js';
 import type { BenchStack } from './stack.js';
 import { WebhookSink } from './webhook-sink.js';
+import { currentLoad } from './report.js';
 
 export interface OnboardingSample {
   operationId: string;
@@ -46,6 +49,30 @@ export const BENCH_TASK_QUEUE_PREFIX = 'bench';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The `POST /v1/tenants` body of a benchmark tenant. */
+/**
+ * What a benchmark of Landlord's workers begins with: the machine's load and the time at its start,
+ * a run id for its names, and its workers' environment (task queues of their own, quiet logs) and
+ * the configuration they load from it.
+ */
+export function benchStart(stack: BenchStack): {
+  loadAtStart: number[];
+  benchStarted: number;
+  run: string;
+  workerEnv: BenchStack['env'] & { LANDLORD_TASK_QUEUE_PREFIX: string; LANDLORD_LOG_LEVEL: string };
+  config: Config;
+} {
+  const loadAtStart = currentLoad();
+  const benchStarted = performance.now();
+  const run = randomBytes(3).toString('hex');
+  const workerEnv = {
+    ...stack.env,
+    LANDLORD_TASK_QUEUE_PREFIX: BENCH_TASK_QUEUE_PREFIX,
+    LANDLORD_LOG_LEVEL: 'silent',
+  };
+  const config = loadConfig({ ...workerEnv, PATH: process.env.PATH });
+  return { loadAtStart, benchStarted, run, workerEnv, config };
+}
+
 export function createTenantBody(tenantId: string, tier: string) {
   return {
     id: tenantId,

@@ -12,13 +12,10 @@
  * 2. Fleet. A run over many tenants that have nothing to delete (bench/retention-fleet.ts): its
  *    wall time and how large its histories grow.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../config/index.js';
-import type { Config } from '../config/index.js';
 import { withDatabase } from '../dataplane/connection.js';
 import { siloDatabaseName } from '../domain/index.js';
 import type { LedgerRecord, OperationSnapshot, RetentionRun, RetentionTenantPart } from '../domain/index.js';
@@ -32,7 +29,7 @@ import { CpuMeter } from './cpu-time.js';
 import type { CpuSplit } from './cpu-time.js';
 import { InsertWriter } from './insert-writer.js';
 import type { PhaseSamples, WriterTarget } from './insert-writer-main.js';
-import { BENCH_TASK_QUEUE_PREFIX, startLandlordWithSink } from './landlord.js';
+import { benchStart, startLandlordWithSink } from './landlord.js';
 import type { Landlord } from './landlord.js';
 import { runLevel } from './load.js';
 import { currentLoad } from './report.js';
@@ -313,15 +310,7 @@ export async function runRetentionBenchmark(
   stack: BenchStack,
   cleanup: (fn: () => Promise<unknown>) => void,
 ): Promise<RetentionReport> {
-  const loadAtStart = currentLoad();
-  const benchStarted = performance.now();
-  const run = randomBytes(3).toString('hex');
-  const workerEnv = {
-    ...stack.env,
-    LANDLORD_TASK_QUEUE_PREFIX: BENCH_TASK_QUEUE_PREFIX,
-    LANDLORD_LOG_LEVEL: 'silent',
-  };
-  const config: Config = loadConfig({ ...workerEnv, PATH: process.env.PATH });
+  const { loadAtStart, benchStarted, run, workerEnv, config } = benchStart(stack);
   checkManifest(config.manifest);
   const { landlord } = await startLandlordWithSink(stack, cleanup);
   const client = new Client({
